@@ -1,0 +1,159 @@
+// Pipelined request/reply matching over one sheep connection.
+#include "client/sheep_client.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+namespace sd {
+
+std::unique_ptr<SheepClient> SheepClient::connect(const Endpoint& ep) {
+  int fd = connect_endpoint(ep);
+  if (fd < 0) return nullptr;
+  return std::unique_ptr<SheepClient>(new SheepClient(ep, fd));
+}
+
+SheepClient::~SheepClient() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void SheepClient::fail_all_locked() {
+  if (!dead_) shutdown(fd_, SHUT_RDWR);  // wakes a reader blocked on the socket
+  dead_ = true;
+  for (auto& [id, p] : pending_) {
+    p->failed = true;
+    p->done = true;
+  }
+  cv_.notify_all();
+}
+
+Status SheepClient::read_one_reply() {
+  SdRsp rsp;
+  SD_TRY(read_full(fd_, &rsp, sizeof(rsp)));
+  Pending* p = nullptr;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = pending_.find(rsp.id);
+    if (it != pending_.end()) p = it->second;
+    current_target_ = p;
+  }
+  if (!p) return err(Res::NetworkError);  // a reply nobody asked for
+  uint32_t want = rsp.data_length < p->rlen ? rsp.data_length : p->rlen;
+  if (want) SD_TRY(read_full(fd_, p->rbuf, want));
+  uint32_t extra = rsp.data_length - want;
+  if (extra) {
+    std::vector<char> sink(extra < (1u << 20) ? extra : (1u << 20));
+    while (extra) {
+      uint32_t n = extra < sink.size() ? extra : uint32_t(sink.size());
+      SD_TRY(read_full(fd_, sink.data(), n));
+      extra -= n;
+    }
+  }
+  rsp.data_length = want;
+  std::lock_guard<std::mutex> lk(mu_);
+  p->rsp = rsp;
+  p->done = true;
+  current_target_ = nullptr;
+  last_epoch_ = rsp.epoch;
+  return {};
+}
+
+Result<SdRsp> SheepClient::call(SdReq req, const void* wbuf, void* rbuf, uint32_t rlen) {
+  bool is_write = req.flags & kFlagWrite;
+  if (rlen == UINT32_MAX) rlen = is_write ? 0 : req.data_length;
+  Pending p{rbuf, rbuf ? rlen : 0, SdRsp{}};
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (dead_) {
+      // Reconnect once the failed calls have drained.
+      cv_.wait(lk, [&] { return pending_.empty(); });
+      if (dead_) {
+        int fd = connect_endpoint(ep_);
+        if (fd < 0) return err(Res::NetworkError);
+        close(fd_);
+        fd_ = fd;
+        dead_ = false;
+      }
+    }
+    req.id = next_id_++;
+    pending_[req.id] = &p;
+  }
+  {
+    std::lock_guard<std::mutex> lk(send_mu_);
+    iovec iov[2] = {{&req, sizeof(req)}, {const_cast<void*>(wbuf), is_write ? req.data_length : 0}};
+    Status st = writev_full(fd_, iov, is_write && req.data_length ? 2 : 1);
+    if (!st.ok()) {
+      std::lock_guard<std::mutex> lk2(mu_);
+      fail_all_locked();
+    }
+  }
+  std::unique_lock<std::mutex> lk(mu_);
+  // Never leave while the reader may still be filling our buffer.
+  while (!p.done || current_target_ == &p) {
+    if (!reader_active_ && !p.done) {
+      reader_active_ = true;
+      lk.unlock();
+      Status st = read_one_reply();
+      lk.lock();
+      reader_active_ = false;
+      current_target_ = nullptr;
+      if (!st.ok()) fail_all_locked();
+      cv_.notify_all();
+    } else {
+      cv_.wait(lk);
+    }
+  }
+  pending_.erase(req.id);
+  if (dead_) cv_.notify_all();
+  if (p.failed) return err(Res::NetworkError);
+  return p.rsp;
+}
+
+Status SheepClient::exec(SdReq req, const void* wbuf, void* rbuf, SdRsp* rsp, uint32_t rlen) {
+  auto r = call(req, wbuf, rbuf, rlen);
+  if (!r.ok()) return err(r.code());
+  if (rsp) *rsp = *r;
+  return Res(r->result);
+}
+
+Status SheepClient::read_obj(uint64_t oid, void* buf, uint32_t len, uint32_t offset,
+                             uint8_t copies) {
+  SdReq req = make_req(kOpReadObj, 0, len);
+  req.obj.oid = oid;
+  req.obj.offset = offset;
+  req.obj.copies = copies;
+  SdRsp rsp;
+  SD_TRY(exec(req, nullptr, buf, &rsp));
+  if (rsp.data_length != len) return err(Res::Eio);
+  return {};
+}
+
+Status SheepClient::write_obj(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
+                              uint8_t copies) {
+  SdReq req = make_req(kOpWriteObj, kFlagWrite, len);
+  req.obj.oid = oid;
+  req.obj.offset = offset;
+  req.obj.copies = copies;
+  return exec(req, buf, nullptr);
+}
+
+Status SheepClient::create_and_write_obj(uint64_t oid, const void* buf, uint32_t len,
+                                         uint32_t offset, uint8_t copies, uint64_t cow_oid) {
+  SdReq req = make_req(kOpCreateAndWriteObj, kFlagWrite | (cow_oid ? kFlagCow : 0), len);
+  req.obj.oid = oid;
+  req.obj.cow_oid = cow_oid;
+  req.obj.offset = offset;
+  req.obj.copies = copies;
+  return exec(req, buf, nullptr);
+}
+
+Status SheepClient::remove_obj(uint64_t oid, uint8_t copies) {
+  SdReq req = make_req(kOpRemoveObj);
+  req.obj.oid = oid;
+  req.obj.copies = copies;
+  return exec(req, nullptr, nullptr);
+}
+
+}  // namespace sd

@@ -1,0 +1,85 @@
+// SheepClient: one connection to a sheep, safe to share between threads.
+//
+// Requests are pipelined: any number of threads may have calls in flight on
+// the one socket, and each reply is matched to its call by the header id, so
+// replies may arrive in any order. There is no reader thread: whichever
+// waiting caller finds no reader active reads the next reply, delivers it to
+// its owner's buffer, and hands the role on (leader/follower).
+//
+// A transport failure fails every call in flight with NetworkError and marks
+// the connection dead; the next call reconnects once nothing is in flight.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "net.h"
+#include "proto/wire.h"
+#include "result.h"
+
+namespace sd {
+
+class SheepClient {
+ public:
+  // nullptr with errno set when the connection fails.
+  static std::unique_ptr<SheepClient> connect(const Endpoint& ep);
+  ~SheepClient();
+  SheepClient(const SheepClient&) = delete;
+  SheepClient& operator=(const SheepClient&) = delete;
+
+  // Sends req, followed by wbuf (req.data_length bytes) when kFlagWrite is
+  // set, and waits for the reply. Up to rlen reply bytes land in rbuf; for a
+  // request without kFlagWrite rlen defaults to req.data_length. The
+  // returned header's data_length is the number of bytes the server sent.
+  // An error Result means the transport failed, not the request: the
+  // server's verdict is in the returned header's result field.
+  Result<SdRsp> call(SdReq req, const void* wbuf, void* rbuf, uint32_t rlen = UINT32_MAX);
+
+  // call() folded into one status: transport errors and the server's
+  // result alike. rsp, when given, receives the reply header.
+  Status exec(SdReq req, const void* wbuf, void* rbuf, SdRsp* rsp = nullptr,
+              uint32_t rlen = UINT32_MAX);
+
+  // Object I/O through the gateway. copies 0 means the VDI's own.
+  Status read_obj(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies = 0);
+  Status write_obj(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
+                   uint8_t copies = 0);
+  Status create_and_write_obj(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
+                              uint8_t copies = 0, uint64_t cow_oid = 0);
+  Status remove_obj(uint64_t oid, uint8_t copies = 0);
+
+  const Endpoint& endpoint() const { return ep_; }
+  // Epoch reported in the most recent reply.
+  uint32_t last_epoch() const { return last_epoch_; }
+
+ private:
+  struct Pending {
+    void* rbuf;
+    uint32_t rlen;
+    SdRsp rsp;
+    bool done = false;
+    bool failed = false;
+  };
+
+  SheepClient(const Endpoint& ep, int fd) : ep_(ep), fd_(fd) {}
+  // Reads one reply and hands it to its owner. Called without mu_ held by
+  // the current reader only.
+  Status read_one_reply();
+  void fail_all_locked();
+
+  Endpoint ep_;
+  int fd_;
+  std::mutex send_mu_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<uint32_t, Pending*> pending_;
+  uint32_t next_id_ = 1;
+  bool reader_active_ = false;
+  Pending* current_target_ = nullptr;  // the call whose buffer the reader fills
+  bool dead_ = false;
+  uint32_t last_epoch_ = 0;
+};
+
+}  // namespace sd

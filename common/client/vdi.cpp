@@ -1,0 +1,172 @@
+// Byte-range I/O on a VDI through its inode.
+#include "client/vdi.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "oid.h"
+
+namespace sd {
+
+Result<uint32_t> lookup_vdi(SheepClient& c, const std::string& name, const std::string& tag,
+                            uint32_t snapid) {
+  if (name.size() >= kMaxVdiLen || tag.size() >= kMaxVdiTagLen) return err(Res::InvalidParms);
+  char buf[kMaxVdiLen + kMaxVdiTagLen] = {};
+  std::memcpy(buf, name.data(), name.size());
+  std::memcpy(buf + kMaxVdiLen, tag.data(), tag.size());
+  SdReq req = make_req(kOpGetVdiInfo, kFlagWrite, sizeof(buf));
+  req.vdi.snapid = snapid;
+  SdRsp rsp;
+  SD_TRY(c.exec(req, buf, nullptr, &rsp));
+  return rsp.vdi.vdi_id;
+}
+
+Result<InodeHeader> read_inode_header(SheepClient& c, uint32_t vid) {
+  InodeHeader h;
+  SD_TRY(c.read_obj(vid_to_vdi_oid(vid), &h, sizeof(h), 0));
+  return h;
+}
+
+Result<std::unique_ptr<Vdi>> Vdi::open(SheepClient& c, const std::string& name,
+                                       const std::string& tag, uint32_t snapid) {
+  auto vid = lookup_vdi(c, name, tag, snapid);
+  if (!vid.ok()) return err(vid.code());
+  std::unique_ptr<Vdi> v(new Vdi(c, name, tag, snapid));
+  SD_TRY(v->load(*vid));
+  return v;
+}
+
+Status Vdi::load(uint32_t vid) {
+  auto h = read_inode_header(client_, vid);
+  if (!h.ok()) return err(h.code());
+  uint8_t shift = h->block_size_shift ? h->block_size_shift : kDefaultBlockSizeShift;
+  if (shift < kMinBlockSizeShift || shift > kMaxBlockSizeShift) return err(Res::Eio);
+  uint64_t nr = (h->vdi_size + (1ull << shift) - 1) >> shift;
+  nr = std::min<uint64_t>(nr, kInodeDataIndex);
+  std::vector<uint32_t> map(nr);
+  if (nr) SD_TRY(client_.read_obj(vid_to_vdi_oid(vid), map.data(), uint32_t(nr * 4),
+                                  uint32_t(inode_map_offset(0))));
+  std::unique_lock<std::shared_mutex> lk(mu_);
+  header_ = *h;
+  map_ = std::move(map);
+  block_size_shift_ = shift;
+  readonly_ = inode_is_snapshot(header_) || !tag_.empty() || snapid_ != 0;
+  return {};
+}
+
+Status Vdi::refresh() {
+  std::lock_guard<std::mutex> lk(refresh_mu_);
+  auto vid = lookup_vdi(client_, name_, tag_, snapid_);
+  if (!vid.ok()) return err(vid.code());
+  return load(*vid);
+}
+
+uint32_t Vdi::vid() const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  return header_.vdi_id;
+}
+
+uint64_t Vdi::size() const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  return header_.vdi_size;
+}
+
+InodeHeader Vdi::header() const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  return header_;
+}
+
+uint32_t Vdi::map_entry(uint64_t idx) const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  return idx < map_.size() ? map_[idx] : 0;
+}
+
+Status Vdi::read(void* buf, uint64_t len, uint64_t offset) {
+  if (offset + len < offset || offset + len > size()) return err(Res::InvalidParms);
+  char* p = static_cast<char*>(buf);
+  const uint64_t osz = object_size();
+  while (len) {
+    uint64_t idx = offset / osz;
+    uint32_t off = uint32_t(offset % osz);
+    uint32_t n = uint32_t(std::min<uint64_t>(len, osz - off));
+    SD_TRY(read_block(idx, p, n, off));
+    p += n;
+    offset += n;
+    len -= n;
+  }
+  return {};
+}
+
+Status Vdi::read_block(uint64_t idx, char* buf, uint32_t len, uint32_t off) {
+  uint32_t owner = map_entry(idx);
+  if (!owner) {
+    std::memset(buf, 0, len);
+    return {};
+  }
+  return client_.read_obj(vid_to_data_oid(owner, idx), buf, len, off);
+}
+
+Status Vdi::write(const void* buf, uint64_t len, uint64_t offset) {
+  if (readonly_) return err(Res::Readonly);
+  if (offset + len < offset || offset + len > size()) return err(Res::InvalidParms);
+  const char* p = static_cast<const char*>(buf);
+  const uint64_t osz = object_size();
+  while (len) {
+    uint64_t idx = offset / osz;
+    uint32_t off = uint32_t(offset % osz);
+    uint32_t n = uint32_t(std::min<uint64_t>(len, osz - off));
+    SD_TRY(write_block(idx, p, n, off));
+    p += n;
+    offset += n;
+    len -= n;
+  }
+  return {};
+}
+
+Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t off) {
+  // A READONLY answer means our vid became a snapshot: refresh and retry,
+  // which turns the write into copy-on-write against the new working vid.
+  for (int attempt = 0; attempt < 8; attempt++) {
+    uint32_t vid, owner;
+    uint8_t copies;
+    {
+      std::shared_lock<std::shared_mutex> lk(mu_);
+      vid = header_.vdi_id;
+      copies = header_.nr_copies;
+      owner = idx < map_.size() ? map_[idx] : 0;
+    }
+    Status st;
+    if (owner == vid) {
+      st = client_.write_obj(vid_to_data_oid(vid, idx), buf, len, off, copies);
+    } else {
+      // Serialise creation of this index: wait for any create in flight.
+      {
+        std::unique_lock<std::mutex> lk(create_mu_);
+        create_cv_.wait(lk, [&] { return !creating_.count(idx); });
+        if (map_entry(idx) == vid) continue;  // created meanwhile: plain write
+        creating_.insert(idx);
+      }
+      uint64_t cow = owner ? vid_to_data_oid(owner, idx) : 0;
+      st = client_.create_and_write_obj(vid_to_data_oid(vid, idx), buf, len, off, copies, cow);
+      if (st.ok()) {
+        st = client_.write_obj(vid_to_vdi_oid(vid), &vid, sizeof(vid),
+                               uint32_t(inode_map_offset(idx)), copies);
+        if (st.ok()) {
+          std::unique_lock<std::shared_mutex> lk(mu_);
+          if (header_.vdi_id == vid && idx < map_.size()) map_[idx] = vid;
+        }
+      }
+      {
+        std::lock_guard<std::mutex> lk(create_mu_);
+        creating_.erase(idx);
+      }
+      create_cv_.notify_all();
+    }
+    if (st.code() != Res::Readonly) return st;
+    SD_TRY(refresh());
+    if (readonly_) return err(Res::Readonly);
+  }
+  return err(Res::Readonly);
+}
+
+}  // namespace sd

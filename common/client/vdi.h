@@ -1,0 +1,82 @@
+// Vdi: a virtual disk opened by name (and optional snapshot tag or id),
+// read and written as a byte range.
+//
+// It holds the inode header and the data_vdi_id entries of the disk, turns
+// byte ranges into object requests, allocates an object on its first write
+// (CREATE_AND_WRITE, then a 4-byte inode update), and does copy-on-write
+// when an entry still names another vid (a parent snapshot). When a write
+// meets READONLY (the disk was snapshotted behind our back) it looks the
+// name up again and redoes the write as copy-on-write against the new vid.
+//
+// Thread safe: concurrent reads and writes are allowed; creations of the
+// same object are serialised so only one CREATE is ever in flight per index.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "client/sheep_client.h"
+#include "proto/inode.h"
+#include "result.h"
+
+namespace sd {
+
+// GET_VDI_INFO: the vid for a name (working VDI), or for a snapshot given
+// by tag or id. NoVdi / NoTag as the server says.
+Result<uint32_t> lookup_vdi(SheepClient& c, const std::string& name, const std::string& tag = "",
+                            uint32_t snapid = 0);
+
+// Reads an inode's header (kInodeHeaderSize bytes).
+Result<InodeHeader> read_inode_header(SheepClient& c, uint32_t vid);
+
+class Vdi {
+ public:
+  static Result<std::unique_ptr<Vdi>> open(SheepClient& c, const std::string& name,
+                                           const std::string& tag = "", uint32_t snapid = 0);
+
+  uint32_t vid() const;
+  uint64_t size() const;
+  uint64_t object_size() const { return 1ull << block_size_shift_; }
+  bool is_snapshot() const { return readonly_.load(); }
+  InodeHeader header() const;
+  // Owner vid of block idx (0 = unallocated).
+  uint32_t map_entry(uint64_t idx) const;
+
+  // Byte-range I/O; ranges beyond size() are InvalidParms.
+  Status read(void* buf, uint64_t len, uint64_t offset);
+  Status write(const void* buf, uint64_t len, uint64_t offset);
+
+  // Looks the name up again and reloads the inode (after a snapshot).
+  Status refresh();
+
+ private:
+  Vdi(SheepClient& c, std::string name, std::string tag, uint32_t snapid)
+      : client_(c), name_(std::move(name)), tag_(std::move(tag)), snapid_(snapid) {}
+  Status load(uint32_t vid);
+  Status read_block(uint64_t idx, char* buf, uint32_t len, uint32_t off);
+  Status write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t off);
+
+  SheepClient& client_;
+  const std::string name_;
+  const std::string tag_;
+  const uint32_t snapid_;
+  std::atomic<bool> readonly_{false};
+  uint8_t block_size_shift_ = kDefaultBlockSizeShift;
+
+  mutable std::shared_mutex mu_;  // guards header_ and map_
+  InodeHeader header_{};
+  std::vector<uint32_t> map_;
+
+  std::mutex create_mu_;  // guards creating_
+  std::condition_variable create_cv_;
+  std::set<uint64_t> creating_;
+  std::mutex refresh_mu_;
+};
+
+}  // namespace sd

@@ -1,0 +1,167 @@
+// Socket helpers.
+#include "net.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sd {
+
+std::string Endpoint::str() const {
+  if (!unix_path.empty()) return "unix:" + unix_path;
+  return host + ":" + std::to_string(port);
+}
+
+void set_nodelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+void set_nonblocking(int fd, bool on) {
+  int fl = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
+}
+
+int connect_endpoint(const Endpoint& ep) {
+  if (!ep.unix_path.empty()) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (ep.unix_path.size() >= sizeof(sa.sun_path)) {
+      close(fd);
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    std::memcpy(sa.sun_path, ep.unix_path.c_str(), ep.unix_path.size() + 1);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0) {
+      int e = errno;
+      close(fd);
+      errno = e;
+      return -1;
+    }
+    return fd;
+  }
+  addrinfo hints{}, *res = nullptr;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_family = AF_UNSPEC;
+  std::string port = std::to_string(ep.port);
+  int rc = getaddrinfo(ep.host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) {
+    errno = EHOSTUNREACH;
+    return -1;
+  }
+  int last_errno = ECONNREFUSED;
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      last_errno = errno;
+      continue;
+    }
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+      freeaddrinfo(res);
+      set_nodelay(fd);
+      return fd;
+    }
+    last_errno = errno;
+    close(fd);
+  }
+  freeaddrinfo(res);
+  errno = last_errno;
+  return -1;
+}
+
+int listen_tcp(const std::string& bind_addr, uint16_t port) {
+  addrinfo hints{}, *res = nullptr;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  hints.ai_family = bind_addr.empty() ? AF_INET6 : AF_UNSPEC;
+  std::string p = std::to_string(port);
+  if (getaddrinfo(bind_addr.empty() ? nullptr : bind_addr.c_str(), p.c_str(), &hints, &res) != 0) {
+    errno = EADDRNOTAVAIL;
+    return -1;
+  }
+  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    freeaddrinfo(res);
+    return -1;
+  }
+  int one = 1, zero = 0;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (res->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+  if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+    int e = errno;
+    freeaddrinfo(res);
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  freeaddrinfo(res);
+  return fd;
+}
+
+int listen_unix(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(sa.sun_path)) {
+    close(fd);
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  unlink(path.c_str());
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0 || listen(fd, 1024) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+Status read_full(int fd, void* buf, size_t len) {
+  auto* p = static_cast<char*>(buf);
+  while (len) {
+    ssize_t n = read(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return err(Res::NetworkError);
+    p += n;
+    len -= size_t(n);
+  }
+  return {};
+}
+
+Status write_full(int fd, const void* buf, size_t len) {
+  iovec iov{const_cast<void*>(buf), len};
+  return writev_full(fd, &iov, 1);
+}
+
+Status writev_full(int fd, iovec* iov, int iovcnt) {
+  while (iovcnt > 0) {
+    ssize_t n = writev(fd, iov, iovcnt);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return err(Res::NetworkError);
+    size_t done = size_t(n);
+    while (iovcnt > 0 && done >= iov->iov_len) {
+      done -= iov->iov_len;
+      iov++;
+      iovcnt--;
+    }
+    if (iovcnt > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + done;
+      iov->iov_len -= done;
+    }
+  }
+  return {};
+}
+
+}  // namespace sd

@@ -1,0 +1,85 @@
+// Vnode ring construction and oid placement.
+#include "ring.h"
+
+#include <algorithm>
+#include <cfenv>
+#include <cmath>
+
+#include "hash.h"
+
+namespace sd {
+
+int count_zones(const std::vector<SdNode>& nodes) {
+  std::vector<uint32_t> zones;
+  for (const auto& n : nodes) {
+    if (n.nr_vnodes == 0) continue;
+    if (std::find(zones.begin(), zones.end(), n.zone) == zones.end()) zones.push_back(n.zone);
+  }
+  return std::min<int>(int(zones.size()), kMaxZones);
+}
+
+void sort_nodes(std::vector<SdNode>& nodes) {
+  std::sort(nodes.begin(), nodes.end(),
+            [](const SdNode& a, const SdNode& b) { return compare_nodes(a, b) < 0; });
+}
+
+VnodeRing::VnodeRing(std::vector<SdNode> nodes) : nodes_(std::move(nodes)) {
+  for (size_t i = 0; i < nodes_.size(); i++) {
+    const SdNode& n = nodes_[i];
+    // The base hash covers the 16 address bytes and the 2 port bytes.
+    uint64_t h = sd_hash(&n.nid, 18);
+    for (int v = 0; v < n.nr_vnodes; v++) {
+      h = sd_hash_next(h);
+      vnodes_.push_back({h, uint16_t(i)});
+    }
+  }
+  std::sort(vnodes_.begin(), vnodes_.end(),
+            [](const Vnode& a, const Vnode& b) { return a.hash < b.hash; });
+  nr_zones_ = count_zones(nodes_);
+}
+
+Placement VnodeRing::place(uint64_t oid, int copies) const {
+  Placement p;
+  if (vnodes_.empty()) return p;
+  int want = std::min(copies, nr_zones_);
+  uint64_t x = sd_hash_oid(oid);
+  auto it = std::lower_bound(vnodes_.begin(), vnodes_.end(), x,
+                             [](const Vnode& v, uint64_t h) { return v.hash < h; });
+  size_t start = it == vnodes_.end() ? 0 : size_t(it - vnodes_.begin());
+  uint32_t zones[32];
+  for (size_t step = 0; step < vnodes_.size() && p.count < want; step++) {
+    const Vnode& v = vnodes_[(start + step) % vnodes_.size()];
+    uint32_t zone = nodes_[v.node].zone;
+    bool used = false;
+    for (int i = 0; i < p.count; i++) used |= zones[i] == zone;
+    if (used) continue;
+    zones[p.count] = zone;
+    p.node[p.count++] = v.node;
+  }
+  return p;
+}
+
+void assign_auto_vnodes(std::vector<SdNode>& nodes) {
+  uint64_t total = 0, count = 0;
+  for (const auto& n : nodes) {
+    if (n.space) {
+      total += n.space;
+      count++;
+    }
+  }
+  if (!count) return;
+  uint64_t avg = total / count;
+  int saved = std::fegetround();
+  std::fesetround(FE_TONEAREST);
+  for (auto& n : nodes) {
+    if (!n.space) {
+      n.nr_vnodes = 0;
+      continue;
+    }
+    float factor = float(n.space) / float(avg);
+    n.nr_vnodes = uint16_t(std::rintf(float(128) * factor));
+  }
+  std::fesetround(saved);
+}
+
+}  // namespace sd

@@ -1,0 +1,55 @@
+// The vnode ring: consistent hashing of object ids onto nodes, with replicas
+// in distinct zones (PROTOCOL.md §6). Upstream dog computes the same
+// placement from GET_NODE_LIST, so this must match upstream bit for bit.
+//
+// A VnodeRing is immutable once built; the daemon publishes one per epoch
+// and the I/O path reads it without locks.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "proto/node.h"
+
+namespace sd {
+
+inline constexpr int kMaxZones = 31;
+
+// Up to kMaxCopies node indices, in copy order.
+struct Placement {
+  int count = 0;
+  uint16_t node[32] = {};
+};
+
+class VnodeRing {
+ public:
+  // nodes must be in node order with their final nr_vnodes.
+  explicit VnodeRing(std::vector<SdNode> nodes);
+
+  const std::vector<SdNode>& nodes() const { return nodes_; }
+  int nr_zones() const { return nr_zones_; }
+  size_t nr_vnodes() const { return vnodes_.size(); }
+
+  // The owners of oid: min(copies, nr_zones) nodes in distinct zones.
+  Placement place(uint64_t oid, int copies) const;
+
+ private:
+  struct Vnode {
+    uint64_t hash;
+    uint16_t node;
+  };
+  std::vector<SdNode> nodes_;
+  std::vector<Vnode> vnodes_;
+  int nr_zones_ = 0;
+};
+
+// Auto-vnode mode: nr_vnodes = round_half_even(128 * space / avg_space) in
+// single precision; gateways (space 0) get 0.
+void assign_auto_vnodes(std::vector<SdNode>& nodes);
+
+// Number of distinct zones among nodes with vnodes, capped at kMaxZones.
+int count_zones(const std::vector<SdNode>& nodes);
+
+// Sorts nodes into node order (address, then port).
+void sort_nodes(std::vector<SdNode>& nodes);
+
+}  // namespace sd
