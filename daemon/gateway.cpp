@@ -1,0 +1,167 @@
+// Routing object requests to their owners.
+#include "gateway.h"
+
+#include <cinttypes>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "log.h"
+#include "oid.h"
+#include "sheep.h"
+
+namespace sd {
+
+namespace {
+
+// Codes after which a request is resent against a fresh membership.
+bool retryable(Res r) {
+  return r == Res::OldNodeVer || r == Res::NewNodeVer || r == Res::NetworkError ||
+         r == Res::WaitForJoin || r == Res::WaitForFormat || r == Res::Killed;
+}
+
+constexpr int kMaxAttempts = 20;
+
+}  // namespace
+
+uint64_t Gateway::object_size_of(uint64_t oid) const {
+  uint8_t shift = 0;
+  if (is_data_obj(oid) || is_vmstate_obj(oid)) {
+    auto info = sheep_.vdis.get(oid_to_vid(oid));
+    shift = info ? info->block_size_shift : sheep_.group.settings().block_size_shift;
+  }
+  return object_size(oid, shift);
+}
+
+int Gateway::copies_for(uint64_t oid, uint8_t requested) const {
+  if (requested) return requested;
+  if (!is_vdi_attr_obj(oid)) {
+    auto info = sheep_.vdis.get(oid_to_vid(oid));
+    if (info && info->copies) return info->copies;
+  }
+  int c = sheep_.group.settings().copies;
+  return c ? c : kDefaultCopies;
+}
+
+Status Gateway::read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies) {
+  if (uint64_t(offset) + len > object_size_of(oid)) return err(Res::InvalidParms);
+  Res last = Res::NoObj;
+  for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
+    MembershipPtr m = sheep_.group.membership();
+    Placement p = m->ring.place(oid, copies_for(oid, copies));
+    if (!p.count) return err(Res::Halt);
+    // The local copy first, then the others from a random start.
+    int order[32];
+    int n = 0;
+    for (int i = 0; i < p.count; i++)
+      if (m->is_self(p.node[i])) order[n++] = p.node[i];
+    int start = p.count > 1 ? int(std::random_device{}() % unsigned(p.count)) : 0;
+    for (int i = 0; i < p.count; i++) {
+      int idx = p.node[(start + i) % p.count];
+      if (!m->is_self(idx)) order[n++] = idx;
+    }
+    bool retry = false;
+    for (int i = 0; i < n; i++) {
+      Status st;
+      if (m->is_self(order[i])) {
+        st = sheep_.store.read(oid, buf, len, offset);
+      } else {
+        auto peer = sheep_.peers.get(m->nodes[order[i]].nid);
+        if (!peer) {
+          st = err(Res::NetworkError);
+        } else {
+          SdReq req = make_req(kOpReadPeer, 0, len);
+          req.epoch = m->epoch;
+          req.obj.oid = oid;
+          req.obj.offset = offset;
+          SdRsp rsp;
+          st = peer->exec(req, nullptr, buf, &rsp);
+          if (st.ok() && rsp.data_length != len) st = err(Res::Eio);
+        }
+      }
+      if (st.ok()) return st;
+      last = st.code();
+      if (retryable(last)) retry = true;
+    }
+    if (!retry) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // epoch change in progress
+  }
+  return err(last);
+}
+
+Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len,
+                          uint32_t offset, uint8_t copies) {
+  Res last = Res::Success;
+  for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
+    MembershipPtr m = sheep_.group.membership();
+    Placement p = m->ring.place(oid, copies_for(oid, copies));
+    if (!p.count) return err(Res::Halt);
+    bool retry = false;
+    last = Res::Success;
+    for (int i = 0; i < p.count; i++) {
+      int idx = p.node[i];
+      Status st;
+      if (m->is_self(idx)) {
+        switch (kind) {
+          case Kind::Create:
+            st = sheep_.store.create_and_write(oid, object_size_of(oid), buf, len, offset);
+            break;
+          case Kind::Write: st = sheep_.store.write(oid, buf, len, offset); break;
+          case Kind::Remove: st = sheep_.store.remove(oid); break;
+        }
+      } else {
+        auto peer = sheep_.peers.get(m->nodes[idx].nid);
+        if (!peer) {
+          st = err(Res::NetworkError);
+        } else {
+          uint8_t op = kind == Kind::Create  ? kOpCreateAndWritePeer
+                       : kind == Kind::Write ? kOpWritePeer
+                                             : kOpRemovePeer;
+          SdReq req = make_req(op, kind == Kind::Remove ? 0 : kFlagWrite,
+                               kind == Kind::Remove ? 0 : len);
+          req.epoch = m->epoch;
+          req.obj.oid = oid;
+          req.obj.offset = offset;
+          st = peer->exec(req, buf, nullptr);
+        }
+      }
+      if (!st.ok()) {
+        if (kind == Kind::Remove && st.code() == Res::NoObj) continue;
+        last = st.code();
+        if (retryable(last)) retry = true;
+      }
+    }
+    if (last == Res::Success) return {};
+    if (!retry) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  sd_err("%016" PRIx64 ": %s", oid, strerror(last));
+  return err(last);
+}
+
+Status Gateway::write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
+                      uint8_t copies) {
+  if (uint64_t(offset) + len > object_size_of(oid)) return err(Res::InvalidParms);
+  return write_all(Kind::Write, oid, buf, len, offset, copies);
+}
+
+Status Gateway::create_and_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
+                                 uint8_t copies, uint64_t cow_oid) {
+  uint64_t size = object_size_of(oid);
+  if (uint64_t(offset) + len > size) return err(Res::InvalidParms);
+  if (!cow_oid || (offset == 0 && len == size))
+    return write_all(Kind::Create, oid, buf, len, offset, copies);
+  // Copy-on-write: the whole source object with the new bytes laid over it.
+  if (object_size_of(cow_oid) != size) return err(Res::InvalidParms);
+  std::unique_ptr<char[]> whole(new char[size]);
+  SD_TRY(read(cow_oid, whole.get(), uint32_t(size), 0, copies));
+  std::memcpy(whole.get() + offset, buf, len);
+  return write_all(Kind::Create, oid, whole.get(), uint32_t(size), 0, copies);
+}
+
+Status Gateway::remove(uint64_t oid, uint8_t copies) {
+  return write_all(Kind::Remove, oid, nullptr, 0, 0, copies);
+}
+
+}  // namespace sd

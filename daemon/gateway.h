@@ -1,0 +1,42 @@
+// Gateway: object I/O routed to the object's owners.
+//
+// For each request it resolves the copy count (the request's, else the
+// VDI's, capped at the number of zones), asks the current epoch's ring for
+// the owners, and serves each copy from the local store or forwards it to
+// the peer that owns it. Reads use one copy (the local one when present)
+// and fall back to the others; writes go to every copy and succeed only if
+// every copy succeeded. Requests that race an epoch change are retried
+// against the new ring. VDI operations inside the daemon use the same
+// entry points, so they work unchanged on a cluster.
+#pragma once
+#include <cstdint>
+
+#include "result.h"
+
+namespace sd {
+
+struct Sheep;
+
+class Gateway {
+ public:
+  explicit Gateway(Sheep& s) : sheep_(s) {}
+
+  Status read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies = 0);
+  Status write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset, uint8_t copies = 0);
+  // With cow_oid set, the rest of the object is copied from cow_oid.
+  Status create_and_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
+                          uint8_t copies = 0, uint64_t cow_oid = 0);
+  Status remove(uint64_t oid, uint8_t copies = 0);
+
+  // Size of the object oid names (data objects use their VDI's size).
+  uint64_t object_size_of(uint64_t oid) const;
+
+ private:
+  enum class Kind { Create, Write, Remove };
+  int copies_for(uint64_t oid, uint8_t requested) const;
+  Status write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
+                   uint8_t copies);
+  Sheep& sheep_;
+};
+
+}  // namespace sd

@@ -1,0 +1,105 @@
+// Group: this sheep's view of the cluster — status (waiting for format,
+// running, shutting down, killed), the settings chosen at format time, the
+// current epoch and its membership — and the cluster-wide operations that
+// change them (format, shutdown, VDI added/deleted, recovery on/off).
+//
+// Cluster-wide operations are broadcast through the ClusterDriver and
+// applied by every member in the same order; the originating sheep waits
+// until its own copy has been applied before it answers the client.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cluster/driver.h"
+#include "membership.h"
+#include "proto/node.h"
+#include "proto/results.h"
+
+namespace sd {
+
+struct Sheep;
+
+struct ClusterSettings {
+  uint64_t ctime = 0;  // 0: not formatted
+  uint16_t flags = 0;
+  uint8_t copies = 0;
+  uint8_t copy_policy = 0;
+  uint8_t block_size_shift = 22;
+  bool disable_recovery = false;
+  char store[kStoreLen] = {};
+};
+
+// A VDI created (fresh, clone, snapshot or rollback), as told to every node.
+struct VdiAddedMsg {
+  uint32_t new_vid;
+  uint32_t old_vid;  // the VDI that became a snapshot, or 0
+  uint32_t parent;
+  uint8_t copies;
+  uint8_t copy_policy;
+  uint8_t block_size_shift;
+  uint8_t pad;
+};
+
+class Group : public ClusterEvents {
+ public:
+  explicit Group(Sheep& sheep) : sheep_(sheep) {}
+
+  // Loads config and epoch history, then joins through the driver.
+  Status start(ClusterDriver* driver);
+  void stop();
+
+  MembershipPtr membership() const { return std::atomic_load(&membership_); }
+  uint32_t epoch() const { return membership()->epoch; }
+  ClusterStatus status() const { return status_.load(); }
+  ClusterSettings settings() const;
+  bool formatted() const { return settings().ctime != 0; }
+  void fill_cluster_info(ClusterInfo* ci) const;
+  void set_killed() { status_ = ClusterStatus::Killed; }
+
+  // Cluster-wide operations; each returns the main step's result.
+  Res make_fs(const ClusterSettings& s);
+  Res shutdown();
+  Res vdi_added(const VdiAddedMsg& m);
+  Res vdi_deleted(uint32_t vid);
+  Res set_recovery_disabled(bool disabled);
+
+  void on_membership(const std::vector<SdNode>& members, const SdNode* joined,
+                     const SdNode* left) override;
+  void on_message(const SdNode& sender, const std::vector<char>& msg) override;
+
+ private:
+  enum MsgType : uint32_t { kMakeFs = 1, kShutdown, kVdiAdded, kVdiDeleted, kRecovery };
+  struct MsgHeader {
+    uint32_t type;
+    uint32_t seq;
+  };
+
+  Res broadcast_and_wait(MsgType type, const void* payload, size_t len);
+  Res apply(MsgType type, const char* payload, size_t len);
+  Res apply_make_fs(const ClusterSettings& s);
+  void publish(uint32_t epoch, std::vector<SdNode> nodes);
+  std::vector<SdNode> with_vnodes(std::vector<SdNode> nodes) const;
+  Status save_config();
+
+  Sheep& sheep_;
+  ClusterDriver* driver_ = nullptr;
+  mutable std::mutex mu_;  // settings_, members_, waiters_
+  ClusterSettings settings_;
+  std::vector<SdNode> members_;  // as the driver reports them
+  std::shared_ptr<const Membership> membership_ =
+      std::make_shared<const Membership>(0, std::vector<SdNode>{}, -1);
+  std::atomic<ClusterStatus> status_{ClusterStatus::Wait};
+  uint64_t space_ = 0;
+
+  std::condition_variable cv_;
+  uint32_t next_seq_ = 1;
+  std::map<uint32_t, Res> done_;  // results of our own messages, by seq
+};
+
+}  // namespace sd

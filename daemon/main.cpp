@@ -1,0 +1,196 @@
+// sheep: the storage daemon. Parses the command line, locks the data
+// directory, daemonizes as upstream does (the command's exit status reports
+// only option parsing and locking), then runs the event loop until shutdown.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include "file_util.h"
+#include "log.h"
+#include "options.h"
+#include "server.h"
+#include "sheep.h"
+
+using namespace sd;
+
+namespace {
+
+// Upstream prints start-up errors in its server format on stderr.
+void early_error(const char* func, int line, const char* fmt, const char* arg) {
+  char ts[32];
+  time_t now = time(nullptr);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  strftime(ts, sizeof(ts), "%b %2d %H:%M:%S ", &tm);
+  char msg[1024];
+  std::snprintf(msg, sizeof(msg), fmt, arg);
+  std::fprintf(stderr, "%s%6s [main] %s(%d) %s\n", ts, "ERROR", func, line, msg);
+}
+
+int g_status_pipe = -1;
+
+void report_status(int status) {
+  if (g_status_pipe < 0) return;
+  ssize_t rc = write(g_status_pipe, &status, sizeof(status));
+  (void)rc;
+  close(g_status_pipe);
+  g_status_pipe = -1;
+}
+
+// Forks twice; the original process waits for the daemon's status.
+void daemonize() {
+  int fds[2];
+  if (pipe(fds) < 0) {
+    std::perror("pipe");
+    std::exit(1);
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    std::perror("fork");
+    std::exit(1);
+  }
+  if (pid > 0) {
+    close(fds[1]);
+    int status = 1;
+    ssize_t n = read(fds[0], &status, sizeof(status));
+    _exit(n == sizeof(status) ? status : 1);
+  }
+  close(fds[0]);
+  setsid();
+  pid = fork();
+  if (pid < 0) _exit(1);
+  if (pid > 0) _exit(0);
+  g_status_pipe = fds[1];
+  if (chdir("/") < 0) _exit(1);
+}
+
+bool lock_dir(const std::string& dir) {
+  std::string path = dir + "/lock";
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    early_error("lock_base_dir", __LINE__, "failed to open lock file %s", path.c_str());
+    return false;
+  }
+  if (lockf(fd, F_TLOCK, 1) < 0) {
+    if (errno == EACCES || errno == EAGAIN)
+      early_error("lock_base_dir", __LINE__, "another sheep daemon is using %s", dir.c_str());
+    else
+      early_error("lock_base_dir", __LINE__, "locking directory: %s failed", dir.c_str());
+    close(fd);
+    return false;
+  }
+  return true;  // held until the process exits
+}
+
+bool write_pidfile(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || lockf(fd, F_TLOCK, 0) < 0 || ftruncate(fd, 0) < 0) {
+    std::fprintf(stderr, "failed to pid file '%s' - %s\n", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  std::string s = std::to_string(getpid()) + "\n";
+  return write(fd, s.data(), s.size()) == ssize_t(s.size());
+}
+
+void redirect_stdio() {
+  int fd = open("/dev/null", O_RDWR);
+  if (fd < 0) return;
+  dup2(fd, 0);
+  dup2(fd, 1);
+  dup2(fd, 2);
+  if (fd > 2) close(fd);
+}
+
+SdNode make_self(const SheepOptions& o) {
+  SdNode n{};
+  std::string addr = !o.myaddr.empty() ? o.myaddr : !o.bind_addr.empty() ? o.bind_addr : "127.0.0.1";
+  parse_addr(addr.c_str(), n.nid.addr);
+  n.nid.port = o.port;
+  n.zone = o.zone_set ? o.zone : default_zone(n.nid.addr);
+  n.nr_vnodes = o.gateway ? 0 : uint16_t(o.vnodes ? o.vnodes : kDefaultVnodes);
+  return n;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  SheepOptions opts;
+  int rc = parse_sheep_options(argc, argv, &opts);
+  if (rc >= 0) return rc;
+
+  if (!make_dirs(opts.dir)) {
+    std::fprintf(stderr, "cannot create directory %s: %s\n", opts.dir.c_str(), std::strerror(errno));
+    return 1;
+  }
+  char real[PATH_MAX];
+  if (!realpath(opts.dir.c_str(), real)) {
+    std::fprintf(stderr, "cannot resolve %s: %s\n", opts.dir.c_str(), std::strerror(errno));
+    return 1;
+  }
+  opts.dir = real;
+  make_dirs(opts.dir + "/epoch");
+
+  if (!opts.foreground) daemonize();
+  if (!lock_dir(opts.dir)) {
+    report_status(1);
+    return 1;
+  }
+  if (!opts.pidfile.empty() && !write_pidfile(opts.pidfile)) {
+    report_status(1);
+    return 1;
+  }
+
+  std::string log_path;
+  if (!opts.log_stdout) log_path = (opts.log_dir.empty() ? opts.dir : opts.log_dir) + "/sheep.log";
+  if (!log::open(log_path, log::Level(opts.log_level))) {
+    std::fprintf(stderr, "cannot open log file %s: %s\n", log_path.c_str(), std::strerror(errno));
+    report_status(1);
+    return 1;
+  }
+  if (!opts.foreground) redirect_stdio();
+  report_status(0);
+
+  // Signals are taken by the event loop's signalfd; block them everywhere.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Sheep sheep(opts);
+  sheep.self = make_self(opts);
+  if (!sheep.store.init().ok()) {
+    sd_err("cannot initialise the object store in %s/obj", opts.dir.c_str());
+    return 1;
+  }
+  sheep.rebuild_vdi_table();
+  Server server(sheep);
+  sheep.server = &server;
+  if (!server.listen(opts.bind_addr, opts.port, opts.dir + "/sock")) return 1;
+  sheep.driver = make_cluster_driver(opts.cluster, opts.cluster_opts);
+  if (!sheep.driver) {
+    sd_err("invalid cluster driver '%s'", opts.cluster.c_str());
+    return 1;
+  }
+  if (!sheep.group.start(sheep.driver.get()).ok()) {
+    sd_err("failed to join the cluster");
+    return 1;
+  }
+  sd_info("sheepdog daemon (version %s) started", SD_VERSION);
+  server.run();
+  sd_info("shutting down");
+  sheep.group.stop();
+  sheep.server = nullptr;
+  unlink((opts.dir + "/sock").c_str());
+  if (!opts.pidfile.empty()) unlink(opts.pidfile.c_str());
+  return 0;
+}

@@ -1,0 +1,29 @@
+// Membership: one epoch's view of the cluster (its number, its nodes in
+// node order with their final vnode counts, and the ring built from them).
+//
+// Immutable once published: Group swaps in a new shared_ptr on every epoch
+// change, and the I/O path loads it atomically and reads it lock-free.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "proto/node.h"
+#include "ring.h"
+
+namespace sd {
+
+struct Membership {
+  Membership(uint32_t e, std::vector<SdNode> n, int self)
+      : epoch(e), nodes(n), ring(std::move(n)), self_index(self) {}
+  uint32_t epoch;
+  std::vector<SdNode> nodes;
+  VnodeRing ring;
+  int self_index;  // -1 when this sheep is not a member
+
+  bool is_self(int idx) const { return idx == self_index; }
+};
+
+using MembershipPtr = std::shared_ptr<const Membership>;
+
+}  // namespace sd

@@ -1,0 +1,151 @@
+// Object request handlers: the client-facing gateway ops, the peer ops that
+// act on the local store, and object existence/listing.
+#include <algorithm>
+#include <cinttypes>
+#include <cstring>
+#include <vector>
+
+#include "log.h"
+#include "oid.h"
+#include "ops.h"
+#include "sheep.h"
+#include "vdi_ops.h"
+
+namespace sd::ops {
+
+namespace {
+
+// Writes to a frozen (snapshot) VDI's data objects are refused.
+bool is_readonly(Sheep& s, uint64_t oid) {
+  if (!is_data_obj(oid)) return false;
+  auto info = s.vdis.get(oid_to_vid(oid));
+  return info && info->snapshot;
+}
+
+bool fits(Sheep& s, const Request& r) {
+  return uint64_t(r.hdr.obj.offset) + r.hdr.data_length <= s.gateway.object_size_of(r.hdr.obj.oid);
+}
+
+Res epoch_check(Sheep& s, const Request& r) {
+  uint32_t mine = s.group.epoch();
+  if (r.hdr.epoch < mine) return Res::OldNodeVer;
+  if (r.hdr.epoch > mine) return Res::NewNodeVer;
+  return Res::Success;
+}
+
+// The whole map entries [first, first+count) covered by a write into an
+// inode; count 0 when the write does not cover any.
+void covered_entries(uint32_t offset, uint32_t len, uint32_t* first, uint32_t* count) {
+  uint64_t lo = offset, hi = uint64_t(offset) + len;
+  uint64_t map_lo = kInodeHeaderSize, map_hi = kInodeHeaderSize + kInodeMapSize;
+  if (hi <= map_lo || lo >= map_hi) {
+    *count = 0;
+    return;
+  }
+  lo = std::max(lo, map_lo);
+  hi = std::min(hi, map_hi);
+  uint64_t a = (lo - map_lo + 3) / 4, b = (hi - map_lo) / 4;
+  *first = uint32_t(a);
+  *count = b > a ? uint32_t(b - a) : 0;
+}
+
+}  // namespace
+
+Res create_and_write_obj(Sheep& s, Request& r) {
+  if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
+  if (is_readonly(s, r.hdr.obj.oid)) return Res::Readonly;
+  uint64_t cow = (r.hdr.flags & kFlagCow) ? r.hdr.obj.cow_oid : 0;
+  return s.gateway
+      .create_and_write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset,
+                        r.hdr.obj.copies, cow)
+      .code();
+}
+
+Res read_obj(Sheep& s, Request& r) {
+  if (!fits(s, r)) return Res::InvalidParms;
+  char* buf = r.reply_buffer(r.hdr.data_length);
+  Status st = s.gateway.read(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset,
+                             r.hdr.obj.copies);
+  if (!st.ok()) {
+    r.reply.reset();
+    r.rsp.data_length = 0;
+  }
+  return st.code();
+}
+
+Res write_obj(Sheep& s, Request& r) {
+  if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
+  uint64_t oid = r.hdr.obj.oid;
+  if (is_readonly(s, oid)) return Res::Readonly;
+  uint32_t first = 0, count = 0;
+  std::vector<uint32_t> old_entries;
+  if (is_vdi_obj(oid)) {
+    covered_entries(r.hdr.obj.offset, r.data_length(), &first, &count);
+    if (count) {
+      old_entries.resize(count);
+      Status st = s.gateway.read(oid, old_entries.data(), count * 4,
+                                 uint32_t(inode_map_offset(first)), r.hdr.obj.copies);
+      if (!st.ok()) count = 0;
+    }
+  }
+  Status st = s.gateway.write(oid, r.data(), r.data_length(), r.hdr.obj.offset, r.hdr.obj.copies);
+  if (st.ok() && count) {
+    const char* p = r.data() + (inode_map_offset(first) - r.hdr.obj.offset);
+    std::vector<uint32_t> new_entries(count);
+    std::memcpy(new_entries.data(), p, count * 4);
+    s.vdi_ops.release_entries(oid_to_vid(oid), first, old_entries.data(), new_entries.data(),
+                              count);
+  }
+  return st.code();
+}
+
+Res remove_obj(Sheep& s, Request& r) {
+  return s.gateway.remove(r.hdr.obj.oid, r.hdr.obj.copies).code();
+}
+
+Res create_and_write_peer(Sheep& s, Request& r) {
+  if (Res e = epoch_check(s, r); e != Res::Success) return e;
+  if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
+  return s.store
+      .create_and_write(r.hdr.obj.oid, s.gateway.object_size_of(r.hdr.obj.oid), r.data(),
+                        r.data_length(), r.hdr.obj.offset)
+      .code();
+}
+
+Res read_peer(Sheep& s, Request& r) {
+  if (Res e = epoch_check(s, r); e != Res::Success) return e;
+  if (!fits(s, r)) return Res::InvalidParms;
+  char* buf = r.reply_buffer(r.hdr.data_length);
+  Status st = s.store.read(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
+  if (!st.ok()) {
+    r.reply.reset();
+    r.rsp.data_length = 0;
+  }
+  return st.code();
+}
+
+Res write_peer(Sheep& s, Request& r) {
+  if (Res e = epoch_check(s, r); e != Res::Success) return e;
+  if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
+  return s.store.write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset).code();
+}
+
+Res remove_peer(Sheep& s, Request& r) {
+  if (Res e = epoch_check(s, r); e != Res::Success) return e;
+  return s.store.remove(r.hdr.obj.oid).code();
+}
+
+Res exist(Sheep& s, Request& r) {
+  return s.store.exists(r.hdr.obj.oid) ? Res::Success : Res::NoObj;
+}
+
+Res get_obj_list(Sheep& s, Request& r) {
+  std::vector<uint64_t> oids = s.store.list();
+  size_t bytes = oids.size() * 8;
+  if (bytes > r.hdr.data_length) return Res::BufferSmall;
+  char* buf = r.reply_buffer(uint32_t(bytes));
+  if (bytes) std::memcpy(buf, oids.data(), bytes);
+  return Res::Success;
+}
+
+}  // namespace sd::ops

@@ -1,0 +1,246 @@
+// sheep option parsing.
+#include "options.h"
+
+#include <getopt.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "log.h"
+#include "proto/node.h"
+#include "size.h"
+
+namespace sd {
+
+namespace {
+
+struct OptHelp {
+  char letter;
+  const char* name;
+  bool has_arg;
+  const char* desc;
+  const char* detail;  // printed for "sheep -X" without its argument
+};
+
+const OptHelp kOpts[] = {
+    {'b', "bindaddr", true, "specify IP address of interface to listen on",
+     "Example:\n\t$ sheep -b 192.168.1.1 ...\nThis tries to bind the listening socket to 192.168.1.1.\n"},
+    {'c', "cluster", true, "specify the cluster driver (default: local)",
+     "Available arguments:\n\tlocal: use local driver\n\tlocal:PATH: use a membership "
+     "directory of your choice\n"},
+    {'D', "directio", false, "use direct IO for backend store", nullptr},
+    {'f', "foreground", false, "make the program run in foreground", nullptr},
+    {'g', "gateway", false, "make the program run as a gateway mode", nullptr},
+    {'h', "help", false, "display this help and exit", nullptr},
+    {'l', "log", true,
+     "specify the log level, the log directory and the log format(log level default: 6 "
+     "[SDOG_INFO])",
+     "Example:\n\t$ sheep -l dir=/var/log/,level=debug,format=server ...\nAvailable log "
+     "levels:\n  emerg alert crit err warning notice info debug\n"},
+    {'n', "nosync", false, "drop O_SYNC for write of backend", nullptr},
+    {'p', "port", true, "specify the TCP port on which to listen (default: 7000)", nullptr},
+    {'P', "pidfile", true, "create a pid file", nullptr},
+    {'R', "recovery", true, "specify the recovery speed throttling",
+     "Example:\n\t$ sheep -R max=100,interval=1000 ...\n"},
+    {'u', "upgrade", false, "upgrade to the latest data layout", nullptr},
+    {'v', "version", false, "show the version", nullptr},
+    {'V', "vnodes", true, "set number of vnodes",
+     "Example:\n\t$ sheep -V 128 ...\nThis fixes the number of vnodes of this sheep at 128.\n"},
+    {'y', "myaddr", true, "specify the address advertised to other sheep",
+     "Example:\n\t$ sheep -y 192.168.1.1 ...\n"},
+    {'z', "zone", true, "specify the zone id (default: determined by listen address)",
+     "Example:\n\t$ sheep -z 1 ...\nThis sets the zone id of this sheep to 1.\n"},
+};
+
+void print_usage() {
+  std::printf("Sheepdog daemon (version %s)\n", SD_VERSION);
+  std::printf("Usage: sheep [OPTION]... [PATH] (default: /tmp)\nOptions:\n");
+  for (const auto& o : kOpts) std::printf("  -%c, --%-18s%s\n", o.letter, o.name, o.desc);
+  std::printf("\nTry 'sheep <option>', e.g., 'sheep -z', to get more detail about specific "
+              "option\n");
+}
+
+void print_version() {
+  std::printf("Sheepdog daemon version %s\n\nSupported features:\n\tCluster drivers: local\n"
+              "\tMiscellaneous: none\n",
+              SD_VERSION);
+}
+
+// Splits "a=1,b=2" into pairs; false on a malformed element.
+bool parse_kv(const std::string& text, std::vector<std::pair<std::string, std::string>>* out) {
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    size_t eq = item.find('=');
+    if (eq == std::string::npos)
+      out->push_back({item, ""});
+    else
+      out->push_back({item.substr(0, eq), item.substr(eq + 1)});
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
+  std::string shortopts = ":";
+  std::vector<option> longopts;
+  for (const auto& h : kOpts) {
+    shortopts += h.letter;
+    if (h.has_arg) shortopts += ':';
+    longopts.push_back({h.name, h.has_arg ? required_argument : no_argument, nullptr, h.letter});
+  }
+  longopts.push_back({nullptr, 0, nullptr, 0});
+  opterr = 0;
+  int ch;
+  while ((ch = getopt_long(argc, argv, shortopts.c_str(), longopts.data(), nullptr)) != -1) {
+    uint64_t v;
+    switch (ch) {
+      case 'b': {
+        uint8_t addr[16];
+        if (!parse_addr(optarg, addr)) {
+          std::fprintf(stderr, "Bad address '%s'\n", optarg);
+          return 1;
+        }
+        o->bind_addr = optarg;
+        break;
+      }
+      case 'c': {
+        std::string s = optarg;
+        size_t colon = s.find(':');
+        std::string name = s.substr(0, colon);
+        if (name != "local") {
+          std::fprintf(stderr, "Invalid cluster driver '%s'\n", name.c_str());
+          std::fprintf(stderr, "\nSupported features:\n\tCluster drivers: local\n");
+          return 1;
+        }
+        o->cluster = name;
+        if (colon != std::string::npos) o->cluster_opts = s.substr(colon + 1);
+        break;
+      }
+      case 'D': o->directio = true; break;
+      case 'f': o->foreground = true; break;
+      case 'g': o->gateway = true; break;
+      case 'h': print_usage(); return 0;
+      case 'l': {
+        std::vector<std::pair<std::string, std::string>> kv;
+        parse_kv(optarg, &kv);
+        for (auto& [k, val] : kv) {
+          if (k == "level") {
+            log::Level l;
+            if (!log::parse_level(val, &l)) {
+              std::fprintf(stderr, "Invalid log level '%s'\n", val.c_str());
+              std::fprintf(stderr, "Available log levels:\n  emerg alert crit err warning notice info debug\n");
+              return 1;
+            }
+            o->log_level = l;
+          } else if (k == "dir") {
+            o->log_dir = val;
+          } else if (k == "dst") {
+            if (val == "stdout") {
+              o->log_stdout = true;
+              o->foreground = true;
+            } else if (val != "default") {
+              std::fprintf(stderr, "invalid type of log destination: %s\n", val.c_str());
+              return 1;
+            }
+          } else if (k == "format") {
+            // Only the server format is produced.
+          } else {
+            std::fprintf(stderr, "invalid option %s\n", k.c_str());
+            return 1;
+          }
+        }
+        break;
+      }
+      case 'n': o->nosync = true; break;
+      case 'p':
+        if (!parse_u64(optarg, 65535, &v) || v < 1) {
+          std::fprintf(stderr, "Invalid port number '%s'\n", optarg);
+          return 1;
+        }
+        o->port = uint16_t(v);
+        break;
+      case 'P': o->pidfile = optarg; break;
+      case 'R': {
+        std::vector<std::pair<std::string, std::string>> kv;
+        parse_kv(optarg, &kv);
+        for (auto& [k, val] : kv) {
+          uint64_t n;
+          if (!parse_u64(val.c_str(), UINT32_MAX, &n) || (k != "max" && k != "interval")) {
+            std::fprintf(stderr, "invalid option %s\n", (k + "=" + val).c_str());
+            return 1;
+          }
+          if (k == "max") o->recovery_max = uint32_t(n);
+          else o->recovery_interval = n;
+        }
+        break;
+      }
+      case 'u': o->upgrade = true; break;
+      case 'v': print_version(); return 0;
+      case 'V':
+        if (!parse_u64(optarg, 65535, &v) || v < 1) {
+          std::fprintf(stderr, "Invalid number of vnodes '%s': must be an integer between 1 and 65535\n", optarg);
+          return 1;
+        }
+        o->vnodes = int(v);
+        break;
+      case 'y': {
+        uint8_t addr[16];
+        if (!parse_addr(optarg, addr)) {
+          std::fprintf(stderr, "Invalid address: '%s'\n", optarg);
+          return 1;
+        }
+        o->myaddr = optarg;
+        break;
+      }
+      case 'z':
+        if (!parse_u64(optarg, UINT32_MAX, &v)) {
+          std::fprintf(stderr, "Invalid zone id '%s': must be an integer between 0 and 4294967295\n", optarg);
+          return 1;
+        }
+        o->zone = uint32_t(v);
+        o->zone_set = true;
+        break;
+      case ':':
+      case '?':
+      default: {
+        for (const auto& h : kOpts) {
+          if (h.letter == optopt && h.detail) {
+            std::printf("%s", h.detail);
+            return 1;
+          }
+        }
+        if (ch == ':')
+          std::fprintf(stderr, "sheep: option requires an argument -- '%c'\n", optopt);
+        else if (optopt)
+          std::fprintf(stderr, "sheep: invalid option -- '%c'\n", optopt);
+        else
+          std::fprintf(stderr, "sheep: unrecognized option '%s'\n", argv[optind - 1]);
+        std::fprintf(stderr, "Try 'sheep --help' for more information.\n");
+        return 1;
+      }
+    }
+  }
+  if (o->gateway && o->vnodes) {
+    std::fprintf(stderr, "Options '-g' and '-V' can not be both specified\n");
+    return 1;
+  }
+  if (optind < argc) {
+    std::string path = argv[optind];
+    size_t comma = path.find(',');
+    if (comma != std::string::npos) {
+      std::fprintf(stderr, "multiple disks (PATH,DISK...) are not supported: %s\n", path.c_str());
+      return 1;
+    }
+    o->dir = path;
+  }
+  return -1;
+}
+
+}  // namespace sd

@@ -1,0 +1,36 @@
+// The sheep command line (CLI.md §1): parsing and validation with
+// upstream's messages, help and version text.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace sd {
+
+struct SheepOptions {
+  std::string dir = "/tmp";     // meta directory (first PATH element)
+  std::string bind_addr;        // -b; empty = every interface
+  std::string cluster = "local";  // -c driver name
+  std::string cluster_opts;     // text after "driver:"
+  bool directio = false;        // -D
+  bool foreground = false;      // -f
+  bool gateway = false;         // -g
+  std::string log_dir;          // -l dir=
+  int log_level = 6;            // -l level=
+  bool log_stdout = false;      // -l dst=stdout
+  bool nosync = false;          // -n
+  uint16_t port = 7000;         // -p
+  std::string pidfile;          // -P
+  uint32_t recovery_max = 0;    // -R max=
+  uint64_t recovery_interval = 0;  // -R interval=
+  bool upgrade = false;         // -u
+  int vnodes = 0;               // -V; 0 = auto
+  std::string myaddr;           // -y
+  bool zone_set = false;
+  uint32_t zone = 0;            // -z
+};
+
+// Parses argv. Returns -1 to go on, otherwise the exit code to exit with
+// (after printing help, version or an error exactly as upstream does).
+int parse_sheep_options(int argc, char** argv, SheepOptions* out);
+
+}  // namespace sd

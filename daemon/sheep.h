@@ -1,0 +1,48 @@
+// Sheep: the daemon's parts wired together, one instance per process.
+//
+// Request path: server.cpp (bytes in) → ops.cpp (opcode table) →
+// gateway.cpp (which nodes) → store/plain_store.cpp (bytes on disk);
+// VDI operations in vdi_ops.cpp; membership and epochs in group.cpp.
+#pragma once
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "cluster/driver.h"
+#include "config_file.h"
+#include "epoch_log.h"
+#include "gateway.h"
+#include "group.h"
+#include "options.h"
+#include "peer_pool.h"
+#include "store/plain_store.h"
+#include "vdi_ops.h"
+#include "vdi_table.h"
+
+namespace sd {
+
+class Server;
+
+struct Sheep {
+  explicit Sheep(const SheepOptions& o);
+
+  SheepOptions opts;
+  SdNode self{};
+  PlainStore store;
+  ConfigFile config;
+  EpochLog epochs;
+  VdiTable vdis;
+  Group group;
+  PeerPool peers;
+  Gateway gateway;
+  VdiOps vdi_ops;
+  std::unique_ptr<ClusterDriver> driver;
+  Server* server = nullptr;
+
+  // Rebuilds the VDI table from the inode objects in the local store.
+  void rebuild_vdi_table();
+  // Asks the event loop to stop (shutdown, kill, SIGTERM).
+  void request_stop();
+};
+
+}  // namespace sd

@@ -1,0 +1,46 @@
+// PlainStore: objects as files under DIR/obj, one file per object named by
+// its 16-digit lower-case hex oid (upstream's "plain" store).
+//
+// Durability: write() returns only after fdatasync (unless nosync), and a
+// create goes through a private tmp file that is synced, renamed into place
+// and followed by an fsync of the directory, so a crash leaves either the
+// old object or the complete new one. Files are kept at their full object
+// size (sparse), so unwritten ranges read as zeros.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "result.h"
+
+namespace sd {
+
+class PlainStore {
+ public:
+  PlainStore(std::string obj_dir, bool nosync) : dir_(std::move(obj_dir)), nosync_(nosync) {}
+
+  // Creates the directories and removes tmp files left by a crash.
+  Status init();
+  Status read(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const;
+  Status write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset);
+  // Creates or replaces the object: `size` bytes, zero outside
+  // [offset, offset+len).
+  Status create_and_write(uint64_t oid, uint64_t size, const void* buf, uint32_t len,
+                          uint64_t offset);
+  Status remove(uint64_t oid);
+  bool exists(uint64_t oid) const;
+  std::vector<uint64_t> list() const;
+  // Removes every object (format).
+  Status purge();
+  // Bytes allocated on disk by objects, and free bytes of the filesystem.
+  uint64_t used_bytes() const;
+  uint64_t fs_free() const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string path(uint64_t oid) const;
+  std::string dir_;
+  bool nosync_;
+};
+
+}  // namespace sd

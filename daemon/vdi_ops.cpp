@@ -1,0 +1,242 @@
+// VDI lookup, creation, deletion and object release.
+#include "vdi_ops.h"
+
+#include <cinttypes>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "hash.h"
+#include "log.h"
+#include "oid.h"
+#include "sheep.h"
+
+namespace sd {
+
+namespace {
+
+bool name_equals(const char* field, const std::string& s) {
+  return std::strncmp(field, s.c_str(), kMaxVdiLen) == 0;
+}
+
+uint64_t map_entries(const InodeHeader& h) {
+  uint8_t shift = h.block_size_shift ? h.block_size_shift : kDefaultBlockSizeShift;
+  uint64_t n = (h.vdi_size + (1ull << shift) - 1) >> shift;
+  return n < kInodeDataIndex ? n : kInodeDataIndex;
+}
+
+}  // namespace
+
+VdiOps::Found VdiOps::lookup(const VdiLookup& q) {
+  Found f;
+  uint32_t left = sd_hash_vdi(q.name);
+  if (!left) left = 1;
+  uint32_t right = sheep_.vdis.next_free(left);
+  bool wrapped = false;
+  if (right == 0) {
+    right = sheep_.vdis.next_free(1);
+    if (right == 0) {
+      f.res = Res::FullVdi;
+      return f;
+    }
+    wrapped = true;
+  }
+  f.free_vid = right;
+  if (right == left) return f;  // never used: NoVdi
+
+  // Candidates from the newest (right-1) down to left, wrapping if needed.
+  std::vector<uint32_t> order;
+  if (!wrapped) {
+    for (uint32_t v = right; v-- > left;) order.push_back(v);
+  } else {
+    for (uint32_t v = right; v-- > 1;) order.push_back(v);
+    for (uint32_t v = kNrVdis; v-- > left;) order.push_back(v);
+  }
+  bool want_snapshot = !q.tag.empty() || q.snapid != 0;
+  bool saw_working = false;
+  for (uint32_t vid : order) {
+    if (!sheep_.vdis.in_use(vid) && !sheep_.vdis.deleted(vid)) continue;
+    InodeHeader h;
+    Status st = sheep_.gateway.read(vid_to_vdi_oid(vid), &h, kInodeLookupBytes, 0);
+    if (!st.ok()) {
+      sd_err("failed to read inode of vid %" PRIx32 ": %s", vid, strerror(st.code()));
+      f.res = st.code() == Res::NoObj ? Res::NoVdi : st.code();
+      continue;
+    }
+    if (!name_equals(h.name, q.name)) continue;
+    bool snap = inode_is_snapshot(h);
+    if (want_snapshot) {
+      if (!snap) {
+        saw_working = true;
+        continue;
+      }
+      bool tag_match = h.tag[0] && std::strncmp(h.tag, q.tag.c_str(), kMaxVdiTagLen) == 0;
+      if (tag_match || h.snap_id == q.snapid) {
+        f.res = Res::Success;
+        f.vid = vid;
+        return f;
+      }
+      continue;
+    }
+    if (!snap) {
+      f.res = Res::Success;
+      f.vid = vid;
+      f.next_snap_id = h.snap_id + 1;
+      return f;
+    }
+    // The working VDI was deleted; a new one continues the snapshot ids.
+    f.res = Res::NoVdi;
+    f.vid = vid;
+    f.next_snap_id = h.snap_id + 1;
+    return f;
+  }
+  if (want_snapshot) f.res = saw_working ? Res::NoTag : Res::NoVdi;
+  else if (f.res == Res::Success) f.res = Res::NoVdi;
+  return f;
+}
+
+VdiReply VdiOps::reply_for(uint32_t vid, const InodeHeader& h) const {
+  VdiReply r;
+  r.vid = vid;
+  r.copies = h.nr_copies;
+  r.block_size_shift = h.block_size_shift;
+  return r;
+}
+
+Result<VdiReply> VdiOps::get_info(const VdiLookup& q) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Found f = lookup(q);
+  if (f.res != Res::Success) return err(f.res);
+  InodeHeader h;
+  SD_TRY(sheep_.gateway.read(vid_to_vdi_oid(f.vid), &h, kInodeLookupBytes, 0));
+  return reply_for(f.vid, h);
+}
+
+Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
+  std::lock_guard<std::mutex> lk(mu_);
+  ClusterSettings cs = sheep_.group.settings();
+  uint8_t copies = p.copies, policy = p.copy_policy;
+  if (!copies) {
+    copies = cs.copies;
+    policy = cs.copy_policy;
+  }
+  if (policy) copies = uint8_t(((policy >> 4) * 2) + (policy & 0xf));
+  uint8_t shift = p.block_size_shift ? p.block_size_shift : cs.block_size_shift;
+  if (shift < kMinBlockSizeShift || shift > kMaxBlockSizeShift) return err(Res::InvalidParms);
+  if (p.store_policy != 0) return err(Res::NoSupport);  // hyper volumes: not yet
+  if (policy) return err(Res::NoSupport);               // erasure coding: not yet
+  if (copies == 0 || copies > kMaxCopies) return err(Res::InvalidParms);
+  if (p.size > (1ull << shift) * kInodeDataIndex) return err(Res::InvalidParms);
+
+  Found f = lookup({p.name, "", 0});
+  if (f.res != Res::Success && f.res != Res::NoVdi) return err(f.res);
+  uint32_t snap_id = 1, old_vid = 0;
+  uint32_t base = p.base_vid;
+  if (p.snapid == 0) {
+    if (f.res == Res::Success) return err(Res::VdiExist);
+    if (f.vid) snap_id = f.next_snap_id;
+  } else {
+    if (f.res != Res::Success) return err(f.res);
+    old_vid = f.vid;  // the working VDI becomes a snapshot
+    snap_id = f.next_snap_id;
+    if (!base) base = f.vid;
+  }
+  uint32_t vid = f.free_vid;
+
+  auto inode = std::make_unique<char[]>(kInodeHeaderSize + kInodeMapSize);
+  std::memset(inode.get(), 0, kInodeHeaderSize);
+  auto* h = reinterpret_cast<InodeHeader*>(inode.get());
+  uint64_t nr_map = 0;
+  if (base) {
+    // Clone, snapshot or rollback: start from the base's map.
+    InodeHeader bh;
+    SD_TRY(sheep_.gateway.read(vid_to_vdi_oid(base), &bh, sizeof(bh), 0));
+    if (inode_is_deleted(bh) && bh.vdi_size == 0) return err(Res::NoBaseVdi);
+    nr_map = map_entries(bh);
+    if (nr_map)
+      SD_TRY(sheep_.gateway.read(vid_to_vdi_oid(base), inode.get() + kInodeHeaderSize,
+                                 uint32_t(nr_map * 4), uint32_t(inode_map_offset(0))));
+    if (p.snapid) {  // the new working VDI inherits the base's layout
+      copies = bh.nr_copies;
+      policy = bh.copy_policy;
+      shift = bh.block_size_shift;
+    }
+  }
+  uint64_t t = now_timestamp();
+  std::memcpy(h->name, p.name.data(), std::min(p.name.size(), kMaxVdiLen - 1));
+  h->create_time = t;
+  h->vdi_size = p.size;
+  h->copy_policy = policy;
+  h->store_policy = p.store_policy;
+  h->nr_copies = copies;
+  h->block_size_shift = shift;
+  h->snap_id = snap_id;
+  h->vdi_id = vid;
+  h->parent_vdi_id = base;
+  uint64_t nr_new = map_entries(*h);
+  if (nr_new < nr_map) {  // entries beyond the new size are not carried over
+    std::memset(inode.get() + inode_map_offset(nr_new), 0, (nr_map - nr_new) * 4);
+    nr_map = nr_new;
+  }
+  if (old_vid) {
+    // Freeze the working VDI first: from here its data objects are read-only.
+    SD_TRY(sheep_.gateway.write(vid_to_vdi_oid(old_vid), &t, sizeof(t),
+                                offsetof(InodeHeader, snap_ctime)));
+    sheep_.vdis.mark_snapshot(old_vid);
+  }
+  SD_TRY(sheep_.gateway.create_and_write(vid_to_vdi_oid(vid), inode.get(),
+                                         uint32_t(kInodeHeaderSize + nr_map * 4), 0, copies));
+  VdiAddedMsg msg{vid, old_vid, base, copies, policy, shift, 0};
+  Res r = sheep_.group.vdi_added(msg);
+  if (r != Res::Success) return err(r);
+  sd_info("created vdi %s vid %" PRIx32 " (base %" PRIx32 ", snapshot of %" PRIx32 ")",
+          p.name.c_str(), vid, base, old_vid);
+  return reply_for(vid, *h);
+}
+
+Result<VdiReply> VdiOps::remove(const VdiLookup& q) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Found f = lookup(q);
+  if (f.res != Res::Success) return err(f.res);
+  uint64_t oid = vid_to_vdi_oid(f.vid);
+  InodeHeader h;
+  SD_TRY(sheep_.gateway.read(oid, &h, sizeof(h), 0));
+  VdiReply reply = reply_for(f.vid, h);
+  if (inode_is_deleted(h) && h.vdi_size == 0) return reply;
+  uint64_t nr = map_entries(h);
+  std::vector<uint32_t> map(nr);
+  if (nr) SD_TRY(sheep_.gateway.read(oid, map.data(), uint32_t(nr * 4), uint32_t(inode_map_offset(0))));
+  for (uint32_t e : map) {
+    if (e) {
+      // As upstream: the client must release the data first; nothing done.
+      sd_err("vdi %" PRIx32 " still has data objects; not deleted", f.vid);
+      return reply;
+    }
+  }
+  h.vdi_size = 0;
+  std::memset(h.name, 0, sizeof(h.name));
+  SD_TRY(sheep_.gateway.write(oid, &h, sizeof(h), 0));
+  Res r = sheep_.group.vdi_deleted(f.vid);
+  if (r != Res::Success) return err(r);
+  sd_info("deleted vdi vid %" PRIx32, f.vid);
+  return reply;
+}
+
+void VdiOps::release_entries(uint32_t vid, uint32_t first_idx, const uint32_t* old_entries,
+                             const uint32_t* new_entries, uint32_t count) {
+  // An object oid(X, i) can be referenced only by X's inode and by inodes
+  // descended from X. When X drops its own entry and X has no live
+  // descendants and is not frozen, nothing else can reference the object.
+  // Objects shared with snapshots or clones are kept (reclaimed later).
+  auto info = sheep_.vdis.get(vid);
+  if (!info || info->snapshot || sheep_.vdis.live_children(vid) > 0) return;
+  for (uint32_t i = 0; i < count; i++) {
+    if (old_entries[i] != vid || new_entries[i] == vid) continue;
+    uint64_t oid = vid_to_data_oid(vid, first_idx + i);
+    Status st = sheep_.gateway.remove(oid, info->copies);
+    if (!st.ok() && st.code() != Res::NoObj)
+      sd_err("failed to free %016" PRIx64 ": %s", oid, strerror(st.code()));
+  }
+}
+
+}  // namespace sd

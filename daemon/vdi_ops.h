@@ -1,0 +1,69 @@
+// VDI operations inside the daemon (PROTOCOL.md §5): name lookup over the
+// hash-probed vid chain, create / clone / snapshot / rollback (NEW_VDI),
+// delete (DEL_VDI), and the release of data objects when an inode's map
+// entry stops naming them.
+//
+// They read and write inodes through the Gateway, so they work the same on
+// one node or many; every node learns the outcome through Group messages.
+// VDI operations are serialised by one lock per sheep.
+#pragma once
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "proto/inode.h"
+#include "result.h"
+
+namespace sd {
+
+struct Sheep;
+
+struct VdiLookup {
+  std::string name;
+  std::string tag;
+  uint32_t snapid = 0;
+};
+
+struct NewVdiParams {
+  std::string name;
+  uint64_t size = 0;
+  uint32_t base_vid = 0;
+  uint32_t snapid = 0;  // non-zero: snapshot or rollback
+  uint8_t copies = 0;
+  uint8_t copy_policy = 0;
+  uint8_t store_policy = 0;
+  uint8_t block_size_shift = 0;
+};
+
+struct VdiReply {
+  uint32_t vid = 0;
+  uint8_t copies = 0;
+  uint8_t block_size_shift = 0;
+};
+
+class VdiOps {
+ public:
+  explicit VdiOps(Sheep& s) : sheep_(s) {}
+  Result<VdiReply> get_info(const VdiLookup& q);
+  Result<VdiReply> create(const NewVdiParams& p);
+  Result<VdiReply> remove(const VdiLookup& q);
+  // Called after a write into an inode's data_vdi_id range: frees the
+  // objects whose entries changed, when nothing else can reference them.
+  void release_entries(uint32_t vid, uint32_t first_idx, const uint32_t* old_entries,
+                       const uint32_t* new_entries, uint32_t count);
+
+ private:
+  struct Found {
+    Res res = Res::NoVdi;
+    uint32_t vid = 0;        // the match
+    uint32_t free_vid = 0;   // the vid a new VDI of this name would get
+    uint32_t next_snap_id = 1;
+  };
+  Found lookup(const VdiLookup& q);
+  VdiReply reply_for(uint32_t vid, const InodeHeader& h) const;
+
+  Sheep& sheep_;
+  std::mutex mu_;
+};
+
+}  // namespace sd
