@@ -147,7 +147,12 @@ Status write_full(int fd, const void* buf, size_t len) {
 
 Status writev_full(int fd, iovec* iov, int iovcnt) {
   while (iovcnt > 0) {
-    ssize_t n = writev(fd, iov, iovcnt);
+    // sendmsg with MSG_NOSIGNAL: a peer that went away must not SIGPIPE us.
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = size_t(iovcnt);
+    ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n < 0 && errno == ENOTSOCK) n = writev(fd, iov, iovcnt);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return err(Res::NetworkError);
     size_t done = size_t(n);

@@ -77,7 +77,8 @@ void assign_auto_vnodes(std::vector<SdNode>& nodes) {
       continue;
     }
     float factor = float(n.space) / float(avg);
-    n.nr_vnodes = uint16_t(std::rintf(float(128) * factor));
+    float v = std::rintf(128.0f * factor);
+    n.nr_vnodes = uint16_t(v > 65535.0f ? 65535.0f : v);
   }
   std::fesetround(saved);
 }

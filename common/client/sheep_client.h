@@ -9,6 +9,7 @@
 // A transport failure fails every call in flight with NetworkError and marks
 // the connection dead; the next call reconnects once nothing is in flight.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -79,7 +80,7 @@ class SheepClient {
   bool reader_active_ = false;
   Pending* current_target_ = nullptr;  // the call whose buffer the reader fills
   bool dead_ = false;
-  uint32_t last_epoch_ = 0;
+  std::atomic<uint32_t> last_epoch_{0};
 };
 
 }  // namespace sd

@@ -39,6 +39,7 @@ Result<std::unique_ptr<Vdi>> Vdi::open(SheepClient& c, const std::string& name,
 Status Vdi::load(uint32_t vid) {
   auto h = read_inode_header(client_, vid);
   if (!h.ok()) return err(h.code());
+  if (h->store_policy != 0) return err(Res::NoSupport);  // hyper volumes: not yet
   uint8_t shift = h->block_size_shift ? h->block_size_shift : kDefaultBlockSizeShift;
   if (shift < kMinBlockSizeShift || shift > kMaxBlockSizeShift) return err(Res::Eio);
   uint64_t nr = (h->vdi_size + (1ull << shift) - 1) >> shift;

@@ -1,0 +1,52 @@
+// dog's two output channels: diagnostics on stderr and confirmation prompts.
+//
+// Normal output goes through stdio on stdout, which stdio leaves fully
+// buffered when stdout is not a tty; nothing here flushes it. Diagnostics are
+// written straight to fd 2, one write(2) per line, so in captured output
+// (2>&1) every stderr line precedes the command's stdout, as upstream's.
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "dog.h"
+
+namespace dog {
+
+void err(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = std::vsnprintf(nullptr, 0, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    va_end(ap2);
+    return;
+  }
+  std::string line(size_t(n) + 1, '\0');
+  std::vsnprintf(line.data(), line.size(), fmt, ap2);
+  va_end(ap2);
+  line[size_t(n)] = '\n';
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left) {
+    ssize_t w = write(STDERR_FILENO, p, left);
+    if (w < 0) return;
+    p += w;
+    left -= size_t(w);
+  }
+}
+
+void confirm(const char* text) {
+  std::fputs(text, stdout);
+  char buf[256];
+  if (!std::fgets(buf, sizeof(buf), stdin)) std::exit(kExitSuccess);
+  if (strncasecmp(buf, "yes", 3) != 0) std::exit(kExitSuccess);
+}
+
+}  // namespace dog

@@ -1,0 +1,59 @@
+#!/bin/bash
+# Runs all tests: installs dependencies (Debian packages), builds the test
+# build (warnings as errors, address+undefined sanitizers), runs the unit
+# tests and then every functional test, each in its own network, mount and
+# pid namespaces so ports and processes never collide.
+#   scripts/run-tests.sh [--no-deps] [PATTERN]
+# The last line is "N passed, N failed".
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+if [ "${1:-}" = "--no-deps" ]; then
+  shift
+else
+  scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+fi
+pattern=${1:-}
+BUILD=$(scripts/build.sh --test) || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+export BUILD
+passed=0
+failed=0
+failures=()
+
+if [ -z "$pattern" ] || [[ unit == *"$pattern"* ]]; then
+  echo "=== unit tests"
+  out=$("$BUILD/tests/unit/unit_tests" 2>&1)
+  rc=$?
+  echo "$out" | tail -n 5
+  line=$(echo "$out" | grep -E '^\[doctest\] test cases:' | tail -n 1)
+  p=$(echo "$line" | sed -nE 's/.*\| *([0-9]+) passed.*/\1/p')
+  f=$(echo "$line" | sed -nE 's/.*\| *([0-9]+) failed.*/\1/p')
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  if [ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+  [ $rc -ne 0 ] && failures+=("unit")
+fi
+
+for t in tests/functional/[0-9]*.sh; do
+  name=$(basename "$t" .sh)
+  [ -n "$pattern" ] && [[ $name != *"$pattern"* ]] && continue
+  start=$SECONDS
+  log=$(mktemp /tmp/sdtest-log.XXXXXX)
+  timeout -k 10 600 unshare --net --mount --pid --fork --mount-proc \
+    bash -c 'ip link set lo up && exec bash "$0"' "$t" >"$log" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    passed=$((passed + 1))
+    echo "PASS $name ($((SECONDS - start))s)"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "FAIL $name ($((SECONDS - start))s, exit $rc)"
+    sed 's/^/    /' "$log" | tail -n 60
+  fi
+  rm -f "$log"
+done
+
+[ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]

@@ -1,0 +1,128 @@
+# Functional test helpers, sourced by every tests/functional/NNN-*.sh.
+#
+# Each test runs real sheep, dog and nbdkit processes in a fresh temporary
+# directory ($T), normally inside its own network/mount/pid namespaces
+# (scripts/run-tests.sh arranges that). Waits are on conditions with a
+# deadline, never fixed sleeps. Everything a test starts is torn down by
+# the EXIT trap, in reverse order, even when the test fails.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$ROOT/build-test}
+SHEEP=$BUILD/daemon/sheep
+DOG_BIN=$BUILD/cli/dog
+PLUGIN=$BUILD/nbd-plugin/nbdkit-sheepdog-plugin.so
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+T=$(mktemp -d /tmp/sdtest.XXXXXX)
+TEST_NAME=$(basename "$0" .sh)
+
+_cleanups=()
+on_exit() { _cleanups+=("$*"); }
+_run_cleanups() {
+  local rc=$?
+  set +e
+  for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do eval "${_cleanups[i]}" >/dev/null 2>&1; done
+  pkill -9 -f "$SHEEP $T/" >/dev/null 2>&1
+  if [ $rc -ne 0 ] && [ -n "${KEEP_LOGS:-}" ]; then
+    echo "logs kept in $T"
+  else
+    rm -rf "$T"
+  fi
+  exit $rc
+}
+trap _run_cleanups EXIT
+
+fail() {
+  echo "FAIL [$TEST_NAME]: $*" >&2
+  for log in "$T"/*/sheep.log; do
+    [ -f "$log" ] && { echo "--- tail of $log" >&2; tail -n 15 "$log" >&2; }
+  done
+  exit 1
+}
+pass() { echo "ok [$TEST_NAME] $*"; }
+
+# wait_for SECONDS CMD...: polls CMD until it succeeds; fails the test at
+# the deadline.
+wait_for() {
+  local secs=$1
+  shift
+  local end=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -ge $end ] && fail "timed out after ${secs}s waiting for: $*"
+    sleep 0.05
+  done
+}
+
+# dog against node N (port 7000+N): dogn N args...
+dogn() {
+  local n=$1
+  shift
+  local port=$((7000 + n))
+  "$DOG_BIN" "$@" -p "$port"
+}
+dog() { "$DOG_BIN" "$@"; }
+
+# start_sheep N [extra args]: data dir $T/N, port 7000+N, zone N; waits
+# until it answers and lists itself.
+start_sheep() {
+  local n=$1
+  shift
+  "$SHEEP" "$T/$n" -p $((7000 + n)) -z "$n" -c local "$@" || fail "sheep $n did not start"
+  wait_for 20 sheep_listed "$n"
+}
+sheep_listed() { dogn "$1" node list -r | grep -q " 127.0.0.1:$((7000 + $1)) "; }
+
+sheep_pid() { pgrep -f "^$SHEEP $T/$1 " | head -n 1; }
+stop_sheep() {
+  local pid
+  pid=$(sheep_pid "$1") || true
+  [ -n "$pid" ] && kill "$pid"
+  wait_for 20 sheep_gone "$1"
+}
+kill9_sheep() {
+  local pid
+  pid=$(sheep_pid "$1") || true
+  [ -n "$pid" ] && kill -9 "$pid"
+  wait_for 20 sheep_gone "$1"
+}
+sheep_gone() { ! pgrep -f "^$SHEEP $T/$1 " >/dev/null; }
+
+# nbdkit serving a VDI on a unix socket: start_nbdkit NAME SOCK [plugin args]
+# The plugin is sanitizer-instrumented in test builds; nbdkit is not, so
+# the sanitizer runtime is preloaded.
+nbdkit_preload() {
+  local asan
+  asan=$(ldd "$PLUGIN" 2>/dev/null | awk '/libasan/ {print $3}')
+  local ubsan
+  ubsan=$(ldd "$PLUGIN" 2>/dev/null | awk '/libubsan/ {print $3}')
+  echo "$asan $ubsan" | xargs
+}
+start_nbdkit() {
+  local sock=$1
+  shift
+  local preload
+  preload=$(nbdkit_preload)
+  LD_PRELOAD="$preload" nbdkit -U "$sock" -P "$T/nbdkit.$(basename "$sock").pid" "$PLUGIN" "$@" \
+    || fail "nbdkit did not start"
+  on_exit "kill \$(cat $T/nbdkit.$(basename "$sock").pid)"
+  wait_for 20 test -S "$sock"
+}
+
+# assert_eq ACTUAL EXPECTED WHAT
+assert_eq() {
+  if [ "$1" != "$2" ]; then
+    echo "--- expected ($3):" >&2
+    printf '%s\n' "$2" >&2
+    echo "--- actual:" >&2
+    printf '%s\n' "$1" >&2
+    fail "$3 differs"
+  fi
+}
+
+# Replaces dates and times so outputs can be compared byte for byte.
+filter_dates() {
+  sed -E -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}(:[0-9]{2})?/DATE/g' \
+    -e 's/^(Cluster created at ).*/\1CTIME/' -e 's/^[0-9]{10} /UNIXTIME /' \
+    -e 's/ [0-9]{10} ([0-9a-f]+ [0-9:]+ )/ UNIXTIME \1/'
+}

@@ -1,0 +1,76 @@
+// hash.h against the test vectors of PROTOCOL.md §12.
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "hash.h"
+#include "oid.h"
+#include "proto/node.h"
+
+namespace {
+
+sd::NodeId local_node(uint16_t port) {
+  sd::NodeId nid{};
+  REQUIRE(sd::parse_addr("127.0.0.1", nid.addr));
+  nid.port = port;
+  return nid;
+}
+
+}  // namespace
+
+TEST_CASE("FNV-1a 64 of \"test\"") {
+  CHECK(sd::fnv1a("test", 4, sd::kFnvBasis) == 0xf9e6e6ef197c2b25ull);
+  CHECK(sd::fnv1a("", 0, sd::kFnvBasis) == sd::kFnvBasis);
+}
+
+TEST_CASE("sd_hash_vdi") {
+  CHECK(sd::sd_hash_vdi("test") == 0x7c2b25u);
+  CHECK(sd::sd_hash_vdi("") == 0x222325u);
+  CHECK(sd::sd_hash_vdi("alpha") == 0xed202bu);
+}
+
+TEST_CASE("sd_hash_oid") {
+  CHECK(sd::vid_to_vdi_oid(0x7c2b25) == 0x807c2b2500000000ull);
+  CHECK(sd::sd_hash_oid(0x807c2b2500000000ull) == 0x8b4b18c243befa1aull);
+  CHECK(sd::vid_to_data_oid(0x7c2b25, 0) == 0x007c2b2500000000ull);
+  CHECK(sd::sd_hash_oid(0x007c2b2500000000ull) == 0x387358f0fb5c1275ull);
+}
+
+TEST_CASE("sd_hash_oid equals sd_hash over the little-endian oid bytes") {
+  for (uint64_t oid : {0x807c2b2500000000ull, 0x007c2b2500000001ull, 0x0123456789abcdefull}) {
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = uint8_t(oid >> (8 * i));
+    CHECK(sd::sd_hash(b, 8) == sd::sd_hash_oid(oid));
+  }
+}
+
+TEST_CASE("node 127.0.0.1:7000: base hash and first vnodes") {
+  sd::NodeId nid = local_node(7000);
+  const uint8_t want_addr[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0, 0, 1};
+  CHECK(std::memcmp(nid.addr, want_addr, 16) == 0);
+  // The hashed bytes: 16 address bytes, then the port as 2 LE bytes.
+  const auto* raw = reinterpret_cast<const uint8_t*>(&nid);
+  CHECK(raw[16] == (7000 & 0xff));
+  CHECK(raw[17] == (7000 >> 8));
+  uint64_t h = sd::sd_hash(&nid, 18);
+  CHECK(h == 0x9cb3d6dd0a4c0f9full);
+  h = sd::sd_hash_next(h);
+  CHECK(h == 0x3af2cba6e538cdf3ull);
+  h = sd::sd_hash_next(h);
+  CHECK(h == 0xfd38432fd111924bull);
+  h = sd::sd_hash_next(h);
+  CHECK(h == 0x2ad2bef8f506e35dull);
+}
+
+TEST_CASE("io_addr is not part of the node hash") {
+  sd::NodeId a = local_node(7000), b = local_node(7000);
+  REQUIRE(sd::parse_addr("10.0.0.9", b.io_addr));
+  b.io_port = 7100;
+  CHECK(sd::sd_hash(&a, 18) == sd::sd_hash(&b, 18));
+}
+
+TEST_CASE("default zone of 127.0.0.1") {
+  sd::NodeId nid = local_node(7000);
+  CHECK(sd::default_zone(nid.addr) == 0x0100007fu);
+  CHECK(sd::default_zone(nid.addr) == 16777343u);
+}
