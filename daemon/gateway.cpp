@@ -65,7 +65,7 @@ Status Gateway::read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uin
     for (int i = 0; i < n; i++) {
       Status st;
       if (m->is_self(order[i])) {
-        st = sheep_.store.read(oid, buf, len, offset);
+        st = local_read(oid, buf, len, offset);
       } else {
         auto peer = sheep_.peers.get(m->nodes[order[i]].nid);
         if (!peer) {
@@ -92,52 +92,85 @@ Status Gateway::read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uin
 
 Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len,
                           uint32_t offset, uint8_t copies) {
+  if (kind != Kind::Remove && sheep_.group.halted()) return err(Res::Halt);
   Res last = Res::Success;
   for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
     MembershipPtr m = sheep_.group.membership();
     Placement p = m->ring.place(oid, copies_for(oid, copies));
     if (!p.count) return err(Res::Halt);
+    // Send to every remote copy first, then write the local one, then
+    // collect: all copies are written in parallel.
+    struct Remote {
+      std::shared_ptr<SheepClient> peer;
+      std::unique_ptr<SheepClient::Ticket> ticket;
+    };
+    Remote remote[32];
+    Res results[32];
+    uint8_t op = kind == Kind::Create  ? kOpCreateAndWritePeer
+                 : kind == Kind::Write ? kOpWritePeer
+                                       : kOpRemovePeer;
+    int local = -1;
+    for (int i = 0; i < p.count; i++) {
+      results[i] = Res::Success;
+      int idx = p.node[i];
+      if (m->is_self(idx)) {
+        local = i;
+        continue;
+      }
+      remote[i].peer = sheep_.peers.get(m->nodes[idx].nid);
+      if (!remote[i].peer) {
+        results[i] = Res::NetworkError;
+        continue;
+      }
+      SdReq req = make_req(op, kind == Kind::Remove ? 0 : kFlagWrite, kind == Kind::Remove ? 0 : len);
+      req.epoch = m->epoch;
+      req.obj.oid = oid;
+      req.obj.offset = offset;
+      remote[i].ticket = remote[i].peer->submit(req, buf, nullptr);
+    }
+    if (local >= 0) {
+      Status st;
+      switch (kind) {
+        case Kind::Create:
+          st = sheep_.store.create_and_write(oid, object_size_of(oid), buf, len, offset);
+          break;
+        case Kind::Write: st = local_write(oid, buf, len, offset); break;
+        case Kind::Remove: st = sheep_.store.remove(oid); break;
+      }
+      results[local] = st.code();
+    }
+    for (int i = 0; i < p.count; i++) {
+      if (!remote[i].ticket) continue;
+      auto rsp = remote[i].peer->wait(std::move(remote[i].ticket));
+      results[i] = rsp.ok() ? Res(rsp->result) : rsp.code();
+    }
     bool retry = false;
     last = Res::Success;
     for (int i = 0; i < p.count; i++) {
-      int idx = p.node[i];
-      Status st;
-      if (m->is_self(idx)) {
-        switch (kind) {
-          case Kind::Create:
-            st = sheep_.store.create_and_write(oid, object_size_of(oid), buf, len, offset);
-            break;
-          case Kind::Write: st = sheep_.store.write(oid, buf, len, offset); break;
-          case Kind::Remove: st = sheep_.store.remove(oid); break;
-        }
-      } else {
-        auto peer = sheep_.peers.get(m->nodes[idx].nid);
-        if (!peer) {
-          st = err(Res::NetworkError);
-        } else {
-          uint8_t op = kind == Kind::Create  ? kOpCreateAndWritePeer
-                       : kind == Kind::Write ? kOpWritePeer
-                                             : kOpRemovePeer;
-          SdReq req = make_req(op, kind == Kind::Remove ? 0 : kFlagWrite,
-                               kind == Kind::Remove ? 0 : len);
-          req.epoch = m->epoch;
-          req.obj.oid = oid;
-          req.obj.offset = offset;
-          st = peer->exec(req, buf, nullptr);
-        }
-      }
-      if (!st.ok()) {
-        if (kind == Kind::Remove && st.code() == Res::NoObj) continue;
-        last = st.code();
-        if (retryable(last)) retry = true;
-      }
+      Res r = results[i];
+      if (r == Res::Success || (kind == Kind::Remove && r == Res::NoObj)) continue;
+      last = r;
+      if (retryable(r)) retry = true;
+      if (r == Res::NetworkError) sheep_.peers.forget(m->nodes[p.node[i]].nid);
     }
     if (last == Res::Success) return {};
     if (!retry) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // epoch change in progress
   }
   sd_err("%016" PRIx64 ": %s", oid, strerror(last));
   return err(last);
+}
+
+Status Gateway::local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset) {
+  Status st = sheep_.store.read(oid, buf, len, offset);
+  if (st.code() != Res::NoObj || !sheep_.recovery.fetch(oid).ok()) return st;
+  return sheep_.store.read(oid, buf, len, offset);
+}
+
+Status Gateway::local_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset) {
+  Status st = sheep_.store.write(oid, buf, len, offset);
+  if (st.code() != Res::NoObj || !sheep_.recovery.fetch(oid).ok()) return st;
+  return sheep_.store.write(oid, buf, len, offset);
 }
 
 Status Gateway::write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,

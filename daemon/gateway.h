@@ -30,10 +30,17 @@ class Gateway {
 
   // Size of the object oid names (data objects use their VDI's size).
   uint64_t object_size_of(uint64_t oid) const;
+  // Copies to keep of oid: the request's, else its VDI's, else the
+  // cluster default (before the cap at the number of zones).
+  int copies_for(uint64_t oid, uint8_t requested) const;
+
+  // The local store with on-demand recovery: a miss on an object this node
+  // should hold fetches it from earlier owners first.
+  Status local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset);
+  Status local_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset);
 
  private:
   enum class Kind { Create, Write, Remove };
-  int copies_for(uint64_t oid, uint8_t requested) const;
   Status write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
                    uint8_t copies);
   Sheep& sheep_;

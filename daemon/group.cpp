@@ -1,16 +1,49 @@
-// Cluster status, epochs and cluster-wide operations.
+// Cluster status, epochs, joins and leaves, and cluster-wide operations.
 #include "group.h"
 
 #include <algorithm>
+#include <cinttypes>
 #include <cstring>
 #include <ctime>
 
+#include "cluster/wire_buffer.h"
 #include "log.h"
 #include "proto/inode.h"
 #include "ring.h"
 #include "sheep.h"
 
 namespace sd {
+
+namespace {
+
+bool same_members(const std::vector<SdNode>& a, const std::vector<SdNode>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++)
+    if (!same_node(a[i], b[i])) return false;
+  return true;
+}
+
+bool contains(const std::vector<SdNode>& v, const SdNode& n) {
+  return std::any_of(v.begin(), v.end(), [&](const SdNode& m) { return same_node(m, n); });
+}
+
+void write_record(RecordWriter& w, const EpochRecord& r) {
+  w.u32(r.epoch).u64(r.time).u32(uint32_t(r.nodes.size()));
+  for (const auto& n : r.nodes) w.node(n);
+}
+
+EpochRecord read_record(RecordReader& r) {
+  EpochRecord rec;
+  rec.epoch = r.u32();
+  rec.time = r.u64();
+  uint32_t n = r.u32();
+  for (uint32_t i = 0; i < n && r.ok(); i++) rec.nodes.push_back(r.node());
+  return rec;
+}
+
+constexpr uint8_t kJoinAccepted = 1;
+
+}  // namespace
 
 Status Group::start(ClusterDriver* driver) {
   driver_ = driver;
@@ -36,10 +69,11 @@ Status Group::start(ClusterDriver* driver) {
   if (formatted()) {
     uint32_t e = sheep_.epochs.latest();
     auto rec = sheep_.epochs.load(e);
-    if (rec.ok()) publish(e, rec->nodes);
-    sd_info("cluster formatted, last epoch %u; waiting for its members", e);
+    std::lock_guard<std::mutex> lk(mu_);
+    if (rec.ok()) latest_ = *rec;
+    sd_info("cluster formatted, last epoch %u", e);
   }
-  return driver_->join(sheep_.self, this);
+  return driver_->join(sheep_.self, join_info(), this);
 }
 
 void Group::stop() {
@@ -49,6 +83,22 @@ void Group::stop() {
 ClusterSettings Group::settings() const {
   std::lock_guard<std::mutex> lk(mu_);
   return settings_;
+}
+
+bool Group::is_master() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return !members_.empty() && same_node(members_.front(), sheep_.self);
+}
+
+SdNode Group::master() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return members_.empty() ? sheep_.self : members_.front();
+}
+
+bool Group::halted() const {
+  ClusterSettings s = settings();
+  if (!(s.flags & kClusterStrict)) return false;
+  return membership()->ring.nr_zones() < s.copies;
 }
 
 Status Group::save_config() {
@@ -67,11 +117,14 @@ Status Group::save_config() {
   return sheep_.config.save(cfg);
 }
 
+bool Group::auto_vnodes() const {
+  if (settings_.ctime) return settings_.flags & kClusterAutoVnodes;
+  return sheep_.opts.vnodes == 0;
+}
+
 std::vector<SdNode> Group::with_vnodes(std::vector<SdNode> nodes) const {
   sort_nodes(nodes);
-  bool fixed = sheep_.opts.vnodes != 0 ||
-               (settings_.ctime && !(settings_.flags & kClusterAutoVnodes));
-  if (!fixed) assign_auto_vnodes(nodes);
+  if (auto_vnodes()) assign_auto_vnodes(nodes);
   return nodes;
 }
 
@@ -83,51 +136,185 @@ void Group::publish(uint32_t epoch, std::vector<SdNode> nodes) {
   std::atomic_store(&membership_, std::shared_ptr<const Membership>(m));
 }
 
-static bool same_members(const std::vector<SdNode>& a, const std::vector<SdNode>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); i++)
-    if (!same_node(a[i], b[i])) return false;
+// ---- joining ---------------------------------------------------------------
+
+// What a newcomer tells the master: protocol version, vnode mode, the
+// cluster it belongs to (ctime) and its newest epoch.
+std::vector<char> Group::join_info() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  RecordWriter w;
+  w.u8(kSheepProtoVer).u8(sheep_.opts.vnodes == 0).u64(settings_.ctime);
+  write_record(w, latest_);
+  return w.buf();
+}
+
+bool Group::check_join(const SdNode& node, const std::vector<char>& info,
+                       std::vector<char>* reply) {
+  RecordReader r(info);
+  uint8_t proto = r.u8();
+  bool node_auto = r.u8() != 0;
+  uint64_t ctime = r.u64();
+  EpochRecord their = read_record(r);
+  std::string addr = node_addr_str(node.nid);
+  std::string why;
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!r.ok() || proto != kSheepProtoVer) {
+    why = "protocol version mismatch";
+  } else if (contains(members_, node)) {
+    why = "a node with the address " + addr + " is already a member";
+  } else if (node_auto != auto_vnodes()) {
+    why = std::string("vnode strategy differs: the cluster uses ") +
+          (auto_vnodes() ? "auto" : "fixed") + " vnodes";
+  } else if (!settings_.ctime && ctime) {
+    why = "the node holds data of another cluster but this cluster is not formatted";
+  } else if (settings_.ctime && ctime && ctime != settings_.ctime) {
+    why = "creation times differ: the node belongs to another cluster";
+  } else if (settings_.ctime && status_ == ClusterStatus::Ok && their.epoch > latest_.epoch) {
+    why = "the node has epoch " + std::to_string(their.epoch) + ", newer than the cluster's " +
+          std::to_string(latest_.epoch);
+  }
+  RecordWriter w;
+  if (!why.empty()) {
+    sd_err("refusing %s: %s", addr.c_str(), why.c_str());
+    w.u8(0).str(why);
+    *reply = w.buf();
+    return false;
+  }
+  // After a full restart the newest epoch among the members wins.
+  const EpochRecord& best = (status_ == ClusterStatus::Wait && their.epoch > latest_.epoch) ? their : latest_;
+  w.u8(kJoinAccepted).str("");
+  w.raw(&settings_, sizeof(settings_)).u8(uint8_t(status_.load()));
+  write_record(w, best);
+  auto vdis = sheep_.vdis.all();
+  w.u32(uint32_t(vdis.size()));
+  for (const auto& [vid, v] : vdis) {
+    uint8_t flags = (v.snapshot ? 1 : 0) | (v.deleted ? 2 : 0);
+    w.u32(vid).u8(v.copies).u8(v.copy_policy).u8(v.block_size_shift).u8(flags).u32(v.parent);
+  }
+  *reply = w.buf();
   return true;
 }
 
-void Group::on_membership(const std::vector<SdNode>& members, const SdNode* joined,
-                          const SdNode* left) {
-  std::unique_lock<std::mutex> lk(mu_);
-  members_ = with_vnodes(members);
-  if (joined) sd_info("%s joined", node_addr_str(joined->nid).c_str());
-  if (left) sd_info("%s left", node_addr_str(left->nid).c_str());
-  MembershipPtr cur = membership();
-  if (!settings_.ctime) {
-    // Not formatted: no epochs yet, but the node list is served.
-    publish(0, members_);
-    status_ = ClusterStatus::Wait;
+// Applies the master's reply: every member adopts a newer epoch record;
+// the newcomer also adopts the cluster's settings, status and VDI table.
+void Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
+  RecordReader r(reply);
+  if (r.u8() != kJoinAccepted) return;
+  r.str();
+  ClusterSettings s;
+  r.raw(&s, sizeof(s));
+  auto status = ClusterStatus(r.u8());
+  EpochRecord rec = read_record(r);
+  if (!r.ok()) {
+    sd_err("malformed join reply");
     return;
   }
+  uint32_t our_epoch = latest_.epoch;
+  if (rec.epoch > latest_.epoch) {
+    if (!sheep_.epochs.save(rec).ok()) sd_err("failed to save epoch %u", rec.epoch);
+    latest_ = rec;
+  }
+  if (!self_join) return;
+  bool format_changed = s.ctime != settings_.ctime;
+  if (!format_changed && s.ctime && our_epoch < rec.epoch) {
+    // The cluster moved on while we were away: our copies may be older
+    // than theirs, so they become a last resort for recovery only.
+    sheep_.recovery.retire_local_objects(our_epoch);
+  }
+  settings_ = s;
+  status_ = status;
+  if (format_changed && s.ctime) {
+    // Joining a formatted cluster for the first time: start clean.
+    if (!sheep_.store.purge().ok()) sd_err("failed to purge the store");
+  }
+  uint32_t n = r.u32();
+  sheep_.vdis.clear();
+  for (uint32_t i = 0; i < n && r.ok(); i++) {
+    uint32_t vid = r.u32();
+    VdiInfo v;
+    v.copies = r.u8();
+    v.copy_policy = r.u8();
+    v.block_size_shift = r.u8();
+    uint8_t flags = r.u8();
+    v.parent = r.u32();
+    v.snapshot = flags & 1;
+    v.deleted = flags & 2;
+    sheep_.vdis.add(vid, v, true);
+  }
+}
+
+void Group::on_join(const std::vector<SdNode>& members, const SdNode& node,
+                    const std::vector<char>& reply) {
+  bool self_join = same_node(node, sheep_.self);
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!reply.empty()) adopt_reply(reply, self_join);
+    if (self_join) {
+      joined_ = true;
+      if (reply.empty()) status_ = ClusterStatus::Wait;  // founder: formatted or not, wait
+    }
+    members_ = members;
+    sd_info("%s joined (%zu members)", node_addr_str(node.nid).c_str(), members.size());
+    membership_changed_locked();
+  }
+  if (self_join && !save_config().ok()) sd_err("failed to save config");
+}
+
+void Group::on_join_refused(const std::vector<char>& reply) {
+  RecordReader r(reply);
+  r.u8();
+  std::string why = r.str();
+  sd_err("the cluster refused this node: %s", why.c_str());
+  status_ = ClusterStatus::Killed;
+  sheep_.request_stop();
+}
+
+void Group::on_leave(const std::vector<SdNode>& members, const SdNode& node) {
+  sheep_.peers.forget(node.nid);
+  std::lock_guard<std::mutex> lk(mu_);
+  members_ = members;
+  sd_info("%s left (%zu members)", node_addr_str(node.nid).c_str(), members.size());
+  membership_changed_locked();
+}
+
+void Group::on_driver_failure(const std::string& why) {
+  sd_err("cluster driver failure: %s; no longer serving I/O", why.c_str());
+  status_ = ClusterStatus::Killed;
+}
+
+void Group::membership_changed_locked() {
+  if (!joined_) return;
+  std::vector<SdNode> nodes = with_vnodes(members_);
+  if (!settings_.ctime) {
+    publish(0, nodes);  // not formatted: no epochs, but the node list is served
+    return;
+  }
+  if (status_ == ClusterStatus::Shutdown || status_ == ClusterStatus::Killed) return;
   if (status_ == ClusterStatus::Wait) {
-    // After a restart: running again once every member of the last epoch
-    // is back. The epoch only moves on if the membership differs.
-    for (const auto& n : cur->nodes) {
-      bool back = std::any_of(members_.begin(), members_.end(),
-                              [&](const SdNode& m) { return same_node(m, n); });
-      if (!back) {
+    // After a full restart: running again once every member of the newest
+    // epoch is back; the epoch moves on only if the membership differs.
+    for (const auto& n : latest_.nodes) {
+      if (!contains(nodes, n)) {
         sd_info("waiting for %s to rejoin", node_addr_str(n.nid).c_str());
+        publish(latest_.epoch, nodes);
         return;
       }
     }
     status_ = ClusterStatus::Ok;
-    if (same_members(cur->nodes, members_)) {
-      publish(cur->epoch, members_);
-      sd_info("cluster running again at epoch %u", cur->epoch);
+    if (same_members(latest_.nodes, nodes)) {
+      publish(latest_.epoch, nodes);
+      sd_info("cluster running again at epoch %u", latest_.epoch);
       return;
     }
   }
-  if (status_ != ClusterStatus::Ok) return;
-  uint32_t e = cur->epoch + 1;
-  EpochRecord rec{e, uint64_t(time(nullptr)), members_};
-  if (!sheep_.epochs.save(rec).ok()) sd_err("failed to save epoch %u", e);
-  publish(e, members_);
-  sd_info("epoch %u: %zu nodes", e, members_.size());
+  EpochRecord rec{latest_.epoch + 1, uint64_t(time(nullptr)), nodes};
+  if (!sheep_.epochs.save(rec).ok()) sd_err("failed to save epoch %u", rec.epoch);
+  latest_ = rec;
+  publish(rec.epoch, nodes);
+  sd_info("epoch %u: %zu nodes", rec.epoch, nodes.size());
 }
+
+// ---- cluster-wide operations ------------------------------------------------
 
 Res Group::broadcast_and_wait(MsgType type, const void* payload, size_t len) {
   std::vector<char> msg(sizeof(MsgHeader) + len);
@@ -142,7 +329,8 @@ Res Group::broadcast_and_wait(MsgType type, const void* payload, size_t len) {
   Status st = driver_->broadcast(msg);
   if (!st.ok()) return st.code();
   std::unique_lock<std::mutex> lk(mu_);
-  cv_.wait(lk, [&] { return done_.count(seq) != 0; });
+  cv_.wait(lk, [&] { return done_.count(seq) != 0 || status_ == ClusterStatus::Killed; });
+  if (!done_.count(seq)) return Res::ClusterError;
   Res r = done_[seq];
   done_.erase(seq);
   return r;
@@ -200,6 +388,8 @@ Res Group::apply(MsgType type, const char* p, size_t len) {
       settings_.disable_recovery = p[0] != 0;
       return Res::Success;
     }
+    case kBarrier:
+      return Res::Success;
   }
   return Res::InvalidParms;
 }
@@ -217,13 +407,12 @@ Res Group::apply_make_fs(const ClusterSettings& req) {
     if (!settings_.copies) settings_.copies = kDefaultCopies;
     if (!settings_.block_size_shift) settings_.block_size_shift = kDefaultBlockSizeShift;
     settings_.disable_recovery = false;
-    members_ = with_vnodes(members_);
-    nodes = members_;
+    nodes = with_vnodes(members_);
+    latest_ = EpochRecord{1, uint64_t(time(nullptr)), nodes};
+    status_ = ClusterStatus::Ok;
   }
-  status_ = ClusterStatus::Ok;
   if (!save_config().ok()) return Res::Eio;
-  EpochRecord rec{1, uint64_t(time(nullptr)), nodes};
-  if (!sheep_.epochs.save(rec).ok()) return Res::Eio;
+  if (!sheep_.epochs.save(latest_).ok()) return Res::Eio;
   publish(1, nodes);
   sd_info("cluster formatted: %u copies, store %s", unsigned(req.copies), store.c_str());
   return Res::Success;
@@ -254,6 +443,7 @@ Res Group::make_fs(const ClusterSettings& s) { return broadcast_and_wait(kMakeFs
 Res Group::shutdown() { return broadcast_and_wait(kShutdown, nullptr, 0); }
 Res Group::vdi_added(const VdiAddedMsg& m) { return broadcast_and_wait(kVdiAdded, &m, sizeof(m)); }
 Res Group::vdi_deleted(uint32_t vid) { return broadcast_and_wait(kVdiDeleted, &vid, 4); }
+Res Group::barrier() { return broadcast_and_wait(kBarrier, nullptr, 0); }
 Res Group::set_recovery_disabled(bool d) {
   char c = d;
   return broadcast_and_wait(kRecovery, &c, 1);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cluster/driver.h"
+#include "epoch_log.h"
 #include "membership.h"
 #include "proto/node.h"
 #include "proto/results.h"
@@ -50,7 +51,7 @@ class Group : public ClusterEvents {
  public:
   explicit Group(Sheep& sheep) : sheep_(sheep) {}
 
-  // Loads config and epoch history, then joins through the driver.
+  // Loads config and epoch history, then asks the driver to join.
   Status start(ClusterDriver* driver);
   void stop();
 
@@ -61,6 +62,13 @@ class Group : public ClusterEvents {
   bool formatted() const { return settings().ctime != 0; }
   void fill_cluster_info(ClusterInfo* ci) const;
   void set_killed() { status_ = ClusterStatus::Killed; }
+  // The oldest member decides joins and runs VDI operations.
+  bool is_master() const;
+  SdNode master() const;
+  // Returns once every event broadcast before the call has been applied here.
+  Res barrier();
+  // True when a STRICT cluster has fewer zones than copies.
+  bool halted() const;
 
   // Cluster-wide operations; each returns the main step's result.
   Res make_fs(const ClusterSettings& s);
@@ -69,12 +77,18 @@ class Group : public ClusterEvents {
   Res vdi_deleted(uint32_t vid);
   Res set_recovery_disabled(bool disabled);
 
-  void on_membership(const std::vector<SdNode>& members, const SdNode* joined,
-                     const SdNode* left) override;
+  // ClusterEvents (called on the driver's delivery thread).
+  bool check_join(const SdNode& node, const std::vector<char>& info,
+                  std::vector<char>* reply) override;
+  void on_join(const std::vector<SdNode>& members, const SdNode& node,
+               const std::vector<char>& reply) override;
+  void on_join_refused(const std::vector<char>& reply) override;
+  void on_leave(const std::vector<SdNode>& members, const SdNode& node) override;
   void on_message(const SdNode& sender, const std::vector<char>& msg) override;
+  void on_driver_failure(const std::string& why) override;
 
  private:
-  enum MsgType : uint32_t { kMakeFs = 1, kShutdown, kVdiAdded, kVdiDeleted, kRecovery };
+  enum MsgType : uint32_t { kMakeFs = 1, kShutdown, kVdiAdded, kVdiDeleted, kRecovery, kBarrier };
   struct MsgHeader {
     uint32_t type;
     uint32_t seq;
@@ -83,15 +97,22 @@ class Group : public ClusterEvents {
   Res broadcast_and_wait(MsgType type, const void* payload, size_t len);
   Res apply(MsgType type, const char* payload, size_t len);
   Res apply_make_fs(const ClusterSettings& s);
+  // Re-derives status and epoch after a membership change (mu_ held).
+  void membership_changed_locked();
   void publish(uint32_t epoch, std::vector<SdNode> nodes);
   std::vector<SdNode> with_vnodes(std::vector<SdNode> nodes) const;
+  bool auto_vnodes() const;
   Status save_config();
+  std::vector<char> join_info() const;
+  void adopt_reply(const std::vector<char>& reply, bool self_join);
 
   Sheep& sheep_;
   ClusterDriver* driver_ = nullptr;
-  mutable std::mutex mu_;  // settings_, members_, waiters_
+  mutable std::mutex mu_;  // everything below except status_ and membership_
   ClusterSettings settings_;
-  std::vector<SdNode> members_;  // as the driver reports them
+  std::vector<SdNode> members_;  // oldest first, as the driver reports them
+  EpochRecord latest_;           // the newest epoch known (0 when none)
+  bool joined_ = false;
   std::shared_ptr<const Membership> membership_ =
       std::make_shared<const Membership>(0, std::vector<SdNode>{}, -1);
   std::atomic<ClusterStatus> status_{ClusterStatus::Wait};

@@ -113,10 +113,16 @@ Res create_and_write_peer(Sheep& s, Request& r) {
 }
 
 Res read_peer(Sheep& s, Request& r) {
-  if (Res e = epoch_check(s, r); e != Res::Success) return e;
   if (!fits(s, r)) return Res::InvalidParms;
+  bool recovery = r.hdr.flags & kFlagRecovery;
+  // Recovery reads come from nodes of any epoch and never chain further.
+  if (!recovery)
+    if (Res e = epoch_check(s, r); e != Res::Success) return e;
   char* buf = r.reply_buffer(r.hdr.data_length);
-  Status st = s.store.read(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
+  Status st = recovery ? s.recovery.read_for_recovery(r.hdr.obj.oid, buf, r.hdr.data_length,
+                                                      r.hdr.obj.offset)
+                       : s.gateway.local_read(r.hdr.obj.oid, buf, r.hdr.data_length,
+                                              r.hdr.obj.offset);
   if (!st.ok()) {
     r.reply.reset();
     r.rsp.data_length = 0;
@@ -127,7 +133,7 @@ Res read_peer(Sheep& s, Request& r) {
 Res write_peer(Sheep& s, Request& r) {
   if (Res e = epoch_check(s, r); e != Res::Success) return e;
   if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
-  return s.store.write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset).code();
+  return s.gateway.local_write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset).code();
 }
 
 Res remove_peer(Sheep& s, Request& r) {

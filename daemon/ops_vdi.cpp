@@ -27,10 +27,45 @@ void set_vdi_reply(Request& r, const VdiReply& v) {
   r.rsp.vdi.block_size_shift = v.block_size_shift;
 }
 
+// VDI operations run on the master, one at a time cluster-wide. Another
+// node forwards the request as it came and relays the answer; after a
+// change it waits until the master's broadcast has been applied locally, so
+// the client's next request here sees the new state.
+bool forward_to_master(Sheep& s, Request& r, Res* result, bool changes_state) {
+  if (s.group.is_master() || (r.hdr.flags & kFlagFwd)) return false;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    SdNode master = s.group.master();
+    auto peer = s.peers.get(master.nid);
+    if (!peer) {
+      *result = Res::NetworkError;
+      continue;
+    }
+    SdReq req = r.hdr;
+    req.flags |= kFlagFwd;
+    SdRsp rsp;
+    auto st = peer->call(req, r.data(), nullptr, 0);
+    if (!st.ok()) {
+      s.peers.forget(master.nid);
+      *result = Res::NetworkError;
+      continue;
+    }
+    rsp = *st;
+    r.rsp.vdi = rsp.vdi;
+    *result = Res(rsp.result);
+    if (*result == Res::Success && changes_state) {
+      Res b = s.group.barrier();
+      if (b != Res::Success) *result = b;
+    }
+    return true;
+  }
+  return true;
+}
+
 }  // namespace
 
 Res new_vdi(Sheep& s, Request& r) {
   if (!r.is_write() || r.data_length() != kMaxVdiLen) return Res::InvalidParms;
+  if (Res fr; forward_to_master(s, r, &fr, true)) return fr;
   NewVdiParams p;
   p.name.assign(r.data(), strnlen(r.data(), kMaxVdiLen));
   if (p.name.empty()) return Res::InvalidParms;
@@ -50,6 +85,7 @@ Res new_vdi(Sheep& s, Request& r) {
 Res del_vdi(Sheep& s, Request& r) {
   VdiLookup q;
   if (!parse_name_tag(r, &q)) return Res::InvalidParms;
+  if (Res fr; forward_to_master(s, r, &fr, true)) return fr;
   auto v = s.vdi_ops.remove(q);
   if (!v.ok()) return v.code();
   set_vdi_reply(r, *v);
@@ -59,6 +95,7 @@ Res del_vdi(Sheep& s, Request& r) {
 Res get_vdi_info(Sheep& s, Request& r) {
   VdiLookup q;
   if (!parse_name_tag(r, &q)) return Res::InvalidParms;
+  if (Res fr; forward_to_master(s, r, &fr, false)) return fr;
   auto v = s.vdi_ops.get_info(q);
   if (!v.ok()) return v.code();
   set_vdi_reply(r, *v);

@@ -16,7 +16,8 @@ Sheep::Sheep(const SheepOptions& o)
       epochs(o.dir + "/epoch"),
       group(*this),
       gateway(*this),
-      vdi_ops(*this) {}
+      vdi_ops(*this),
+      recovery(*this) {}
 
 void Sheep::rebuild_vdi_table() {
   vdis.clear();

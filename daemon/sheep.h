@@ -13,6 +13,7 @@
 #include "epoch_log.h"
 #include "gateway.h"
 #include "group.h"
+#include "object_recovery.h"
 #include "options.h"
 #include "peer_pool.h"
 #include "store/plain_store.h"
@@ -36,6 +37,7 @@ struct Sheep {
   PeerPool peers;
   Gateway gateway;
   VdiOps vdi_ops;
+  ObjectRecovery recovery;
   std::unique_ptr<ClusterDriver> driver;
   Server* server = nullptr;
 

@@ -60,10 +60,13 @@ Status SheepClient::read_one_reply() {
   return {};
 }
 
-Result<SdRsp> SheepClient::call(SdReq req, const void* wbuf, void* rbuf, uint32_t rlen) {
+std::unique_ptr<SheepClient::Ticket> SheepClient::submit(SdReq req, const void* wbuf, void* rbuf,
+                                                         uint32_t rlen) {
   bool is_write = req.flags & kFlagWrite;
   if (rlen == UINT32_MAX) rlen = is_write ? 0 : req.data_length;
-  Pending p{rbuf, rbuf ? rlen : 0, SdRsp{}};
+  auto t = std::make_unique<Ticket>();
+  t->p.rbuf = rbuf;
+  t->p.rlen = rbuf ? rlen : 0;
   {
     std::unique_lock<std::mutex> lk(mu_);
     if (dead_) {
@@ -71,24 +74,31 @@ Result<SdRsp> SheepClient::call(SdReq req, const void* wbuf, void* rbuf, uint32_
       cv_.wait(lk, [&] { return pending_.empty(); });
       if (dead_) {
         int fd = connect_endpoint(ep_);
-        if (fd < 0) return err(Res::NetworkError);
+        if (fd < 0) {
+          t->p.done = t->p.failed = true;
+          return t;
+        }
         close(fd_);
         fd_ = fd;
         dead_ = false;
       }
     }
     req.id = next_id_++;
-    pending_[req.id] = &p;
+    t->id = req.id;
+    pending_[req.id] = &t->p;
   }
-  {
-    std::lock_guard<std::mutex> lk(send_mu_);
-    iovec iov[2] = {{&req, sizeof(req)}, {const_cast<void*>(wbuf), is_write ? req.data_length : 0}};
-    Status st = writev_full(fd_, iov, is_write && req.data_length ? 2 : 1);
-    if (!st.ok()) {
-      std::lock_guard<std::mutex> lk2(mu_);
-      fail_all_locked();
-    }
+  std::lock_guard<std::mutex> lk(send_mu_);
+  iovec iov[2] = {{&req, sizeof(req)}, {const_cast<void*>(wbuf), is_write ? req.data_length : 0}};
+  Status st = writev_full(fd_, iov, is_write && req.data_length ? 2 : 1);
+  if (!st.ok()) {
+    std::lock_guard<std::mutex> lk2(mu_);
+    fail_all_locked();
   }
+  return t;
+}
+
+Result<SdRsp> SheepClient::wait(std::unique_ptr<Ticket> t) {
+  Pending& p = t->p;
   std::unique_lock<std::mutex> lk(mu_);
   // Never leave while the reader may still be filling our buffer.
   while (!p.done || current_target_ == &p) {
@@ -105,10 +115,14 @@ Result<SdRsp> SheepClient::call(SdReq req, const void* wbuf, void* rbuf, uint32_
       cv_.wait(lk);
     }
   }
-  pending_.erase(req.id);
+  if (t->id) pending_.erase(t->id);
   if (dead_) cv_.notify_all();
   if (p.failed) return err(Res::NetworkError);
   return p.rsp;
+}
+
+Result<SdRsp> SheepClient::call(SdReq req, const void* wbuf, void* rbuf, uint32_t rlen) {
+  return wait(submit(req, wbuf, rbuf, rlen));
 }
 
 Status SheepClient::exec(SdReq req, const void* wbuf, void* rbuf, SdRsp* rsp, uint32_t rlen) {

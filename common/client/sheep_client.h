@@ -38,6 +38,14 @@ class SheepClient {
   // server's verdict is in the returned header's result field.
   Result<SdRsp> call(SdReq req, const void* wbuf, void* rbuf, uint32_t rlen = UINT32_MAX);
 
+  // The two halves of call(), for fanning one request out to several
+  // sheep at once: submit() sends and returns at once; wait() collects.
+  // Every ticket must be waited for.
+  struct Ticket;
+  std::unique_ptr<Ticket> submit(SdReq req, const void* wbuf, void* rbuf,
+                                 uint32_t rlen = UINT32_MAX);
+  Result<SdRsp> wait(std::unique_ptr<Ticket> ticket);
+
   // call() folded into one status: transport errors and the server's
   // result alike. rsp, when given, receives the reply header.
   Status exec(SdReq req, const void* wbuf, void* rbuf, SdRsp* rsp = nullptr,
@@ -57,13 +65,21 @@ class SheepClient {
 
  private:
   struct Pending {
-    void* rbuf;
-    uint32_t rlen;
-    SdRsp rsp;
+    void* rbuf = nullptr;
+    uint32_t rlen = 0;
+    SdRsp rsp{};
     bool done = false;
     bool failed = false;
   };
 
+
+ public:
+  struct Ticket {
+    Pending p{};
+    uint32_t id = 0;
+  };
+
+ private:
   SheepClient(const Endpoint& ep, int fd) : ep_(ep), fd_(fd) {}
   // Reads one reply and hands it to its owner. Called without mu_ held by
   // the current reader only.

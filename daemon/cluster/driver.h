@@ -1,10 +1,13 @@
 // ClusterDriver: how sheep learn who is in the cluster and exchange totally
-// ordered messages. Consensus is the driver's job (corosync in production,
-// the local driver on one machine); sheep only react to what it delivers.
+// ordered messages. Consensus is the driver's job (a file log with lock
+// liveness for the local driver; corosync's CPG in production); sheep only
+// react to what it delivers.
 //
-// Contract: every member sees the same sequence of events (membership
-// changes and messages, interleaved in the same order), and broadcast()
-// messages are delivered to every member, the sender included.
+// Contract: every member sees the same sequence of events — joins, leaves
+// and messages interleaved in one order — and broadcast() messages reach
+// every member, the sender included. Members are listed oldest first; the
+// oldest member is the master, which alone decides whether a newcomer may
+// join (check_join) and whose decision travels with the join event.
 #pragma once
 #include <memory>
 #include <string>
@@ -18,20 +21,31 @@ namespace sd {
 class ClusterEvents {
  public:
   virtual ~ClusterEvents() = default;
-  // The members after a change, in node order; `joined`/`left` name the
-  // node that changed (nullptr when not applicable).
-  virtual void on_membership(const std::vector<SdNode>& members, const SdNode* joined,
-                             const SdNode* left) = 0;
+  // On the master: may `node`, which joined with `info`, become a member?
+  // `reply` goes to every member with the join (or to the newcomer with the
+  // refusal).
+  virtual bool check_join(const SdNode& node, const std::vector<char>& info,
+                          std::vector<char>* reply) = 0;
+  // `node` is now a member; `members` (oldest first) includes it. For the
+  // first member of an empty cluster `reply` is empty.
+  virtual void on_join(const std::vector<SdNode>& members, const SdNode& node,
+                       const std::vector<char>& reply) = 0;
+  // On the newcomer only: the master said no.
+  virtual void on_join_refused(const std::vector<char>& reply) = 0;
+  virtual void on_leave(const std::vector<SdNode>& members, const SdNode& node) = 0;
   virtual void on_message(const SdNode& sender, const std::vector<char>& msg) = 0;
+  // The driver lost its footing (e.g. its transport died): stop serving.
+  virtual void on_driver_failure(const std::string& why) = 0;
 };
 
 class ClusterDriver {
  public:
   virtual ~ClusterDriver() = default;
   virtual const char* name() const = 0;
-  // Joins the cluster as `self`; events start flowing to `events`.
-  virtual Status join(const SdNode& self, ClusterEvents* events) = 0;
+  // Asks to join as `self`, presenting `info` to the master.
+  virtual Status join(const SdNode& self, const std::vector<char>& info, ClusterEvents* events) = 0;
   virtual Status broadcast(const std::vector<char>& msg) = 0;
+  // Leaves the cluster gracefully; no events are delivered afterwards.
   virtual void leave() = 0;
 };
 

@@ -30,8 +30,13 @@ class PlainStore {
   Status remove(uint64_t oid);
   bool exists(uint64_t oid) const;
   std::vector<uint64_t> list() const;
-  // Removes every object (format).
+  // Removes every object and stale copy (format).
   Status purge();
+  // Stale copies: objects this node held in an earlier epoch, kept under
+  // .stale/<oid>.<epoch> as a last-resort source for recovery.
+  Status move_to_stale(uint64_t oid, uint32_t epoch);
+  // Reads the newest stale copy; NoObj if there is none.
+  Status read_stale(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const;
   // Bytes allocated on disk by objects, and free bytes of the filesystem.
   uint64_t used_bytes() const;
   uint64_t fs_free() const;

@@ -68,7 +68,7 @@ dog() { "$DOG_BIN" "$@"; }
 start_sheep() {
   local n=$1
   shift
-  "$SHEEP" "$T/$n" -p $((7000 + n)) -z "$n" -c local "$@" || fail "sheep $n did not start"
+  "$SHEEP" "$T/$n" -p $((7000 + n)) -z "$n" -c "local:$T/cluster" "$@" || fail "sheep $n did not start"
   wait_for 20 sheep_listed "$n"
 }
 sheep_listed() { dogn "$1" node list -r | grep -q " 127.0.0.1:$((7000 + $1)) "; }

@@ -1,0 +1,83 @@
+// MembershipProtocol: a ClusterDriver built on any OrderedTransport.
+//
+// It turns ordered records into members, a master and join decisions:
+//  - JOIN {id, node, info}: a newcomer asks in. In an empty cluster the
+//    first JOIN is accepted by everyone without a reply.
+//  - JOIN_RESPONSE {target, accepted, basis, members, reply}: the master's
+//    decision, computed after delivering event `basis`. It is valid only if
+//    it is delivered right after that event (nothing changed in between);
+//    a stale response is ignored by all and the master answers again. The
+//    master answers one newcomer at a time, oldest first.
+//  - MSG {sender, seq, data}: a broadcast.
+//  - gone(id) from the transport: a member or a waiting newcomer vanished.
+// Every participant applies the same rules to the same sequence, so all
+// agree on members, master and decisions without further coordination.
+#pragma once
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cluster/driver.h"
+#include "cluster/transport.h"
+
+namespace sd {
+
+class MembershipProtocol : public ClusterDriver, public TransportEvents {
+ public:
+  MembershipProtocol(std::unique_ptr<OrderedTransport> transport, const char* name)
+      : transport_(std::move(transport)), name_(name) {}
+  ~MembershipProtocol() override;
+
+  const char* name() const override { return name_; }
+  Status join(const SdNode& self, const std::vector<char>& info, ClusterEvents* events) override;
+  Status broadcast(const std::vector<char>& msg) override;
+  void leave() override;
+
+  void on_record(const std::vector<char>& rec) override;
+  void on_gone(const std::string& id) override;
+  void on_transport_failure(const std::string& why) override;
+
+ private:
+  enum RecordType : uint8_t { kJoin = 1, kJoinResponse = 2, kMsg = 3 };
+  struct Member {
+    std::string id;
+    SdNode node;
+  };
+  struct PendingJoin {
+    std::string id;
+    SdNode node;
+    std::vector<char> info;
+  };
+
+  void handle_join(const std::string& event, const std::string& id, const SdNode& node,
+                   std::vector<char> info);
+  void handle_response(const std::string& event, const std::string& target, bool accepted,
+                       const std::string& basis, std::vector<Member> members,
+                       std::vector<char> reply);
+  void handle_msg(const std::string& sender, const std::vector<char>& data);
+  bool is_master() const { return joined_ && !members_.empty() && members_.front().id == self_id_; }
+  void maybe_respond();
+  void found_if_empty();
+  std::vector<SdNode> member_nodes() const;
+  int member_index(const std::string& id) const;
+
+  std::unique_ptr<OrderedTransport> transport_;
+  const char* name_;
+  ClusterEvents* events_ = nullptr;
+  std::string self_id_;
+  SdNode self_{};
+  std::vector<char> join_info_;
+  std::mutex send_mu_;
+  uint64_t send_seq_ = 0;
+  bool stopped_ = false;
+
+  // Delivery-thread state.
+  bool joined_ = false;
+  std::vector<Member> members_;  // oldest first
+  std::vector<PendingJoin> pending_;
+  std::string in_flight_;   // newcomer our own unanswered response is for
+  std::string last_event_;  // id of the last delivered event
+};
+
+}  // namespace sd
