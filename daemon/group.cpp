@@ -257,7 +257,15 @@ void Group::on_join(const std::vector<SdNode>& members, const SdNode& node,
     sd_info("%s joined (%zu members)", node_addr_str(node.nid).c_str(), members.size());
     membership_changed_locked();
   }
-  if (self_join && !save_config().ok()) sd_err("failed to save config");
+  if (self_join) {
+    if (!save_config().ok()) sd_err("failed to save config");
+    // Epochs made while we were away: fetch their records for the history
+    // (dog cluster info) and for recovery.
+    uint32_t newest = epoch();
+    for (uint32_t e = 1; e < newest; e++)
+      if (!sheep_.epochs.load(e).ok() && !sheep_.recovery.ring_of(e))
+        sd_warn("epoch %u is unknown to every member", e);
+  }
 }
 
 void Group::on_join_refused(const std::vector<char>& reply) {

@@ -46,6 +46,11 @@ const OpInfo kOps[] = {
     {kOpExist, "EXIST", K::Local, true, ops::exist},
     {kOpClusterInfo, "CLUSTER_INFO", K::Local, true, ops::cluster_info},
     {kOpReadDelVdis, "READ_DEL_VDIS", K::Local, true, ops::read_del_vdis},
+    {kOpGetVdiAttr, "GET_VDI_ATTR", K::Cluster, false, ops::get_vdi_attr},
+    {kOpGetVdiCopies, "GET_VDI_COPIES", K::Local, true, ops::get_vdi_copies},
+    {kOpGetHash, "GET_HASH", K::Local, false, ops::get_hash},
+    {kOpRepairReplica, "REPAIR_REPLICA", K::Gateway, false, ops::repair_replica},
+    {kOpOidsExist, "OIDS_EXIST", K::Local, true, ops::oids_exist},
     {kOpGetRecovery, "GET_RECOVERY", K::Local, true, ops::get_recovery},
     {kOpSetRecovery, "SET_RECOVERY", K::Local, true, ops::set_recovery},
 };

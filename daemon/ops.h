@@ -47,11 +47,16 @@ Res write_peer(Sheep&, Request&);
 Res remove_peer(Sheep&, Request&);
 Res exist(Sheep&, Request&);
 Res get_obj_list(Sheep&, Request&);
+Res get_hash(Sheep&, Request&);
+Res repair_replica(Sheep&, Request&);
+Res oids_exist(Sheep&, Request&);
 
 Res new_vdi(Sheep&, Request&);
 Res del_vdi(Sheep&, Request&);
 Res get_vdi_info(Sheep&, Request&);
 Res release_vdi(Sheep&, Request&);
+Res get_vdi_attr(Sheep&, Request&);
+Res get_vdi_copies(Sheep&, Request&);
 Res read_vdis(Sheep&, Request&);
 Res read_del_vdis(Sheep&, Request&);
 Res flush_vdi(Sheep&, Request&);

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "log.h"
+#include "sha1.h"
 #include "oid.h"
 #include "ops.h"
 #include "sheep.h"
@@ -143,6 +145,52 @@ Res remove_peer(Sheep& s, Request& r) {
 
 Res exist(Sheep& s, Request& r) {
   return s.store.exists(r.hdr.obj.oid) ? Res::Success : Res::NoObj;
+}
+
+Res get_hash(Sheep& s, Request& r) {
+  uint64_t oid = r.hdr.obj.oid;
+  uint64_t size = s.gateway.object_size_of(oid);
+  std::unique_ptr<char[]> buf(new char[size]);
+  Status st = s.recovery.read_for_recovery(oid, buf.get(), uint32_t(size), 0);
+  if (!st.ok()) return st.code();
+  sha1(buf.get(), size, r.rsp.hash.digest);
+  return Res::Success;
+}
+
+// Pulls a good copy of oid from forw.addr:forw.port (dog vdi check).
+Res repair_replica(Sheep& s, Request& r) {
+  uint64_t oid = r.hdr.obj.oid;
+  NodeId nid{};
+  std::memcpy(nid.addr, r.hdr.forw.addr, 16);
+  nid.port = r.hdr.forw.port;
+  auto peer = s.peers.get(nid);
+  if (!peer) return Res::NetworkError;
+  uint64_t size = s.gateway.object_size_of(oid);
+  std::unique_ptr<char[]> buf(new char[size]);
+  SdReq req = make_req(kOpReadPeer, kFlagRecovery, uint32_t(size));
+  req.epoch = s.group.epoch();
+  req.obj.oid = oid;
+  req.obj.tgt_epoch = s.group.epoch();
+  SdRsp rsp;
+  if (Status st = peer->exec(req, nullptr, buf.get(), &rsp); !st.ok()) return st.code();
+  if (rsp.data_length != size) return Res::Eio;
+  return s.store.create_and_write(oid, size, buf.get(), uint32_t(size), 0).code();
+}
+
+// The oids of the payload this node lacks come back with NO_OBJ.
+Res oids_exist(Sheep& s, Request& r) {
+  if (!r.is_write() || r.data_length() % 8) return Res::InvalidParms;
+  size_t n = r.data_length() / 8;
+  std::vector<uint64_t> missing;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t oid;
+    std::memcpy(&oid, r.data() + 8 * i, 8);
+    if (!s.store.exists(oid)) missing.push_back(oid);
+  }
+  if (missing.empty()) return Res::Success;
+  char* buf = r.reply_buffer(uint32_t(missing.size() * 8));
+  std::memcpy(buf, missing.data(), r.rsp.data_length);
+  return Res::NoObj;
 }
 
 Res get_obj_list(Sheep& s, Request& r) {

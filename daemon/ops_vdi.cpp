@@ -1,6 +1,7 @@
 // VDI request handlers: payload parsing and replies around VdiOps, and the
 // raw VDI bitmaps.
 #include <cstring>
+#include <memory>
 
 #include "ops.h"
 #include "sheep.h"
@@ -103,6 +104,42 @@ Res get_vdi_info(Sheep& s, Request& r) {
 }
 
 Res release_vdi(Sheep&, Request&) { return Res::Success; }
+
+Res get_vdi_attr(Sheep& s, Request& r) {
+  if (!r.is_write() || r.data_length() != sizeof(VdiAttr)) return Res::InvalidParms;
+  if (Res fr; forward_to_master(s, r, &fr, false)) return fr;
+  auto attr = std::make_unique<VdiAttr>();
+  std::memcpy(attr.get(), r.data(), sizeof(VdiAttr));
+  auto v = s.vdi_ops.attr(*attr, r.hdr.vdi.snapid, r.hdr.flags);
+  if (!v.ok()) return v.code();
+  set_vdi_reply(r, *v);
+  r.rsp.vdi.attr_id = v->attr_id;
+  return Res::Success;
+}
+
+// One upstream vdi_state record (1,428 bytes) per known VDI.
+Res get_vdi_copies(Sheep& s, Request& r) {
+  constexpr size_t kRecord = 1428;
+  auto all = s.vdis.all();
+  size_t bytes = all.size() * kRecord;
+  if (bytes > r.hdr.data_length) return Res::BufferSmall;
+  char* buf = r.reply_buffer(uint32_t(bytes));
+  std::memset(buf, 0, bytes);
+  for (size_t i = 0; i < all.size(); i++) {
+    char* p = buf + i * kRecord;
+    const auto& [vid, v] = all[i];
+    uint32_t lock_state = 1;  // unlocked
+    std::memcpy(p + 0, &vid, 4);
+    p[4] = char(v.copies);
+    p[5] = v.snapshot;
+    p[6] = v.deleted;
+    p[7] = char(v.copy_policy);
+    p[8] = char(v.block_size_shift);
+    std::memcpy(p + 12, &v.parent, 4);
+    std::memcpy(p + 16, &lock_state, 4);
+  }
+  return Res::Success;
+}
 
 Res read_vdis(Sheep& s, Request& r) {
   if (r.hdr.data_length != kVdiBitmapBytes) return Res::InvalidParms;

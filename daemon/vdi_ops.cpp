@@ -222,6 +222,55 @@ Result<VdiReply> VdiOps::remove(const VdiLookup& q) {
   return reply;
 }
 
+Result<VdiReply> VdiOps::attr(const VdiAttr& a, uint32_t snapid, uint16_t flags) {
+  std::lock_guard<std::mutex> lk(mu_);
+  VdiLookup q;
+  q.name.assign(a.name, strnlen(a.name, kMaxVdiLen));
+  q.tag.assign(a.tag, strnlen(a.tag, kMaxVdiTagLen));
+  q.snapid = snapid;
+  Found f = lookup(q);
+  if (f.res != Res::Success) return err(f.res);
+  // Attributes are keyed by the name's hash so they survive snapshots.
+  uint32_t hash_vid = sd_hash_vdi(q.name);
+  uint64_t h = fnv1a(a.name, kMaxVdiLen, kFnvBasis);
+  h = fnv1a(a.tag, kMaxVdiTagLen, h);
+  h = fnv1a(&a.snap_id, sizeof(a.snap_id), h);
+  h = fnv1a(a.key, kMaxAttrKeyLen, h);
+  uint32_t start = uint32_t(h);
+  VdiReply reply;
+  reply.vid = hash_vid;
+  auto info = sheep_.vdis.get(f.vid);
+  reply.copies = info ? info->copies : 0;
+  // Linear probing; a deleted attribute (empty name) keeps its slot.
+  for (uint32_t i = start;; i++) {
+    uint64_t oid = vid_to_attr_oid(hash_vid, i);
+    VdiAttr cur;
+    Status st = sheep_.gateway.read(oid, &cur, offsetof(VdiAttr, value), 0, reply.copies);
+    if (st.code() == Res::NoObj) {
+      if (!(flags & kFlagCreat)) return err(Res::NoObj);
+      SD_TRY(sheep_.gateway.create_and_write(oid, &a, sizeof(a), 0, reply.copies));
+      reply.attr_id = i;
+      return reply;
+    }
+    if (!st.ok()) return err(st.code());
+    bool match = std::strncmp(cur.name, a.name, kMaxVdiLen) == 0 &&
+                 std::strncmp(cur.tag, a.tag, kMaxVdiTagLen) == 0 &&
+                 cur.snap_id == a.snap_id && std::strncmp(cur.key, a.key, kMaxAttrKeyLen) == 0;
+    if (match) {
+      reply.attr_id = i;
+      if (flags & kFlagExcl) return err(Res::VdiExist);
+      if (flags & kFlagDel) {
+        char nul = 0;
+        SD_TRY(sheep_.gateway.write(oid, &nul, 1, 0, reply.copies));
+      } else if (flags & kFlagCreat) {
+        SD_TRY(sheep_.gateway.write(oid, &a, sizeof(a), 0, reply.copies));
+      }
+      return reply;
+    }
+    if (i + 1 == start) return err(Res::FullVdi);  // probed every slot
+  }
+}
+
 void VdiOps::release_entries(uint32_t vid, uint32_t first_idx, const uint32_t* old_entries,
                              const uint32_t* new_entries, uint32_t count) {
   // An object oid(X, i) can be referenced only by X's inode and by inodes

@@ -37,6 +37,7 @@ struct NewVdiParams {
 
 struct VdiReply {
   uint32_t vid = 0;
+  uint32_t attr_id = 0;
   uint8_t copies = 0;
   uint8_t block_size_shift = 0;
 };
@@ -47,6 +48,10 @@ class VdiOps {
   Result<VdiReply> get_info(const VdiLookup& q);
   Result<VdiReply> create(const NewVdiParams& p);
   Result<VdiReply> remove(const VdiLookup& q);
+  // GET_VDI_ATTR: finds (creating, replacing or deleting per `flags`) the
+  // attribute object for attr's name/tag/snap_id/key. Returns the object's
+  // vid (sd_hash_vdi of the name) and attribute id.
+  Result<VdiReply> attr(const VdiAttr& attr, uint32_t snapid, uint16_t flags);
   // Called after a write into an inode's data_vdi_id range: frees the
   // objects whose entries changed, when nothing else can reference them.
   void release_entries(uint32_t vid, uint32_t first_idx, const uint32_t* old_entries,

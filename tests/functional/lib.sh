@@ -32,6 +32,8 @@ _run_cleanups() {
   exit $rc
 }
 trap _run_cleanups EXIT
+# A command failing under set -e names itself instead of exiting silently.
+trap 'echo "FAIL [$TEST_NAME]: line $LINENO: $BASH_COMMAND (status $?)" >&2' ERR
 
 fail() {
   echo "FAIL [$TEST_NAME]: $*" >&2
@@ -126,3 +128,21 @@ filter_dates() {
     -e 's/^(Cluster created at ).*/\1CTIME/' -e 's/^[0-9]{10} /UNIXTIME /' \
     -e 's/ [0-9]{10} ([0-9a-f]+ [0-9:]+ )/ UNIXTIME \1/'
 }
+
+# ---- clusters of several sheep (local driver, one shared $T/cluster) ----
+CHECK_PLACEMENT=$BUILD/tests/tools/check-placement
+
+node_count() { dogn "$1" node list -r | wc -l; }
+# wait_nodes N COUNT: node N lists COUNT nodes.
+nodes_are() { [ "$(node_count "$1")" -eq "$2" ]; }
+wait_nodes() { wait_for 30 nodes_are "$1" "$2"; }
+# start_cluster COUNT [extra sheep args]: sheep 0..COUNT-1 in zones 0..COUNT-1,
+# each seeing all of them.
+start_cluster() {
+  local count=$1
+  shift
+  for ((i = 0; i < count; i++)); do start_sheep "$i" "$@"; done
+  for ((i = 0; i < count; i++)); do wait_nodes "$i" "$count"; done
+}
+# epoch_of N: the current epoch as node N reports it (newest line of cluster info -r).
+epoch_of() { dogn "$1" cluster info -r | sed -n '3p' | awk '{print $2}'; }
