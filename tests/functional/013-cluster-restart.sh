@@ -13,7 +13,8 @@ dogn 2 vdi write b 0 16M <"$T/d" || fail "write"
 list=$(dogn 0 vdi list)
 history=$(dogn 0 cluster info)
 
-for i in 0 1 2; do stop_sheep "$i"; done
+dogn 1 cluster shutdown || fail "cluster shutdown"
+for i in 0 1 2; do wait_for 20 sheep_gone "$i"; done
 start_sheep 0
 out=$(dogn 0 cluster info | head -n 1)
 assert_eq "$out" "Cluster status: Waiting for other nodes to join cluster" "status with one node back"
