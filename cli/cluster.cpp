@@ -1,9 +1,11 @@
-// dog cluster: info and format.
+// dog cluster: info, format, shutdown, recover and check.
 //
 // cluster info prints the status line and the epoch history from
 // STAT_CLUSTER (PROTOCOL.md §7.3); cluster format checks every node's vnode
 // strategy, asks before wiping a non-empty cluster and sends MAKE_FS
-// (§7.5). Both run after the NEED_NODELIST bootstrap.
+// (§7.5). Both run after the NEED_NODELIST bootstrap. shutdown sends
+// SHUTDOWN, recover FORCE_RECOVER / ENABLE_RECOVER / DISABLE_RECOVER, and
+// check runs vdi check (vdi_check.cpp) over every VDI.
 #include <sys/time.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include "dog.h"
 #include "proto/inode.h"
 #include "ring.h"
+#include "vdi.h"
 #include "vdi_inventory.h"
 
 namespace dog {
@@ -304,9 +307,91 @@ int cluster_format(Context& ctx) {
   return kExitSuccess;
 }
 
+// ---- cluster shutdown -----------------------------------------------------
+
+int cluster_shutdown(Context& ctx) {
+  sd::SdReq req = sd::make_req(sd::kOpShutdown);
+  if (!send_light(ctx.ep, req)) {
+    err("failed to execute request");
+    return kExitFailure;
+  }
+  return kExitSuccess;
+}
+
+// ---- cluster recover ------------------------------------------------------
+
+constexpr const char* kForceRecoverPrompt =
+    "Caution! Forcing recovery makes the cluster go on with only the nodes\n"
+    "that are present now; objects held only by missing nodes may be lost.\n"
+    "Are you sure you want to continue? [yes/no]: ";
+
+int recover_force(Context& ctx) {
+  if (!opts.force) confirm(kForceRecoverPrompt);
+  std::vector<sd::SdNode> buf(sd::kMaxNodes);
+  sd::SdReq req =
+      sd::make_req(sd::kOpForceRecover, 0, uint32_t(buf.size() * sizeof(sd::SdNode)));
+  auto rsp = request(ctx.ep, req, nullptr, buf.data());
+  if (!rsp.ok()) return kExitFailure;
+  if (sd::Res(rsp->result) != sd::Res::Success) {
+    err("failed to execute request, %s", sd::strerror(sd::Res(rsp->result)));
+    return kExitFailure;
+  }
+  return kExitSuccess;
+}
+
+int recover_switch(Context& ctx, uint8_t opcode, const char* what) {
+  sd::SdReq req = sd::make_req(opcode);
+  if (!send_light(ctx.ep, req)) return kExitFailure;
+  std::printf("Cluster recovery: %s\n", what);
+  return kExitSuccess;
+}
+
+int recover_enable(Context& ctx) { return recover_switch(ctx, sd::kOpEnableRecover, "enable"); }
+int recover_disable(Context& ctx) { return recover_switch(ctx, sd::kOpDisableRecover, "disable"); }
+
+const Subcommand kRecoverSubs[] = {
+    {"force", nullptr, nullptr, "force recover cluster immediately", 0, recover_force},
+    {"enable", nullptr, nullptr, "enable automatic recovery and run once recover if necessary", 0,
+     recover_enable},
+    {"disable", nullptr, nullptr, "disable automatic recovery", 0, recover_disable},
+};
+
+// ---- cluster check --------------------------------------------------------
+
+// vdi check over every VDI in VID order.
+int cluster_check(Context& ctx) {
+  struct Entry {
+    uint32_t vid;
+    std::string name, tag;
+    uint32_t snap_id;
+    bool snapshot;
+  };
+  std::vector<Entry> vdis;
+  sd::Status st = for_each_vdi(ctx.ep, [&](uint32_t vid, const InodeHead& head) {
+    char name[sd::kMaxVdiLen + 1] = {}, tag[sd::kMaxVdiTagLen + 1] = {};
+    std::memcpy(name, head.hdr.name, sd::kMaxVdiLen);
+    std::memcpy(tag, head.hdr.tag, sd::kMaxVdiTagLen);
+    vdis.push_back({vid, name, tag, head.hdr.snap_id, sd::inode_is_snapshot(head.hdr)});
+  });
+  if (!st.ok()) return kExitSysfail;
+  for (const auto& v : vdis) {
+    if (v.snapshot)
+      std::printf("fix snapshot %s (id: %d, tag: \"%s\")\n", v.name.c_str(), int(v.snap_id),
+                  v.tag.c_str());
+    else
+      std::printf("fix vdi %s\n", v.name.c_str());
+    check_vdi(ctx, v.name, v.vid, false);
+  }
+  return kExitSuccess;
+}
+
 const Subcommand kClusterSubs[] = {
     {"info", nullptr, "aprhvTd", "show cluster information", kNeedNodelist, cluster_info},
     {"format", nullptr, "bcltaphzTVRfF", "create a Sheepdog store", kNeedNodelist, cluster_format},
+    {"shutdown", nullptr, "aphT", "stop Sheepdog", 0, cluster_shutdown},
+    {"recover", nullptr, "afphT", "See 'dog cluster recover' for more information", kNeedArg,
+     run_nested, kRecoverSubs, sizeof(kRecoverSubs) / sizeof(kRecoverSubs[0])},
+    {"check", nullptr, "aphT", "check and repair cluster", kNeedNodelist, cluster_check},
 };
 
 }  // namespace

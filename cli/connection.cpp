@@ -69,6 +69,16 @@ sd::Result<sd::SdRsp> request(const sd::Endpoint& ep, const sd::SdReq& req, cons
   return r;
 }
 
+bool send_light(const sd::Endpoint& ep, const sd::SdReq& req) {
+  auto rsp = request(ep, req, nullptr, nullptr);
+  if (!rsp.ok()) return false;
+  if (sd::Res(rsp->result) != sd::Res::Success) {
+    err("Response's result: %s", sd::strerror(sd::Res(rsp->result)));
+    return false;
+  }
+  return true;
+}
+
 int fetch_node_list(Context& ctx) {
   std::vector<sd::SdNode> buf(sd::kMaxNodes);
   sd::SdReq req = sd::make_req(sd::kOpGetNodeList, 0, uint32_t(buf.size() * sizeof(sd::SdNode)));

@@ -65,6 +65,11 @@ struct Subcommand {
   const char* desc;
   unsigned flags;
   int (*run)(Context& ctx);
+  // Nested subcommands ("vdi object location"), chosen by run_nested()
+  // from the first positional argument; their opts and args are unused
+  // (the parent's option letters apply), their flags are honoured.
+  const Subcommand* nested = nullptr;
+  size_t nr_nested = 0;
 };
 
 struct Command {
@@ -142,5 +147,14 @@ const OptionDesc* find_option(const Command& cmd, char ch);
 
 // Usage of the current subcommand on stdout (CLI.md §2.6).
 void print_subcommand_usage(const Context& ctx);
+
+// Runs the nested subcommand named by ctx.args[0] (which it removes),
+// after its NEED_NODELIST / NEED_ARG checks. An unknown or missing name
+// prints the usage and returns kExitFailure, as upstream does.
+int run_nested(Context& ctx);
+
+// Sends a request without payload or reply data to ep. A server error is
+// printed as "Response's result: %s". Returns false on any failure.
+bool send_light(const sd::Endpoint& ep, const sd::SdReq& req);
 
 }  // namespace dog

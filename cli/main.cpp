@@ -190,6 +190,25 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
+
+int run_nested(Context& ctx) {
+  const Subcommand* nested = nullptr;
+  if (!ctx.args.empty())
+    for (size_t i = 0; i < ctx.sub->nr_nested; i++)
+      if (ctx.args[0] == ctx.sub->nested[i].name) nested = &ctx.sub->nested[i];
+  if (!nested) {
+    print_subcommand_usage(ctx);
+    return kExitFailure;
+  }
+  ctx.args.erase(ctx.args.begin());
+  if ((nested->flags & kNeedNodelist) && ctx.nodes.empty()) {
+    int rc = fetch_node_list(ctx);
+    if (rc != kExitSuccess) return rc;
+  }
+  if ((nested->flags & kNeedArg) && ctx.args.empty()) return kExitUsage;
+  return nested->run(ctx);
+}
+
 }  // namespace dog
 
 int main(int argc, char** argv) { return dog::run(argc, argv); }

@@ -1,9 +1,21 @@
-// dog node: list and info.
+// dog node: kill, list, info, recovery, stat and log.
 //
-// Both need the node list from the bootstrap. node info asks every node for
-// its store size and free space (STAT_SHEEP) and then sums the sizes of the
-// working (non-snapshot) VDIs for "Total virtual image size".
+// list, info, kill and recovery need the node list from the bootstrap.
+// node info asks every node for its store size and free space (STAT_SHEEP)
+// and then sums the sizes of the working (non-snapshot) VDIs for "Total
+// virtual image size". node recovery asks every node for its recovery
+// state (STAT_RECOVERY) and reads or sets the -a/-p node's throttling
+// (GET/SET_RECOVERY). node stat reads the request counters (STAT); node log
+// level reads or sets the daemon's log level (GET/SET_LOGLEVEL). As
+// upstream, get-throttle and log level get/list print their results on
+// stderr, and their failures exit 255.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 
 #include "dog.h"
 #include "size.h"
@@ -12,6 +24,65 @@
 namespace dog {
 
 namespace {
+
+struct NodeOptions {
+  bool local = false;     // -l
+  bool progress = false;  // -P
+  bool watch = false;     // -w
+} opts;
+
+const OptionDesc kNodeOptions[] = {
+    {'A', "all", false, "show md information of all the nodes"},
+    {'f', "force", false, "do not prompt for confirmation"},
+    {'l', "local", false, "kill the node given by -a and -p"},
+    {'P', "progress", false, "show progress of recovery in the node"},
+    {'w', "watch", false, "watch the stat every second"},
+    {0, nullptr, false, nullptr},
+};
+
+int parse_node_option(int ch, const char*) {
+  switch (ch) {
+    case 'l':
+      opts.local = true;
+      break;
+    case 'P':
+      opts.progress = true;
+      break;
+    case 'w':
+      opts.watch = true;
+      break;
+  }
+  return kExitSuccess;
+}
+
+// Failures of these commands exit 255 (upstream returns -1 from main).
+constexpr int kExitMinusOne = 255;
+
+// ---- node kill ------------------------------------------------------------
+
+int node_kill(Context& ctx) {
+  sd::Endpoint target = ctx.ep;
+  if (!opts.local) {
+    if (ctx.args.empty()) return kExitUsage;
+    const char* text = ctx.args[0].c_str();
+    uint64_t id = 0;
+    if (!sd::parse_u64(text, UINT32_MAX, &id)) {
+      err("Invalid node id '%s', please specify a numeric value", text);
+      return kExitUsage;
+    }
+    if (id >= ctx.nodes.size()) {
+      err("Invalid node id '%d'", int(id));
+      return kExitUsage;
+    }
+    target = node_endpoint(ctx.nodes[id]);
+  }
+  sd::SdReq req = sd::make_req(sd::kOpKillNode);
+  if (!send_light(target, req)) {
+    err("Failed to execute request");
+    return kExitFailure;
+  }
+  return kExitSuccess;
+}
 
 // ---- node list ------------------------------------------------------------
 
@@ -81,14 +152,324 @@ int node_info(Context& ctx) {
   return kExitSuccess;
 }
 
+// ---- node recovery --------------------------------------------------------
+
+// STAT_RECOVERY reply (24 bytes).
+struct RecoveryState {
+  uint8_t in_recovery;
+  uint8_t pad[3];
+  uint32_t state;  // kPrepareList, kRecoverObj, kNotifyCompletion
+  uint64_t nr_finished;
+  uint64_t nr_total;
+};
+static_assert(sizeof(RecoveryState) == 24);
+enum : uint32_t { kPrepareList = 0, kRecoverObj = 1, kNotifyCompletion = 2 };
+
+// GET_RECOVERY / SET_RECOVERY payload (24 bytes).
+struct RecoveryThrottle {
+  uint32_t max_exec_count;
+  uint32_t pad;
+  uint64_t queue_work_interval;  // ms
+  uint8_t throttling;
+  uint8_t pad2[7];
+};
+static_assert(sizeof(RecoveryThrottle) == 24);
+
+bool stat_recovery(const sd::SdNode& n, RecoveryState* st) {
+  *st = {};
+  sd::SdReq req = sd::make_req(sd::kOpStatRecovery, 0, sizeof(*st));
+  auto rsp = request(node_endpoint(n), req, nullptr, st);
+  if (!rsp.ok()) return false;
+  if (sd::Res(rsp->result) != sd::Res::Success) {
+    err("Response's result: %s", sd::strerror(sd::Res(rsp->result)));
+    return false;
+  }
+  return true;
+}
+
+double percent(uint64_t done, uint64_t total) {
+  return total ? 100.0 * double(done) / double(total) : 0.0;
+}
+
+// -P: follow the recovery until no node is recovering. The bar is drawn
+// only on a tty; otherwise only the phase messages are printed.
+int recovery_progress(Context& ctx) {
+  bool tty = isatty(STDOUT_FILENO);
+  for (;;) {
+    uint64_t done = 0, total = 0;
+    bool any = false, preparing = false, notifying = false;
+    for (const auto& n : ctx.nodes) {
+      RecoveryState st;
+      if (!stat_recovery(n, &st) || !st.in_recovery) continue;
+      any = true;
+      if (st.state == kPrepareList) preparing = true;
+      if (st.state == kNotifyCompletion) notifying = true;
+      done += st.nr_finished;
+      total += st.nr_total;
+    }
+    if (!any) break;
+    if (preparing) {
+      std::printf("\rpreparing a checked object list...");
+    } else if (notifying) {
+      std::printf("\rnotifying a completion of recovery...");
+    } else if (tty) {
+      int width = 50, filled = int(percent(done, total) / 100.0 * width);
+      std::printf("\r[%s%s] %5.1f%%", std::string(size_t(filled), '=').c_str(),
+                  std::string(size_t(width - filled), ' ').c_str(), percent(done, total));
+    }
+    std::fflush(stdout);
+    sleep(1);
+  }
+  std::printf("\n");
+  return kExitSuccess;
+}
+
+int recovery_info(Context& ctx) {
+  if (opts.progress) return recovery_progress(ctx);
+  if (!ctx.raw)
+    std::printf("Nodes In Recovery:\n"
+                "  Id   Host:Port         V-Nodes       Zone       Progress\n");
+  for (size_t i = 0; i < ctx.nodes.size(); i++) {
+    const sd::SdNode& n = ctx.nodes[i];
+    RecoveryState st;
+    if (!stat_recovery(n, &st) || !st.in_recovery) continue;
+    std::string host = sd::node_addr_str(n.nid);
+    if (ctx.raw)
+      std::printf("%d %s %d %d %llu %llu\n", int(i), host.c_str(), n.nr_vnodes, int(n.zone),
+                  static_cast<unsigned long long>(st.nr_finished),
+                  static_cast<unsigned long long>(st.nr_total));
+    else
+      std::printf("%4d   %-20s%5d%11d%11.1f%%\n", int(i), host.c_str(), n.nr_vnodes, int(n.zone),
+                  percent(st.nr_finished, st.nr_total));
+  }
+  return kExitSuccess;
+}
+
+int recovery_set_throttle(Context& ctx) {
+  if (ctx.args.size() < 2) return kExitUsage;
+  uint64_t max = 0, interval = 0;
+  if (!sd::parse_u64(ctx.args[0].c_str(), UINT32_MAX, &max)) {
+    err("Invalid max (%s)", ctx.args[0].c_str());
+    return kExitUsage;
+  }
+  if (!sd::parse_u64(ctx.args[1].c_str(), UINT64_MAX, &interval)) {
+    err("Invalid interval (%s)", ctx.args[1].c_str());
+    return kExitUsage;
+  }
+  if ((max == 0) != (interval == 0)) {
+    err("Invalid interval max (%u), interval (%llu)", unsigned(max),
+        static_cast<unsigned long long>(interval));
+    return kExitUsage;
+  }
+  RecoveryThrottle t{};
+  t.max_exec_count = uint32_t(max);
+  t.queue_work_interval = interval;
+  t.throttling = max && interval;
+  sd::SdReq req = sd::make_req(sd::kOpSetRecovery, sd::kFlagWrite, sizeof(t));
+  auto rsp = request(ctx.ep, req, &t, nullptr);
+  if (!rsp.ok()) return kExitMinusOne;
+  if (sd::Res(rsp->result) != sd::Res::Success) {
+    err("Response's result: %s", sd::strerror(sd::Res(rsp->result)));
+    return kExitMinusOne;
+  }
+  return kExitSuccess;
+}
+
+int recovery_get_throttle(Context& ctx) {
+  RecoveryThrottle t{};
+  sd::SdReq req = sd::make_req(sd::kOpGetRecovery, 0, sizeof(t));
+  auto rsp = request(ctx.ep, req, nullptr, &t);
+  if (!rsp.ok()) return kExitMinusOne;
+  if (sd::Res(rsp->result) != sd::Res::Success) {
+    err("Response's result: %s", sd::strerror(sd::Res(rsp->result)));
+    return kExitMinusOne;
+  }
+  err("max (%u), interval (%llu)", t.max_exec_count,
+      static_cast<unsigned long long>(t.queue_work_interval));
+  return kExitSuccess;
+}
+
+const Subcommand kRecoverySubs[] = {
+    {"info", nullptr, nullptr, "show recovery information of nodes (default)", 0, recovery_info},
+    {"set-throttle", nullptr, nullptr, "set new throttling", 0, recovery_set_throttle},
+    {"get-throttle", nullptr, nullptr, "get current throttling", 0, recovery_get_throttle},
+};
+
+// With no subcommand, node recovery means node recovery info.
+int node_recovery(Context& ctx) {
+  if (ctx.args.empty()) return recovery_info(ctx);
+  return run_nested(ctx);
+}
+
+// ---- node stat ------------------------------------------------------------
+
+// STAT reply: request counters of the gateway and peer sides (120 bytes).
+struct NodeStat {
+  uint64_t gway_active, gway_total, gway_read, gway_write, gway_remove, gway_flush;
+  uint64_t gway_rx, gway_tx;
+  uint64_t peer_active, peer_total, peer_read, peer_write, peer_remove;
+  uint64_t peer_rx, peer_tx;
+};
+static_assert(sizeof(NodeStat) == 120);
+
+bool get_stat(const Context& ctx, NodeStat* st) {
+  *st = {};
+  sd::SdReq req = sd::make_req(sd::kOpStat, 0, sizeof(*st));
+  auto rsp = request(ctx.ep, req, nullptr, st);
+  if (!rsp.ok()) return false;
+  if (sd::Res(rsp->result) != sd::Res::Success) {
+    err("Response's result: %s", sd::strerror(sd::Res(rsp->result)));
+    return false;
+  }
+  return true;
+}
+
+using ull = unsigned long long;
+
+// Without -w the Write column holds the read count and Read the write
+// count: upstream's quirk, kept because scripts read these columns.
+void print_stat_once(const Context& ctx, const NodeStat& s) {
+  const char* fmt = ctx.raw ? "%s %llu %llu %llu %llu %llu %llu %s %s\n"
+                            : "%s\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%s\t%s\n";
+  if (!ctx.raw) std::printf("Request\tActive\tTotal\tWrite\tRead\tRemove\tFlush\tAll WR\tAll RD\n");
+  std::printf(fmt, "Client", ull(s.gway_active), ull(s.gway_total), ull(s.gway_read),
+              ull(s.gway_write), ull(s.gway_remove), ull(s.gway_flush),
+              sd::format_size(s.gway_rx, ctx.raw).c_str(),
+              sd::format_size(s.gway_tx, ctx.raw).c_str());
+  std::printf(fmt, "Peer", ull(s.peer_active), ull(s.peer_total), ull(s.peer_read),
+              ull(s.peer_write), ull(s.peer_remove), 0ull,
+              sd::format_size(s.peer_rx, ctx.raw).c_str(),
+              sd::format_size(s.peer_tx, ctx.raw).c_str());
+}
+
+// -w: every second, the counters' change since the previous second.
+void print_stat_delta(const Context& ctx, const NodeStat& now, const NodeStat& last) {
+  const char* fmt = ctx.raw
+                        ? "%s %llu %llu %llu %llu %llu %llu %s %s %s/s %s/s %llu\n"
+                        : "%s\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%s\t%s\t%s/s\t%s/s\t%llu\n";
+  if (!ctx.raw)
+    std::printf("Request\tActive\tTotal\tWrite\tRead\tRemove\tFlush\tAll WR\tAll RD\tWRBW\tRDBW"
+                "\tRPS\n");
+  ull total = now.gway_total - last.gway_total;
+  std::printf(fmt, "Client", ull(now.gway_active), total, ull(now.gway_write - last.gway_write),
+              ull(now.gway_read - last.gway_read), ull(now.gway_remove - last.gway_remove),
+              ull(now.gway_flush - last.gway_flush),
+              sd::format_size(now.gway_rx, ctx.raw).c_str(),
+              sd::format_size(now.gway_tx, ctx.raw).c_str(),
+              sd::format_size(now.gway_rx - last.gway_rx, ctx.raw).c_str(),
+              sd::format_size(now.gway_tx - last.gway_tx, ctx.raw).c_str(), total);
+  total = now.peer_total - last.peer_total;
+  std::printf(fmt, "Peer", ull(now.peer_active), total, ull(now.peer_write - last.peer_write),
+              ull(now.peer_read - last.peer_read), ull(now.peer_remove - last.peer_remove), 0ull,
+              sd::format_size(now.peer_rx, ctx.raw).c_str(),
+              sd::format_size(now.peer_tx, ctx.raw).c_str(),
+              sd::format_size(now.peer_rx - last.peer_rx, ctx.raw).c_str(),
+              sd::format_size(now.peer_tx - last.peer_tx, ctx.raw).c_str(), total);
+}
+
+int node_stat(Context& ctx) {
+  NodeStat last;
+  if (!get_stat(ctx, &last)) return kExitSysfail;
+  if (!opts.watch) {
+    print_stat_once(ctx, last);
+    return kExitSuccess;
+  }
+  for (;;) {
+    sleep(1);
+    NodeStat now;
+    if (!get_stat(ctx, &now)) return kExitSysfail;
+    print_stat_delta(ctx, now, last);
+    std::fflush(stdout);
+    last = now;
+  }
+}
+
+// ---- node log level -------------------------------------------------------
+
+const char* const kLogLevels[] = {"emerg", "alert", "crit", "err",
+                                  "warning", "notice", "info", "debug"};
+constexpr int kNrLogLevels = 8;
+
+int loglevel_list(Context&) {
+  for (int i = 0; i < kNrLogLevels; i++) err("%s\t(%d)", kLogLevels[i], i);
+  return kExitSuccess;
+}
+
+int loglevel_get(Context& ctx) {
+  int32_t level = -1;
+  sd::SdReq req = sd::make_req(sd::kOpGetLoglevel, 0, sizeof(level));
+  auto rsp = request(ctx.ep, req, nullptr, &level);
+  if (!rsp.ok()) return kExitMinusOne;
+  if (sd::Res(rsp->result) != sd::Res::Success) {
+    err("Failed to execute request: %s", sd::strerror(sd::Res(rsp->result)));
+    return kExitMinusOne;
+  }
+  if (level < 0 || level >= kNrLogLevels) {
+    err("Invalid log level: %d", int(level));
+    return kExitMinusOne;
+  }
+  err("%s (%d)", kLogLevels[level], int(level));
+  return kExitSuccess;
+}
+
+int loglevel_set(Context& ctx) {
+  if (ctx.args.empty()) return kExitUsage;
+  int32_t level = -1;
+  for (int i = 0; i < kNrLogLevels; i++)
+    if (ctx.args[0] == kLogLevels[i]) level = i;
+  if (level < 0) {
+    err("invalid loglevel: %s", ctx.args[0].c_str());
+    err("available loglevels:");
+    loglevel_list(ctx);
+    return kExitMinusOne;
+  }
+  sd::SdReq req = sd::make_req(sd::kOpSetLoglevel, sd::kFlagWrite, sizeof(level));
+  auto rsp = request(ctx.ep, req, &level, nullptr);
+  if (!rsp.ok()) return kExitMinusOne;
+  if (sd::Res(rsp->result) != sd::Res::Success) {
+    err("Failed to execute request: %s", sd::strerror(sd::Res(rsp->result)));
+    return kExitMinusOne;
+  }
+  return kExitSuccess;
+}
+
+const Subcommand kLogLevelSubs[] = {
+    {"set", nullptr, nullptr, "set new log level", 0, loglevel_set},
+    {"get", nullptr, nullptr, "get current log level", 0, loglevel_get},
+    {"list", nullptr, nullptr, "list available log levels", 0, loglevel_list},
+};
+
+// "node log level {set|get|list}": a second level of nesting below "log".
+int node_log_level(Context& ctx) {
+  if (!ctx.args.empty())
+    for (const auto& s : kLogLevelSubs)
+      if (ctx.args[0] == s.name) {
+        ctx.args.erase(ctx.args.begin());
+        return s.run(ctx);
+      }
+  print_subcommand_usage(ctx);
+  return kExitFailure;
+}
+
+const Subcommand kLogSubs[] = {
+    {"level", nullptr, nullptr, "set/get log level", 0, node_log_level},
+};
+
 const Subcommand kNodeSubs[] = {
+    {"kill", "<node id>", "aprhlT", "kill node", kNeedNodelist, node_kill},
     {"list", nullptr, "aprhT", "list nodes", kNeedNodelist, node_list},
     {"info", nullptr, "aprhT", "show information about each node", kNeedNodelist, node_info},
+    {"recovery", nullptr, "aphPrT",
+     "show recovery information or set/get recovery speed throttling of nodes", kNeedNodelist,
+     node_recovery, kRecoverySubs, sizeof(kRecoverySubs) / sizeof(kRecoverySubs[0])},
+    {"stat", nullptr, "aprwhT", "show stat information about the node", 0, node_stat},
+    {"log", nullptr, "aphT", "show or set log level of the node", kNeedArg, run_nested, kLogSubs,
+     1},
 };
 
 }  // namespace
 
 const Command kNodeCommand = {"node", kNodeSubs, sizeof(kNodeSubs) / sizeof(kNodeSubs[0]),
-                              nullptr, nullptr};
+                              kNodeOptions, parse_node_option};
 
 }  // namespace dog

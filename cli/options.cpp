@@ -37,6 +37,14 @@ const OptionDesc* find_option(const Command& cmd, char ch) {
 
 void print_subcommand_usage(const Context& ctx) {
   std::printf("Usage: dog %s %s", ctx.cmd->name, ctx.sub->name);
+  if (ctx.sub->nr_nested == 1) {
+    std::printf(" %s", ctx.sub->nested[0].name);
+  } else if (ctx.sub->nr_nested > 1) {
+    std::printf(" {");
+    for (size_t i = 0; i < ctx.sub->nr_nested; i++)
+      std::printf("%s%s", i ? "|" : "", ctx.sub->nested[i].name);
+    std::printf("}");
+  }
   for (const char* l = ctx.sub->opts; *l; l++) {
     const OptionDesc* o = find_option(*ctx.cmd, *l);
     if (!o) continue;
@@ -47,6 +55,11 @@ void print_subcommand_usage(const Context& ctx) {
   }
   if (ctx.sub->args) std::printf(" %s", ctx.sub->args);
   std::printf("\n");
+  if (ctx.sub->nr_nested) {
+    std::printf("Available subcommands:\n");
+    for (size_t i = 0; i < ctx.sub->nr_nested; i++)
+      std::printf("  %-24s%s\n", ctx.sub->nested[i].name, ctx.sub->nested[i].desc);
+  }
   std::printf("Options:\n");
   for (const char* l = ctx.sub->opts; *l; l++) {
     const OptionDesc* o = find_option(*ctx.cmd, *l);

@@ -1,5 +1,6 @@
 // dog vdi: the option table and subcommand table of the group, and the
-// create, list and delete subcommands (read and write are in vdi_io.cpp).
+// create, list and delete subcommands (the others are in the vdi_*.cpp
+// files listed in vdi.h).
 #include "vdi.h"
 
 #include <unistd.h>
@@ -28,6 +29,22 @@ void report_open_failure(const std::string& name, sd::Res res) {
       int(vdi_opts.snapid), vdi_opts.tag.c_str(), sd::strerror(shown_res(res)));
 }
 
+sd::Result<std::unique_ptr<FullInode>> read_full_inode(sd::SheepClient& c, uint32_t vid) {
+  auto inode = std::make_unique<FullInode>();
+  SD_TRY(c.read_obj(sd::vid_to_vdi_oid(vid), inode.get(), sizeof(FullInode), 0));
+  return inode;
+}
+
+sd::Result<uint32_t> open_vdi_id(sd::SheepClient& c, const std::string& name,
+                                 const std::string& tag, uint32_t snapid) {
+  auto vid = sd::lookup_vdi(c, name, tag, snapid);
+  if (!vid.ok()) {
+    err("Failed to open VDI %s (snapshot id: %d snapshot tag: %s): %s", name.c_str(), int(snapid),
+        tag.c_str(), sd::strerror(shown_res(vid.code())));
+  }
+  return vid;
+}
+
 namespace {
 
 const OptionDesc kVdiOptions[] = {
@@ -41,6 +58,17 @@ const OptionDesc kVdiOptions[] = {
     {'I', "reclamation-interval", true, "specify an interval in seconds between batches"},
     {'m', "max-reclamation", true, "specify the maximum number of objects to release"},
     {'w', "writeback", false, "use writeback mode"},
+    {'i', "index", true, "specify the index of data objects"},
+    {'n', "no-share", false, "share nothing with its parent"},
+    {'x', "exclusive", false, "write in an exclusive mode"},
+    {'d', "delete", false, "delete a key"},
+    {'F', "from", true, "create a differential backup from the snapshot"},
+    {'f', "force", false, "do operation forcibly"},
+    {'e', "exist", false,
+     "only check objects exist or not,\n"
+     "                          neither comparing nor repairing"},
+    {'R', "reduce-identical-snapshots", false,
+     "do not create snapshot if working VDI doesn't have its own objects"},
     {0, nullptr, false, nullptr},
 };
 
@@ -113,6 +141,41 @@ int parse_vdi_option(int ch, const char* arg) {
       break;
     case 'w':
       vdi_opts.writeback = true;
+      break;
+    case 'i': {
+      char* end = nullptr;
+      errno = 0;
+      bool hex = arg[0] == '0' && (arg[1] == 'x' || arg[1] == 'X');
+      unsigned long long idx = std::strtoull(hex ? arg + 2 : arg, &end, hex ? 16 : 10);
+      if (end == (hex ? arg + 2 : arg) || *end || errno || arg[0] == '-') {
+        err("The index must be a decimal integer or a hexadecimal integer started with 0x");
+        return kExitFailure;
+      }
+      vdi_opts.index = idx;
+      vdi_opts.has_index = true;
+      break;
+    }
+    case 'n':
+      vdi_opts.no_share = true;
+      break;
+    case 'x':
+      vdi_opts.exclusive = true;
+      break;
+    case 'd':
+      vdi_opts.del = true;
+      break;
+    case 'F':
+      if (!parse_snapshot(arg, &vdi_opts.from_snapid, &vdi_opts.from_tag)) return kExitFailure;
+      vdi_opts.has_from = true;
+      break;
+    case 'f':
+      vdi_opts.force = true;
+      break;
+    case 'e':
+      vdi_opts.exist_only = true;
+      break;
+    case 'R':
+      vdi_opts.reduce = true;
       break;
   }
   return kExitSuccess;
@@ -373,31 +436,59 @@ int vdi_delete(Context& ctx) {
     err("Failed to delete %s: %s", name.c_str(), sd::strerror(shown_res(h.code())));
     return kExitSuccess;
   }
-  if (!release_data_objects(**c, name, *vid, *h)) return kExitSuccess;
-
-  char buf[sd::kMaxVdiLen + sd::kMaxVdiTagLen] = {};
-  std::memcpy(buf, name.c_str(), std::min(name.size(), sd::kMaxVdiLen - 1));
-  std::memcpy(buf + sd::kMaxVdiLen, vdi_opts.tag.c_str(),
-              std::min(vdi_opts.tag.size(), sd::kMaxVdiTagLen - 1));
-  sd::SdReq req = sd::make_req(sd::kOpDelVdi, sd::kFlagWrite, sizeof(buf));
-  req.vdi.snapid = vdi_opts.snapid;
-  sd::Status st = (*c)->exec(req, buf, nullptr);
-  if (!st.ok()) err("Failed to delete %s: %s", name.c_str(), sd::strerror(shown_res(st.code())));
+  delete_vdi(**c, name, vdi_opts.tag, vdi_opts.snapid, *vid, *h);
   return kExitSuccess;
 }
 
 const Subcommand kVdiSubs[] = {
+    {"check", "<vdiname>", "seaphT", "check and repair image's consistency",
+     kNeedNodelist | kNeedArg, vdi_check},
     {"create", "<vdiname> <size>", "PycaphrvzT", "create an image", kNeedNodelist | kNeedArg,
      vdi_create},
+    {"snapshot", "<vdiname>", "saphrvTR", "create a snapshot", kNeedArg, vdi_snapshot},
+    {"clone", "<src vdi> <dst vdi>", "sPnaphrvT", "clone an image", kNeedArg, vdi_clone},
     {"delete", "<vdiname>", "saphTBIm", "delete an image", kNeedArg, vdi_delete},
+    {"rollback", "<vdiname>", "saphfrvTBI", "rollback to a snapshot", kNeedArg, vdi_rollback},
     {"list", "[vdiname]", "aprhoT", "list images", 0, vdi_list},
+    {"tree", nullptr, "aphT", "show images in tree view format", 0, vdi_tree},
+    {"graph", nullptr, "aphT", "show images in Graphviz dot format", 0, vdi_graph},
+    {"object", "<vdiname>", "isaphT", "show object information in the image", kNeedArg, run_nested,
+     kVdiObjectSubs, kNrVdiObjectSubs},
+    {"track", "<vdiname>", "isaphoT", "show the object epoch trace in the image",
+     kNeedNodelist | kNeedArg, vdi_track},
+    {"setattr", "<vdiname> <key> [value]", "dxaphT", "set a VDI attribute", kNeedArg, vdi_setattr},
+    {"getattr", "<vdiname> <key>", "aphT", "get a VDI attribute", kNeedArg, vdi_getattr},
+    {"resize", "<vdiname> <new size>", "aphT", "resize an image", kNeedArg, vdi_resize},
     {"read", "<vdiname> [<offset> [<len>]]", "saphT", "read data from an image", kNeedArg,
      vdi_read},
     {"write", "<vdiname> [<offset> [<len>]]", "apwhT", "write data to an image", kNeedArg,
      vdi_write},
+    {"backup", "<vdiname> <backup>", "sFaphT",
+     "create an incremental backup between two snapshots and outputs to STDOUT", kNeedArg,
+     vdi_backup},
+    {"restore", "<vdiname> <backup>", "saphTBI",
+     "restore snapshot images from a backup provided in STDIN", kNeedArg, vdi_restore},
+    {"lock", nullptr, "saphT", "See 'dog vdi lock' for more information", kNeedArg, run_nested,
+     kVdiLockSubs, kNrVdiLockSubs},
 };
 
 }  // namespace
+
+bool delete_vdi(sd::SheepClient& c, const std::string& name, const std::string& tag,
+                uint32_t snapid, uint32_t vid, const sd::InodeHeader& h) {
+  if (!release_data_objects(c, name, vid, h)) return false;
+  char buf[sd::kMaxVdiLen + sd::kMaxVdiTagLen] = {};
+  std::memcpy(buf, name.c_str(), std::min(name.size(), sd::kMaxVdiLen - 1));
+  std::memcpy(buf + sd::kMaxVdiLen, tag.c_str(), std::min(tag.size(), sd::kMaxVdiTagLen - 1));
+  sd::SdReq req = sd::make_req(sd::kOpDelVdi, sd::kFlagWrite, sizeof(buf));
+  req.vdi.snapid = snapid;
+  sd::Status st = c.exec(req, buf, nullptr);
+  if (!st.ok()) {
+    err("Failed to delete %s: %s", name.c_str(), sd::strerror(shown_res(st.code())));
+    return false;
+  }
+  return true;
+}
 
 const Command kVdiCommand = {"vdi", kVdiSubs, sizeof(kVdiSubs) / sizeof(kVdiSubs[0]), kVdiOptions,
                              parse_vdi_option};

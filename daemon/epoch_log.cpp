@@ -44,7 +44,7 @@ Result<EpochRecord> EpochLog::load(uint32_t epoch) const {
   rec.epoch = epoch;
   size_t n = (data->size() - 8) / sizeof(SdNode);
   rec.nodes.resize(n);
-  std::memcpy(rec.nodes.data(), data->data(), n * sizeof(SdNode));
+  if (n) std::memcpy(rec.nodes.data(), data->data(), n * sizeof(SdNode));
   std::memcpy(&rec.time, data->data() + n * sizeof(SdNode), 8);
   return rec;
 }

@@ -189,7 +189,7 @@ Status Gateway::create_and_write(uint64_t oid, const void* buf, uint32_t len, ui
   if (object_size_of(cow_oid) != size) return err(Res::InvalidParms);
   std::unique_ptr<char[]> whole(new char[size]);
   SD_TRY(read(cow_oid, whole.get(), uint32_t(size), 0, copies));
-  std::memcpy(whole.get() + offset, buf, len);
+  if (len) std::memcpy(whole.get() + offset, buf, len);
   return write_all(Kind::Create, oid, whole.get(), uint32_t(size), 0, copies);
 }
 

@@ -49,6 +49,11 @@ bool parse_level(const std::string& name, Level* out) {
   return false;
 }
 
+void write_raw(const char* msg, size_t len) {
+  ssize_t rc = ::write(g_fd, msg, len);
+  (void)rc;
+}
+
 void set_thread_name(const std::string& name) { t_name = name; }
 
 void write(Level lvl, const char* func, int line, const char* fmt, ...) {

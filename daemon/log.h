@@ -19,6 +19,9 @@ const char* level_name(Level l);
 // Name shown in brackets for lines logged by the calling thread.
 void set_thread_name(const std::string& name);
 
+// Writes bytes to the log as they are (async-signal-safe).
+void write_raw(const char* msg, size_t len);
+
 void write(Level level, const char* func, int line, const char* fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -100,13 +100,38 @@ bool write_pidfile(const std::string& path) {
   return write(fd, s.data(), s.size()) == ssize_t(s.size());
 }
 
-void redirect_stdio() {
+// stdin and stdout go to /dev/null; stderr goes to the log file, so that
+// anything a library or a sanitizer prints there is kept.
+void redirect_stdio(const std::string& log_path) {
   int fd = open("/dev/null", O_RDWR);
   if (fd < 0) return;
   dup2(fd, 0);
   dup2(fd, 1);
-  dup2(fd, 2);
+  int lfd = log_path.empty() ? -1 : open(log_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  dup2(lfd >= 0 ? lfd : fd, 2);
+  if (lfd >= 0) close(lfd);
   if (fd > 2) close(fd);
+}
+
+// Logs any other signal that would end the process silently, naming the
+// sender, then lets it take effect (SIGHUP is only logged: the log file is
+// opened in append mode, so rotation needs nothing more).
+void on_fatal_signal(int sig, siginfo_t* si, void*) {
+  char msg[128];
+  int n = std::snprintf(msg, sizeof(msg), "sheep: received signal %d from pid %d\n", sig,
+                        int(si ? si->si_pid : 0));
+  sd::log::write_raw(msg, size_t(n));
+  if (sig == SIGHUP) return;
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void install_signal_handlers() {
+  struct sigaction sa{};
+  sa.sa_sigaction = on_fatal_signal;
+  sa.sa_flags = SA_SIGINFO;
+  for (int sig : {SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF})
+    sigaction(sig, &sa, nullptr);
 }
 
 SdNode make_self(const SheepOptions& o) {
@@ -155,7 +180,7 @@ int main(int argc, char** argv) {
     report_status(1);
     return 1;
   }
-  if (!opts.foreground) redirect_stdio();
+  if (!opts.foreground) redirect_stdio(log_path);
   report_status(0);
 
   // Signals are taken by the event loop's signalfd; block them everywhere.
@@ -165,6 +190,7 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  install_signal_handlers();
 
   Sheep sheep(opts);
   sheep.self = make_self(opts);

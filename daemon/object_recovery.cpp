@@ -29,7 +29,7 @@ Result<EpochRecord> ObjectRecovery::load_epoch(uint32_t epoch) {
     EpochRecord r;
     r.epoch = epoch;
     r.nodes.resize((n - 8) / sizeof(SdNode));
-    std::memcpy(r.nodes.data(), buf.data(), n - 8);
+    if (n > 8) std::memcpy(r.nodes.data(), buf.data(), n - 8);
     std::memcpy(&r.time, buf.data() + n - 8, 8);
     if (!sheep_.epochs.save(r).ok()) sd_err("failed to save epoch %u", epoch);
     return r;

@@ -14,7 +14,7 @@ Res get_node_list(Sheep& s, Request& r) {
   MembershipPtr m = s.group.membership();
   size_t n = std::min<size_t>(m->nodes.size(), r.hdr.data_length / sizeof(SdNode));
   char* buf = r.reply_buffer(uint32_t(n * sizeof(SdNode)));
-  std::memcpy(buf, m->nodes.data(), n * sizeof(SdNode));
+  if (n) std::memcpy(buf, m->nodes.data(), n * sizeof(SdNode));
   r.rsp.node.nr_nodes = uint32_t(m->nodes.size());
   return Res::Success;
 }
@@ -93,8 +93,9 @@ Res stat_cluster(Sheep& s, Request& r) {
     }
     h->time = rec->time;
     h->nr_nodes = uint32_t(rec->nodes.size());
-    std::memcpy(buf + i * stride + sizeof(EpochLogHeader), rec->nodes.data(),
-                rec->nodes.size() * sizeof(SdNode));
+    if (!rec->nodes.empty())
+      std::memcpy(buf + i * stride + sizeof(EpochLogHeader), rec->nodes.data(),
+                  rec->nodes.size() * sizeof(SdNode));
   }
   return result;
 }

@@ -12,9 +12,10 @@ BUILD=${BUILD:-$ROOT/build-test}
 SHEEP=$BUILD/daemon/sheep
 DOG_BIN=$BUILD/cli/dog
 PLUGIN=$BUILD/nbd-plugin/nbdkit-sheepdog-plugin.so
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 T=$(mktemp -d /tmp/sdtest.XXXXXX)
+# Sanitizer reports of daemons (whose stderr is /dev/null) land in $T.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:log_path=$T/asan}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:log_path=$T/ubsan}
 TEST_NAME=$(basename "$0" .sh)
 
 _cleanups=()
@@ -37,8 +38,12 @@ trap 'echo "FAIL [$TEST_NAME]: line $LINENO: $BASH_COMMAND (status $?)" >&2' ERR
 
 fail() {
   echo "FAIL [$TEST_NAME]: $*" >&2
+  echo "--- sheep processes: $(pgrep -f "$SHEEP $T/" | tr '\n' ' ')" >&2
   for log in "$T"/*/sheep.log; do
     [ -f "$log" ] && { echo "--- tail of $log" >&2; tail -n 15 "$log" >&2; }
+  done
+  for log in "$T"/asan.* "$T"/ubsan.*; do
+    [ -f "$log" ] && { echo "--- $log" >&2; head -n 40 "$log" >&2; }
   done
   exit 1
 }

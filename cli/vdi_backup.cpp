@@ -1,0 +1,216 @@
+// dog vdi backup / vdi restore: incremental backups between two snapshots.
+//
+// The stream (native little-endian) is a header {u32 version = 1, u32 magic
+// = 0x11921192}, then one record per object that differs between the -F
+// snapshot and the -s snapshot: {u32 idx, u32 offset, u32 length,
+// u32 reserved} followed by `length` bytes, where the all-zero 512-byte
+// sectors at the start and the end of the object are left out; then a
+// record with idx 0xFFFFFFFF ends the stream.
+//
+// restore replaces the working VDI by a new one on top of the -s snapshot
+// (as rollback does), writes the records into it, and snapshots it, so a
+// new snapshot appears branching from the chosen one and the working VDI
+// gets a new vid.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "client/vdi.h"
+#include "oid.h"
+#include "proto/inode.h"
+#include "vdi.h"
+#include "vdi_inventory.h"
+
+namespace dog {
+
+namespace {
+
+constexpr uint32_t kBackupVersion = 1;
+constexpr uint32_t kBackupMagic = 0x11921192;
+constexpr uint32_t kEndIdx = 0xFFFFFFFF;
+constexpr uint32_t kSector = 512;
+
+struct BackupHeader {
+  uint32_t version;
+  uint32_t magic;
+};
+struct BackupRecord {
+  uint32_t idx;
+  uint32_t offset;
+  uint32_t length;
+  uint32_t reserved;
+};
+
+bool write_out(const void* buf, size_t len) { return std::fwrite(buf, 1, len, stdout) == len; }
+
+bool read_in(void* buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(STDIN_FILENO, static_cast<char*>(buf) + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    got += size_t(n);
+  }
+  return true;
+}
+
+bool zero_sector(const char* p) {
+  for (uint32_t i = 0; i < kSector; i++)
+    if (p[i]) return false;
+  return true;
+}
+
+// NEW_VDI with inode h's layout.
+sd::Status new_vdi(sd::SheepClient& c, const std::string& name, const sd::InodeHeader& h,
+                   uint32_t base, uint32_t snapid, uint32_t* vid) {
+  char buf[sd::kMaxVdiLen] = {};
+  std::memcpy(buf, name.c_str(), std::min(name.size(), sizeof(buf) - 1));
+  sd::SdReq req = sd::make_req(sd::kOpNewVdi, sd::kFlagWrite, sizeof(buf));
+  req.vdi.vdi_size = h.vdi_size;
+  req.vdi.base_vdi_id = base;
+  req.vdi.copies = h.nr_copies;
+  req.vdi.copy_policy = h.copy_policy;
+  req.vdi.store_policy = h.store_policy;
+  req.vdi.block_size_shift = h.block_size_shift;
+  req.vdi.snapid = snapid;
+  sd::SdRsp rsp{};
+  SD_TRY(c.exec(req, buf, nullptr, &rsp));
+  *vid = rsp.vdi.vdi_id;
+  return {};
+}
+
+}  // namespace
+
+int vdi_backup(Context& ctx) {
+  const std::string& name = ctx.args[0];
+  if (!vdi_opts.has_from || (!vdi_opts.snapid && vdi_opts.tag.empty())) {
+    err("Please specify snapshots with '-F' and '-s' options");
+    return kExitUsage;
+  }
+  sd::SheepClient* c = client_for(ctx.ep);
+  if (!c) return kExitSysfail;
+  auto from_vid = open_vdi_id(*c, name, vdi_opts.from_tag, vdi_opts.from_snapid);
+  if (!from_vid.ok()) return kExitFailure;
+  auto to_vid = open_vdi_id(*c, name, vdi_opts.tag, vdi_opts.snapid);
+  if (!to_vid.ok()) return kExitFailure;
+  auto from = read_full_inode(*c, *from_vid);
+  auto to = from.ok() ? read_full_inode(*c, *to_vid) : sd::err(from.code());
+  if (!to.ok()) {
+    err("Failed to read an inode of %s: %s", name.c_str(), sd::strerror(shown_res(to.code())));
+    return kExitFailure;
+  }
+  const sd::InodeHeader& th = (*to)->hdr;
+  const uint64_t osz = vdi_object_size(th);
+  const uint64_t nr = std::min<uint64_t>(vdi_object_count(th), sd::kInodeDataIndex);
+
+  BackupHeader hdr{kBackupVersion, kBackupMagic};
+  if (!write_out(&hdr, sizeof(hdr))) return kExitSysfail;
+  std::vector<char> buf(osz);
+  for (uint64_t idx = 0; idx < nr; idx++) {
+    uint32_t owner = (*to)->data_vdi_id[idx];
+    if (!owner || owner == (*from)->data_vdi_id[idx]) continue;
+    uint64_t oid = sd::vid_to_data_oid(owner, idx);
+    sd::Status st = c->read_obj(oid, buf.data(), uint32_t(osz), 0);
+    if (!st.ok()) {
+      err("Failed to read object %016llx %s", static_cast<unsigned long long>(oid),
+          sd::strerror(shown_res(st.code())));
+      return kExitFailure;
+    }
+    uint64_t start = 0, end = osz;
+    while (start < end && zero_sector(buf.data() + start)) start += kSector;
+    while (end > start && zero_sector(buf.data() + end - kSector)) end -= kSector;
+    BackupRecord rec{uint32_t(idx), uint32_t(start), uint32_t(end - start), 0};
+    if (!write_out(&rec, sizeof(rec)) || !write_out(buf.data() + start, end - start))
+      return kExitSysfail;
+  }
+  BackupRecord last{kEndIdx, 0, 0, 0};
+  if (!write_out(&last, sizeof(last))) return kExitSysfail;
+  return kExitSuccess;
+}
+
+int vdi_restore(Context& ctx) {
+  const std::string& name = ctx.args[0];
+  if (!vdi_opts.snapid && vdi_opts.tag.empty()) {
+    err("We can restore a backup file only to snapshots");
+    err("Please specify the '-s' option");
+    return kExitUsage;
+  }
+  if (isatty(STDIN_FILENO)) {
+    err("stdin must be pipe");
+    return kExitFailure;
+  }
+  sd::SheepClient* c = client_for(ctx.ep);
+  if (!c) return kExitSysfail;
+  auto snap_vid = sd::lookup_vdi(*c, name, vdi_opts.tag, vdi_opts.snapid);
+  if (!snap_vid.ok()) {
+    err("Snapshot ID %d or tag %s doesn't exist", int(vdi_opts.snapid), vdi_opts.tag.c_str());
+    return kExitFailure;
+  }
+  auto snap = sd::read_inode_header(*c, *snap_vid);
+  if (!snap.ok()) {
+    err("Failed to read an inode of %s: %s", name.c_str(), sd::strerror(shown_res(snap.code())));
+    return kExitFailure;
+  }
+  BackupHeader hdr{};
+  if (!read_in(&hdr, sizeof(hdr)) || hdr.version != kBackupVersion || hdr.magic != kBackupMagic) {
+    err("The backup file is corrupted");
+    return kExitFailure;
+  }
+
+  // The current state goes away, as with rollback.
+  auto cur = sd::lookup_vdi(*c, name);
+  if (cur.ok()) {
+    auto h = sd::read_inode_header(*c, *cur);
+    if (!h.ok() || !delete_vdi(*c, name, "", 0, *cur, *h)) {
+      err("Failed to delete the current state");
+      return kExitFailure;
+    }
+  }
+  uint32_t vid = 0;
+  sd::Status st = new_vdi(*c, name, *snap, *snap_vid, 0, &vid);
+  if (!st.ok()) {
+    err("Failed to create VDI %s: %s", name.c_str(), sd::strerror(shown_res(st.code())));
+    return kExitFailure;
+  }
+  auto vdi = sd::Vdi::open(*c, name);
+  if (!vdi.ok()) {
+    report_open_failure(name, vdi.code());
+    return kExitFailure;
+  }
+  const uint64_t osz = (*vdi)->object_size();
+  std::vector<char> buf(osz);
+  for (;;) {
+    BackupRecord rec{};
+    if (!read_in(&rec, sizeof(rec))) {
+      err("The backup file is corrupted");
+      return kExitFailure;
+    }
+    if (rec.idx == kEndIdx) break;
+    if (uint64_t(rec.offset) + rec.length > osz || !read_in(buf.data(), rec.length)) {
+      err("The backup file is corrupted");
+      return kExitFailure;
+    }
+    if (!rec.length) continue;
+    st = (*vdi)->write(buf.data(), rec.length, uint64_t(rec.idx) * osz + rec.offset);
+    if (!st.ok()) {
+      err("Failed to write object %016llx: %s",
+          static_cast<unsigned long long>(sd::vid_to_data_oid(vid, rec.idx)),
+          sd::strerror(shown_res(st.code())));
+      return kExitFailure;
+    }
+  }
+  auto h = sd::read_inode_header(*c, vid);
+  uint32_t new_vid = 0;
+  st = h.ok() ? new_vdi(*c, name, *h, vid, 1, &new_vid) : sd::Status(sd::err(h.code()));
+  if (!st.ok()) {
+    err("Failed to create snapshot for %s: %s", name.c_str(), sd::strerror(shown_res(st.code())));
+    return kExitFailure;
+  }
+  return kExitSuccess;
+}
+
+}  // namespace dog

@@ -1,0 +1,204 @@
+// dog vdi check: compare and repair the replicas of every object of a VDI
+// (PROTOCOL.md §9.2), or with -e only check that every replica exists.
+//
+// The objects are the inode and every allocated data object. Their
+// replica nodes are computed here with the vnode ring from the bootstrap's
+// node list, with min(copies, zones) replicas. Each replica node is asked
+// for its copy's SHA-1 (GET_HASH); a Boyer-Moore vote picks the majority
+// digest, and every node whose copy is missing or differs is told to fetch
+// the object from a good node (REPAIR_REPLICA). -e sends each node the
+// list of oids it should hold (OIDS_EXIST) and reports the missing ones.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "client/vdi.h"
+#include "oid.h"
+#include "proto/inode.h"
+#include "ring.h"
+#include "vdi.h"
+#include "vdi_inventory.h"
+
+namespace dog {
+
+namespace {
+
+using ull = unsigned long long;
+
+struct Digest {
+  uint8_t bytes[20];
+  bool operator==(const Digest& o) const { return std::memcmp(bytes, o.bytes, 20) == 0; }
+};
+
+enum class Replica { Present, Missing, Unknown };
+
+// GET_HASH of oid on node n at the bootstrap's epoch.
+Replica get_hash(const Context& ctx, const sd::SdNode& n, uint64_t oid, Digest* d) {
+  sd::SdReq req = sd::make_req(sd::kOpGetHash);
+  req.obj.oid = oid;
+  req.obj.tgt_epoch = ctx.epoch;
+  sd::Endpoint ep = node_endpoint(n);
+  auto rsp = request(ep, req, nullptr, nullptr);
+  if (!rsp.ok()) return Replica::Unknown;
+  sd::Res res = sd::Res(rsp->result);
+  if (res == sd::Res::NoObj) return Replica::Missing;
+  if (res != sd::Res::Success) {
+    err("failed to read %016llx from %s, %s", ull(oid), sd::node_addr_str(n.nid).c_str(),
+        sd::strerror(res));
+    return Replica::Unknown;
+  }
+  std::memcpy(d->bytes, rsp->hash.digest, 20);
+  return Replica::Present;
+}
+
+// REPAIR_REPLICA: node bad fetches oid from node good.
+bool repair(const sd::SdNode& bad, const sd::SdNode& good, uint64_t oid) {
+  sd::SdReq req = sd::make_req(sd::kOpRepairReplica);
+  req.forw.oid = oid;
+  std::memcpy(req.forw.addr, good.nid.addr, sizeof(req.forw.addr));
+  req.forw.port = good.nid.port;
+  auto rsp = request(node_endpoint(bad), req, nullptr, nullptr);
+  if (!rsp.ok()) return false;
+  if (sd::Res(rsp->result) != sd::Res::Success) {
+    err("failed to repair %016llx on %s, %s", ull(oid), sd::node_addr_str(bad.nid).c_str(),
+        sd::strerror(sd::Res(rsp->result)));
+    return false;
+  }
+  return true;
+}
+
+void check_object(const Context& ctx, const sd::VnodeRing& ring, uint64_t oid, int copies) {
+  sd::Placement p = ring.place(oid, copies);
+  std::vector<Replica> state(size_t(p.count));
+  std::vector<Digest> digest(size_t(p.count));
+  for (int i = 0; i < p.count; i++)
+    state[size_t(i)] = get_hash(ctx, ctx.nodes[p.node[i]], oid, &digest[size_t(i)]);
+
+  // Boyer-Moore majority vote over the copies that answered.
+  int count = 0, present = 0;
+  Digest candidate{};
+  for (int i = 0; i < p.count; i++) {
+    if (state[size_t(i)] != Replica::Present) continue;
+    present++;
+    if (count == 0) {
+      candidate = digest[size_t(i)];
+      count = 1;
+    } else {
+      count += candidate == digest[size_t(i)] ? 1 : -1;
+    }
+  }
+  if (present == 0) {
+    err("no node has %016llx", ull(oid));
+    return;
+  }
+  int votes = 0, good = -1;
+  for (int i = 0; i < p.count; i++)
+    if (state[size_t(i)] == Replica::Present && digest[size_t(i)] == candidate) {
+      votes++;
+      if (good < 0) good = i;
+    }
+  if (votes * 2 <= present) {
+    err("no majority of %016llx", ull(oid));
+    return;
+  }
+  const sd::SdNode& source = ctx.nodes[p.node[good]];
+  for (int i = 0; i < p.count; i++) {
+    const sd::SdNode& n = ctx.nodes[p.node[i]];
+    if (state[size_t(i)] == Replica::Missing) {
+      if (repair(n, source, oid)) std::printf("fixed missing %016llx\n", ull(oid));
+    } else if (state[size_t(i)] == Replica::Present && !(digest[size_t(i)] == candidate)) {
+      if (repair(n, source, oid)) std::printf("fixed replica %016llx\n", ull(oid));
+    }
+  }
+}
+
+// -e: one OIDS_EXIST per node with the oids it should hold.
+int check_exist(const Context& ctx, const std::string& name, const sd::VnodeRing& ring,
+                const std::vector<uint64_t>& oids, int copies) {
+  std::vector<std::vector<uint64_t>> expected(ctx.nodes.size());
+  for (uint64_t oid : oids) {
+    sd::Placement p = ring.place(oid, copies);
+    for (int i = 0; i < p.count; i++) expected[p.node[i]].push_back(oid);
+  }
+  int lost = 0;
+  for (size_t n = 0; n < ctx.nodes.size(); n++) {
+    const auto& list = expected[n];
+    if (list.empty()) continue;
+    sd::SheepClient* c = client_for(node_endpoint(ctx.nodes[n]));
+    if (!c) continue;
+    uint32_t len = uint32_t(list.size() * sizeof(uint64_t));
+    std::vector<uint64_t> missing(list.size());
+    sd::SdReq req = sd::make_req(sd::kOpOidsExist, sd::kFlagWrite | sd::kFlagPiggyback, len);
+    auto rsp = c->call(req, list.data(), missing.data(), len);
+    if (!rsp.ok()) {
+      err("failed to communicate with %s", sd::node_addr_str(ctx.nodes[n].nid).c_str());
+      continue;
+    }
+    sd::Res res = sd::Res(rsp->result);
+    if (res == sd::Res::Success) continue;
+    if (res != sd::Res::NoObj) {
+      err("Response's result: %s", sd::strerror(res));
+      continue;
+    }
+    size_t nr = rsp->data_length / sizeof(uint64_t);
+    for (size_t i = 0; i < nr; i++) {
+      std::printf("[%s] oid %016llx is missing.\n", sd::node_addr_str(ctx.nodes[n].nid).c_str(),
+                  ull(missing[i]));
+      lost++;
+    }
+  }
+  if (lost == 0) {
+    std::printf("%s is fine, no object is missing.\n", name.c_str());
+    return kExitSuccess;
+  }
+  std::printf("%s lost %d object(s).\n", name.c_str(), lost);
+  return kExitFailure;
+}
+
+}  // namespace
+
+int check_vdi(Context& ctx, const std::string& name, uint32_t vid, bool exist_only) {
+  sd::SheepClient* c = client_for(ctx.ep);
+  if (!c) return kExitSysfail;
+  auto h = sd::read_inode_header(*c, vid);
+  if (!h.ok()) {
+    err("Failed to read an inode of %s: %s", name.c_str(), sd::strerror(shown_res(h.code())));
+    return kExitFailure;
+  }
+  std::vector<uint64_t> oids{sd::vid_to_vdi_oid(vid)};
+  sd::Status st = for_each_allocated(*c, vid, *h, [&](uint64_t idx, uint32_t owner) {
+    oids.push_back(sd::vid_to_data_oid(owner, idx));
+  });
+  if (!st.ok()) {
+    err("Failed to read an inode of %s: %s", name.c_str(), sd::strerror(shown_res(st.code())));
+    return kExitFailure;
+  }
+  sd::VnodeRing ring(ctx.nodes);
+  int copies = std::min<int>(h->nr_copies, ring.nr_zones());
+  if (exist_only) return check_exist(ctx, name, ring, oids, copies);
+  if (h->copy_policy != 0) {
+    // Erasure-coded strips are not compared by this dog; only the inode,
+    // which is replicated, is checked.
+    oids.resize(1);
+  }
+  for (uint64_t oid : oids) check_object(ctx, ring, oid, copies);
+  std::printf("finish check&repair %s\n", name.c_str());
+  return kExitSuccess;
+}
+
+int vdi_check(Context& ctx) {
+  const std::string& name = ctx.args[0];
+  sd::SheepClient* c = client_for(ctx.ep);
+  if (!c) {
+    report_open_failure(name, sd::Res::Eio);
+    return kExitFailure;
+  }
+  auto vid = open_vdi_id(*c, name, vdi_opts.tag, vdi_opts.snapid);
+  if (!vid.ok()) return kExitFailure;
+  return check_vdi(ctx, name, *vid, vdi_opts.exist_only);
+}
+
+}  // namespace dog

@@ -1,0 +1,125 @@
+#!/bin/bash
+# Malformed and unusual requests on the raw binary protocol get the right
+# result codes and header fields, never take the daemon down, and leave
+# the data untouched: unknown opcode, protocol versions, oversized and
+# wrongly sized payloads and reads, truncated requests, writes past the
+# end of an object, and pipelined requests matched by id.
+source "$(dirname "$0")/lib.sh"
+
+raw() { /usr/bin/python3 "$(dirname "$0")/helpers/rawclient.py" 7000 "$@"; }
+
+start_sheep 0
+dogn 0 cluster format -c 1 >/dev/null || fail "cluster format"
+dogn 0 vdi create test 1G || fail "vdi create"
+echo -n 'hello sheepdog' | dogn 0 vdi write test 0 14 || fail "vdi write"
+printf 'TAILDATA' | dogn 0 vdi write test 4194296 8 || fail "vdi write at the end of object 0"
+vid=$(dogn 0 vdi list -r test | awk '{print $8}')
+assert_eq "$vid" "7c2b25" "vid of test"
+oid=0x007c2b2500000000
+epoch=$(dogn 0 cluster info -r | awk 'NR == 3 {print $2}')
+assert_eq "$epoch" "1" "current epoch"
+
+# Header fields echoed: opcode and id copied, proto_ver and flags 0, epoch
+# the current epoch, even on errors.
+hdr() { echo "id=$1 opcode=$2 proto_ver=0 flags=0x0000 epoch=$epoch result=$3 data_length=$4"; }
+
+# (a) unknown opcode.
+assert_eq "$(raw req op=0x7e id=101 flags=0x0004)" "$(hdr 101 0x7e 0x05 0)" "unknown opcode 0x7e"
+assert_eq "$(raw req op=0x7e id=102 flags=1 payload=zeros:100)" "$(hdr 102 0x7e 0x05 0)" \
+  "unknown opcode with a payload"
+
+# (b) protocol versions: 0, 1 and 2 accepted below 0x80, anything else
+# refused; exactly 0x0a required from 0x80 on.
+hello=68656c6c6f207368656570646f67
+for v in 0 1 2; do
+  assert_eq "$(raw req op=0x02 proto=$v id=$((110 + v)) oid=$oid dlen=14)" \
+    "$(hdr $((110 + v)) 0x02 0x00 14) data=$hello" "READ_OBJ with proto_ver $v"
+done
+assert_eq "$(raw req op=0x02 proto=3 id=113 oid=$oid dlen=14)" "$(hdr 113 0x02 0x14 0)" \
+  "READ_OBJ with proto_ver 3"
+assert_eq "$(raw req op=0x02 proto=0x0a id=114 oid=$oid dlen=14)" "$(hdr 114 0x02 0x14 0)" \
+  "READ_OBJ with proto_ver 0x0a"
+assert_eq "$(raw req op=0x82 proto=2 id=115 dlen=491520)" "$(hdr 115 0x82 0x14 0)" \
+  "GET_NODE_LIST with proto_ver 2"
+out=$(raw req op=0x82 proto=0x0a id=116 dlen=491520)
+[[ $out == "$(hdr 116 0x82 0x00 80) data_md5="* ]] || fail "GET_NODE_LIST with proto_ver 0x0a: $out"
+
+# (c) a 1 GiB write payload is refused at once and the connection closed
+# (the payload cannot be skipped).
+assert_eq "$(raw req op=0x03 flags=1 id=120 oid=$oid dlen=0x40000000 check_close=1)" \
+  "$(hdr 120 0x03 0x05 0)
+closed" "WRITE_OBJ with a 1 GiB payload"
+
+# (d) a read far larger than any object.
+assert_eq "$(raw req op=0x02 id=121 oid=$oid dlen=0x7fffffff)" "$(hdr 121 0x02 0x05 0)" \
+  "READ_OBJ of 0x7fffffff bytes"
+assert_eq "$(raw req op=0x02 id=122 oid=$oid offset=4194300 dlen=8)" "$(hdr 122 0x02 0x05 0)" \
+  "READ_OBJ across the end of the object"
+
+# (e) GET_VDI_INFO: unknown name, known name, bad payload length.
+assert_eq "$(raw req op=0x14 flags=1 id=130 payload=name:nosuch:512)" "$(hdr 130 0x14 0x08 0)" \
+  "GET_VDI_INFO of an unknown name"
+assert_eq "$(raw req op=0x14 flags=1 id=131 payload=name:test:512)" \
+  "$(hdr 131 0x14 0x00 0) vdi_id=0x7c2b25" "GET_VDI_INFO of test"
+assert_eq "$(raw req op=0x14 flags=1 id=132 payload=name:test:100)" "$(hdr 132 0x14 0x05 0)" \
+  "GET_VDI_INFO with a 100-byte payload"
+
+# (f) NEW_VDI needs exactly 256 bytes of name.
+assert_eq "$(raw req op=0x11 flags=1 id=140 payload=name:new:100)" "$(hdr 140 0x11 0x05 0)" \
+  "NEW_VDI with a 100-byte payload"
+assert_eq "$(dogn 0 vdi list -r new)" "" "no VDI created by the bad NEW_VDI"
+
+# (g) truncated requests: 20 bytes of a header; a header promising a
+# 100-byte payload followed by 50 bytes; then the client goes away.
+raw truncated 20 || fail "sending a truncated header"
+raw truncated 98 op=0x03 flags=1 oid=$oid offset=64 payload="text:$(printf "Z%.0s" {1..100})" \
+  || fail "sending a truncated payload"
+[ -n "$(sheep_pid 0)" ] || fail "sheep died after truncated requests"
+assert_eq "$(dogn 0 vdi read test 64 8 | od -An -tx1 | xargs)" "00 00 00 00 00 00 00 00" \
+  "a truncated WRITE_OBJ wrote nothing"
+
+# (h) pipelined requests in one send: replies matched by id, whatever
+# order they come back in. The write goes to another object (block 1) than
+# the reads, as pipelined requests may run in any order.
+printf 'x' | dogn 0 vdi write test $((4194304 + 2000)) 1 || fail "vdi write to block 1"
+zeros_md5=$({ printf 'hello sheepdog'; head -c $((4194304 - 22)) /dev/zero; printf 'TAILDATA'; } \
+  | md5sum | cut -d' ' -f1)
+out=$(raw pipeline \
+  op=0x02,id=1,oid=$oid,dlen=5 \
+  op=0x7e,id=2 \
+  op=0x14,flags=1,id=3,payload=name:test:256 \
+  op=0x02,id=4,oid=$oid,offset=6,dlen=8 \
+  op=0x02,id=5,oid=$oid,dlen=4194304 \
+  op=0x03,flags=1,id=6,oid=0x007c2b2500000001,offset=1000,payload=text:pipelined \
+  op=0x14,flags=1,id=7,payload=name:nosuch:256 \
+  op=0x02,proto=3,id=8,oid=$oid,dlen=4 \
+  op=0x02,id=9,oid=$oid,offset=4194296,dlen=8)
+assert_eq "$out" "$(hdr 1 0x02 0x00 5) data=68656c6c6f
+$(hdr 2 0x7e 0x05 0)
+$(hdr 3 0x14 0x00 0) vdi_id=0x7c2b25
+$(hdr 4 0x02 0x00 8) data=7368656570646f67
+$(hdr 5 0x02 0x00 4194304) data_md5=$zeros_md5
+$(hdr 6 0x03 0x00 0)
+$(hdr 7 0x14 0x08 0)
+$(hdr 8 0x02 0x14 0)
+$(hdr 9 0x02 0x00 8) data=5441494c44415441" "pipelined replies"
+assert_eq "$(dogn 0 vdi read test $((4194304 + 1000)) 9)" "pipelined" "the pipelined write"
+
+# (i) WRITE_OBJ across the end of the object is refused and changes
+# nothing.
+assert_eq "$(raw req op=0x03 flags=1 id=150 oid=$oid offset=4194303 payload=hex:5858)" \
+  "$(hdr 150 0x03 0x05 0)" "WRITE_OBJ across the end of the object"
+assert_eq "$(raw req op=0x03 flags=1 id=151 oid=$oid offset=4194304 payload=hex:5858)" \
+  "$(hdr 151 0x03 0x05 0)" "WRITE_OBJ just past the end of the object"
+assert_eq "$(raw req op=0x02 id=152 oid=$oid offset=4194296 dlen=8)" \
+  "$(hdr 152 0x02 0x00 8) data=5441494c44415441" "object tail after the refused writes"
+assert_eq "$(dogn 0 vdi read test 4194296 8)" "TAILDATA" "object tail read by dog"
+assert_eq "$(dogn 0 vdi read test 4194304 2 | od -An -tx1 | xargs)" "00 00" \
+  "nothing spilled into the next block"
+
+# The daemon still serves after all of that.
+[ -n "$(sheep_pid 0)" ] || fail "sheep is gone"
+assert_eq "$(dogn 0 node list -r)" "0 127.0.0.1:7000 128 0" "node list at the end"
+assert_eq "$(dogn 0 vdi read test 0 14)" "hello sheepdog" "vdi read at the end"
+assert_eq "$(dogn 0 cluster info -r | awk 'NR == 3 {print $2}')" "$epoch" "epoch unchanged"
+pass
