@@ -93,7 +93,11 @@ kill9_sheep() {
   [ -n "$pid" ] && kill -9 "$pid"
   wait_for 20 sheep_gone "$1"
 }
-sheep_gone() { ! pgrep -f "^$SHEEP $T/$1 " >/dev/null; }
+# Gone means no process and its port closed: after kill -9 a thread can
+# linger in the kernel for a moment with the listening socket still open.
+sheep_gone() {
+  ! pgrep -f "^$SHEEP $T/$1 " >/dev/null && [ -z "$(ss -Hltn "sport = :$((7000 + $1))" 2>/dev/null)" ]
+}
 
 # nbdkit serving a VDI on a unix socket: start_nbdkit NAME SOCK [plugin args]
 # The plugin is sanitizer-instrumented in test builds; nbdkit is not, so
