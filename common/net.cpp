@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -27,6 +28,36 @@ void set_nodelay(int fd) {
 void set_nonblocking(int fd, bool on) {
   int fl = fcntl(fd, F_GETFL);
   fcntl(fd, F_SETFL, on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
+}
+
+// connect() that gives up after kConnectTimeoutMs (a blackholed address
+// would otherwise block for minutes).
+static int connect_with_timeout(int fd, const sockaddr* sa, socklen_t len) {
+  constexpr int kConnectTimeoutMs = 5000;
+  set_nonblocking(fd, true);
+  int rc = connect(fd, sa, len);
+  if (rc < 0 && errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    rc = poll(&p, 1, kConnectTimeoutMs);
+    if (rc == 0) {
+      errno = ETIMEDOUT;
+      rc = -1;
+    } else if (rc > 0) {
+      int soerr = 0;
+      socklen_t sl = sizeof(soerr);
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+      if (soerr) {
+        errno = soerr;
+        rc = -1;
+      } else {
+        rc = 0;
+      }
+    }
+  }
+  int saved = errno;
+  set_nonblocking(fd, false);
+  errno = saved;
+  return rc;
 }
 
 int connect_endpoint(const Endpoint& ep) {
@@ -65,9 +96,13 @@ int connect_endpoint(const Endpoint& ep) {
       last_errno = errno;
       continue;
     }
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+    if (connect_with_timeout(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
       freeaddrinfo(res);
       set_nodelay(fd);
+      // A peer that vanishes without a reset (a partition) must not hold a
+      // sender forever: unacknowledged data fails the socket after 15 s.
+      unsigned timeout_ms = 15000;
+      setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms, sizeof(timeout_ms));
       return fd;
     }
     last_errno = errno;

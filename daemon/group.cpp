@@ -73,7 +73,7 @@ Status Group::start(ClusterDriver* driver) {
     if (rec.ok()) latest_ = *rec;
     sd_info("cluster formatted, last epoch %u", e);
   }
-  return driver_->join(sheep_.self, join_info(), this);
+  return driver_->join(sheep_.self, this);
 }
 
 void Group::stop() {
@@ -140,7 +140,7 @@ void Group::publish(uint32_t epoch, std::vector<SdNode> nodes) {
 
 // What a newcomer tells the master: protocol version, vnode mode, the
 // cluster it belongs to (ctime) and its newest epoch.
-std::vector<char> Group::join_info() const {
+std::vector<char> Group::join_info() {
   std::lock_guard<std::mutex> lk(mu_);
   RecordWriter w;
   w.u8(kSheepProtoVer).u8(sheep_.opts.vnodes == 0).u64(settings_.ctime);
@@ -251,6 +251,8 @@ void Group::on_join(const std::vector<SdNode>& members, const SdNode& node,
     if (!reply.empty()) adopt_reply(reply, self_join);
     if (self_join) {
       joined_ = true;
+      if (suspended_) sd_info("back in the cluster");
+      suspended_ = false;
       if (reply.empty()) status_ = ClusterStatus::Wait;  // founder: formatted or not, wait
     }
     members_ = members;
@@ -288,6 +290,18 @@ void Group::on_leave(const std::vector<SdNode>& members, const SdNode& node) {
 void Group::on_driver_failure(const std::string& why) {
   sd_err("cluster driver failure: %s; no longer serving I/O", why.c_str());
   status_ = ClusterStatus::Killed;
+  cv_.notify_all();
+}
+
+void Group::on_suspended(const std::string& why) {
+  sd_err("%s: no longer serving I/O until this node is back in the cluster", why.c_str());
+  std::lock_guard<std::mutex> lk(mu_);
+  suspended_ = true;
+  joined_ = false;
+  members_.clear();
+  // Messages we were waiting for will never come: fail their waiters.
+  for (uint32_t seq : waiting_) done_[seq] = Res::Halt;
+  cv_.notify_all();
 }
 
 void Group::membership_changed_locked() {
@@ -329,15 +343,21 @@ Res Group::broadcast_and_wait(MsgType type, const void* payload, size_t len) {
   uint32_t seq;
   {
     std::lock_guard<std::mutex> lk(mu_);
+    if (suspended_) return Res::Halt;
     seq = next_seq_++;
+    waiting_.insert(seq);
   }
   MsgHeader h{type, seq};
   std::memcpy(msg.data(), &h, sizeof(h));
   if (len) std::memcpy(msg.data() + sizeof(h), payload, len);
   Status st = driver_->broadcast(msg);
-  if (!st.ok()) return st.code();
   std::unique_lock<std::mutex> lk(mu_);
+  if (!st.ok()) {
+    waiting_.erase(seq);
+    return st.code();
+  }
   cv_.wait(lk, [&] { return done_.count(seq) != 0 || status_ == ClusterStatus::Killed; });
+  waiting_.erase(seq);
   if (!done_.count(seq)) return Res::ClusterError;
   Res r = done_[seq];
   done_.erase(seq);
@@ -351,7 +371,7 @@ void Group::on_message(const SdNode& sender, const std::vector<char>& msg) {
   Res r = apply(MsgType(h.type), msg.data() + sizeof(h), msg.size() - sizeof(h));
   if (same_node(sender, sheep_.self)) {
     std::lock_guard<std::mutex> lk(mu_);
-    done_[h.seq] = r;
+    if (waiting_.count(h.seq)) done_[h.seq] = r;
     cv_.notify_all();
   }
 }

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -86,6 +87,10 @@ class Group : public ClusterEvents {
   void on_leave(const std::vector<SdNode>& members, const SdNode& node) override;
   void on_message(const SdNode& sender, const std::vector<char>& msg) override;
   void on_driver_failure(const std::string& why) override;
+  void on_suspended(const std::string& why) override;
+  std::vector<char> join_info() override;
+  // True while cut off from the cluster (no quorum, driver gone): no I/O.
+  bool suspended() const { return suspended_.load(); }
 
  private:
   enum MsgType : uint32_t { kMakeFs = 1, kShutdown, kVdiAdded, kVdiDeleted, kRecovery, kBarrier };
@@ -103,7 +108,6 @@ class Group : public ClusterEvents {
   std::vector<SdNode> with_vnodes(std::vector<SdNode> nodes) const;
   bool auto_vnodes() const;
   Status save_config();
-  std::vector<char> join_info() const;
   void adopt_reply(const std::vector<char>& reply, bool self_join);
 
   Sheep& sheep_;
@@ -116,11 +120,13 @@ class Group : public ClusterEvents {
   std::shared_ptr<const Membership> membership_ =
       std::make_shared<const Membership>(0, std::vector<SdNode>{}, -1);
   std::atomic<ClusterStatus> status_{ClusterStatus::Wait};
+  std::atomic<bool> suspended_{false};
   uint64_t space_ = 0;
 
   std::condition_variable cv_;
   uint32_t next_seq_ = 1;
-  std::map<uint32_t, Res> done_;  // results of our own messages, by seq
+  std::set<uint32_t> waiting_;    // our messages someone waits for, by seq
+  std::map<uint32_t, Res> done_;  // their results
 };
 
 }  // namespace sd

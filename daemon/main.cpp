@@ -202,6 +202,14 @@ int main(int argc, char** argv) {
   Server server(sheep);
   sheep.server = &server;
   if (!server.listen(opts.bind_addr, opts.port, opts.dir + "/sock")) return 1;
+  if (opts.cluster.empty()) {
+#ifdef SD_HAVE_COROSYNC
+    opts.cluster = corosync_available() ? "corosync" : "local";
+#else
+    opts.cluster = "local";
+#endif
+    sd_info("no -c given: using the %s driver", opts.cluster.c_str());
+  }
   sheep.driver = make_cluster_driver(opts.cluster, opts.cluster_opts);
   if (!sheep.driver) {
     sd_err("invalid cluster driver '%s'", opts.cluster.c_str());

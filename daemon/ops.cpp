@@ -69,6 +69,7 @@ Res check_and_run(Sheep& sheep, Request& req) {
     return Res::VerMismatch;
   const OpInfo* op = find_op(h.opcode);
   if (!op) return Res::InvalidParms;
+  if (sheep.group.suspended() && !op->force) return Res::Halt;
   switch (sheep.group.status()) {
     case ClusterStatus::Shutdown: return Res::Shutdown;
     case ClusterStatus::Killed: return Res::Killed;

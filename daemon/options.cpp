@@ -16,6 +16,12 @@ namespace sd {
 
 namespace {
 
+#ifdef SD_HAVE_COROSYNC
+const char kDrivers[] = "local corosync";
+#else
+const char kDrivers[] = "local";
+#endif
+
 struct OptHelp {
   char letter;
   const char* name;
@@ -27,9 +33,9 @@ struct OptHelp {
 const OptHelp kOpts[] = {
     {'b', "bindaddr", true, "specify IP address of interface to listen on",
      "Example:\n\t$ sheep -b 192.168.1.1 ...\nThis tries to bind the listening socket to 192.168.1.1.\n"},
-    {'c', "cluster", true, "specify the cluster driver (default: local)",
-     "Available arguments:\n\tlocal: use local driver\n\tlocal:PATH: use a membership "
-     "directory of your choice\n"},
+    {'c', "cluster", true, "specify the cluster driver (default: corosync, else local)",
+     "Available arguments:\n\tcorosync: use corosync's CPG (the default when corosync runs)\n"
+     "\tlocal: use local driver\n\tlocal:PATH: use a membership directory of your choice\n"},
     {'D', "directio", false, "use direct IO for backend store", nullptr},
     {'f', "foreground", false, "make the program run in foreground", nullptr},
     {'g', "gateway", false, "make the program run as a gateway mode", nullptr},
@@ -63,9 +69,9 @@ void print_usage() {
 }
 
 void print_version() {
-  std::printf("Sheepdog daemon version %s\n\nSupported features:\n\tCluster drivers: local\n"
+  std::printf("Sheepdog daemon version %s\n\nSupported features:\n\tCluster drivers: %s\n"
               "\tMiscellaneous: none\n",
-              SD_VERSION);
+              SD_VERSION, kDrivers);
 }
 
 // Splits "a=1,b=2" into pairs; false on a malformed element.
@@ -114,9 +120,9 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
         std::string s = optarg;
         size_t colon = s.find(':');
         std::string name = s.substr(0, colon);
-        if (name != "local") {
+        if (name != "local" && name != "corosync") {
           std::fprintf(stderr, "Invalid cluster driver '%s'\n", name.c_str());
-          std::fprintf(stderr, "\nSupported features:\n\tCluster drivers: local\n");
+          std::fprintf(stderr, "\nSupported features:\n\tCluster drivers: %s\n", kDrivers);
           return 1;
         }
         o->cluster = name;

@@ -9,7 +9,7 @@ namespace sd {
 struct SheepOptions {
   std::string dir = "/tmp";     // meta directory (first PATH element)
   std::string bind_addr;        // -b; empty = every interface
-  std::string cluster = "local";  // -c driver name
+  std::string cluster;          // -c driver name; empty: corosync if it answers, else local
   std::string cluster_opts;     // text after "driver:"
   bool directio = false;        // -D
   bool foreground = false;      // -f

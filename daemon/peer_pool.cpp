@@ -31,8 +31,15 @@ std::shared_ptr<SheepClient> PeerPool::get(const NodeId& nid) {
 }
 
 void PeerPool::forget(const NodeId& nid) {
-  std::lock_guard<std::mutex> lk(mu_);
-  conns_.erase(endpoint_of(nid).str());
+  std::shared_ptr<SheepClient> c;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = conns_.find(endpoint_of(nid).str());
+    if (it == conns_.end()) return;
+    c = it->second;
+    conns_.erase(it);
+  }
+  c->abort();  // requests stuck on a vanished peer fail now and are retried
 }
 
 }  // namespace sd

@@ -16,7 +16,7 @@ class PeerPool {
   // The connection to a peer (io_addr:io_port when set); nullptr with
   // errno set when it cannot be reached.
   std::shared_ptr<SheepClient> get(const NodeId& nid);
-  // Drops a connection (after the peer left).
+  // Drops a connection and fails what is in flight on it (the peer left).
   void forget(const NodeId& nid);
 
  private:

@@ -121,6 +121,11 @@ Result<SdRsp> SheepClient::wait(std::unique_ptr<Ticket> t) {
   return p.rsp;
 }
 
+void SheepClient::abort() {
+  std::lock_guard<std::mutex> lk(mu_);
+  fail_all_locked();
+}
+
 Result<SdRsp> SheepClient::call(SdReq req, const void* wbuf, void* rbuf, uint32_t rlen) {
   return wait(submit(req, wbuf, rbuf, rlen));
 }

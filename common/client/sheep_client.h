@@ -59,6 +59,10 @@ class SheepClient {
                               uint8_t copies = 0, uint64_t cow_oid = 0);
   Status remove_obj(uint64_t oid, uint8_t copies = 0);
 
+  // Fails every call in flight with NetworkError at once (the peer left
+  // the cluster); the next call reconnects.
+  void abort();
+
   const Endpoint& endpoint() const { return ep_; }
   // Epoch reported in the most recent reply.
   uint32_t last_epoch() const { return last_epoch_; }

@@ -34,16 +34,22 @@ class ClusterEvents {
   virtual void on_join_refused(const std::vector<char>& reply) = 0;
   virtual void on_leave(const std::vector<SdNode>& members, const SdNode& node) = 0;
   virtual void on_message(const SdNode& sender, const std::vector<char>& msg) = 0;
-  // The driver lost its footing (e.g. its transport died): stop serving.
+  // The driver lost its footing for good (e.g. declared gone): stop serving.
   virtual void on_driver_failure(const std::string& why) = 0;
+  // This node may be cut off from the majority (quorum lost, corosync
+  // gone): stop serving and forget the membership. The driver joins again
+  // by itself when it can; on_join then arrives for ourselves once more.
+  virtual void on_suspended(const std::string& why) = 0;
+  // What to present to the master when (re)joining.
+  virtual std::vector<char> join_info() = 0;
 };
 
 class ClusterDriver {
  public:
   virtual ~ClusterDriver() = default;
   virtual const char* name() const = 0;
-  // Asks to join as `self`, presenting `info` to the master.
-  virtual Status join(const SdNode& self, const std::vector<char>& info, ClusterEvents* events) = 0;
+  // Asks to join as `self`, presenting events->join_info() to the master.
+  virtual Status join(const SdNode& self, ClusterEvents* events) = 0;
   virtual Status broadcast(const std::vector<char>& msg) = 0;
   // Leaves the cluster gracefully; no events are delivered afterwards.
   virtual void leave() = 0;
@@ -52,5 +58,11 @@ class ClusterDriver {
 // Creates the driver named by `-c NAME[:OPTS]`; nullptr for an unknown name.
 std::unique_ptr<ClusterDriver> make_cluster_driver(const std::string& name,
                                                    const std::string& opts);
+std::unique_ptr<ClusterDriver> make_local_driver(const std::string& opts);
+#ifdef SD_HAVE_COROSYNC
+std::unique_ptr<ClusterDriver> make_corosync_driver();
+// True when a corosync with the CPG service answers on this host.
+bool corosync_available();
+#endif
 
 }  // namespace sd

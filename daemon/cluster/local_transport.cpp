@@ -79,6 +79,7 @@ class LocalTransport : public OrderedTransport {
   }
 
   Status send(const std::vector<char>& rec) override { return append(kRecord, id_, rec); }
+  bool has_history() const override { return true; }
 
   void stop() override {
     if (stopping_.exchange(true)) return;
@@ -237,6 +238,7 @@ class LocalTransport : public OrderedTransport {
       auto now = std::chrono::steady_clock::now();
       if (now >= next_check) {
         check_liveness();
+        events_->on_tick();
         next_check = now + std::chrono::milliseconds(100);
       }
       pollfd p{inotify_fd_, POLLIN, 0};
@@ -265,13 +267,9 @@ class LocalTransport : public OrderedTransport {
 
 }  // namespace
 
-std::unique_ptr<ClusterDriver> make_cluster_driver(const std::string& name,
-                                                   const std::string& opts) {
-  if (name == "local") {
-    std::string dir = opts.empty() ? "/tmp/sheepdog-local" : opts;
-    return std::make_unique<MembershipProtocol>(std::make_unique<LocalTransport>(dir), "local");
-  }
-  return nullptr;
+std::unique_ptr<ClusterDriver> make_local_driver(const std::string& opts) {
+  std::string dir = opts.empty() ? "/tmp/sheepdog-local" : opts;
+  return std::make_unique<MembershipProtocol>(std::make_unique<LocalTransport>(dir), "local");
 }
 
 }  // namespace sd

@@ -6,21 +6,35 @@
 
 namespace sd {
 
+namespace {
+// An unanswered newcomer re-sends its JOIN, and an unsynced one founds the
+// cluster, after this long.
+constexpr auto kJoinRetry = std::chrono::seconds(3);
+}  // namespace
+
 MembershipProtocol::~MembershipProtocol() { leave(); }
 
-Status MembershipProtocol::join(const SdNode& self, const std::vector<char>& info,
-                                ClusterEvents* events) {
+Status MembershipProtocol::join(const SdNode& self, ClusterEvents* events) {
   self_ = self;
-  join_info_ = info;
   events_ = events;
+  synced_ = transport_->has_history();
   auto id = transport_->start(this);
   if (!id.ok()) return err(id.code());
-  self_id_ = *id;
+  {
+    std::lock_guard<std::mutex> lk(send_mu_);
+    self_id_ = *id;
+  }
+  return send_join();
+}
+
+Status MembershipProtocol::send_join() {
+  std::vector<char> info = events_->join_info();
   RecordWriter w;
   {
     std::lock_guard<std::mutex> lk(send_mu_);
     w.u8(kJoin).str(self_id_).u64(send_seq_++).node(self_).bytes(info);
   }
+  join_sent_ = Clock::now();
   return transport_->send(w.buf());
 }
 
@@ -55,7 +69,14 @@ int MembershipProtocol::member_index(const std::string& id) const {
   return -1;
 }
 
+int MembershipProtocol::pending_index(const std::string& id) const {
+  for (size_t i = 0; i < pending_.size(); i++)
+    if (pending_[i].id == id) return int(i);
+  return -1;
+}
+
 void MembershipProtocol::on_record(const std::vector<char>& rec) {
+  if (suspended_) return;
   RecordReader r(rec);
   uint8_t type = r.u8();
   std::string sender = r.str();
@@ -85,6 +106,12 @@ void MembershipProtocol::on_record(const std::vector<char>& rec) {
       if (r.ok()) handle_response(event, target, accepted, basis, std::move(members), std::move(reply));
       break;
     }
+    case kFound: {
+      SdNode node = r.node();
+      last_event_ = event;
+      if (r.ok()) handle_found(sender, node);
+      break;
+    }
     case kMsg: {
       std::vector<char> data = r.bytes();
       if (r.ok()) handle_msg(sender, data);
@@ -99,16 +126,22 @@ void MembershipProtocol::on_record(const std::vector<char>& rec) {
 void MembershipProtocol::handle_join(const std::string& event, const std::string& id,
                                      const SdNode& node, std::vector<char> info) {
   last_event_ = event;
+  if (id == self_id_) join_seen_ = true;
   if (member_index(id) >= 0) return;
-  pending_.push_back({id, node, std::move(info)});
+  int pi = pending_index(id);
+  if (pi >= 0)
+    pending_[size_t(pi)].info = std::move(info);  // a re-sent JOIN
+  else
+    pending_.push_back({id, node, std::move(info)});
   found_if_empty();
   maybe_respond();
 }
 
 void MembershipProtocol::found_if_empty() {
   // With no member left to decide, the oldest waiting newcomer founds the
-  // cluster; everyone applies this same rule at the same point.
-  if (!members_.empty() || pending_.empty()) return;
+  // cluster; everyone applies this same rule at the same point. Only
+  // participants that know the members are complete may apply it.
+  if (!synced_ || !members_.empty() || pending_.empty()) return;
   PendingJoin p = std::move(pending_.front());
   pending_.erase(pending_.begin());
   if (in_flight_ == p.id) in_flight_.clear();
@@ -118,6 +151,23 @@ void MembershipProtocol::found_if_empty() {
     sd_info("founded the cluster");
     events_->on_join(member_nodes(), p.node, {});
   }
+}
+
+void MembershipProtocol::handle_found(const std::string& id, const SdNode& node) {
+  // Members ignore it: they would have answered the JOIN. Unsynced
+  // newcomers learn that the sender founds the cluster.
+  if (synced_) return;
+  synced_ = true;
+  members_.clear();
+  int pi = pending_index(id);
+  if (pi >= 0) pending_.erase(pending_.begin() + pi);
+  members_.push_back({id, node});
+  if (id == self_id_) {
+    joined_ = true;
+    sd_info("no member answered; founded the cluster");
+    events_->on_join(member_nodes(), node, {});
+  }
+  maybe_respond();
 }
 
 void MembershipProtocol::maybe_respond() {
@@ -149,9 +199,8 @@ void MembershipProtocol::handle_response(const std::string& event, const std::st
   bool valid = basis == last_event_;
   last_event_ = event;
   if (target == in_flight_ && event.rfind(self_id_ + "#", 0) == 0) in_flight_.clear();
-  size_t pi = 0;
-  while (pi < pending_.size() && pending_[pi].id != target) pi++;
-  if (pi == pending_.size()) {  // already decided
+  int pi = pending_index(target);
+  if (pi < 0 && !(target == self_id_ && !joined_)) {  // already decided
     maybe_respond();
     return;
   }
@@ -159,12 +208,13 @@ void MembershipProtocol::handle_response(const std::string& event, const std::st
     maybe_respond();  // the state moved on since the decision: decide again
     return;
   }
-  SdNode node = pending_[pi].node;
-  pending_.erase(pending_.begin() + long(pi));
+  SdNode node = pi >= 0 ? pending_[size_t(pi)].node : self_;
+  if (pi >= 0) pending_.erase(pending_.begin() + pi);
   if (accepted) {
     members_ = std::move(members);
     if (target == self_id_) {
       joined_ = true;
+      synced_ = true;
       sd_info("joined the cluster; %zu members", members_.size());
       events_->on_join(member_nodes(), node, reply);
     } else if (joined_) {
@@ -184,13 +234,10 @@ void MembershipProtocol::handle_msg(const std::string& sender, const std::vector
 }
 
 void MembershipProtocol::on_gone(const std::string& id) {
+  if (suspended_) return;
   last_event_ = "gone#" + id;
-  for (size_t i = 0; i < pending_.size(); i++) {
-    if (pending_[i].id == id) {
-      pending_.erase(pending_.begin() + long(i));
-      break;
-    }
-  }
+  int pi = pending_index(id);
+  if (pi >= 0) pending_.erase(pending_.begin() + pi);
   if (in_flight_ == id) in_flight_.clear();
   int i = member_index(id);
   if (i >= 0) {
@@ -206,7 +253,60 @@ void MembershipProtocol::on_gone(const std::string& id) {
   found_if_empty();
   // A new master takes over unanswered joins; a response the old master had
   // in flight is judged when it arrives.
-  if (is_master() && in_flight_.empty()) maybe_respond();
+  maybe_respond();
+}
+
+void MembershipProtocol::on_alone() {
+  if (suspended_ || synced_) return;
+  synced_ = true;  // nobody else: the member list is empty and complete
+  members_.clear();
+  found_if_empty();
+}
+
+void MembershipProtocol::on_tick() {
+  if (suspended_ || joined_ || !join_seen_) return;
+  if (Clock::now() - join_sent_ < kJoinRetry) return;
+  if (!synced_) {
+    // Nobody answered our JOIN: there is no member to answer it.
+    RecordWriter w;
+    {
+      std::lock_guard<std::mutex> lk(send_mu_);
+      w.u8(kFound).str(self_id_).u64(send_seq_++).node(self_);
+    }
+    join_sent_ = Clock::now();
+    if (!transport_->send(w.buf()).ok()) sd_err("failed to send FOUND");
+    return;
+  }
+  // Synced but unanswered (the master may never have seen our JOIN).
+  if (!send_join().ok()) sd_err("failed to re-send our join");
+}
+
+void MembershipProtocol::reset() {
+  synced_ = transport_->has_history();
+  joined_ = false;
+  join_seen_ = false;
+  members_.clear();
+  pending_.clear();
+  in_flight_.clear();
+  last_event_.clear();
+}
+
+void MembershipProtocol::on_suspend(const std::string& why) {
+  if (suspended_) return;
+  suspended_ = true;
+  reset();
+  events_->on_suspended(why);
+}
+
+void MembershipProtocol::on_resume(const std::string& new_id) {
+  {
+    std::lock_guard<std::mutex> lk(send_mu_);
+    self_id_ = new_id;
+  }
+  suspended_ = false;
+  reset();
+  sd_info("cluster transport back; joining again");
+  if (!send_join().ok()) sd_err("failed to send our join");
 }
 
 void MembershipProtocol::on_transport_failure(const std::string& why) {

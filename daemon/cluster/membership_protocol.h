@@ -1,18 +1,29 @@
 // MembershipProtocol: a ClusterDriver built on any OrderedTransport.
 //
 // It turns ordered records into members, a master and join decisions:
-//  - JOIN {id, node, info}: a newcomer asks in. In an empty cluster the
-//    first JOIN is accepted by everyone without a reply.
+//  - JOIN {id, node, info}: a newcomer asks in.
 //  - JOIN_RESPONSE {target, accepted, basis, members, reply}: the master's
 //    decision, computed after delivering event `basis`. It is valid only if
 //    it is delivered right after that event (nothing changed in between);
 //    a stale response is ignored by all and the master answers again. The
 //    master answers one newcomer at a time, oldest first.
+//  - FOUND {id, node}: an unanswered newcomer that has good reason to
+//    believe no member exists founds the cluster (see below).
 //  - MSG {sender, seq, data}: a broadcast.
 //  - gone(id) from the transport: a member or a waiting newcomer vanished.
 // Every participant applies the same rules to the same sequence, so all
 // agree on members, master and decisions without further coordination.
+//
+// Knowing the members: with a transport that has history the newcomer
+// replays everything and knows them (and when none is left, the oldest
+// waiting newcomer founds the cluster). Without history the newcomer is
+// "unsynced" until the master's response lists the members, or until the
+// transport says it is alone; if neither happens within a few seconds of
+// its JOIN it sends FOUND (members, when they exist, answer in
+// milliseconds). Unanswered JOINs are re-sent, so a newcomer the master
+// never saw is not forgotten.
 #pragma once
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,16 +41,20 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
   ~MembershipProtocol() override;
 
   const char* name() const override { return name_; }
-  Status join(const SdNode& self, const std::vector<char>& info, ClusterEvents* events) override;
+  Status join(const SdNode& self, ClusterEvents* events) override;
   Status broadcast(const std::vector<char>& msg) override;
   void leave() override;
 
   void on_record(const std::vector<char>& rec) override;
   void on_gone(const std::string& id) override;
+  void on_alone() override;
+  void on_tick() override;
+  void on_suspend(const std::string& why) override;
+  void on_resume(const std::string& new_id) override;
   void on_transport_failure(const std::string& why) override;
 
  private:
-  enum RecordType : uint8_t { kJoin = 1, kJoinResponse = 2, kMsg = 3 };
+  enum RecordType : uint8_t { kJoin = 1, kJoinResponse = 2, kMsg = 3, kFound = 4 };
   struct Member {
     std::string id;
     SdNode node;
@@ -49,35 +64,43 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
     SdNode node;
     std::vector<char> info;
   };
+  using Clock = std::chrono::steady_clock;
 
+  Status send_join();
   void handle_join(const std::string& event, const std::string& id, const SdNode& node,
                    std::vector<char> info);
   void handle_response(const std::string& event, const std::string& target, bool accepted,
                        const std::string& basis, std::vector<Member> members,
                        std::vector<char> reply);
+  void handle_found(const std::string& id, const SdNode& node);
   void handle_msg(const std::string& sender, const std::vector<char>& data);
   bool is_master() const { return joined_ && !members_.empty() && members_.front().id == self_id_; }
   void maybe_respond();
   void found_if_empty();
+  void reset();
   std::vector<SdNode> member_nodes() const;
   int member_index(const std::string& id) const;
+  int pending_index(const std::string& id) const;
 
   std::unique_ptr<OrderedTransport> transport_;
   const char* name_;
   ClusterEvents* events_ = nullptr;
-  std::string self_id_;
   SdNode self_{};
-  std::vector<char> join_info_;
-  std::mutex send_mu_;
+  std::mutex send_mu_;  // self_id_, send_seq_, stopped_
+  std::string self_id_;
   uint64_t send_seq_ = 0;
   bool stopped_ = false;
 
   // Delivery-thread state.
+  bool synced_ = false;  // members_ is known to be complete
   bool joined_ = false;
+  bool suspended_ = false;
   std::vector<Member> members_;  // oldest first
   std::vector<PendingJoin> pending_;
   std::string in_flight_;   // newcomer our own unanswered response is for
   std::string last_event_;  // id of the last delivered event
+  Clock::time_point join_sent_;
+  bool join_seen_ = false;  // our JOIN has been delivered
 };
 
 }  // namespace sd

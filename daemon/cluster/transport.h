@@ -2,6 +2,14 @@
 // records delivered to every participant in one total order, and an event
 // (in the same order) when a participant is gone. MembershipProtocol builds
 // joins, leaves and master election on top of it.
+//
+// A transport with history (the local driver's log) replays everything
+// ever sent, so a newcomer knows the members before its own join. One
+// without (corosync's CPG) delivers only what is sent after the newcomer
+// arrived; it says when the newcomer is alone in the group (on_alone).
+// A transport that cannot be trusted to be in the majority (quorum lost,
+// corosync gone) suspends: nothing is delivered until on_resume, after
+// which the participant must join again as a newcomer.
 #pragma once
 #include <string>
 #include <vector>
@@ -17,6 +25,14 @@ class TransportEvents {
   virtual void on_record(const std::vector<char>& rec) = 0;
   // Participant `id` is gone (died or left), in the same order.
   virtual void on_gone(const std::string& id) = 0;
+  // Nobody but us is in the group at this point of the order.
+  virtual void on_alone() {}
+  // Called about every 100 ms on the delivery thread, for timeouts.
+  virtual void on_tick() {}
+  // Delivery stopped (no quorum, transport lost); state must be dropped.
+  virtual void on_suspend(const std::string& why) = 0;
+  // Delivery works again under a new identity (returned); join again.
+  virtual void on_resume(const std::string& new_id) = 0;
   virtual void on_transport_failure(const std::string& why) = 0;
 };
 
@@ -29,6 +45,8 @@ class OrderedTransport {
   virtual Status send(const std::vector<char>& rec) = 0;
   // Leaves: the others get on_gone for us. No delivery after it returns.
   virtual void stop() = 0;
+  // True when a newcomer sees every record ever sent (see above).
+  virtual bool has_history() const = 0;
 };
 
 }  // namespace sd

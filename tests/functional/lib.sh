@@ -75,10 +75,16 @@ dog() { "$DOG_BIN" "$@"; }
 start_sheep() {
   local n=$1
   shift
-  "$SHEEP" "$T/$n" -p $((7000 + n)) -z "$n" -c "local:$T/cluster" "$@" || fail "sheep $n did not start"
+  "$SHEEP" "$T/$n" -p $((7000 + n)) -z "$n" -c "${DRIVER:-local:$T/cluster}" "$@" || fail "sheep $n did not start"
   wait_for 20 sheep_listed "$n"
 }
-sheep_listed() { dogn "$1" node list -r | grep -q " 127.0.0.1:$((7000 + $1)) "; }
+# (Outputs are captured before matching: with pipefail, grep -q closing a
+# pipe early would make the check fail.)
+sheep_listed() {
+  local out
+  out=$(dogn "$1" node list -r 2>/dev/null) || return 1
+  [[ $out == *" 127.0.0.1:$((7000 + $1)) "* ]]
+}
 
 sheep_pid() { pgrep -f "^$SHEEP $T/$1 " | head -n 1; }
 stop_sheep() {
@@ -155,3 +161,50 @@ start_cluster() {
 }
 # epoch_of N: the current epoch as node N reports it (newest line of cluster info -r).
 epoch_of() { dogn "$1" cluster info -r | sed -n '3p' | awk '{print $2}'; }
+
+# ---- corosync and namespace hosts ----
+COROSYNC=$ROOT/scripts/corosync.sh
+NETNS=$ROOT/scripts/netns-hosts.sh
+
+# corosync locks /run/corosync.pid and keeps IPC rings in /dev/shm: give
+# this test its own of both (the runner gives every test a private mount
+# namespace).
+private_run_and_shm() {
+  mount -t tmpfs tmpfs /run || fail "cannot mount a private /run"
+  mount -t tmpfs tmpfs /dev/shm || fail "cannot mount a private /dev/shm"
+}
+# start_corosync DIR [--netns NS]
+start_corosync() {
+  "$COROSYNC" start "$@" || fail "corosync did not start in $1"
+  on_exit "$COROSYNC stop $1 --kill"
+}
+# Hosts in network namespaces sdh-1..N (10.77.0.1..N), torn down at exit.
+hosts_up() {
+  "$NETNS" up "$1" sdh || fail "cannot create $1 namespace hosts"
+  on_exit "$NETNS down $1 sdh"
+}
+on_host() {
+  local i=$1
+  shift
+  ip netns exec "sdh-$i" "$@"
+}
+host_dog() {
+  local i=$1
+  shift
+  ip netns exec "sdh-$i" "$DOG_BIN" "$@" -a "10.77.0.$i"
+}
+host_listed() {
+  local out
+  out=$(host_dog "$1" node list -r 2>/dev/null) || return 1
+  [[ $out == *" 10.77.0.$1:7000 "* ]]
+}
+host_nodes_are() { [ "$(host_dog "$1" node list -r | wc -l)" -eq "$2" ]; }
+# start_host_sheep I [extra args]: sheep on host I, data in $T/hI.
+start_host_sheep() {
+  local i=$1
+  shift
+  on_host "$i" "$SHEEP" "$T/h$i" -p 7000 -z "$i" -c corosync -b "10.77.0.$i" -y "10.77.0.$i" "$@" ||
+    fail "sheep on host $i did not start"
+  wait_for 30 host_listed "$i"
+}
+host_sheep_gone() { ! pgrep -f "^$SHEEP $T/h$1 " >/dev/null; }

@@ -1,0 +1,15 @@
+// The table of cluster drivers `-c` can name.
+#include "cluster/driver.h"
+
+namespace sd {
+
+std::unique_ptr<ClusterDriver> make_cluster_driver(const std::string& name,
+                                                   const std::string& opts) {
+  if (name == "local") return make_local_driver(opts);
+#ifdef SD_HAVE_COROSYNC
+  if (name == "corosync") return make_corosync_driver();
+#endif
+  return nullptr;
+}
+
+}  // namespace sd
