@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot connect to %s\n", ep.str().c_str());
     return 2;
   }
-  std::vector<double> lat_us(size_t(count));
+  std::vector<double> lat_us(static_cast<size_t>(count));
   std::atomic<int> next{0}, errors{0};
   auto t0 = Clock::now();
   std::vector<std::thread> threads;
