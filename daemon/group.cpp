@@ -334,6 +334,7 @@ void Group::membership_changed_locked() {
   latest_ = rec;
   publish(rec.epoch, nodes);
   sd_info("epoch %u: %zu nodes", rec.epoch, nodes.size());
+  sheep_.epoch_recovery.epoch_changed(rec.epoch);
 }
 
 // ---- cluster-wide operations ------------------------------------------------
@@ -368,7 +369,7 @@ void Group::on_message(const SdNode& sender, const std::vector<char>& msg) {
   if (msg.size() < sizeof(MsgHeader)) return;
   MsgHeader h;
   std::memcpy(&h, msg.data(), sizeof(h));
-  Res r = apply(MsgType(h.type), msg.data() + sizeof(h), msg.size() - sizeof(h));
+  Res r = apply(MsgType(h.type), msg.data() + sizeof(h), msg.size() - sizeof(h), sender);
   if (same_node(sender, sheep_.self)) {
     std::lock_guard<std::mutex> lk(mu_);
     if (waiting_.count(h.seq)) done_[h.seq] = r;
@@ -376,7 +377,7 @@ void Group::on_message(const SdNode& sender, const std::vector<char>& msg) {
   }
 }
 
-Res Group::apply(MsgType type, const char* p, size_t len) {
+Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) {
   switch (type) {
     case kMakeFs: {
       if (len != sizeof(ClusterSettings)) return Res::InvalidParms;
@@ -418,6 +419,21 @@ Res Group::apply(MsgType type, const char* p, size_t len) {
     }
     case kBarrier:
       return Res::Success;
+    case kRecoveryDone: {
+      if (len != 4) return Res::InvalidParms;
+      uint32_t e;
+      std::memcpy(&e, p, 4);
+      MembershipPtr m = membership();
+      std::lock_guard<std::mutex> lk(mu_);
+      auto& who = recovered_by_[e];
+      who.insert(node_addr_str(sender.nid));
+      recovered_by_.erase(recovered_by_.begin(), recovered_by_.lower_bound(m->epoch));
+      if (e != m->epoch) return Res::Success;
+      for (const auto& n : m->nodes)
+        if (!who.count(node_addr_str(n.nid))) return Res::Success;
+      sheep_.epoch_recovery.all_recovered(e);
+      return Res::Success;
+    }
   }
   return Res::InvalidParms;
 }
@@ -472,6 +488,7 @@ Res Group::shutdown() { return broadcast_and_wait(kShutdown, nullptr, 0); }
 Res Group::vdi_added(const VdiAddedMsg& m) { return broadcast_and_wait(kVdiAdded, &m, sizeof(m)); }
 Res Group::vdi_deleted(uint32_t vid) { return broadcast_and_wait(kVdiDeleted, &vid, 4); }
 Res Group::barrier() { return broadcast_and_wait(kBarrier, nullptr, 0); }
+Res Group::recovery_done(uint32_t epoch) { return broadcast_and_wait(kRecoveryDone, &epoch, 4); }
 Res Group::set_recovery_disabled(bool d) {
   char c = d;
   return broadcast_and_wait(kRecovery, &c, 1);

@@ -77,6 +77,9 @@ class Group : public ClusterEvents {
   Res vdi_added(const VdiAddedMsg& m);
   Res vdi_deleted(uint32_t vid);
   Res set_recovery_disabled(bool disabled);
+  // This node has recovered `epoch`; when every member has, objects nobody
+  // needs any more are dropped.
+  Res recovery_done(uint32_t epoch);
 
   // ClusterEvents (called on the driver's delivery thread).
   bool check_join(const SdNode& node, const std::vector<char>& info,
@@ -93,14 +96,22 @@ class Group : public ClusterEvents {
   bool suspended() const { return suspended_.load(); }
 
  private:
-  enum MsgType : uint32_t { kMakeFs = 1, kShutdown, kVdiAdded, kVdiDeleted, kRecovery, kBarrier };
+  enum MsgType : uint32_t {
+    kMakeFs = 1,
+    kShutdown,
+    kVdiAdded,
+    kVdiDeleted,
+    kRecovery,
+    kBarrier,
+    kRecoveryDone,
+  };
   struct MsgHeader {
     uint32_t type;
     uint32_t seq;
   };
 
   Res broadcast_and_wait(MsgType type, const void* payload, size_t len);
-  Res apply(MsgType type, const char* payload, size_t len);
+  Res apply(MsgType type, const char* payload, size_t len, const SdNode& sender);
   Res apply_make_fs(const ClusterSettings& s);
   // Re-derives status and epoch after a membership change (mu_ held).
   void membership_changed_locked();
@@ -125,6 +136,7 @@ class Group : public ClusterEvents {
 
   std::condition_variable cv_;
   uint32_t next_seq_ = 1;
+  std::map<uint32_t, std::set<std::string>> recovered_by_;  // epoch -> nodes
   std::set<uint32_t> waiting_;    // our messages someone waits for, by seq
   std::map<uint32_t, Res> done_;  // their results
 };

@@ -215,6 +215,8 @@ int main(int argc, char** argv) {
     sd_err("invalid cluster driver '%s'", opts.cluster.c_str());
     return 1;
   }
+  sheep.epoch_recovery.set_throttle(opts.recovery_max, opts.recovery_interval);
+  sheep.epoch_recovery.start();
   if (!sheep.group.start(sheep.driver.get()).ok()) {
     sd_err("failed to join the cluster");
     return 1;
@@ -223,6 +225,7 @@ int main(int argc, char** argv) {
   server.run();
   sd_info("shutting down");
   sheep.group.stop();
+  sheep.epoch_recovery.stop();
   sheep.server = nullptr;
   unlink((opts.dir + "/sock").c_str());
   if (!opts.pidfile.empty()) unlink(opts.pidfile.c_str());

@@ -132,18 +132,15 @@ Res get_cluster_default(Sheep& s, Request& r) {
   return Res::Success;
 }
 
-Res stat_recovery(Sheep&, Request& r) {
-  RecoveryState st{};
+Res stat_recovery(Sheep& s, Request& r) {
+  RecoveryState st = s.epoch_recovery.state();
   uint32_t n = std::min<uint32_t>(r.hdr.data_length, sizeof(st));
   std::memcpy(r.reply_buffer(n), &st, n);
   return Res::Success;
 }
 
 Res get_recovery(Sheep& s, Request& r) {
-  RecoveryThrottling t{};
-  t.max_exec_count = s.opts.recovery_max;
-  t.queue_work_interval = s.opts.recovery_interval;
-  t.throttling = t.max_exec_count && t.queue_work_interval;
+  RecoveryThrottling t = s.epoch_recovery.throttle();
   uint32_t n = std::min<uint32_t>(r.hdr.data_length, sizeof(t));
   std::memcpy(r.reply_buffer(n), &t, n);
   return Res::Success;
@@ -153,8 +150,7 @@ Res set_recovery(Sheep& s, Request& r) {
   if (!r.is_write() || r.data_length() < sizeof(RecoveryThrottling)) return Res::InvalidParms;
   RecoveryThrottling t;
   std::memcpy(&t, r.data(), sizeof(t));
-  s.opts.recovery_max = t.max_exec_count;
-  s.opts.recovery_interval = t.queue_work_interval;
+  s.epoch_recovery.set_throttle(t.max_exec_count, t.queue_work_interval);
   return Res::Success;
 }
 

@@ -17,7 +17,8 @@ Sheep::Sheep(const SheepOptions& o)
       group(*this),
       gateway(*this),
       vdi_ops(*this),
-      recovery(*this) {}
+      recovery(*this),
+      epoch_recovery(*this) {}
 
 void Sheep::rebuild_vdi_table() {
   vdis.clear();

@@ -13,6 +13,7 @@
 #include "epoch_log.h"
 #include "gateway.h"
 #include "group.h"
+#include "epoch_recovery.h"
 #include "object_recovery.h"
 #include "options.h"
 #include "peer_pool.h"
@@ -37,7 +38,8 @@ struct Sheep {
   PeerPool peers;
   Gateway gateway;
   VdiOps vdi_ops;
-  ObjectRecovery recovery;
+  ObjectRecovery recovery;        // single objects, on demand
+  EpochRecovery epoch_recovery;   // everything, after each epoch change
   std::unique_ptr<ClusterDriver> driver;
   Server* server = nullptr;
 

@@ -145,13 +145,18 @@ std::vector<uint64_t> PlainStore::list() const {
 
 Status PlainStore::purge() {
   for (uint64_t oid : list()) unlink(path(oid).c_str());
+  SD_TRY(purge_stale());
+  return fsync_dir(dir_);
+}
+
+Status PlainStore::purge_stale() {
   std::string stale = dir_ + "/.stale";
   if (DIR* d = opendir(stale.c_str())) {
     while (dirent* de = readdir(d))
       if (de->d_name[0] != '.') unlinkat(dirfd(d), de->d_name, 0);
     closedir(d);
   }
-  return fsync_dir(dir_);
+  return {};
 }
 
 Status PlainStore::move_to_stale(uint64_t oid, uint32_t epoch) {

@@ -35,6 +35,7 @@ class PlainStore {
   // Stale copies: objects this node held in an earlier epoch, kept under
   // .stale/<oid>.<epoch> as a last-resort source for recovery.
   Status move_to_stale(uint64_t oid, uint32_t epoch);
+  Status purge_stale();
   // Reads the newest stale copy; NoObj if there is none.
   Status read_stale(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const;
   // Bytes allocated on disk by objects, and free bytes of the filesystem.
