@@ -326,6 +326,8 @@ void Group::membership_changed_locked() {
     if (same_members(latest_.nodes, nodes)) {
       publish(latest_.epoch, nodes);
       sd_info("cluster running again at epoch %u", latest_.epoch);
+      // A recovery cut short by the shutdown resumes.
+      sheep_.epoch_recovery.epoch_changed(latest_.epoch);
       return;
     }
   }

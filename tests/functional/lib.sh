@@ -208,3 +208,18 @@ start_host_sheep() {
   wait_for 30 host_listed "$i"
 }
 host_sheep_gone() { ! pgrep -f "^$SHEEP $T/h$1 " >/dev/null; }
+
+# ---- recovery ----
+# Every object on exactly its owners (no missing, no extra copies).
+placement_ok() { "$CHECK_PLACEMENT" -p "${1:-7000}" >/dev/null 2>&1; }
+# No node lists itself in recovery.
+no_recovery() {
+  local out
+  out=$(dogn "${1:-0}" node recovery 2>/dev/null) || return 1
+  [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
+}
+# wait_recovered [NODE]: recovery finished and placement exact.
+wait_recovered() {
+  wait_for 60 no_recovery "${1:-0}"
+  wait_for 60 placement_ok $((7000 + ${1:-0}))
+}
