@@ -32,4 +32,6 @@ for i in 0 2 4; do
   got=$(dogn "$i" vdi read disk 0 32M | md5sum | cut -d' ' -f1)
   assert_eq "$got" "$want" "new data through node $i"
 done
+# Every object ends on exactly its owners.
+wait_recovered 0
 pass

@@ -28,4 +28,6 @@ assert_eq "$(dogn 1 vdi list)" "$list" "vdi list after restart"
 assert_eq "$(dogn 2 cluster info)" "$history" "epoch history after restart"
 got=$(dogn 1 vdi read b 0 16M | md5sum | cut -d' ' -f1)
 assert_eq "$got" "$(md5sum <"$T/d" | cut -d' ' -f1)" "data after restart"
+# Every object ends on exactly its owners.
+wait_recovered 0
 pass

@@ -17,4 +17,6 @@ grep -q "the cluster refused this node: creation times differ" "$T/9/sheep.log" 
   fail "no refusal reason in the log: $(tail -n 3 "$T/9/sheep.log")"
 assert_eq "$(node_count 0)" "2" "members after the refusal"
 assert_eq "$(epoch_of 1)" "1" "epoch after the refusal"
+# Every object ends on exactly its owners.
+wait_recovered 0
 pass

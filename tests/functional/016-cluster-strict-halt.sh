@@ -17,4 +17,6 @@ start_sheep 3
 wait_nodes 0 3
 echo -n after | dogn 1 vdi write v 0 5 || fail "write after a third zone came back"
 assert_eq "$(dogn 0 vdi read v 0 6)" "aftere" "data after the halt"
+# Every object ends on exactly its owners.
+wait_recovered 0
 pass
