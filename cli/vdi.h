@@ -98,4 +98,9 @@ extern const size_t kNrVdiObjectSubs;
 extern const Subcommand kVdiLockSubs[];
 extern const size_t kNrVdiLockSubs;
 
+// NEW_VDI for `name` with the layout (size, copies, policies, shift) of
+// inode h: snapshots, rollbacks, restores.
+sd::Status new_vdi(sd::SheepClient& c, const std::string& name, const sd::InodeHeader& h,
+                   uint32_t base, uint32_t snapid, uint32_t* new_vid);
+
 }  // namespace dog

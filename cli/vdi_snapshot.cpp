@@ -30,25 +30,6 @@ constexpr const char* kRollbackPrompt =
     "This operation discards any changes made since the previous\n"
     "snapshot was taken.  Continue? [yes/no]: ";
 
-// NEW_VDI with the layout of inode h: name, base, snapid.
-sd::Status new_vdi(sd::SheepClient& c, const std::string& name, const sd::InodeHeader& h,
-                   uint32_t base, uint32_t snapid, uint32_t* new_vid) {
-  char buf[sd::kMaxVdiLen] = {};
-  std::memcpy(buf, name.c_str(), std::min(name.size(), sizeof(buf) - 1));
-  sd::SdReq req = sd::make_req(sd::kOpNewVdi, sd::kFlagWrite, sizeof(buf));
-  req.vdi.vdi_size = h.vdi_size;
-  req.vdi.base_vdi_id = base;
-  req.vdi.copies = h.nr_copies;
-  req.vdi.copy_policy = h.copy_policy;
-  req.vdi.store_policy = h.store_policy;
-  req.vdi.block_size_shift = h.block_size_shift;
-  req.vdi.snapid = snapid;
-  sd::SdRsp rsp{};
-  SD_TRY(c.exec(req, buf, nullptr, &rsp));
-  *new_vid = rsp.vdi.vdi_id;
-  return {};
-}
-
 // True if any map entry of the working VDI names the VDI itself.
 bool has_own_objects(sd::SheepClient& c, uint32_t vid, const sd::InodeHeader& h) {
   bool own = false;

@@ -4,14 +4,7 @@
 # one cluster, formatted with 3 copies; data written through the plugin on
 # host 1 reads back identical through host 3.
 source "$(dirname "$0")/lib.sh"
-private_run_and_shm
-hosts_up 3
-for i in 1 2 3; do
-  "$COROSYNC" conf "$T/coro$i" --addrs 10.77.0.1,10.77.0.2,10.77.0.3 --token 1000
-  start_corosync "$T/coro$i" --netns "sdh-$i"
-done
-for i in 1 2 3; do start_host_sheep "$i"; done
-for i in 1 2 3; do wait_for 30 host_nodes_are "$i" 3; done
+start_corosync_hosts 3
 out=$(host_dog 2 node list)
 assert_eq "$out" "  Id   Host:Port         V-Nodes       Zone
    0   10.77.0.1:7000      	128          1

@@ -4,14 +4,7 @@
 # token time (plus consensus), and they keep serving; that host's sheep
 # stops serving I/O. Detection times are printed.
 source "$(dirname "$0")/lib.sh"
-private_run_and_shm
-hosts_up 3
-for i in 1 2 3; do
-  "$COROSYNC" conf "$T/coro$i" --addrs 10.77.0.1,10.77.0.2,10.77.0.3 --token 1000
-  start_corosync "$T/coro$i" --netns "sdh-$i"
-done
-for i in 1 2 3; do start_host_sheep "$i"; done
-for i in 1 2 3; do wait_for 30 host_nodes_are "$i" 3; done
+start_corosync_hosts 3
 host_dog 1 cluster format -c 2 >/dev/null || fail "format"
 host_dog 1 vdi create v 32M || fail "create"
 head -c 16M /dev/urandom >"$T/d"

@@ -223,3 +223,17 @@ wait_recovered() {
   wait_for 60 no_recovery "${1:-0}"
   wait_for 60 placement_ok $((7000 + ${1:-0}))
 }
+# start_corosync_hosts N: N namespace hosts, each with its corosync (knet,
+# token 1000 ms) and a sheep, all in one cluster.
+start_corosync_hosts() {
+  local n=$1 addrs="" i
+  for ((i = 1; i <= n; i++)); do addrs+="${addrs:+,}10.77.0.$i"; done
+  private_run_and_shm
+  hosts_up "$n"
+  for ((i = 1; i <= n; i++)); do
+    "$COROSYNC" conf "$T/coro$i" --addrs "$addrs" --token 1000
+    start_corosync "$T/coro$i" --netns "sdh-$i"
+  done
+  for ((i = 1; i <= n; i++)); do start_host_sheep "$i"; done
+  for ((i = 1; i <= n; i++)); do wait_for 30 host_nodes_are "$i" "$n"; done
+}
