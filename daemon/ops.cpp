@@ -51,6 +51,7 @@ const OpInfo kOps[] = {
     {kOpGetHash, "GET_HASH", K::Local, false, ops::get_hash},
     {kOpRepairReplica, "REPAIR_REPLICA", K::Gateway, false, ops::repair_replica},
     {kOpOidsExist, "OIDS_EXIST", K::Local, true, ops::oids_exist},
+    {kOpReleaseObjects, "RELEASE_OBJECTS", K::Cluster, false, ops::release_objects},
     {kOpGetRecovery, "GET_RECOVERY", K::Local, true, ops::get_recovery},
     {kOpSetRecovery, "SET_RECOVERY", K::Local, true, ops::set_recovery},
 };

@@ -4,6 +4,8 @@
 // (version check, cluster status) and fills in the reply header.
 #pragma once
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "proto/results.h"
 #include "request.h"
@@ -50,6 +52,9 @@ Res get_obj_list(Sheep&, Request&);
 Res get_hash(Sheep&, Request&);
 Res repair_replica(Sheep&, Request&);
 Res oids_exist(Sheep&, Request&);
+Res release_objects(Sheep&, Request&);
+// Sends released (vid, idx) objects to the master to be freed if unreferenced.
+void release_on_master(Sheep&, const std::vector<std::pair<uint32_t, uint32_t>>& objects);
 
 Res new_vdi(Sheep&, Request&);
 Res del_vdi(Sheep&, Request&);

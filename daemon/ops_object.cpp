@@ -92,13 +92,45 @@ Res write_obj(Sheep& s, Request& r) {
   }
   Status st = s.gateway.write(oid, r.data(), r.data_length(), r.hdr.obj.offset, r.hdr.obj.copies);
   if (st.ok() && count) {
+    // Entries that stopped naming an object release it.
     const char* p = r.data() + (inode_map_offset(first) - r.hdr.obj.offset);
-    std::vector<uint32_t> new_entries(count);
-    std::memcpy(new_entries.data(), p, count * 4);
-    s.vdi_ops.release_entries(oid_to_vid(oid), first, old_entries.data(), new_entries.data(),
-                              count);
+    std::vector<std::pair<uint32_t, uint32_t>> released;
+    for (uint32_t i = 0; i < count; i++) {
+      uint32_t now;
+      std::memcpy(&now, p + 4 * i, 4);
+      if (old_entries[i] && old_entries[i] != now) released.push_back({old_entries[i], first + i});
+    }
+    if (!released.empty()) release_on_master(s, released);
   }
   return st.code();
+}
+
+void release_on_master(Sheep& s, const std::vector<std::pair<uint32_t, uint32_t>>& objects) {
+  if (s.group.is_master()) {
+    s.vdi_ops.release_objects(objects);
+    return;
+  }
+  auto peer = s.peers.get(s.group.master().nid);
+  if (!peer) return;  // a leak at worst, never a loss
+  std::vector<uint32_t> payload;
+  for (const auto& [vid, idx] : objects) {
+    payload.push_back(vid);
+    payload.push_back(idx);
+  }
+  SdReq req = make_req(kOpReleaseObjects, kFlagWrite, uint32_t(payload.size() * 4));
+  Status st = peer->exec(req, payload.data(), nullptr);
+  if (!st.ok()) sd_warn("releasing %zu objects failed: %s", objects.size(), strerror(st.code()));
+}
+
+Res release_objects(Sheep& s, Request& r) {
+  if (!r.is_write() || r.data_length() % 8) return Res::InvalidParms;
+  std::vector<std::pair<uint32_t, uint32_t>> objects(r.data_length() / 8);
+  for (size_t i = 0; i < objects.size(); i++) {
+    std::memcpy(&objects[i].first, r.data() + 8 * i, 4);
+    std::memcpy(&objects[i].second, r.data() + 8 * i + 4, 4);
+  }
+  s.vdi_ops.release_objects(objects);
+  return Res::Success;
 }
 
 Res remove_obj(Sheep& s, Request& r) {

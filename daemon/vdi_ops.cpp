@@ -3,6 +3,7 @@
 
 #include <cinttypes>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -271,20 +272,46 @@ Result<VdiReply> VdiOps::attr(const VdiAttr& a, uint32_t snapid, uint16_t flags)
   }
 }
 
-void VdiOps::release_entries(uint32_t vid, uint32_t first_idx, const uint32_t* old_entries,
-                             const uint32_t* new_entries, uint32_t count) {
-  // An object oid(X, i) can be referenced only by X's inode and by inodes
-  // descended from X. When X drops its own entry and X has no live
-  // descendants and is not frozen, nothing else can reference the object.
-  // Objects shared with snapshots or clones are kept (reclaimed later).
-  auto info = sheep_.vdis.get(vid);
-  if (!info || info->snapshot || sheep_.vdis.live_children(vid) > 0) return;
-  for (uint32_t i = 0; i < count; i++) {
-    if (old_entries[i] != vid || new_entries[i] == vid) continue;
-    uint64_t oid = vid_to_data_oid(vid, first_idx + i);
-    Status st = sheep_.gateway.remove(oid, info->copies);
+void VdiOps::release_objects(const std::vector<std::pair<uint32_t, uint32_t>>& objects) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto all = sheep_.vdis.all();
+  std::map<uint32_t, std::vector<uint32_t>> children;
+  std::map<uint32_t, VdiInfo> info;
+  for (const auto& [vid, v] : all) {
+    info[vid] = v;
+    if (v.parent) children[v.parent].push_back(vid);
+  }
+  for (const auto& [owner, idx] : objects) {
+    // The family of the owner: itself and every descendant.
+    std::vector<uint32_t> family{owner}, queue{owner};
+    while (!queue.empty()) {
+      uint32_t v = queue.back();
+      queue.pop_back();
+      for (uint32_t c : children[v]) {
+        family.push_back(c);
+        queue.push_back(c);
+      }
+    }
+    bool referenced = false;
+    for (uint32_t v : family) {
+      auto it = info.find(v);
+      if (it == info.end() || it->second.deleted) continue;
+      uint32_t entry = 0;
+      Status st = sheep_.gateway.read(vid_to_vdi_oid(v), &entry, sizeof(entry),
+                                      uint32_t(inode_map_offset(idx)));
+      if (!st.ok() || entry == owner) {  // unreadable: keep, to be safe
+        referenced = true;
+        break;
+      }
+    }
+    if (referenced) continue;
+    uint64_t oid = vid_to_data_oid(owner, idx);
+    auto oi = info.find(owner);
+    Status st = sheep_.gateway.remove(oid, oi != info.end() ? oi->second.copies : 0);
     if (!st.ok() && st.code() != Res::NoObj)
       sd_err("failed to free %016" PRIx64 ": %s", oid, strerror(st.code()));
+    else
+      sd_debug("freed %016" PRIx64, oid);
   }
 }
 

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "proto/inode.h"
 #include "result.h"
@@ -52,10 +54,12 @@ class VdiOps {
   // attribute object for attr's name/tag/snap_id/key. Returns the object's
   // vid (sd_hash_vdi of the name) and attribute id.
   Result<VdiReply> attr(const VdiAttr& attr, uint32_t snapid, uint16_t flags);
-  // Called after a write into an inode's data_vdi_id range: frees the
-  // objects whose entries changed, when nothing else can reference them.
-  void release_entries(uint32_t vid, uint32_t first_idx, const uint32_t* old_entries,
-                       const uint32_t* new_entries, uint32_t count);
+  // An inode map entry stopped naming object (vid, idx) for each pair:
+  // frees every such object that no live inode references any more. Only
+  // X and the VDIs descended from X can name oid(X, i), so the family is
+  // all that is read. Runs under the VDI lock, so no snapshot or clone
+  // can copy a reference while the check runs.
+  void release_objects(const std::vector<std::pair<uint32_t, uint32_t>>& objects);
 
  private:
   struct Found {

@@ -76,6 +76,10 @@ enum Op : uint8_t {
   kOpSetRecovery = 0xcb,
   kOpSetVnodes = 0xcc,
   kOpGetVnodes = 0xcd,
+  // Private to this implementation (sheep to sheep only): "these data
+  // objects lost a reference; free each one nothing references any more".
+  // Payload: pairs of u32 (owner vid, block index). Runs on the master.
+  kOpReleaseObjects = 0xe0,
 };
 
 // Request flags (hdr.flags).
