@@ -244,18 +244,32 @@ int sheepdog_pwrite(void*, const void* buf, uint32_t count, uint64_t offset,
 int sheepdog_flush(void*, uint32_t /*flags*/) { return 0; }
 
 int sheepdog_can_zero(void*) { return 1; }
+int sheepdog_can_trim(void*) { return vdi->is_snapshot() ? 0 : 1; }
 
 int sheepdog_can_fast_zero(void*) { return 1; }
 
 // Unallocated blocks already read as zeros and are left alone; allocated
 // ones get zeros written (a fast zero refuses those with ENOTSUP).
+// Trim unmaps whole objects (freeing them once nothing references them)
+// and writes zeros inside partial ones.
+int sheepdog_trim(void*, uint32_t count, uint64_t offset, uint32_t) {
+  sd::Status st = vdi->discard(count, offset);
+  if (!st.ok()) return fail("trim", count, offset, st.code());
+  return 0;
+}
+
 int sheepdog_zero(void*, uint32_t count, uint64_t offset, uint32_t flags) {
   static const std::vector<char> zeros(1u << 20);
   const uint64_t osz = vdi->object_size();
   const uint64_t end = offset + count;
   for (uint64_t pos = offset; pos < end;) {
     uint64_t stop = std::min(end, (pos / osz + 1) * osz);
-    if (vdi->map_entry(pos / osz)) {
+    if (vdi->map_entry(pos / osz) && (flags & NBDKIT_FLAG_MAY_TRIM) && pos % osz == 0 &&
+        stop - pos == osz) {
+      // A whole object may simply be unmapped: it then reads as zeros.
+      sd::Status st = vdi->discard(osz, pos);
+      if (!st.ok()) return fail("zero", uint32_t(osz), pos, st.code());
+    } else if (vdi->map_entry(pos / osz)) {
       if (flags & NBDKIT_FLAG_FAST_ZERO) {
         nbdkit_set_error(ENOTSUP);
         return -1;
@@ -326,6 +340,8 @@ struct nbdkit_plugin make_plugin() {
   p.can_zero = sheepdog_can_zero;
   p.can_fast_zero = sheepdog_can_fast_zero;
   p.zero = sheepdog_zero;
+  p.can_trim = sheepdog_can_trim;
+  p.trim = sheepdog_trim;
   p.errno_is_preserved = 0;
   return p;
 }

@@ -2,6 +2,7 @@
 #include "client/vdi.h"
 
 #include <algorithm>
+#include <vector>
 #include <cstring>
 
 #include "oid.h"
@@ -168,6 +169,60 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
     if (readonly_) return err(Res::Readonly);
   }
   return err(Res::Readonly);
+}
+
+Status Vdi::discard(uint64_t len, uint64_t offset) {
+  if (readonly_) return err(Res::Readonly);
+  if (offset + len < offset || offset + len > size()) return err(Res::InvalidParms);
+  const uint64_t osz = object_size();
+  static const std::vector<char> zeros(1u << 20);
+  while (len) {
+    uint64_t idx = offset / osz;
+    uint32_t off = uint32_t(offset % osz);
+    uint32_t n = uint32_t(std::min<uint64_t>(len, osz - off));
+    if (map_entry(idx)) {
+      if (off == 0 && n == osz) {
+        SD_TRY(unmap_block(idx));
+      } else {
+        for (uint32_t done = 0; done < n;) {
+          uint32_t k = uint32_t(std::min<uint64_t>(n - done, zeros.size()));
+          SD_TRY(write_block(idx, zeros.data(), k, off + done));
+          done += k;
+        }
+      }
+    }
+    offset += n;
+    len -= n;
+  }
+  return {};
+}
+
+Status Vdi::unmap_block(uint64_t idx) {
+  // Wait for any creation of this block to finish, and keep others out.
+  {
+    std::unique_lock<std::mutex> lk(create_mu_);
+    create_cv_.wait(lk, [&] { return !creating_.count(idx); });
+    creating_.insert(idx);
+  }
+  uint32_t vid, zero = 0;
+  uint8_t copies;
+  {
+    std::shared_lock<std::shared_mutex> lk(mu_);
+    vid = header_.vdi_id;
+    copies = header_.nr_copies;
+  }
+  Status st = client_.write_obj(vid_to_vdi_oid(vid), &zero, sizeof(zero),
+                                uint32_t(inode_map_offset(idx)), copies);
+  if (st.ok()) {
+    std::unique_lock<std::shared_mutex> lk(mu_);
+    if (idx < map_.size()) map_[idx] = 0;
+  }
+  {
+    std::lock_guard<std::mutex> lk(create_mu_);
+    creating_.erase(idx);
+  }
+  create_cv_.notify_all();
+  return st;
 }
 
 }  // namespace sd

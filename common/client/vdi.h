@@ -52,6 +52,11 @@ class Vdi {
   Status read(void* buf, uint64_t len, uint64_t offset);
   Status write(const void* buf, uint64_t len, uint64_t offset);
 
+  // Unmaps [offset, offset+len): whole objects are dropped from the map
+  // (their entry becomes 0, so they read as zeros and the daemon frees what
+  // nothing references); partial ranges of allocated objects get zeros.
+  Status discard(uint64_t len, uint64_t offset);
+
   // Looks the name up again and reloads the inode (after a snapshot).
   Status refresh();
 
@@ -61,6 +66,7 @@ class Vdi {
   Status load(uint32_t vid);
   Status read_block(uint64_t idx, char* buf, uint32_t len, uint32_t off);
   Status write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t off);
+  Status unmap_block(uint64_t idx);
 
   SheepClient& client_;
   const std::string name_;

@@ -120,7 +120,7 @@ start_nbdkit() {
   shift
   local preload
   preload=$(nbdkit_preload)
-  LD_PRELOAD="$preload" nbdkit -U "$sock" -P "$T/nbdkit.$(basename "$sock").pid" "$PLUGIN" "$@" \
+  LD_PRELOAD="$preload" timeout 60 nbdkit -U "$sock" -P "$T/nbdkit.$(basename "$sock").pid" "$PLUGIN" "$@" \
     || fail "nbdkit did not start"
   on_exit "kill \$(cat $T/nbdkit.$(basename "$sock").pid)"
   wait_for 20 test -S "$sock"
