@@ -71,7 +71,7 @@ killer=$!
 while [ $SECONDS -lt $end ]; do
   rounds=$((rounds + 1))
   if fio --name=soak --ioengine=nbd --uri="nbd+unix:///?socket=$T/nbd.sock" --rw=randwrite \
-      --bs=64k --size=192M --iodepth=8 --verify=crc32c --do_verify=1 --verify_fatal=0 \
+      --bs=64k --size=192M --iodepth=8 --verify=crc32c --verify_state_save=0 --do_verify=1 --verify_fatal=0 \
       --randseed=$rounds --output-format=json --output="$T/fio.json" >/dev/null 2>&1; then
     :
   else
@@ -96,7 +96,7 @@ placement=$("$BUILD/tests/tools/check-placement" | tail -n 1)
 "$BUILD/tests/tools/check-placement" >/dev/null || errors=$((errors + 1))
 # The last round's data, read through another gateway, must verify too.
 if ! fio --name=soak --ioengine=nbd --uri="nbd+unix:///?socket=$T/nbd.sock" --rw=randwrite \
-    --bs=64k --size=192M --verify=crc32c --verify_only --randseed=$rounds >/dev/null 2>&1; then
+    --bs=64k --size=192M --verify=crc32c --verify_state_save=0 --verify_only --randseed=$rounds >/dev/null 2>&1; then
   errors=$((errors + 1))
   log "final verification failed"
 fi

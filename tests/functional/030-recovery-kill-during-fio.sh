@@ -10,7 +10,7 @@ dogn 0 vdi create disk 128M || fail "create"
 start_nbdkit "$T/nbd.sock" vdi=disk port=7004
 
 fio --name=verify --ioengine=nbd --uri="nbd+unix:///?socket=$T/nbd.sock" --rw=randwrite \
-  --bs=64k --size=96M --iodepth=8 --verify=crc32c --verify_fatal=1 --do_verify=1 \
+  --bs=64k --size=96M --iodepth=8 --verify=crc32c --verify_state_save=0 --verify_fatal=1 --do_verify=1 \
   --output="$T/fio.out" >/dev/null 2>&1 &
 fio_pid=$!
 on_exit "kill $fio_pid"
