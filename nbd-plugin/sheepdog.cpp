@@ -1,11 +1,12 @@
-// nbdkit plugin "sheepdog": serves one Sheepdog VDI (or a snapshot of it)
-// as an NBD export.
+// nbdkit plugin "sheepdog": serves a Sheepdog VDI (or a snapshot of it)
+// as an NBD export; without vdi= the export name selects the VDI and
+// clients can list the VDIs.
 //
 // The plugin connects to a sheep once, in .get_ready, and opens the VDI
 // there, so that a wrong address or a missing VDI stops nbdkit at start-up
 // with a clear message. Every NBD connection then shares that one
 // sd::SheepClient (requests from all connections are pipelined on it) and
-// that one sd::Vdi (one inode state, so multi-conn is safe). Sheep only
+// one sd::Vdi per VDI (one inode state, so multi-conn is safe). Sheep only
 // acknowledges a write once it is durable on every replica, so flush has
 // nothing to do and FUA is native.
 //
@@ -17,7 +18,10 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <string>
 #include <vector>
 
@@ -49,7 +53,6 @@ std::unique_ptr<sd::SheepClient> client;
 std::unique_ptr<sd::Vdi> vdi;
 
 // The handle of every connection: all of them share the globals above.
-char connection_handle;
 
 // sd::Res → errno for nbdkit (which turns it into an NBD error).
 int res_to_errno(sd::Res r) {
@@ -149,8 +152,8 @@ int sheepdog_config(const char* key, const char* value) {
 }
 
 int sheepdog_config_complete() {
-  if (cfg.vdi.empty()) {
-    nbdkit_error("sheepdog: vdi: the VDI name is required (vdi=NAME)");
+  if (cfg.vdi.empty() && (!cfg.tag.empty() || cfg.snapid)) {
+    nbdkit_error("sheepdog: tag and snapid need vdi=NAME");
     return -1;
   }
   if (!cfg.tag.empty() && cfg.snapid) {
@@ -165,7 +168,8 @@ int sheepdog_config_complete() {
 }
 
 #define sheepdog_config_help                                                    \
-  "[vdi=]NAME          (required) The VDI to serve.\n"                          \
+  "[vdi=]NAME          The VDI to serve. Without it the NBD export name\n"      \
+  "                    selects the VDI, and clients can list the VDIs.\n"      \
   "tag=TAG             Serve the snapshot with this tag (read-only).\n"         \
   "snapid=N            Serve the snapshot with this id (read-only).\n"          \
   "address=ADDR        Address of a sheep (default 127.0.0.1).\n"               \
@@ -183,6 +187,7 @@ int sheepdog_get_ready() {
     nbdkit_error("sheepdog: cannot connect to %s: %s", ep.str().c_str(), std::strerror(errno));
     return -1;
   }
+  if (cfg.vdi.empty()) return 0;  // the export name picks the VDI per client
   auto v = sd::Vdi::open(*client, cfg.vdi, cfg.tag, cfg.snapid);
   if (!v.ok()) {
     sd::Res r = v.code();
@@ -210,11 +215,62 @@ int sheepdog_get_ready() {
   return 0;
 }
 
-void* sheepdog_open(int /*readonly*/) { return &connection_handle; }
+// VDIs opened by export name, shared by every connection to the same one.
+std::mutex exports_mu;
+std::map<std::string, std::unique_ptr<sd::Vdi>> exports;
 
-int64_t sheepdog_get_size(void*) { return int64_t(vdi->size()); }
+sd::Vdi* V(void* h) { return static_cast<sd::Vdi*>(h); }
 
-int sheepdog_can_write(void*) { return vdi->is_snapshot() ? 0 : 1; }
+void* sheepdog_open(int /*readonly*/) {
+  if (vdi) return vdi.get();
+  std::string name = nbdkit_export_name() ? nbdkit_export_name() : "";
+  if (name.empty()) {
+    nbdkit_error("sheepdog: no export name: without vdi= the export name selects the VDI");
+    return nullptr;
+  }
+  std::lock_guard<std::mutex> lk(exports_mu);
+  auto it = exports.find(name);
+  if (it != exports.end()) return it->second.get();
+  auto v = sd::Vdi::open(*client, name);
+  if (!v.ok()) {
+    nbdkit_error("sheepdog: VDI '%s' %s: %s", name.c_str(),
+                 v.code() == sd::Res::NoVdi ? "not found" : "cannot be opened",
+                 sd::strerror(v.code()));
+    return nullptr;
+  }
+  sd::Vdi* raw = v->get();
+  exports[name] = std::move(*v);
+  return raw;
+}
+
+// Without vdi=, clients may list the VDIs (working ones, not snapshots).
+int sheepdog_list_exports(int /*readonly*/, int /*is_tls*/, struct nbdkit_exports* out) {
+  if (!cfg.vdi.empty()) return nbdkit_add_export(out, cfg.vdi.c_str(), nullptr);
+  std::vector<uint64_t> inuse(sd::kVdiBitmapBytes / 8), deleted(sd::kVdiBitmapBytes / 8);
+  sd::SdReq req = sd::make_req(sd::kOpReadVdis, 0, uint32_t(sd::kVdiBitmapBytes));
+  sd::SdReq dreq = sd::make_req(sd::kOpReadDelVdis, 0, uint32_t(sd::kVdiBitmapBytes));
+  if (!client->exec(req, nullptr, inuse.data()).ok() ||
+      !client->exec(dreq, nullptr, deleted.data()).ok()) {
+    nbdkit_error("sheepdog: cannot list the VDIs");
+    return -1;
+  }
+  for (uint32_t w = 0; w < inuse.size(); w++) {
+    uint64_t bits = inuse[w] & ~deleted[w];
+    while (bits) {
+      uint32_t vid = w * 64 + uint32_t(__builtin_ctzll(bits));
+      bits &= bits - 1;
+      auto h = sd::read_inode_header(*client, vid);
+      if (!h.ok() || h->name[0] == 0 || sd::inode_is_snapshot(*h)) continue;
+      std::string name(h->name, strnlen(h->name, sd::kMaxVdiLen));
+      if (nbdkit_add_export(out, name.c_str(), nullptr) == -1) return -1;
+    }
+  }
+  return 0;
+}
+
+int64_t sheepdog_get_size(void* h) { return int64_t(V(h)->size()); }
+
+int sheepdog_can_write(void* h) { return V(h)->is_snapshot() ? 0 : 1; }
 
 int sheepdog_can_flush(void*) { return 1; }
 
@@ -228,15 +284,15 @@ int sheepdog_is_rotational(void*) { return 0; }
 
 int sheepdog_can_extents(void*) { return 1; }
 
-int sheepdog_pread(void*, void* buf, uint32_t count, uint64_t offset, uint32_t /*flags*/) {
-  sd::Status st = vdi->read(buf, count, offset);
+int sheepdog_pread(void* h, void* buf, uint32_t count, uint64_t offset, uint32_t /*flags*/) {
+  sd::Status st = V(h)->read(buf, count, offset);
   if (!st.ok()) return fail("read", count, offset, st.code());
   return 0;
 }
 
-int sheepdog_pwrite(void*, const void* buf, uint32_t count, uint64_t offset,
+int sheepdog_pwrite(void* h, const void* buf, uint32_t count, uint64_t offset,
                     uint32_t /*flags*/) {
-  sd::Status st = vdi->write(buf, count, offset);
+  sd::Status st = V(h)->write(buf, count, offset);
   if (!st.ok()) return fail("write", count, offset, st.code());
   return 0;
 }
@@ -244,7 +300,7 @@ int sheepdog_pwrite(void*, const void* buf, uint32_t count, uint64_t offset,
 int sheepdog_flush(void*, uint32_t /*flags*/) { return 0; }
 
 int sheepdog_can_zero(void*) { return 1; }
-int sheepdog_can_trim(void*) { return vdi->is_snapshot() ? 0 : 1; }
+int sheepdog_can_trim(void* h) { return V(h)->is_snapshot() ? 0 : 1; }
 
 int sheepdog_can_fast_zero(void*) { return 1; }
 
@@ -252,31 +308,31 @@ int sheepdog_can_fast_zero(void*) { return 1; }
 // ones get zeros written (a fast zero refuses those with ENOTSUP).
 // Trim unmaps whole objects (freeing them once nothing references them)
 // and writes zeros inside partial ones.
-int sheepdog_trim(void*, uint32_t count, uint64_t offset, uint32_t) {
-  sd::Status st = vdi->discard(count, offset);
+int sheepdog_trim(void* h, uint32_t count, uint64_t offset, uint32_t) {
+  sd::Status st = V(h)->discard(count, offset);
   if (!st.ok()) return fail("trim", count, offset, st.code());
   return 0;
 }
 
-int sheepdog_zero(void*, uint32_t count, uint64_t offset, uint32_t flags) {
+int sheepdog_zero(void* h, uint32_t count, uint64_t offset, uint32_t flags) {
   static const std::vector<char> zeros(1u << 20);
-  const uint64_t osz = vdi->object_size();
+  const uint64_t osz = V(h)->object_size();
   const uint64_t end = offset + count;
   for (uint64_t pos = offset; pos < end;) {
     uint64_t stop = std::min(end, (pos / osz + 1) * osz);
-    if (vdi->map_entry(pos / osz) && (flags & NBDKIT_FLAG_MAY_TRIM) && pos % osz == 0 &&
+    if (V(h)->map_entry(pos / osz) && (flags & NBDKIT_FLAG_MAY_TRIM) && pos % osz == 0 &&
         stop - pos == osz) {
       // A whole object may simply be unmapped: it then reads as zeros.
-      sd::Status st = vdi->discard(osz, pos);
+      sd::Status st = V(h)->discard(osz, pos);
       if (!st.ok()) return fail("zero", uint32_t(osz), pos, st.code());
-    } else if (vdi->map_entry(pos / osz)) {
+    } else if (V(h)->map_entry(pos / osz)) {
       if (flags & NBDKIT_FLAG_FAST_ZERO) {
         nbdkit_set_error(ENOTSUP);
         return -1;
       }
       for (uint64_t p = pos; p < stop;) {
         uint64_t n = std::min<uint64_t>(stop - p, zeros.size());
-        sd::Status st = vdi->write(zeros.data(), n, p);
+        sd::Status st = V(h)->write(zeros.data(), n, p);
         if (!st.ok()) return fail("zero", n, p, st.code());
         p += n;
       }
@@ -288,18 +344,18 @@ int sheepdog_zero(void*, uint32_t count, uint64_t offset, uint32_t flags) {
 
 // Unallocated blocks (data_vdi_id entry 0) read as zeros: report them as
 // holes so that nbdcopy and friends can skip them.
-int sheepdog_extents(void*, uint32_t count, uint64_t offset, uint32_t flags,
+int sheepdog_extents(void* h, uint32_t count, uint64_t offset, uint32_t flags,
                      struct nbdkit_extents* extents) {
-  const uint64_t osz = vdi->object_size();
+  const uint64_t osz = V(h)->object_size();
   const uint64_t end = offset + count;
   uint64_t start = offset;
   while (start < end) {
     uint64_t idx = start / osz;
-    uint32_t type = vdi->map_entry(idx) ? 0 : (NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO);
+    uint32_t type = V(h)->map_entry(idx) ? 0 : (NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO);
     // Extend the run over following blocks of the same type.
     uint64_t stop = (idx + 1) * osz;
     while (stop < end) {
-      uint32_t t = vdi->map_entry(stop / osz) ? 0 : (NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO);
+      uint32_t t = V(h)->map_entry(stop / osz) ? 0 : (NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO);
       if (t != type) break;
       stop += osz;
     }
@@ -326,6 +382,7 @@ struct nbdkit_plugin make_plugin() {
   p.magic_config_key = "vdi";
   p.get_ready = sheepdog_get_ready;
   p.open = sheepdog_open;
+  p.list_exports = sheepdog_list_exports;
   p.get_size = sheepdog_get_size;
   p.can_write = sheepdog_can_write;
   p.can_flush = sheepdog_can_flush;
