@@ -56,7 +56,9 @@ nbdkit_fails "nbdkit: error: sheepdog: VDI 'missing' not found: No VDI found" vd
   socket="$T/0/sock"
 
 # Bad parameters.
-nbdkit_fails "nbdkit: error: sheepdog: vdi: the VDI name is required (vdi=NAME)" port=7000
+# Without vdi= the export name picks the VDI (tested in 042); a snapshot
+# key without a VDI makes no sense.
+nbdkit_fails "nbdkit: error: sheepdog: tag and snapid need vdi=NAME" port=7000 tag=x
 nbdkit_fails "nbdkit: error: sheepdog: unknown parameter 'foo'" vdi=test foo=bar
 nbdkit_fails "nbdkit: error: sheepdog: port: '0' is not a port number (1..65535)" vdi=test port=0
 nbdkit_fails "nbdkit: error: sheepdog: port: '70000' is not a port number (1..65535)" vdi=test port=70000
