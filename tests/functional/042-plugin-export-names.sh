@@ -12,6 +12,8 @@ list=$(nbdinfo --list --json "nbd+unix:///?socket=$T/all.sock" |
   python3 -c 'import json,sys; print(" ".join(sorted(e["export-name"] for e in json.load(sys.stdin)["exports"])))')
 assert_eq "$list" "alpha beta" "exports listed"
 assert_eq "$(nbdinfo --size "nbd+unix:///beta?socket=$T/all.sock")" "33554432" "size of beta"
+sizes=$(nbdinfo "nbd+unix:///beta?socket=$T/all.sock" | grep -E "block_size_(minimum|preferred|maximum)" | awk '{print $2}' | tr '\n' ' ')
+assert_eq "$sizes" "512 4096 4194304 " "block sizes"
 head -c 8M /dev/urandom >"$T/a"
 nbdcopy "$T/a" "nbd+unix:///alpha?socket=$T/all.sock" || fail "write alpha by export name"
 assert_eq "$(dogn 0 vdi read alpha 0 8M | md5sum | cut -d' ' -f1)" "$(md5sum <"$T/a" | cut -d' ' -f1)" "alpha's data"
