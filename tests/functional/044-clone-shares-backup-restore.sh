@@ -27,4 +27,13 @@ dogn 0 vdi snapshot -s base copy || fail "snapshot the copy"
 dogn 0 vdi restore -s base copy <"$T/diff" || fail "restore"
 assert_eq "$(dogn 0 vdi read copy 0 64M | md5sum | cut -d' ' -f1)" \
   "$(dogn 0 vdi read -s daily golden 0 64M | md5sum | cut -d' ' -f1)" "restored data"
+
+# Rollback to the first snapshot, then grow; shrinking is refused.
+dogn 0 vdi rollback -f -s base golden || fail "rollback"
+assert_eq "$(dogn 0 vdi read golden 0 64M | md5sum | cut -d' ' -f1)" "$(md5sum <"$T/g" | cut -d' ' -f1)" "data after rollback"
+dogn 0 vdi resize golden 2G || fail "resize"
+assert_eq "$(dogn 0 vdi list -r golden | awk '$1 == "=" {print $4}')" "2147483648" "size after resize"
+out=$(dogn 0 vdi resize golden 1G 2>&1; echo "[exit $?]")
+assert_eq "$(printf '%s\n' "$out" | sed -n '1p;$p')" "Shrinking VDIs is not implemented
+[exit 64]" "shrink refused"
 pass
