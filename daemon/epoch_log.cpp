@@ -36,17 +36,21 @@ Result<std::vector<char>> EpochLog::raw(uint32_t epoch) const {
   return data;
 }
 
+Result<EpochRecord> EpochLog::decode(uint32_t epoch, const char* data, size_t len) {
+  if (len < 8 || (len - 8) % sizeof(SdNode)) return err(Res::Eio);
+  EpochRecord rec;
+  rec.epoch = epoch;
+  size_t n = (len - 8) / sizeof(SdNode);
+  rec.nodes.resize(n);
+  if (n) std::memcpy(rec.nodes.data(), data, n * sizeof(SdNode));
+  std::memcpy(&rec.time, data + n * sizeof(SdNode), 8);
+  return rec;
+}
+
 Result<EpochRecord> EpochLog::load(uint32_t epoch) const {
   auto data = raw(epoch);
   if (!data.ok()) return err(data.code());
-  if (data->size() < 8 || (data->size() - 8) % sizeof(SdNode)) return err(Res::Eio);
-  EpochRecord rec;
-  rec.epoch = epoch;
-  size_t n = (data->size() - 8) / sizeof(SdNode);
-  rec.nodes.resize(n);
-  if (n) std::memcpy(rec.nodes.data(), data->data(), n * sizeof(SdNode));
-  std::memcpy(&rec.time, data->data() + n * sizeof(SdNode), 8);
-  return rec;
+  return decode(epoch, data->data(), data->size());
 }
 
 static bool is_epoch_name(const char* name) {

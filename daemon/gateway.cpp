@@ -23,6 +23,12 @@ bool retryable(Res r) {
 
 constexpr int kMaxAttempts = 20;
 
+// Spreads reads over the copies; cheap, per thread, seeded once.
+uint32_t spread() {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  return uint32_t(rng());
+}
+
 }  // namespace
 
 uint64_t Gateway::object_size_of(uint64_t oid) const {
@@ -56,7 +62,7 @@ Status Gateway::read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uin
     int n = 0;
     for (int i = 0; i < p.count; i++)
       if (m->is_self(p.node[i])) order[n++] = p.node[i];
-    int start = p.count > 1 ? int(std::random_device{}() % unsigned(p.count)) : 0;
+    int start = p.count > 1 ? int(spread() % unsigned(p.count)) : 0;
     for (int i = 0; i < p.count; i++) {
       int idx = p.node[(start + i) % p.count];
       if (!m->is_self(idx)) order[n++] = idx;

@@ -24,14 +24,9 @@ Result<EpochRecord> ObjectRecovery::load_epoch(uint32_t epoch) {
     req.obj.tgt_epoch = epoch;
     SdRsp rsp;
     if (!peer->exec(req, nullptr, buf.data(), &rsp).ok()) continue;
-    size_t n = rsp.data_length;
-    if (n < 8 || (n - 8) % sizeof(SdNode)) continue;
-    EpochRecord r;
-    r.epoch = epoch;
-    r.nodes.resize((n - 8) / sizeof(SdNode));
-    if (n > 8) std::memcpy(r.nodes.data(), buf.data(), n - 8);
-    std::memcpy(&r.time, buf.data() + n - 8, 8);
-    if (!sheep_.epochs.save(r).ok()) sd_err("failed to save epoch %u", epoch);
+    auto r = EpochLog::decode(epoch, buf.data(), rsp.data_length);
+    if (!r.ok()) continue;
+    if (!sheep_.epochs.save(*r).ok()) sd_err("failed to save epoch %u", epoch);
     return r;
   }
   return err(Res::NoTag);
@@ -80,15 +75,7 @@ Status ObjectRecovery::try_fetch(uint64_t oid) {
     for (int i = 0; i < p.count; i++) {
       const SdNode& n = ring->nodes()[p.node[i]];
       if (same_node(n, sheep_.self)) continue;
-      auto peer = sheep_.peers.get(n.nid);
-      if (!peer) continue;
-      SdReq req = make_req(kOpReadPeer, kFlagRecovery, uint32_t(size));
-      req.epoch = cur->epoch;
-      req.obj.oid = oid;
-      req.obj.tgt_epoch = e;
-      SdRsp rsp;
-      Status st = peer->exec(req, nullptr, buf.get(), &rsp);
-      if (!st.ok() || rsp.data_length != size) continue;
+      if (!read_from_peer(n.nid, oid, e, buf.get(), uint32_t(size)).ok()) continue;
       SD_TRY(sheep_.store.create_and_write(oid, size, buf.get(), uint32_t(size), 0));
       sd_info("recovered %016" PRIx64 " from %s (epoch %u)", oid,
               node_addr_str(n.nid).c_str(), e);
@@ -102,6 +89,20 @@ Status ObjectRecovery::try_fetch(uint64_t oid) {
     return {};
   }
   return err(Res::NoObj);
+}
+
+Status ObjectRecovery::read_from_peer(const NodeId& nid, uint64_t oid, uint32_t epoch,
+                                      void* buf, uint32_t size) {
+  auto peer = sheep_.peers.get(nid);
+  if (!peer) return err(Res::NetworkError);
+  SdReq req = make_req(kOpReadPeer, kFlagRecovery, size);
+  req.epoch = sheep_.group.epoch();
+  req.obj.oid = oid;
+  req.obj.tgt_epoch = epoch;
+  SdRsp rsp;
+  SD_TRY(peer->exec(req, nullptr, buf, &rsp));
+  if (rsp.data_length != size) return err(Res::Eio);
+  return {};
 }
 
 Status ObjectRecovery::read_for_recovery(uint64_t oid, void* buf, uint32_t len, uint32_t offset) {

@@ -36,6 +36,10 @@ class ObjectRecovery {
   // Reads a copy for a recovery request: the live file, else the newest
   // stale copy.
   Status read_for_recovery(uint64_t oid, void* buf, uint32_t len, uint32_t offset);
+  // A whole object from one peer with a recovery read (live file or
+  // .stale there, no epoch check).
+  Status read_from_peer(const NodeId& nid, uint64_t oid, uint32_t epoch, void* buf,
+                        uint32_t size);
   // Moves every object to .stale: our copies may be older than the
   // cluster's, so they are only a last resort from now on.
   void retire_local_objects(uint32_t epoch);

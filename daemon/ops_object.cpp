@@ -195,17 +195,11 @@ Res repair_replica(Sheep& s, Request& r) {
   NodeId nid{};
   std::memcpy(nid.addr, r.hdr.forw.addr, 16);
   nid.port = r.hdr.forw.port;
-  auto peer = s.peers.get(nid);
-  if (!peer) return Res::NetworkError;
   uint64_t size = s.gateway.object_size_of(oid);
   std::unique_ptr<char[]> buf(new char[size]);
-  SdReq req = make_req(kOpReadPeer, kFlagRecovery, uint32_t(size));
-  req.epoch = s.group.epoch();
-  req.obj.oid = oid;
-  req.obj.tgt_epoch = s.group.epoch();
-  SdRsp rsp;
-  if (Status st = peer->exec(req, nullptr, buf.get(), &rsp); !st.ok()) return st.code();
-  if (rsp.data_length != size) return Res::Eio;
+  if (Status st = s.recovery.read_from_peer(nid, oid, s.group.epoch(), buf.get(), uint32_t(size));
+      !st.ok())
+    return st.code();
   return s.store.create_and_write(oid, size, buf.get(), uint32_t(size), 0).code();
 }
 
