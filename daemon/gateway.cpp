@@ -167,6 +167,15 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len
   return err(last);
 }
 
+bool Gateway::read_local_cached(uint64_t oid, void* buf, uint32_t len, uint32_t offset,
+                                uint8_t copies) {
+  MembershipPtr m = sheep_.group.membership();
+  Placement p = m->ring.place(oid, copies_for(oid, copies));
+  for (int i = 0; i < p.count; i++)
+    if (m->is_self(p.node[i])) return sheep_.store.read_cached(oid, buf, len, offset);
+  return false;
+}
+
 Status Gateway::local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset) {
   Status st = sheep_.store.read(oid, buf, len, offset);
   if (st.code() != Res::NoObj || !sheep_.recovery.fetch(oid).ok()) return st;

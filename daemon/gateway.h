@@ -38,6 +38,10 @@ class Gateway {
   // should hold fetches it from earlier owners first.
   Status local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset);
   Status local_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset);
+  // A read that cannot block (for the event loop): true when this node
+  // holds a copy of oid and the bytes came from the page cache through an
+  // open descriptor. False means nothing; the caller takes the normal path.
+  bool read_local_cached(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies);
 
  private:
   enum class Kind { Create, Write, Remove };

@@ -134,6 +134,11 @@ void Group::publish(uint32_t epoch, std::vector<SdNode> nodes) {
     if (same_node(nodes[i], sheep_.self)) self = int(i);
   auto m = std::make_shared<const Membership>(epoch, std::move(nodes), self);
   std::atomic_store(&membership_, std::shared_ptr<const Membership>(m));
+  publish_lease(true);
+}
+
+void Group::publish_lease(bool new_membership) {
+  sheep_.lease.set_state(epoch(), status_ == ClusterStatus::Ok && !suspended_, new_membership);
 }
 
 // ---- joining ---------------------------------------------------------------
@@ -223,6 +228,7 @@ void Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
   }
   settings_ = s;
   status_ = status;
+  publish_lease();
   if (format_changed && s.ctime) {
     // Joining a formatted cluster for the first time: start clean.
     if (!sheep_.store.purge().ok()) sd_err("failed to purge the store");
@@ -254,6 +260,7 @@ void Group::on_join(const std::vector<SdNode>& members, const SdNode& node,
       if (suspended_) sd_info("back in the cluster");
       suspended_ = false;
       if (reply.empty()) status_ = ClusterStatus::Wait;  // founder: formatted or not, wait
+      publish_lease();
     }
     members_ = members;
     sd_info("%s joined (%zu members)", node_addr_str(node.nid).c_str(), members.size());
@@ -276,6 +283,7 @@ void Group::on_join_refused(const std::vector<char>& reply) {
   std::string why = r.str();
   sd_err("the cluster refused this node: %s", why.c_str());
   status_ = ClusterStatus::Killed;
+  publish_lease();
   sheep_.request_stop();
 }
 
@@ -290,6 +298,7 @@ void Group::on_leave(const std::vector<SdNode>& members, const SdNode& node) {
 void Group::on_driver_failure(const std::string& why) {
   sd_err("cluster driver failure: %s; no longer serving I/O", why.c_str());
   status_ = ClusterStatus::Killed;
+  publish_lease();
   cv_.notify_all();
 }
 
@@ -297,6 +306,7 @@ void Group::on_suspended(const std::string& why) {
   sd_err("%s: no longer serving I/O until this node is back in the cluster", why.c_str());
   std::lock_guard<std::mutex> lk(mu_);
   suspended_ = true;
+  publish_lease();
   joined_ = false;
   members_.clear();
   // Messages we were waiting for will never come: fail their waiters.
@@ -322,7 +332,7 @@ void Group::membership_changed_locked() {
         return;
       }
     }
-    status_ = ClusterStatus::Ok;
+    status_ = ClusterStatus::Ok;  // the lease follows with publish()
     if (same_members(latest_.nodes, nodes)) {
       publish(latest_.epoch, nodes);
       sd_info("cluster running again at epoch %u", latest_.epoch);
@@ -389,6 +399,7 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
     }
     case kShutdown:
       status_ = ClusterStatus::Shutdown;
+      publish_lease();
       if (!save_config().ok()) sd_err("failed to save config");
       sd_info("cluster shutdown requested");
       sheep_.request_stop();
@@ -455,7 +466,7 @@ Res Group::apply_make_fs(const ClusterSettings& req) {
     settings_.disable_recovery = false;
     nodes = with_vnodes(members_);
     latest_ = EpochRecord{1, uint64_t(time(nullptr)), nodes};
-    status_ = ClusterStatus::Ok;
+    status_ = ClusterStatus::Ok;  // the lease follows with publish()
   }
   if (!save_config().ok()) return Res::Eio;
   if (!sheep_.epochs.save(latest_).ok()) return Res::Eio;

@@ -115,6 +115,8 @@ class Group : public ClusterEvents {
   Res apply_make_fs(const ClusterSettings& s);
   // Re-derives status and epoch after a membership change (mu_ held).
   void membership_changed_locked();
+  // Mirrors epoch and serving state (and a new membership) into the read lease.
+  void publish_lease(bool new_membership = false);
   void publish(uint32_t epoch, std::vector<SdNode> nodes);
   std::vector<SdNode> with_vnodes(std::vector<SdNode> nodes) const;
   bool auto_vnodes() const;

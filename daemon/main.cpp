@@ -3,6 +3,7 @@
 // only option parsing and locking), then runs the event loop until shutdown.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +34,16 @@ void early_error(const char* func, int line, const char* fmt, const char* arg) {
   char msg[1024];
   std::snprintf(msg, sizeof(msg), fmt, arg);
   std::fprintf(stderr, "%s%6s [main] %s(%d) %s\n", ts, "ERROR", func, line, msg);
+}
+
+// Object files stay open (the store's descriptor cache), so take the hard
+// limit on open files rather than the usual soft 1024.
+void raise_open_file_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
 }
 
 int g_status_pipe = -1;
@@ -191,6 +202,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   install_signal_handlers();
+  raise_open_file_limit();
 
   Sheep sheep(opts);
   sheep.self = make_self(opts);
@@ -198,6 +210,10 @@ int main(int argc, char** argv) {
     sd_err("cannot initialise the object store in %s/obj", opts.dir.c_str());
     return 1;
   }
+  // Clients on this machine may read object files under the read lease.
+  if (sheep.lease.open(opts.dir, sheep.self.nid))
+    sheep.store.set_invalidation_hook([&sheep] { sheep.lease.invalidate(); });
+
   sheep.rebuild_vdi_table();
   Server server(sheep);
   sheep.server = &server;
@@ -224,6 +240,8 @@ int main(int argc, char** argv) {
   sd_info("sheepdog daemon (version %s) started", SD_VERSION);
   server.run();
   sd_info("shutting down");
+  // No more local reads from here: the cluster may move on without us.
+  sheep.lease.set_state(sheep.group.epoch(), false);
   sheep.group.stop();
   sheep.epoch_recovery.stop();
   sheep.server = nullptr;

@@ -64,10 +64,23 @@ struct TableInit {
   }
 } g_table_init;
 
+bool version_ok(const SdReq& h) {
+  return h.opcode < 0x80 ? h.proto_ver <= kProtoVer : h.proto_ver == kSheepProtoVer;
+}
+
+void fill_reply_header(Sheep& sheep, Request& req, Res r) {
+  if (r != Res::Success && !req.reply) req.rsp.data_length = 0;
+  req.rsp.proto_ver = 0;
+  req.rsp.flags = 0;
+  req.rsp.opcode = req.hdr.opcode;
+  req.rsp.id = req.hdr.id;
+  req.rsp.epoch = sheep.group.epoch();
+  req.rsp.result = uint32_t(r);
+}
+
 Res check_and_run(Sheep& sheep, Request& req) {
   const SdReq& h = req.hdr;
-  if (h.opcode < 0x80 ? h.proto_ver > kProtoVer : h.proto_ver != kSheepProtoVer)
-    return Res::VerMismatch;
+  if (!version_ok(h)) return Res::VerMismatch;
   const OpInfo* op = find_op(h.opcode);
   if (!op) return Res::InvalidParms;
   if (sheep.group.suspended() && !op->force) return Res::Halt;
@@ -89,15 +102,26 @@ const OpInfo* find_op(uint8_t opcode) { return g_table[opcode]; }
 void execute(Sheep& sheep, Request& req) {
   req.rsp = SdRsp{};
   Res r = check_and_run(sheep, req);
-  if (r != Res::Success && !req.reply) req.rsp.data_length = 0;
-  req.rsp.proto_ver = 0;
-  req.rsp.flags = 0;
-  req.rsp.opcode = req.hdr.opcode;
-  req.rsp.id = req.hdr.id;
-  req.rsp.epoch = sheep.group.epoch();
-  req.rsp.result = uint32_t(r);
+  fill_reply_header(sheep, req, r);
   if (r != Res::Success && r != Res::NoObj)
     sd_debug("op %02x failed: %s", req.hdr.opcode, strerror(r));
+}
+
+bool execute_inline(Sheep& sheep, Request& req) {
+  const SdReq& h = req.hdr;
+  if (h.opcode != kOpReadObj && h.opcode != kOpReadPeer) return false;
+  if (!version_ok(h) || sheep.group.suspended() || sheep.group.status() != ClusterStatus::Ok)
+    return false;
+  req.rsp = SdRsp{};
+  bool done = h.opcode == kOpReadObj ? ops::read_obj_cached(sheep, req)
+                                     : ops::read_peer_cached(sheep, req);
+  if (!done) {
+    req.reply.reset();
+    req.rsp = SdRsp{};
+    return false;
+  }
+  fill_reply_header(sheep, req, Res::Success);
+  return true;
 }
 
 }  // namespace sd

@@ -37,10 +37,19 @@ const OpInfo* find_op(uint8_t opcode);
 // Runs a request to completion (on a worker thread) and fills req.rsp.
 void execute(Sheep& sheep, Request& req);
 
+// Answers the request at once if that cannot block (a read of a local
+// object that is in the page cache) and returns true with req.rsp filled;
+// false leaves req untouched for execute() on a worker thread.
+bool execute_inline(Sheep& sheep, Request& req);
+
 // Handler groups, defined in ops_object.cpp, ops_vdi.cpp, ops_cluster.cpp.
 namespace ops {
 Res create_and_write_obj(Sheep&, Request&);
 Res read_obj(Sheep&, Request&);
+// The non-blocking forms of read_obj/read_peer: false when they cannot
+// answer without blocking (or would fail: the normal path reports that).
+bool read_obj_cached(Sheep&, Request&);
+bool read_peer_cached(Sheep&, Request&);
 Res write_obj(Sheep&, Request&);
 Res remove_obj(Sheep&, Request&);
 Res create_and_write_peer(Sheep&, Request&);

@@ -75,6 +75,20 @@ Res read_obj(Sheep& s, Request& r) {
   return st.code();
 }
 
+bool read_obj_cached(Sheep& s, Request& r) {
+  if (!fits(s, r)) return false;
+  char* buf = r.reply_buffer(r.hdr.data_length);
+  return s.gateway.read_local_cached(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset,
+                                     r.hdr.obj.copies);
+}
+
+bool read_peer_cached(Sheep& s, Request& r) {
+  if (!fits(s, r) || (r.hdr.flags & kFlagRecovery) || epoch_check(s, r) != Res::Success)
+    return false;
+  char* buf = r.reply_buffer(r.hdr.data_length);
+  return s.store.read_cached(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
+}
+
 Res write_obj(Sheep& s, Request& r) {
   if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
   uint64_t oid = r.hdr.obj.oid;

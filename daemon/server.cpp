@@ -27,26 +27,36 @@ constexpr uint64_t kTcpId = 1, kUnixId = 2, kEventId = 3, kSignalId = 4;
 constexpr uint32_t kMaxPayload = 32u << 20;
 // Requests a connection may have in flight before the loop stops reading it.
 constexpr int kMaxInflight = 512;
+// Per-connection receive buffer: one read() takes in many small requests.
+constexpr size_t kInBuffer = 128 << 10;
+// Replies gathered into one writev().
+constexpr int kMaxBatch = 64;
 
 }  // namespace
 
 struct Server::Conn {
   int fd = -1;
   uint64_t id = 0;
-  // Reading: the header, then the payload of the current request.
-  SdReq hdr{};
-  size_t hdr_got = 0;
+  // Reading: bytes received and not yet parsed are in[in_pos, in_end);
+  // a request whose payload is still arriving is cur.
+  std::unique_ptr<char[]> in{new char[kInBuffer]};
+  size_t in_pos = 0, in_end = 0;
   std::unique_ptr<Request> cur;
   size_t payload_got = 0;
-  // Writing: replies in completion order; out_off bytes of the front sent.
+  uint32_t events = 0;
+  std::atomic<int> inflight{0};      // requests handed to workers
+  std::atomic<bool> closing{false};  // close once replies are flushed
+  // Writing, shared by the loop and the workers (a worker sends its own
+  // reply when it can, saving a wake-up of the loop): replies in completion
+  // order, out_off bytes of the front already sent.
+  std::mutex out_mu;
   std::deque<std::unique_ptr<Request>> outq;
   size_t out_off = 0;
-  int inflight = 0;
-  bool closing = false;  // close once outq is flushed
-  uint32_t events = 0;
+  bool closed = false;  // fd closed: replies are dropped
+  bool broken = false;  // a write failed: the loop closes it
 };
 
-Server::Server(Sheep& sheep) : sheep_(sheep), gway_wq_("gway", 16), io_wq_("io", 8) {
+Server::Server(Sheep& sheep) : sheep_(sheep), gway_wq_("gway", 32), io_wq_("io", 32) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_event ev{};
@@ -109,10 +119,15 @@ void Server::run() {
     }
     if (stopping_) {
       bool pending = false;
-      for (auto& [id, c] : conns_) pending |= !c->outq.empty() || c->inflight > 0;
+      for (auto& [id, c] : conns_) {
+        std::lock_guard<std::mutex> lk(c->out_mu);
+        pending |= !c->outq.empty() || c->inflight > 0;
+      }
       if (!pending || std::chrono::steady_clock::now() > deadline) return;
     }
-    int n = epoll_wait(epfd_, events, 128, stopping_ ? 50 : -1);
+    // Connections with requests already buffered must not wait for the
+    // socket to become readable again: poll without blocking, then serve them.
+    int n = epoll_wait(epfd_, events, 128, !ready_.empty() ? 0 : stopping_ ? 50 : -1);
     if (n < 0 && errno != EINTR) {
       sd_err("epoll_wait: %s", std::strerror(errno));
       return;
@@ -137,7 +152,8 @@ void Server::run() {
       } else {
         auto it = conns_.find(id);
         if (it == conns_.end()) continue;
-        Conn& c = *it->second;
+        std::shared_ptr<Conn> keep = it->second;
+        Conn& c = *keep;
         if (events[i].events & (EPOLLERR | EPOLLHUP)) {
           close_conn(id);
           continue;
@@ -146,7 +162,24 @@ void Server::run() {
         if (conns_.count(id) && (events[i].events & EPOLLIN)) on_readable(c);
       }
     }
+    std::vector<uint64_t> ready;
+    ready.swap(ready_);
+    for (uint64_t id : ready) {
+      auto it = conns_.find(id);
+      if (it == conns_.end()) continue;
+      std::shared_ptr<Conn> keep = it->second;
+      on_readable(*keep);
+    }
   }
+}
+
+bool Server::has_buffered_request(const Conn& c) const {
+  size_t buffered = c.in_end - c.in_pos;
+  return c.cur ? buffered > 0 : buffered >= sizeof(SdReq);
+}
+
+void Server::note_ready(Conn& c) {
+  if (!c.closing && c.inflight < kMaxInflight && has_buffered_request(c)) ready_.push_back(c.id);
 }
 
 void Server::accept_on(int lfd) {
@@ -158,7 +191,7 @@ void Server::accept_on(int lfd) {
       return;
     }
     if (lfd == tcp_fd_) set_nodelay(fd);
-    auto c = std::make_unique<Conn>();
+    auto c = std::make_shared<Conn>();
     c->fd = fd;
     c->id = next_conn_id_++;
     epoll_event ev{};
@@ -173,15 +206,26 @@ void Server::accept_on(int lfd) {
 void Server::close_conn(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
-  epoll_ctl(epfd_, EPOLL_CTL_DEL, it->second->fd, nullptr);
-  close(it->second->fd);
+  Conn& c = *it->second;
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  {
+    std::lock_guard<std::mutex> lk(c.out_mu);
+    c.closed = true;
+    c.outq.clear();
+    close(c.fd);
+  }
   conns_.erase(it);  // replies still being worked on are dropped on completion
 }
 
 void Server::update_events(Conn& c) {
+  bool out_pending;
+  {
+    std::lock_guard<std::mutex> lk(c.out_mu);
+    out_pending = !c.outq.empty();
+  }
   uint32_t want = 0;
   if (!c.closing && c.inflight < kMaxInflight) want |= EPOLLIN;
-  if (!c.outq.empty()) want |= EPOLLOUT;
+  if (out_pending) want |= EPOLLOUT;
   if (want == c.events) return;
   epoll_event ev{};
   ev.events = want;
@@ -193,63 +237,97 @@ void Server::update_events(Conn& c) {
 void Server::on_readable(Conn& c) {
   uint64_t id = c.id;
   // Bounded work per wake-up keeps one busy client from starving others.
-  for (int rounds = 0; rounds < 64 && !c.closing && c.inflight < kMaxInflight; rounds++) {
-    ssize_t n;
-    if (!c.cur) {
-      n = read(c.fd, reinterpret_cast<char*>(&c.hdr) + c.hdr_got, sizeof(c.hdr) - c.hdr_got);
-    } else {
-      n = read(c.fd, c.cur->payload.get() + c.payload_got, c.cur->hdr.data_length - c.payload_got);
+  for (int rounds = 0; rounds < 256 && !c.closing && c.inflight < kMaxInflight; rounds++) {
+    size_t buffered = c.in_end - c.in_pos;
+    if (c.cur) {
+      // The payload: from the buffer first, then straight from the socket.
+      size_t want = c.cur->hdr.data_length - c.payload_got;
+      char* dst = c.cur->payload.get() + c.payload_got;
+      if (buffered) {
+        size_t k = buffered < want ? buffered : want;
+        std::memcpy(dst, c.in.get() + c.in_pos, k);
+        c.in_pos += k;
+        c.payload_got += k;
+      } else {
+        ssize_t n = read(c.fd, dst, want);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+          close_conn(id);
+          return;
+        }
+        if (n < 0) break;
+        c.payload_got += size_t(n);
+      }
+      if (c.payload_got == c.cur->hdr.data_length) dispatch(c, std::move(c.cur));
+      continue;
     }
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-      close_conn(id);
-      return;
-    }
-    if (n < 0) break;
-    if (!c.cur) {
-      c.hdr_got += size_t(n);
-      if (c.hdr_got < sizeof(c.hdr)) continue;
-      c.hdr_got = 0;
-      auto req = std::make_unique<Request>();
-      req->hdr = c.hdr;
-      req->conn_id = c.id;
-      bool has_payload = (c.hdr.flags & kFlagWrite) && c.hdr.data_length;
-      if (has_payload && c.hdr.data_length > kMaxPayload) {
-        // We cannot skip a payload we refuse to buffer: answer and close.
-        sd_err("request %02x with a %u-byte payload refused", c.hdr.opcode, c.hdr.data_length);
-        req->rsp = SdRsp{};
-        req->rsp.opcode = c.hdr.opcode;
-        req->rsp.id = c.hdr.id;
-        req->rsp.epoch = sheep_.group.epoch();
-        req->rsp.result = uint32_t(Res::InvalidParms);
-        c.outq.push_back(std::move(req));
-        c.closing = true;
-        on_writable(c);
+    if (buffered < sizeof(SdReq)) {
+      // Need more bytes: keep the partial header at the front and refill.
+      if (c.in_pos) {
+        std::memmove(c.in.get(), c.in.get() + c.in_pos, buffered);
+        c.in_pos = 0;
+        c.in_end = buffered;
+      }
+      ssize_t n = read(c.fd, c.in.get() + c.in_end, kInBuffer - c.in_end);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        close_conn(id);
         return;
       }
-      if (has_payload) {
-        req->payload.reset(new char[c.hdr.data_length]);
-        c.cur = std::move(req);
-        c.payload_got = 0;
-        continue;
-      }
-      dispatch(c, std::move(req));
-    } else {
-      c.payload_got += size_t(n);
-      if (c.payload_got < c.cur->hdr.data_length) continue;
-      dispatch(c, std::move(c.cur));
+      if (n < 0) break;
+      c.in_end += size_t(n);
+      continue;
     }
+    auto req = std::make_unique<Request>();
+    std::memcpy(&req->hdr, c.in.get() + c.in_pos, sizeof(SdReq));
+    c.in_pos += sizeof(SdReq);
+    req->conn_id = c.id;
+    const SdReq& h = req->hdr;
+    bool has_payload = (h.flags & kFlagWrite) && h.data_length;
+    if (has_payload && h.data_length > kMaxPayload) {
+      // We cannot skip a payload we refuse to buffer: answer and close.
+      sd_err("request %02x with a %u-byte payload refused", h.opcode, h.data_length);
+      req->rsp = SdRsp{};
+      req->rsp.opcode = h.opcode;
+      req->rsp.id = h.id;
+      req->rsp.epoch = sheep_.group.epoch();
+      req->rsp.result = uint32_t(Res::InvalidParms);
+      {
+        std::lock_guard<std::mutex> lk(c.out_mu);
+        c.outq.push_back(std::move(req));
+      }
+      c.closing = true;
+      on_writable(c);
+      return;
+    }
+    if (has_payload) {
+      req->payload.reset(new char[h.data_length]);
+      c.cur = std::move(req);
+      c.payload_got = 0;
+      continue;
+    }
+    dispatch(c, std::move(req));
   }
-  if (conns_.count(id)) update_events(c);
+  if (!conns_.count(id)) return;
+  // Replies answered inline during this wake-up go out together; requests
+  // left in the buffer (round limit, in-flight cap) are noted there.
+  on_writable(c);
 }
 
 void Server::dispatch(Conn& c, std::unique_ptr<Request> req) {
+  // Hot reads are answered here, without a thread hop; their replies are
+  // sent when this wake-up's reading is done.
+  if (execute_inline(sheep_, *req)) {
+    std::lock_guard<std::mutex> lk(c.out_mu);
+    c.outq.push_back(std::move(req));
+    return;
+  }
   c.inflight++;
   const OpInfo* op = find_op(req->hdr.opcode);
   Request* raw = req.release();
-  auto job = [this, raw] {
+  std::shared_ptr<Conn> conn = conns_.at(c.id);
+  auto job = [this, conn, raw] {
     std::unique_ptr<Request> r(raw);
     execute(sheep_, *r);
-    complete(std::move(r));
+    complete(*conn, std::move(r));
   };
   if (!op) {
     job();  // answered at once: INVALID_PARMS or VER_MISMATCH
@@ -260,10 +338,25 @@ void Server::dispatch(Conn& c, std::unique_ptr<Request> req) {
   }
 }
 
-void Server::complete(std::unique_ptr<Request> req) {
+void Server::complete(Conn& c, std::unique_ptr<Request> req) {
+  bool wake_loop;
+  {
+    std::lock_guard<std::mutex> lk(c.out_mu);
+    if (c.closed) return;  // the client went away
+    c.outq.push_back(std::move(req));
+    // Send it from this thread unless the loop is already waiting for the
+    // socket to drain (then it owns the sending).
+    if (c.outq.size() == 1 && !c.broken && !flush_locked(c)) c.broken = true;
+    int left = --c.inflight;
+    // The loop is needed for what a worker cannot do: wait for EPOLLOUT,
+    // close the connection, or resume reading after the in-flight cap.
+    wake_loop = c.broken || !c.outq.empty() || left == kMaxInflight - 1 ||
+                (c.closing && left == 0);
+  }
+  if (!wake_loop) return;
   {
     std::lock_guard<std::mutex> lk(done_mu_);
-    done_.push_back(std::move(req));
+    done_.push_back(c.id);
   }
   uint64_t one = 1;
   ssize_t rc = write(event_fd_, &one, sizeof(one));
@@ -271,57 +364,74 @@ void Server::complete(std::unique_ptr<Request> req) {
 }
 
 void Server::drain_completions() {
-  std::vector<std::unique_ptr<Request>> done;
+  std::vector<uint64_t> ids;
   {
     std::lock_guard<std::mutex> lk(done_mu_);
-    done.swap(done_);
-  }
-  std::vector<uint64_t> ready;
-  for (auto& r : done) {
-    auto it = conns_.find(r->conn_id);
-    if (it == conns_.end()) continue;  // the client went away
-    Conn& c = *it->second;
-    c.inflight--;
-    c.outq.push_back(std::move(r));
-    ready.push_back(c.id);
+    ids.swap(done_);
   }
   // on_writable may close a connection, so look each one up again.
-  for (uint64_t id : ready) {
+  for (uint64_t id : ids) {
     auto it = conns_.find(id);
-    if (it != conns_.end()) on_writable(*it->second);
+    if (it == conns_.end()) continue;
+    std::shared_ptr<Conn> keep = it->second;
+    on_writable(*keep);
   }
+}
+
+bool Server::flush_locked(Conn& c) {
+  while (!c.outq.empty()) {
+    // Gather up to kMaxBatch replies (header + data each) into one writev.
+    iovec iov[2 * kMaxBatch];
+    int cnt = 0;
+    size_t skip = c.out_off, want = 0;
+    for (auto it = c.outq.begin(); it != c.outq.end() && cnt + 2 <= 2 * kMaxBatch; ++it) {
+      Request& r = **it;
+      iovec parts[2] = {{&r.rsp, sizeof(SdRsp)}, {r.reply.get(), r.rsp.data_length}};
+      for (auto& part : parts) {
+        if (!part.iov_len) continue;
+        if (skip >= part.iov_len) {
+          skip -= part.iov_len;
+          continue;
+        }
+        iov[cnt++] = {static_cast<char*>(part.iov_base) + skip, part.iov_len - skip};
+        want += part.iov_len - skip;
+        skip = 0;
+      }
+    }
+    ssize_t n = writev(c.fd, iov, cnt);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+      if (errno == EINTR) continue;
+      return false;
+    }
+    // Retire the replies that went out completely.
+    size_t sent = c.out_off + size_t(n);
+    while (!c.outq.empty()) {
+      size_t total = sizeof(SdRsp) + c.outq.front()->rsp.data_length;
+      if (sent < total) break;
+      sent -= total;
+      c.outq.pop_front();
+    }
+    c.out_off = sent;
+    if (size_t(n) < want) return true;  // the socket is full
+  }
+  return true;
 }
 
 void Server::on_writable(Conn& c) {
   uint64_t id = c.id;
-  while (!c.outq.empty()) {
-    Request& r = *c.outq.front();
-    size_t total = sizeof(SdRsp) + r.rsp.data_length;
-    iovec iov[2];
-    int cnt = 0;
-    if (c.out_off < sizeof(SdRsp)) {
-      iov[cnt++] = {reinterpret_cast<char*>(&r.rsp) + c.out_off, sizeof(SdRsp) - c.out_off};
-      if (r.rsp.data_length) iov[cnt++] = {r.reply.get(), r.rsp.data_length};
-    } else {
-      size_t off = c.out_off - sizeof(SdRsp);
-      iov[cnt++] = {r.reply.get() + off, r.rsp.data_length - off};
-    }
-    ssize_t n = writev(c.fd, iov, cnt);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
-      close_conn(id);
-      return;
-    }
-    c.out_off += size_t(n);
-    if (c.out_off < total) continue;
-    c.out_off = 0;
-    c.outq.pop_front();
+  bool ok, flushed;
+  {
+    std::lock_guard<std::mutex> lk(c.out_mu);
+    ok = !c.broken && flush_locked(c);
+    flushed = c.outq.empty();
   }
-  if (c.closing && c.outq.empty() && c.inflight == 0) {
+  if (!ok || (c.closing && flushed && c.inflight == 0)) {
     close_conn(id);
     return;
   }
   update_events(c);
+  note_ready(c);
 }
 
 }  // namespace sd

@@ -2,9 +2,12 @@
 //
 // One epoll thread accepts connections on TCP and on DIR/sock, reads
 // pipelined requests (header, then payload) without blocking, hands each
-// complete request to a work queue, and writes replies back in whatever
-// order they complete. Workers hand finished requests back through a queue
-// and an eventfd; the loop never waits on disk or on peers. SIGTERM and
+// complete request to a work queue (or answers it at once when that cannot
+// block: reads from the page cache), and replies go back in whatever order
+// they complete. A worker sends its own reply when the socket takes it and
+// wakes the loop (a queue and an eventfd) only for what it cannot do: wait
+// for the socket to drain, close, resume reading. The loop never waits on
+// disk or on peers. SIGTERM and
 // SIGINT (through a signalfd) and request_stop() end the loop after pending
 // replies are flushed.
 #pragma once
@@ -45,8 +48,16 @@ class Server {
   void on_readable(Conn& c);
   void on_writable(Conn& c);
   void dispatch(Conn& c, std::unique_ptr<Request> req);
-  void complete(std::unique_ptr<Request> req);  // called by workers
+  void complete(Conn& c, std::unique_ptr<Request> req);  // called by workers
   void drain_completions();
+  // Sends queued replies until done or the socket is full (c.out_mu held);
+  // false on a write error.
+  bool flush_locked(Conn& c);
+  // Requests sit in c's receive buffer: the socket may never signal again.
+  bool has_buffered_request(const Conn& c) const;
+  // Queues c for on_readable at the next turn of the loop if it has
+  // buffered requests and may take more.
+  void note_ready(Conn& c);
   void update_events(Conn& c);
   void close_conn(uint64_t id);
 
@@ -57,11 +68,12 @@ class Server {
   int event_fd_ = -1;
   int signal_fd_ = -1;
   uint64_t next_conn_id_ = 100;
-  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  std::unordered_map<uint64_t, std::shared_ptr<Conn>> conns_;
   WorkQueue gway_wq_;
   WorkQueue io_wq_;
   std::mutex done_mu_;
-  std::vector<std::unique_ptr<Request>> done_;
+  std::vector<uint64_t> done_;  // connections a worker wants the loop to look at
+  std::vector<uint64_t> ready_;  // connections with buffered requests (loop only)
   std::atomic<bool> stopping_{false};
 };
 

@@ -17,6 +17,7 @@
 #include "object_recovery.h"
 #include "options.h"
 #include "peer_pool.h"
+#include "read_lease.h"
 #include "store/plain_store.h"
 #include "vdi_ops.h"
 #include "vdi_table.h"
@@ -30,6 +31,7 @@ struct Sheep {
 
   SheepOptions opts;
   SdNode self{};
+  ReadLease lease;  // local reads by clients on this machine
   PlainStore store;
   ConfigFile config;
   EpochLog epochs;

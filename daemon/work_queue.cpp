@@ -15,9 +15,11 @@ WorkQueue::WorkQueue(std::string name, int threads) : name_(std::move(name)) {
 WorkQueue::~WorkQueue() { stop(); }
 
 void WorkQueue::submit(std::function<void()> job) {
-  std::lock_guard<std::mutex> lk(mu_);
-  jobs_.push_back(std::move(job));
-  cv_.notify_one();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();  // outside the lock: the woken thread need not wait for it
 }
 
 void WorkQueue::stop() {

@@ -46,10 +46,12 @@ struct Config {
   std::string socket;
   bool address_given = false;
   bool port_given = false;
+  bool local_read = true;  // with socket=: read object files of that sheep directly
 };
 
 Config cfg;
 std::unique_ptr<sd::SheepClient> client;
+std::unique_ptr<sd::LocalReader> local;  // before the VDIs that use it
 std::unique_ptr<sd::Vdi> vdi;
 
 // The handle of every connection: all of them share the globals above.
@@ -86,6 +88,10 @@ std::string vdi_desc() {
 
 void sheepdog_unload() {
   vdi.reset();
+  if (local)
+    nbdkit_debug("local reads: %" PRIu64 ", reads through the sheep instead: %" PRIu64,
+                 local->local_reads(), local->fallbacks());
+  local.reset();
   client.reset();
 }
 
@@ -144,6 +150,10 @@ int sheepdog_config(const char* key, const char* value) {
       return -1;
     }
     cfg.socket = value;
+  } else if (std::strcmp(key, "local-read") == 0) {
+    int v = nbdkit_parse_bool(value);
+    if (v < 0) return -1;
+    cfg.local_read = v;
   } else {
     nbdkit_error("sheepdog: unknown parameter '%s'", key);
     return -1;
@@ -174,9 +184,26 @@ int sheepdog_config_complete() {
   "snapid=N            Serve the snapshot with this id (read-only).\n"          \
   "address=ADDR        Address of a sheep (default 127.0.0.1).\n"               \
   "port=PORT           Port of that sheep (default 7000).\n"                    \
-  "socket=PATH         Connect to a sheep's unix socket instead of TCP."
+  "socket=PATH         Connect to a sheep's unix socket instead of TCP.\n"   \
+  "local-read=BOOL     With socket=, read that sheep's object files directly\n" \
+  "                    when its read lease allows (default true)."
 
 // Connects and opens the VDI once, before any NBD client is accepted.
+// Threads may only be started after nbdkit has forked into the background.
+int sheepdog_after_fork() {
+  if (cfg.socket.empty() || !cfg.local_read) return 0;
+  std::string dir = cfg.socket.substr(0, cfg.socket.find_last_of('/') + 1);
+  if (dir.empty()) dir = ".";
+  local = sd::LocalReader::open(dir);
+  if (!local) {
+    nbdkit_debug("local reads off: no read lease in %s", dir.c_str());
+    return 0;
+  }
+  nbdkit_debug("local reads on: object files of the sheep in %s", dir.c_str());
+  if (vdi) vdi->set_local_reader(local.get());
+  return 0;
+}
+
 int sheepdog_get_ready() {
   sd::Endpoint ep;
   ep.host = cfg.address;
@@ -239,6 +266,7 @@ void* sheepdog_open(int /*readonly*/) {
     return nullptr;
   }
   sd::Vdi* raw = v->get();
+  if (local) raw->set_local_reader(local.get());
   exports[name] = std::move(*v);
   return raw;
 }
@@ -390,6 +418,7 @@ struct nbdkit_plugin make_plugin() {
   p.config_help = sheepdog_config_help;
   p.magic_config_key = "vdi";
   p.get_ready = sheepdog_get_ready;
+  p.after_fork = sheepdog_after_fork;
   p.open = sheepdog_open;
   p.list_exports = sheepdog_list_exports;
   p.get_size = sheepdog_get_size;

@@ -5,9 +5,16 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <vector>
+#include <cstring>
 
 namespace sd {
+
+namespace {
+constexpr size_t kRecvBuffer = 256 << 10;
+}
+
+SheepClient::SheepClient(const Endpoint& ep, int fd)
+    : ep_(ep), fd_(fd), rbuf_(new char[kRecvBuffer]) {}
 
 std::unique_ptr<SheepClient> SheepClient::connect(const Endpoint& ep) {
   int fd = connect_endpoint(ep);
@@ -25,13 +32,52 @@ void SheepClient::fail_all_locked() {
   for (auto& [id, p] : pending_) {
     p->failed = true;
     p->done = true;
+    p->cv.notify_one();
   }
   cv_.notify_all();
 }
 
+void SheepClient::wake_next_leader_locked() {
+  if (reader_active_) return;
+  for (auto& [id, p] : pending_)
+    if (p->waiting && !p->done) {
+      p->cv.notify_one();
+      return;
+    }
+}
+
+Status SheepClient::take(void* dst, size_t len) {
+  char* out = static_cast<char*>(dst);
+  size_t have = rend_ - rpos_;
+  size_t n = have < len ? have : len;
+  if (n && out) std::memcpy(out, rbuf_.get() + rpos_, n);
+  rpos_ += n;
+  len -= n;
+  if (out) out += n;
+  if (!len) return {};
+  rpos_ = rend_ = 0;
+  // Large remainders go straight to their destination; small ones refill
+  // the buffer, which then usually holds the next replies as well.
+  if (len >= kRecvBuffer / 2 && out) return read_full(fd_, out, len);
+  while (len) {
+    ssize_t got = read(fd_, rbuf_.get(), kRecvBuffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return err(Res::NetworkError);
+    size_t k = size_t(got) < len ? size_t(got) : len;
+    if (out) {
+      std::memcpy(out, rbuf_.get(), k);
+      out += k;
+    }
+    len -= k;
+    rpos_ = k;
+    rend_ = size_t(got);
+  }
+  return {};
+}
+
 Status SheepClient::read_one_reply() {
   SdRsp rsp;
-  SD_TRY(read_full(fd_, &rsp, sizeof(rsp)));
+  SD_TRY(take(&rsp, sizeof(rsp)));
   Pending* p = nullptr;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -41,22 +87,15 @@ Status SheepClient::read_one_reply() {
   }
   if (!p) return err(Res::NetworkError);  // a reply nobody asked for
   uint32_t want = rsp.data_length < p->rlen ? rsp.data_length : p->rlen;
-  if (want) SD_TRY(read_full(fd_, p->rbuf, want));
-  uint32_t extra = rsp.data_length - want;
-  if (extra) {
-    std::vector<char> sink(extra < (1u << 20) ? extra : (1u << 20));
-    while (extra) {
-      uint32_t n = extra < sink.size() ? extra : uint32_t(sink.size());
-      SD_TRY(read_full(fd_, sink.data(), n));
-      extra -= n;
-    }
-  }
+  if (want) SD_TRY(take(p->rbuf, want));
+  if (uint32_t extra = rsp.data_length - want) SD_TRY(take(nullptr, extra));
   rsp.data_length = want;
   std::lock_guard<std::mutex> lk(mu_);
   p->rsp = rsp;
   p->done = true;
   current_target_ = nullptr;
   last_epoch_ = rsp.epoch;
+  p->cv.notify_one();
   return {};
 }
 
@@ -81,6 +120,7 @@ std::unique_ptr<SheepClient::Ticket> SheepClient::submit(SdReq req, const void* 
         close(fd_);
         fd_ = fd;
         dead_ = false;
+        rpos_ = rend_ = 0;
       }
     }
     req.id = next_id_++;
@@ -100,22 +140,27 @@ std::unique_ptr<SheepClient::Ticket> SheepClient::submit(SdReq req, const void* 
 Result<SdRsp> SheepClient::wait(std::unique_ptr<Ticket> t) {
   Pending& p = t->p;
   std::unique_lock<std::mutex> lk(mu_);
+  p.waiting = true;
   // Never leave while the reader may still be filling our buffer.
   while (!p.done || current_target_ == &p) {
     if (!reader_active_ && !p.done) {
       reader_active_ = true;
-      lk.unlock();
-      Status st = read_one_reply();
-      lk.lock();
+      // Lead until our own reply is in.
+      while (!p.done) {
+        lk.unlock();
+        Status st = read_one_reply();
+        lk.lock();
+        current_target_ = nullptr;
+        if (!st.ok()) fail_all_locked();
+      }
       reader_active_ = false;
-      current_target_ = nullptr;
-      if (!st.ok()) fail_all_locked();
-      cv_.notify_all();
     } else {
-      cv_.wait(lk);
+      p.cv.wait(lk);
     }
   }
+  p.waiting = false;
   if (t->id) pending_.erase(t->id);
+  wake_next_leader_locked();
   if (dead_) cv_.notify_all();
   if (p.failed) return err(Res::NetworkError);
   return p.rsp;

@@ -3,8 +3,10 @@
 // Requests are pipelined: any number of threads may have calls in flight on
 // the one socket, and each reply is matched to its call by the header id, so
 // replies may arrive in any order. There is no reader thread: whichever
-// waiting caller finds no reader active reads the next reply, delivers it to
-// its owner's buffer, and hands the role on (leader/follower).
+// waiting caller finds no reader active reads the next replies, delivers
+// each to its owner's buffer and wakes that owner alone, and when its own
+// reply has come hands the role to one other waiter (leader/follower).
+// Replies are read through a buffer, so many small replies cost one read.
 //
 // A transport failure fails every call in flight with NetworkError and marks
 // the connection dead; the next call reconnects once nothing is in flight.
@@ -74,6 +76,8 @@ class SheepClient {
     SdRsp rsp{};
     bool done = false;
     bool failed = false;
+    bool waiting = false;          // its caller sleeps in wait()
+    std::condition_variable cv;    // wakes that caller alone
   };
 
 
@@ -84,11 +88,15 @@ class SheepClient {
   };
 
  private:
-  SheepClient(const Endpoint& ep, int fd) : ep_(ep), fd_(fd) {}
+  SheepClient(const Endpoint& ep, int fd);
   // Reads one reply and hands it to its owner. Called without mu_ held by
   // the current reader only.
   Status read_one_reply();
+  // Copies len bytes of the stream to dst (nullptr: discards them), from
+  // the receive buffer first and then straight from the socket.
+  Status take(void* dst, size_t len);
   void fail_all_locked();
+  void wake_next_leader_locked();
 
   Endpoint ep_;
   int fd_;
@@ -99,6 +107,10 @@ class SheepClient {
   uint32_t next_id_ = 1;
   bool reader_active_ = false;
   Pending* current_target_ = nullptr;  // the call whose buffer the reader fills
+  // Receive buffer, touched only by the current reader: [rpos_, rend_)
+  // holds bytes read from the socket and not yet consumed.
+  std::unique_ptr<char[]> rbuf_;
+  size_t rpos_ = 0, rend_ = 0;
   bool dead_ = false;
   std::atomic<uint32_t> last_epoch_{0};
 };

@@ -105,7 +105,25 @@ Status Vdi::read_block(uint64_t idx, char* buf, uint32_t len, uint32_t off) {
     std::memset(buf, 0, len);
     return {};
   }
-  return client_.read_obj(vid_to_data_oid(owner, idx), buf, len, off);
+  uint64_t oid = vid_to_data_oid(owner, idx);
+  if (local_ && local_->read(oid, copies_of(owner), buf, len, off)) return {};
+  return client_.read_obj(oid, buf, len, off);
+}
+
+int Vdi::copies_of(uint32_t owner) {
+  {
+    std::shared_lock<std::shared_mutex> lk(mu_);
+    if (owner == header_.vdi_id) return header_.nr_copies;
+  }
+  // A block still owned by a parent snapshot: that VDI's copy count, which
+  // the sheep uses to place it (a clone may have been given another).
+  std::lock_guard<std::mutex> lk(owner_copies_mu_);
+  auto it = owner_copies_.find(owner);
+  if (it != owner_copies_.end()) return it->second;
+  auto h = read_inode_header(client_, owner);
+  int copies = h.ok() ? h->nr_copies : 0;  // 0: never read locally
+  if (h.ok()) owner_copies_[owner] = copies;
+  return copies;
 }
 
 Status Vdi::write(const void* buf, uint64_t len, uint64_t offset) {

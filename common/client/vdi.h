@@ -16,11 +16,13 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
 
+#include "client/local_reader.h"
 #include "client/sheep_client.h"
 #include "proto/inode.h"
 #include "result.h"
@@ -60,6 +62,10 @@ class Vdi {
   // Looks the name up again and reloads the inode (after a snapshot).
   Status refresh();
 
+  // Reads data objects through `reader` (a sheep on this machine) when it
+  // can, else through the client. The reader must outlive the Vdi.
+  void set_local_reader(LocalReader* reader) { local_ = reader; }
+
  private:
   Vdi(SheepClient& c, std::string name, std::string tag, uint32_t snapid)
       : client_(c), name_(std::move(name)), tag_(std::move(tag)), snapid_(snapid) {}
@@ -67,8 +73,13 @@ class Vdi {
   Status read_block(uint64_t idx, char* buf, uint32_t len, uint32_t off);
   Status write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t off);
   Status unmap_block(uint64_t idx);
+  // Copies kept of blocks owned by vid `owner` (for local reads).
+  int copies_of(uint32_t owner);
 
   SheepClient& client_;
+  LocalReader* local_ = nullptr;
+  std::mutex owner_copies_mu_;
+  std::map<uint32_t, int> owner_copies_;
   const std::string name_;
   const std::string tag_;
   const uint32_t snapid_;

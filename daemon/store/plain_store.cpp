@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -64,18 +65,26 @@ Status PlainStore::init() {
   return {};
 }
 
-Status PlainStore::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const {
-  int fd = open(path(oid).c_str(), O_RDONLY | O_CLOEXEC);
+Result<std::shared_ptr<ObjectFd>> PlainStore::object_fd(uint64_t oid) const {
+  if (auto fd = fds_.get(oid)) return fd;
+  uint64_t gen = fds_.generation();
+  int fd = open(path(oid).c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
+  auto h = std::make_shared<ObjectFd>(fd);
+  fds_.put(oid, h, gen);
+  return h;
+}
+
+Status PlainStore::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const {
+  auto fd = object_fd(oid);
+  if (!fd.ok()) return err(fd.code());
   char* p = static_cast<char*>(buf);
   size_t left = len;
   while (left) {
-    ssize_t n = pread(fd, p, left, off_t(offset));
+    ssize_t n = pread((*fd)->fd, p, left, off_t(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      int e = errno;
-      close(fd);
-      sd_err("read %016" PRIx64 " failed: %s", oid, std::strerror(e));
+      sd_err("read %016" PRIx64 " failed: %s", oid, std::strerror(errno));
       return err(Res::Eio);
     }
     if (n == 0) {  // beyond the end of a short file: zeros
@@ -86,16 +95,22 @@ Status PlainStore::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset) 
     left -= size_t(n);
     offset += uint64_t(n);
   }
-  close(fd);
   return {};
 }
 
+bool PlainStore::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const {
+  auto fd = fds_.get(oid);
+  if (!fd) return false;
+  iovec iov{buf, len};
+  ssize_t n = preadv2(fd->fd, &iov, 1, off_t(offset), RWF_NOWAIT);
+  return n == ssize_t(len);
+}
+
 Status PlainStore::write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset) {
-  int fd = open(path(oid).c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
-  Status st = pwrite_full(fd, buf, len, offset);
-  if (st.ok() && !nosync_ && fdatasync(fd) < 0) st = err(res_from_errno(errno));
-  close(fd);
+  auto fd = object_fd(oid);
+  if (!fd.ok()) return err(fd.code());
+  Status st = pwrite_full((*fd)->fd, buf, len, offset);
+  if (st.ok() && !nosync_) st = syncer_.sync((*fd)->fd);
   if (!st.ok()) sd_err("write %016" PRIx64 " failed: %s", oid, strerror(st.code()));
   return st;
 }
@@ -113,7 +128,12 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
   if (st.ok() && len) st = pwrite_full(fd, buf, len, offset);
   if (st.ok() && !nosync_ && fdatasync(fd) < 0) st = err(res_from_errno(errno));
   close(fd);
+  // Before the rename, so writes stop using the old file's descriptor as
+  // early as possible, and after it, so a descriptor of the old file opened
+  // meanwhile is not cached (see FdCache).
+  if (st.ok()) fds_.invalidate(oid);
   if (st.ok() && rename(tmp.c_str(), final_path.c_str()) < 0) st = err(res_from_errno(errno));
+  if (st.ok()) fds_.invalidate(oid);
   if (!st.ok()) {
     unlink(tmp.c_str());
     sd_err("create %016" PRIx64 " failed: %s", oid, strerror(st.code()));
@@ -124,7 +144,9 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
 }
 
 Status PlainStore::remove(uint64_t oid) {
-  if (unlink(path(oid).c_str()) < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
+  int rc = unlink(path(oid).c_str());
+  fds_.invalidate(oid);
+  if (rc < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
   if (!nosync_) return fsync_dir(dir_);
   return {};
 }
@@ -145,6 +167,7 @@ std::vector<uint64_t> PlainStore::list() const {
 
 Status PlainStore::purge() {
   for (uint64_t oid : list()) unlink(path(oid).c_str());
+  fds_.clear();
   SD_TRY(purge_stale());
   return fsync_dir(dir_);
 }
@@ -162,7 +185,9 @@ Status PlainStore::purge_stale() {
 Status PlainStore::move_to_stale(uint64_t oid, uint32_t epoch) {
   char name[48];
   std::snprintf(name, sizeof(name), "/.stale/%016" PRIx64 ".%u", oid, epoch);
-  if (rename(path(oid).c_str(), (dir_ + name).c_str()) < 0) return err(res_from_errno(errno));
+  int rc = rename(path(oid).c_str(), (dir_ + name).c_str());
+  fds_.invalidate(oid);
+  if (rc < 0) return err(res_from_errno(errno));
   return {};
 }
 

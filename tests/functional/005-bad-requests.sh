@@ -3,7 +3,8 @@
 # result codes and header fields, never take the daemon down, and leave
 # the data untouched: unknown opcode, protocol versions, oversized and
 # wrongly sized payloads and reads, truncated requests, writes past the
-# end of an object, and pipelined requests matched by id.
+# end of an object, and pipelined requests matched by id, also by the
+# thousand.
 source "$(dirname "$0")/lib.sh"
 
 raw() { /usr/bin/python3 "$(dirname "$0")/helpers/rawclient.py" 7000 "$@"; }
@@ -116,6 +117,23 @@ assert_eq "$(raw req op=0x02 id=152 oid=$oid offset=4194296 dlen=8)" \
 assert_eq "$(dogn 0 vdi read test 4194296 8)" "TAILDATA" "object tail read by dog"
 assert_eq "$(dogn 0 vdi read test 4194304 2 | od -An -tx1 | xargs)" "00 00" \
   "nothing spilled into the next block"
+
+# (j) Far more pipelined requests than one turn of the event loop parses
+# (reads answered from the page cache) or than may be in flight at once
+# (writes): every one is answered, none waits for more bytes on the socket.
+specs=()
+for i in $(seq 1 1000); do specs+=("op=0x02,id=$((1000 + i)),oid=$oid,dlen=5"); done
+out=$(raw pipeline "${specs[@]}")
+assert_eq "$(printf '%s\n' "$out" | grep -c "result=0x00 data_length=5 data=68656c6c6f")" "1000" \
+  "answers to 1000 pipelined reads"
+specs=()
+for i in $(seq 1 600); do
+  specs+=("op=0x03,flags=1,id=$((3000 + i)),oid=0x007c2b2500000001,offset=$((8192 + 8 * i)),payload=text:pipeline")
+done
+out=$(raw pipeline "${specs[@]}")
+assert_eq "$(printf '%s\n' "$out" | grep -c "opcode=0x03 .*result=0x00 data_length=0")" "600" \
+  "answers to 600 pipelined writes"
+assert_eq "$(dogn 0 vdi read test $((4194304 + 8192 + 8 * 600)) 8)" "pipeline" "the last pipelined write"
 
 # The daemon still serves after all of that.
 [ -n "$(sheep_pid 0)" ] || fail "sheep is gone"

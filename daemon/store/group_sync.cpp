@@ -1,0 +1,50 @@
+// Group commit of object writes.
+#include "store/group_sync.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace sd {
+
+Status GroupSync::sync(int fd) {
+  Waiter me{fd};
+  std::unique_lock<std::mutex> lk(mu_);
+  queue_.push_back(&me);
+  while (!me.done) {
+    if (syncing_) {
+      cv_.wait(lk);
+      continue;
+    }
+    // Lead: we are queued and no sync runs, so the batch includes us.
+    syncing_ = true;
+    std::vector<Waiter*> batch;
+    batch.swap(queue_);
+    lk.unlock();
+    int rc = batch.size() == 1 ? fdatasync(batch[0]->fd) : syncfs(fd);
+    int error = rc < 0 ? errno : 0;
+    lk.lock();
+    for (Waiter* w : batch) {
+      w->error = error;
+      w->done = true;
+    }
+    syncs_++;
+    writes_ += batch.size();
+    syncing_ = false;
+    cv_.notify_all();
+  }
+  if (me.error) return err(res_from_errno(me.error));
+  return {};
+}
+
+uint64_t GroupSync::syncs() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return syncs_;
+}
+
+uint64_t GroupSync::writes() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return writes_;
+}
+
+}  // namespace sd
