@@ -41,13 +41,13 @@ void FdCache::put(uint64_t oid, const std::shared_ptr<ObjectFd>& fd, uint64_t ge
   fds_[oid] = fd;
 }
 
-void FdCache::invalidate(uint64_t oid) {
+void FdCache::invalidate(uint64_t oid, bool notify) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     generation_++;
     fds_.erase(oid);
   }
-  if (hook_) hook_();
+  if (notify && hook_) hook_();
 }
 
 void FdCache::clear() {

@@ -15,6 +15,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "store/group_sync.h"
+
 namespace sd {
 
 struct ObjectFd {
@@ -23,6 +25,7 @@ struct ObjectFd {
   ObjectFd(const ObjectFd&) = delete;
   ObjectFd& operator=(const ObjectFd&) = delete;
   const int fd;
+  GroupSync sync;  // writers of this file share fdatasyncs
 };
 
 // A quarter of the process's open-file limit, at most `cap`: the cache must
@@ -38,7 +41,9 @@ class FdCache {
   uint64_t generation();
   // Caches fd for oid unless an invalidation happened since `gen`.
   void put(uint64_t oid, const std::shared_ptr<ObjectFd>& fd, uint64_t gen);
-  void invalidate(uint64_t oid);
+  // notify=false skips the hook: for a file that did not exist before, no
+  // one outside can hold a descriptor of an older version of it.
+  void invalidate(uint64_t oid, bool notify = true);
   void clear();
   // Also run after every invalidate()/clear() (set once, before use).
   void set_hook(std::function<void()> hook) { hook_ = std::move(hook); }

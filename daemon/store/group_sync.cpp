@@ -1,4 +1,4 @@
-// Group commit of object writes.
+// Group commit of writes to one file.
 #include "store/group_sync.h"
 
 #include <unistd.h>
@@ -8,7 +8,7 @@
 namespace sd {
 
 Status GroupSync::sync(int fd) {
-  Waiter me{fd};
+  Waiter me;
   std::unique_lock<std::mutex> lk(mu_);
   queue_.push_back(&me);
   while (!me.done) {
@@ -21,8 +21,7 @@ Status GroupSync::sync(int fd) {
     std::vector<Waiter*> batch;
     batch.swap(queue_);
     lk.unlock();
-    int rc = batch.size() == 1 ? fdatasync(batch[0]->fd) : syncfs(fd);
-    int error = rc < 0 ? errno : 0;
+    int error = fdatasync(fd) < 0 ? errno : 0;
     lk.lock();
     for (Waiter* w : batch) {
       w->error = error;

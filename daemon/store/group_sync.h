@@ -1,15 +1,18 @@
-// GroupSync: makes written data durable with as few device flushes as the
-// load allows (group commit).
+// GroupSync: group commit for one file. Writers that wrote to the same file
+// at about the same time share one fdatasync instead of each issuing their
+// own.
 //
 // A writer calls sync(fd) after its pwrite and waits in a queue. One writer
 // at a time leads: it takes every writer queued so far as its batch (each
-// finished its pwrite before queueing, so one sync started now covers them
-// all), syncs, and hands the result to each of them. A batch of one is an
-// fdatasync of that writer's file; a larger batch is one syncfs() of the
-// filesystem, which writes back every dirty file and commits the journal
-// and then flushes the device once, where separate fdatasyncs would each
-// flush it. Syncs never overlap, so a write-back error is reported to the
-// batch whose sync saw it, and a failed sync fails every writer it covered.
+// finished its pwrite before queueing, so an fdatasync started now covers
+// them all), syncs the file once, and hands the result to each of them.
+// Syncs of the file never overlap, so a write-back error, which the kernel
+// reports once per open file, reaches the batch whose sync saw it: a failed
+// sync fails every writer it covered.
+//
+// (Measured here: one syncfs() for writers of different files was no faster
+// than their concurrent fdatasyncs, whose device flushes the kernel already
+// merges; see the README's benchmark notes.)
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -22,6 +25,7 @@ namespace sd {
 
 class GroupSync {
  public:
+  // fd must be the file this GroupSync belongs to, for every caller.
   Status sync(int fd);
   // Counters for tests and logs: syncs issued and writes they covered.
   uint64_t syncs() const;
@@ -29,7 +33,6 @@ class GroupSync {
 
  private:
   struct Waiter {
-    int fd;
     bool done = false;
     int error = 0;
   };

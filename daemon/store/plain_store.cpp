@@ -110,7 +110,7 @@ Status PlainStore::write(uint64_t oid, const void* buf, uint32_t len, uint64_t o
   auto fd = object_fd(oid);
   if (!fd.ok()) return err(fd.code());
   Status st = pwrite_full((*fd)->fd, buf, len, offset);
-  if (st.ok() && !nosync_) st = syncer_.sync((*fd)->fd);
+  if (st.ok() && !nosync_) st = (*fd)->sync.sync((*fd)->fd);
   if (!st.ok()) sd_err("write %016" PRIx64 " failed: %s", oid, strerror(st.code()));
   return st;
 }
@@ -128,12 +128,24 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
   if (st.ok() && len) st = pwrite_full(fd, buf, len, offset);
   if (st.ok() && !nosync_ && fdatasync(fd) < 0) st = err(res_from_errno(errno));
   close(fd);
-  // Before the rename, so writes stop using the old file's descriptor as
-  // early as possible, and after it, so a descriptor of the old file opened
-  // meanwhile is not cached (see FdCache).
-  if (st.ok()) fds_.invalidate(oid);
-  if (st.ok() && rename(tmp.c_str(), final_path.c_str()) < 0) st = err(res_from_errno(errno));
-  if (st.ok()) fds_.invalidate(oid);
+  // Cached descriptors are dropped after the rename, so one of the old file
+  // opened meanwhile is not cached (see FdCache); when a file is replaced,
+  // also before it, so writes stop using the old file as early as possible.
+  // Only replacing can leave readers outside (local reads in the plugin)
+  // with a descriptor of an old version, so only then are they told. A new
+  // object goes in with RENAME_NOREPLACE: "new" is decided atomically.
+  bool replaced = false;
+  if (st.ok() && renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, final_path.c_str(),
+                           RENAME_NOREPLACE) < 0) {
+    if (errno == EEXIST || errno == EINVAL || errno == ENOSYS) {
+      replaced = true;
+      fds_.invalidate(oid);  // writes stop using the old file early
+      if (rename(tmp.c_str(), final_path.c_str()) < 0) st = err(res_from_errno(errno));
+    } else {
+      st = err(res_from_errno(errno));
+    }
+  }
+  if (st.ok()) fds_.invalidate(oid, replaced);
   if (!st.ok()) {
     unlink(tmp.c_str());
     sd_err("create %016" PRIx64 " failed: %s", oid, strerror(st.code()));

@@ -2,7 +2,7 @@
 // its 16-digit lower-case hex oid (upstream's "plain" store).
 //
 // Durability: write() returns only after its data is on stable storage
-// (unless nosync; GroupSync shares one flush among concurrent writes), and a
+// (unless nosync; concurrent writes to one object share an fdatasync), and a
 // create goes through a private tmp file that is synced, renamed into place
 // and followed by an fsync of the directory, so a crash leaves either the
 // old object or the complete new one. Files are kept at their full object
@@ -19,7 +19,6 @@
 
 #include "result.h"
 #include "store/fd_cache.h"
-#include "store/group_sync.h"
 
 namespace sd {
 
@@ -64,7 +63,6 @@ class PlainStore {
   std::string dir_;
   bool nosync_;
   mutable FdCache fds_{fd_budget(4096)};
-  GroupSync syncer_;
 };
 
 }  // namespace sd

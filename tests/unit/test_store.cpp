@@ -75,27 +75,28 @@ TEST_CASE("group sync: a lone writer gets its own sync, errors reach the writer"
   }
   CHECK(sync.writes() == 3);
   CHECK(sync.syncs() == 3);
-  CHECK(!sync.sync(-1).ok());  // EBADF: a failed sync fails its writer
+  sd::GroupSync bad;
+  CHECK(!bad.sync(-1).ok());  // EBADF: a failed sync fails its writer
   close(fd);
 }
 
-TEST_CASE("group sync: concurrent writers all return durable, sharing syncs") {
+TEST_CASE("group sync: concurrent writers of one file all return durable, sharing syncs") {
   TempDir dir;
   constexpr int kThreads = 8, kWrites = 50;
+  int fd = open((dir.path + "/shared").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  REQUIRE(fd >= 0);
   sd::GroupSync sync;
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; t++) {
     threads.emplace_back([&, t] {
-      int fd = open((dir.path + "/" + std::to_string(t)).c_str(), O_RDWR | O_CREAT | O_CLOEXEC,
-                    0644);
       for (int i = 0; i < kWrites; i++) {
-        if (pwrite(fd, "y", 1, i) != 1 || !sync.sync(fd).ok()) failures++;
+        if (pwrite(fd, "y", 1, t * kWrites + i) != 1 || !sync.sync(fd).ok()) failures++;
       }
-      close(fd);
     });
   }
   for (auto& th : threads) th.join();
+  close(fd);
   CHECK(failures == 0);
   CHECK(sync.writes() == kThreads * kWrites);
   CHECK(sync.syncs() <= sync.writes());
