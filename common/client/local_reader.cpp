@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +25,13 @@ LocalReader::File::~File() { close(fd); }
 std::unique_ptr<LocalReader> LocalReader::open(const std::string& dir) {
   int fd = ::open((dir + "/" + kReadLeaseFile).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return nullptr;
+  // A short file would fault (SIGBUS) on access: the sheep always makes it
+  // one whole page first.
+  struct stat st;
+  if (fstat(fd, &st) < 0 || st.st_size < off_t(kReadLeaseSize)) {
+    close(fd);
+    return nullptr;
+  }
   void* p = mmap(nullptr, kReadLeaseSize, PROT_READ, MAP_SHARED, fd, 0);
   close(fd);
   if (p == MAP_FAILED) return nullptr;
