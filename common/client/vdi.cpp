@@ -48,12 +48,42 @@ Status Vdi::load(uint32_t vid) {
   std::vector<uint32_t> map(nr);
   if (nr) SD_TRY(client_.read_obj(vid_to_vdi_oid(vid), map.data(), uint32_t(nr * 4),
                                   uint32_t(inode_map_offset(0))));
-  std::unique_lock<std::shared_mutex> lk(mu_);
-  header_ = *h;
-  map_ = std::move(map);
-  block_size_shift_ = shift;
-  readonly_ = inode_is_snapshot(header_) || !tag_.empty() || snapid_ != 0;
+  // The map just read can lag behind our own writes: a block this client
+  // created has its inode entry written after the object, possibly after
+  // the read above. Such entries are kept, not reset to 0 (reads of them
+  // would return zeros). And when moving from our vid to its new child (it
+  // was snapshotted under us), blocks we allocated in the old vid whose
+  // inode update came too late for the snapshot's copy of the map are ours
+  // all the same (the writes were acknowledged): the child must reference
+  // them, as if the snapshot had seen them; they are copied on next write.
+  uint32_t old_vid;
+  std::vector<uint64_t> adopted;
+  {
+    std::unique_lock<std::shared_mutex> lk(mu_);
+    old_vid = header_.vdi_id;
+    bool same = old_vid && h->vdi_id == old_vid;
+    bool child = old_vid && h->vdi_id != old_vid && h->parent_vdi_id == old_vid;
+    for (size_t i = 0; (same || child) && i < map.size() && i < map_.size(); i++) {
+      if (map_[i] == 0 || map[i] == map_[i]) continue;
+      if (same && (map[i] == 0 || map_[i] == h->vdi_id)) {
+        map[i] = map_[i];  // our entry, its inode write still on its way
+      } else if (child && map[i] == 0 && map_[i] == old_vid) {
+        map[i] = old_vid;
+        adopted.push_back(i);
+      }
+    }
+    header_ = *h;
+    map_ = std::move(map);
+    block_size_shift_ = shift;
+    readonly_ = inode_is_snapshot(header_) || !tag_.empty() || snapid_ != 0;
+  }
+  for (uint64_t idx : adopted) SD_TRY(reference_block(h->vdi_id, idx, old_vid, h->nr_copies));
   return {};
+}
+
+Status Vdi::reference_block(uint32_t vid, uint64_t idx, uint32_t owner, uint8_t copies) {
+  return client_.write_obj(vid_to_vdi_oid(vid), &owner, sizeof(owner),
+                           uint32_t(inode_map_offset(idx)), copies);
 }
 
 Status Vdi::refresh() {
@@ -147,6 +177,13 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
   // A READONLY answer means our vid became a snapshot: refresh and retry,
   // which turns the write into copy-on-write against the new working vid.
   for (int attempt = 0; attempt < 8; attempt++) {
+    // Register before reading the map: a copy-on-write of this block (after
+    // a snapshot) then waits for every plain write that may still land in
+    // the old object, and copies what it wrote.
+    {
+      std::lock_guard<std::mutex> lk(create_mu_);
+      writing_[idx]++;
+    }
     uint32_t vid, owner;
     uint8_t copies;
     {
@@ -158,11 +195,14 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
     Status st;
     if (owner == vid) {
       st = client_.write_obj(vid_to_data_oid(vid, idx), buf, len, off, copies);
+      done_writing(idx);
     } else {
-      // Serialise creation of this index: wait for any create in flight.
+      done_writing(idx);
+      // Serialise creation of this index: wait for any create or plain
+      // write in flight.
       {
         std::unique_lock<std::mutex> lk(create_mu_);
-        create_cv_.wait(lk, [&] { return !creating_.count(idx); });
+        create_cv_.wait(lk, [&] { return !creating_.count(idx) && !writing_.count(idx); });
         if (map_entry(idx) == vid) continue;  // created meanwhile: plain write
         creating_.insert(idx);
       }
@@ -172,8 +212,21 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
         st = client_.write_obj(vid_to_vdi_oid(vid), &vid, sizeof(vid),
                                uint32_t(inode_map_offset(idx)), copies);
         if (st.ok()) {
-          std::unique_lock<std::shared_mutex> lk(mu_);
-          if (header_.vdi_id == vid && idx < map_.size()) map_[idx] = vid;
+          uint32_t child = 0;
+          uint8_t child_copies = 0;
+          {
+            std::unique_lock<std::shared_mutex> lk(mu_);
+            if (header_.vdi_id == vid && idx < map_.size()) {
+              map_[idx] = vid;
+            } else if (header_.parent_vdi_id == vid && idx < map_.size() && map_[idx] == 0) {
+              // Snapshotted while we created it: the child takes the block
+              // (see load()).
+              map_[idx] = vid;
+              child = header_.vdi_id;
+              child_copies = header_.nr_copies;
+            }
+          }
+          if (child) st = reference_block(child, idx, vid, child_copies);
         }
       }
       {
@@ -187,6 +240,15 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
     if (readonly_) return err(Res::Readonly);
   }
   return err(Res::Readonly);
+}
+
+void Vdi::done_writing(uint64_t idx) {
+  {
+    std::lock_guard<std::mutex> lk(create_mu_);
+    auto it = writing_.find(idx);
+    if (--it->second == 0) writing_.erase(it);
+  }
+  create_cv_.notify_all();
 }
 
 Status Vdi::discard(uint64_t len, uint64_t offset) {

@@ -9,7 +9,10 @@
 // name up again and redoes the write as copy-on-write against the new vid.
 //
 // Thread safe: concurrent reads and writes are allowed; creations of the
-// same object are serialised so only one CREATE is ever in flight per index.
+// same object are serialised so only one CREATE is ever in flight per index,
+// and a copy-on-write waits for the plain writes of that block still in
+// flight to the old object. Blocks allocated in the old vid whose inode
+// update missed a snapshot taken meanwhile are referenced from the new one.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -73,6 +76,10 @@ class Vdi {
   Status read_block(uint64_t idx, char* buf, uint32_t len, uint32_t off);
   Status write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t off);
   Status unmap_block(uint64_t idx);
+  // A plain write of block idx is over (see write_block).
+  void done_writing(uint64_t idx);
+  // Sets entry idx of vid's inode map to owner.
+  Status reference_block(uint32_t vid, uint64_t idx, uint32_t owner, uint8_t copies);
   // Copies kept of blocks owned by vid `owner` (for local reads).
   int copies_of(uint32_t owner);
 
@@ -90,9 +97,10 @@ class Vdi {
   InodeHeader header_{};
   std::vector<uint32_t> map_;
 
-  std::mutex create_mu_;  // guards creating_
+  std::mutex create_mu_;  // guards creating_ and writing_
   std::condition_variable create_cv_;
   std::set<uint64_t> creating_;
+  std::map<uint64_t, int> writing_;  // plain writes in flight per index
   std::mutex refresh_mu_;
 };
 
