@@ -150,9 +150,8 @@ void Server::run() {
           stopping_ = true;
         }
       } else {
-        auto it = conns_.find(id);
-        if (it == conns_.end()) continue;
-        std::shared_ptr<Conn> keep = it->second;
+        std::shared_ptr<Conn> keep = find_conn(id);  // alive through this event
+        if (!keep) continue;
         Conn& c = *keep;
         if (events[i].events & (EPOLLERR | EPOLLHUP)) {
           close_conn(id);
@@ -164,13 +163,14 @@ void Server::run() {
     }
     std::vector<uint64_t> ready;
     ready.swap(ready_);
-    for (uint64_t id : ready) {
-      auto it = conns_.find(id);
-      if (it == conns_.end()) continue;
-      std::shared_ptr<Conn> keep = it->second;
-      on_readable(*keep);
-    }
+    for (uint64_t id : ready)
+      if (std::shared_ptr<Conn> keep = find_conn(id)) on_readable(*keep);
   }
+}
+
+std::shared_ptr<Server::Conn> Server::find_conn(uint64_t id) const {
+  auto it = conns_.find(id);
+  return it == conns_.end() ? nullptr : it->second;
 }
 
 bool Server::has_buffered_request(const Conn& c) const {
@@ -370,12 +370,8 @@ void Server::drain_completions() {
     ids.swap(done_);
   }
   // on_writable may close a connection, so look each one up again.
-  for (uint64_t id : ids) {
-    auto it = conns_.find(id);
-    if (it == conns_.end()) continue;
-    std::shared_ptr<Conn> keep = it->second;
-    on_writable(*keep);
-  }
+  for (uint64_t id : ids)
+    if (std::shared_ptr<Conn> keep = find_conn(id)) on_writable(*keep);
 }
 
 bool Server::flush_locked(Conn& c) {

@@ -53,6 +53,8 @@ class Server {
   // Sends queued replies until done or the socket is full (c.out_mu held);
   // false on a write error.
   bool flush_locked(Conn& c);
+  // The connection with this id, or nullptr once it is closed.
+  std::shared_ptr<Conn> find_conn(uint64_t id) const;
   // Requests sit in c's receive buffer: the socket may never signal again.
   bool has_buffered_request(const Conn& c) const;
   // Queues c for on_readable at the next turn of the loop if it has
