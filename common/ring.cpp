@@ -59,6 +59,20 @@ Placement VnodeRing::place(uint64_t oid, int copies) const {
   return p;
 }
 
+int VnodeRing::find(const NodeId& nid) const {
+  for (size_t i = 0; i < nodes_.size(); i++)
+    if (same_node_id(nodes_[i].nid, nid)) return int(i);
+  return -1;
+}
+
+bool VnodeRing::holds(uint64_t oid, int copies, int index) const {
+  if (index < 0) return false;
+  Placement p = place(oid, copies);
+  for (int i = 0; i < p.count; i++)
+    if (p.node[i] == index) return true;
+  return false;
+}
+
 void assign_auto_vnodes(std::vector<SdNode>& nodes) {
   uint64_t total = 0, count = 0;
   for (const auto& n : nodes) {

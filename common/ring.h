@@ -31,6 +31,10 @@ class VnodeRing {
 
   // The owners of oid: min(copies, nr_zones) nodes in distinct zones.
   Placement place(uint64_t oid, int copies) const;
+  // Index of the node with this id in nodes(), -1 if it is not there.
+  int find(const NodeId& nid) const;
+  // True when the node at `index` is one of oid's owners.
+  bool holds(uint64_t oid, int copies, int index) const;
 
  private:
   struct Vnode {

@@ -4,12 +4,17 @@
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
+#include <map>
 #include <set>
 #include <vector>
 
+#include "client/sheep_client.h"
 #include "log.h"
+#include "object_recovery.h"
 #include "oid.h"
-#include "sheep.h"
+#include "ownership_audit.h"
+#include "peer_pool.h"
+#include "store/plain_store.h"
 
 namespace sd {
 
@@ -17,11 +22,12 @@ namespace {
 
 enum Phase : uint32_t { kPrepareList = 0, kRecoverObj = 1, kNotifyCompletion = 2 };
 
-// Every oid a sheep stores (GET_OBJ_LIST, growing the buffer as needed).
-bool object_list(SheepClient& c, std::vector<uint64_t>* out) {
+// A list of u64 a sheep returns (GET_OBJ_LIST: every oid it stores live;
+// GET_STALE_LIST: (oid, epoch) pairs), growing the buffer as needed.
+bool u64_list(SheepClient& c, uint8_t opcode, std::vector<uint64_t>* out) {
   for (uint32_t len = 1u << 20; len <= (256u << 20); len *= 2) {
     std::vector<uint64_t> buf(len / 8);
-    SdReq req = make_req(kOpGetObjList, 0, len);
+    SdReq req = make_req(opcode, 0, len);
     SdRsp rsp;
     Status st = c.exec(req, nullptr, buf.data(), &rsp);
     if (st.code() == Res::BufferSmall) continue;
@@ -41,6 +47,7 @@ void EpochRecovery::start() {
 void EpochRecovery::stop() {
   {
     std::lock_guard<std::mutex> lk(mu_);
+    if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
   }
   cv_.notify_all();
@@ -90,8 +97,9 @@ bool EpochRecovery::superseded(uint32_t epoch) const {
 void EpochRecovery::wait_while_paused(uint32_t epoch) {
   // `dog cluster recover disable` holds recovery (I/O still recovers
   // single objects on demand).
-  // (Group calls into us with its lock held: never call Group with ours.)
-  while (sheep_.group.settings().disable_recovery) {
+  // (The cluster layer calls into us with its lock held: never call it
+  // with ours.)
+  while (cluster_.recovery_disabled()) {
     std::unique_lock<std::mutex> lk(mu_);
     if (stopping_ || wanted_ != epoch) return;
     cv_.wait_for(lk, std::chrono::milliseconds(200));
@@ -121,8 +129,8 @@ void EpochRecovery::run() {
 }
 
 bool EpochRecovery::recover(uint32_t epoch) {
-  if (sheep_.group.status() != ClusterStatus::Ok || sheep_.group.suspended()) return true;
-  MembershipPtr m = sheep_.group.membership();
+  if (!cluster_.running()) return true;
+  MembershipPtr m = members_.membership();
   if (m->epoch != epoch || m->self_index < 0) return true;
   in_recovery_ = true;
   phase_ = kPrepareList;
@@ -130,28 +138,37 @@ bool EpochRecovery::recover(uint32_t epoch) {
   total_ = 0;
   wait_while_paused(epoch);
 
+  // 0. Copies that may have missed writes stop being live.
+  if (!audit_.audit(*m, [&] { return superseded(epoch); })) {
+    in_recovery_ = false;
+    return false;
+  }
+
   // 1. What the cluster holds, and of that what we must hold and lack.
   std::set<uint64_t> all;
   for (size_t i = 0; i < m->nodes.size(); i++) {
-    std::vector<uint64_t> oids;
     if (m->is_self(int(i))) {
-      oids = sheep_.store.list();
-    } else {
-      auto peer = sheep_.peers.get(m->nodes[i].nid);
-      if (!peer || !object_list(*peer, &oids)) {
-        sd_warn("cannot list the objects of %s", node_addr_str(m->nodes[i].nid).c_str());
-        continue;
-      }
+      for (uint64_t oid : store_.list()) all.insert(oid);
+      for (const auto& s : store_.stale_list()) all.insert(s.oid);
+      continue;
     }
-    all.insert(oids.begin(), oids.end());
+    auto peer = peers_.get(m->nodes[i].nid);
+    std::vector<uint64_t> live, stale;
+    if (!peer || !u64_list(*peer, kOpGetObjList, &live) || !u64_list(*peer, kOpGetStaleList, &stale)) {
+      sd_warn("cannot list the objects of %s", node_addr_str(m->nodes[i].nid).c_str());
+      if (superseded(epoch)) {
+        in_recovery_ = false;
+        return false;
+      }
+      continue;
+    }
+    all.insert(live.begin(), live.end());
+    for (size_t k = 0; k + 1 < stale.size(); k += 2) all.insert(stale[k]);
   }
   std::vector<uint64_t> todo;
-  for (uint64_t oid : all) {
-    Placement p = m->ring.place(oid, sheep_.gateway.copies_for(oid, 0));
-    bool mine = false;
-    for (int i = 0; i < p.count; i++) mine |= m->is_self(p.node[i]);
-    if (mine && !sheep_.store.exists(oid)) todo.push_back(oid);
-  }
+  for (uint64_t oid : all)
+    if (m->ring.holds(oid, copies_of_(oid), m->self_index) && !store_.exists(oid))
+      todo.push_back(oid);
   // Inodes first: they are small and VDI operations need them.
   std::stable_partition(todo.begin(), todo.end(), [](uint64_t oid) { return is_vdi_obj(oid); });
   total_ = todo.size();
@@ -177,7 +194,7 @@ bool EpochRecovery::recover(uint32_t epoch) {
       window_start = std::chrono::steady_clock::now();
       in_window = 0;
     }
-    Status st = sheep_.recovery.fetch(todo[i]);
+    Status st = objects_.fetch(todo[i]);
     in_window++;
     if (st.code() == Res::NoSpace) {
       // Never fill the disk: wait for room (or a new epoch) and try again.
@@ -191,29 +208,61 @@ bool EpochRecovery::recover(uint32_t epoch) {
       sd_err("epoch %u: cannot recover %016" PRIx64 ": %s", epoch, todo[i], strerror(st.code()));
     finished_++;
   }
+  if (superseded(epoch)) {
+    in_recovery_ = false;
+    return false;
+  }
 
   // 3. Tell the others.
   phase_ = kNotifyCompletion;
   if (!todo.empty()) sd_info("epoch %u: recovery done (%zu objects)", epoch, todo.size());
-  Res r = sheep_.group.recovery_done(epoch);
+  Res r = cluster_.report_recovered(epoch);
   in_recovery_ = false;
   if (r != Res::Success) sd_warn("epoch %u: could not report recovery: %s", epoch, strerror(r));
   return true;
 }
 
 void EpochRecovery::clean_up(uint32_t epoch) {
-  MembershipPtr m = sheep_.group.membership();
+  MembershipPtr m = members_.membership();
   if (m->epoch != epoch || m->self_index < 0) return;
-  size_t removed = 0;
-  for (uint64_t oid : sheep_.store.list()) {
-    Placement p = m->ring.place(oid, sheep_.gateway.copies_for(oid, 0));
-    bool mine = false;
-    for (int i = 0; i < p.count; i++) mine |= m->is_self(p.node[i]);
-    if (mine || superseded(epoch)) continue;
-    if (sheep_.store.remove(oid).ok()) removed++;
+  // A stale copy goes once an owner under `epoch` holds the object live:
+  // that copy is the newest there is (recovery takes the newest first).
+  std::set<uint64_t> stale;
+  for (const auto& s : store_.stale_list()) stale.insert(s.oid);
+  std::map<int, std::vector<uint64_t>> ask;  // owner -> oids
+  std::set<uint64_t> removable;
+  for (uint64_t oid : stale) {
+    Placement p = m->ring.place(oid, copies_of_(oid));
+    for (int i = 0; i < p.count; i++) {
+      if (m->is_self(p.node[i])) {
+        if (audit_.check(oid, *m) && store_.exists(oid)) removable.insert(oid);
+      } else {
+        ask[p.node[i]].push_back(oid);
+      }
+    }
   }
-  if (!superseded(epoch) && !sheep_.store.purge_stale().ok()) sd_warn("cannot empty .stale");
-  if (removed) sd_info("epoch %u: every node recovered; removed %zu objects we no longer own", epoch, removed);
+  for (auto& [idx, oids] : ask) {
+    if (superseded(epoch)) return;
+    auto peer = peers_.get(m->nodes[size_t(idx)].nid);
+    if (!peer) continue;
+    SdReq req = make_req(kOpOidsExist, kFlagWrite, uint32_t(oids.size() * 8));
+    std::vector<uint64_t> missing(oids.size());
+    SdRsp rsp;
+    Status st = peer->exec(req, oids.data(), missing.data(), &rsp, uint32_t(missing.size() * 8));
+    if (!st.ok() && st.code() != Res::NoObj) continue;
+    std::set<uint64_t> lacks;
+    if (st.code() == Res::NoObj) lacks.insert(missing.begin(), missing.begin() + rsp.data_length / 8);
+    for (uint64_t oid : oids)
+      if (!lacks.count(oid)) removable.insert(oid);
+  }
+  if (superseded(epoch)) return;
+  for (uint64_t oid : removable) {
+    if (!store_.remove_stale(oid).ok()) sd_warn("cannot remove stale copies of %016" PRIx64, oid);
+  }
+  size_t kept = stale.size() - removable.size();
+  if (!removable.empty() || kept)
+    sd_info("epoch %u: every node recovered; %zu stale objects removed, %zu kept (no live copy elsewhere)",
+            epoch, removable.size(), kept);
 }
 
 }  // namespace sd

@@ -138,10 +138,15 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len
       Status st;
       switch (kind) {
         case Kind::Create:
+          sheep_.audit.mark_current(oid, m->epoch);
           st = sheep_.store.create_and_write(oid, object_size_of(oid), buf, len, offset);
+          sheep_.audit.settle(oid, m->epoch);
           break;
         case Kind::Write: st = local_write(oid, buf, len, offset); break;
-        case Kind::Remove: st = sheep_.store.remove(oid); break;
+        case Kind::Remove:
+          st = sheep_.store.remove(oid);
+          if (!sheep_.store.remove_stale(oid).ok()) sd_warn("cannot drop stale copies of %016" PRIx64, oid);
+          break;
       }
       results[local] = st.code();
     }
@@ -159,7 +164,18 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len
       if (retryable(r)) retry = true;
       if (r == Res::NetworkError) sheep_.peers.forget(m->nodes[p.node[i]].nid);
     }
-    if (last == Res::Success) return {};
+    // The epoch moved while the copies were written: owners of the new
+    // epoch may have fetched the object before our write landed on the
+    // copy they fetched from. Writing again under the new ring is harmless
+    // (the same bytes) and reaches them.
+    if (last == Res::Success && sheep_.group.epoch() != m->epoch) {
+      last = Res::OldNodeVer;
+      retry = true;
+    }
+    if (last == Res::Success) {
+      if (kind == Kind::Remove) drop_other_copies(oid, *m, p);
+      return {};
+    }
     if (!retry) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // epoch change in progress
   }
@@ -170,22 +186,43 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len
 bool Gateway::read_local_cached(uint64_t oid, void* buf, uint32_t len, uint32_t offset,
                                 uint8_t copies) {
   MembershipPtr m = sheep_.group.membership();
-  Placement p = m->ring.place(oid, copies_for(oid, copies));
-  for (int i = 0; i < p.count; i++)
-    if (m->is_self(p.node[i])) return sheep_.store.read_cached(oid, buf, len, offset);
-  return false;
+  if (!m->ring.holds(oid, copies_for(oid, copies), m->self_index)) return false;
+  return sheep_.audit.check(oid, *m) && sheep_.store.read_cached(oid, buf, len, offset);
 }
 
 Status Gateway::local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset) {
-  Status st = sheep_.store.read(oid, buf, len, offset);
+  MembershipPtr m = sheep_.group.membership();
+  Status st = err(Res::NoObj);
+  if (sheep_.audit.check(oid, *m)) st = sheep_.store.read(oid, buf, len, offset);
   if (st.code() != Res::NoObj || !sheep_.recovery.fetch(oid).ok()) return st;
   return sheep_.store.read(oid, buf, len, offset);
 }
 
 Status Gateway::local_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset) {
-  Status st = sheep_.store.write(oid, buf, len, offset);
+  MembershipPtr m = sheep_.group.membership();
+  Status st = err(Res::NoObj);
+  if (sheep_.audit.check(oid, *m)) st = sheep_.store.write(oid, buf, len, offset);
   if (st.code() != Res::NoObj || !sheep_.recovery.fetch(oid).ok()) return st;
   return sheep_.store.write(oid, buf, len, offset);
+}
+
+void Gateway::drop_other_copies(uint64_t oid, const Membership& m, const Placement& owners) {
+  // Stale copies elsewhere exist only until every node has recovered the
+  // epoch; while they may, the other members drop theirs too, so that a
+  // removed object is never brought back from one.
+  if (sheep_.group.cluster_recovered()) return;
+  for (size_t i = 0; i < m.nodes.size(); i++) {
+    bool owner = false;
+    for (int k = 0; k < owners.count; k++) owner |= owners.node[k] == i;
+    if (owner || m.is_self(int(i))) continue;
+    auto peer = sheep_.peers.get(m.nodes[i].nid);
+    if (!peer) continue;
+    SdReq req = make_req(kOpRemovePeer, kFlagRecovery, 0);
+    req.epoch = m.epoch;
+    req.obj.oid = oid;
+    Status st = peer->exec(req, nullptr, nullptr);
+    (void)st;  // best effort: a copy left behind is cleaned up later
+  }
 }
 
 Status Gateway::write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,

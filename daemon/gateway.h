@@ -11,6 +11,7 @@
 #pragma once
 #include <cstdint>
 
+#include "membership.h"
 #include "result.h"
 
 namespace sd {
@@ -47,6 +48,8 @@ class Gateway {
   enum class Kind { Create, Write, Remove };
   Status write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
                    uint8_t copies);
+  // After a remove: asks the other members to drop any copy they keep.
+  void drop_other_copies(uint64_t oid, const Membership& m, const Placement& owners);
   Sheep& sheep_;
 };
 

@@ -43,6 +43,61 @@ EpochRecord read_record(RecordReader& r) {
 
 constexpr uint8_t kJoinAccepted = 1;
 
+using VdiList = std::vector<std::pair<uint32_t, VdiInfo>>;
+
+void write_vdis(RecordWriter& w, const VdiList& vdis) {
+  w.u32(uint32_t(vdis.size()));
+  for (const auto& [vid, v] : vdis) {
+    uint8_t flags = (v.snapshot ? 1 : 0) | (v.deleted ? 2 : 0);
+    w.u32(vid).u8(v.copies).u8(v.copy_policy).u8(v.block_size_shift).u8(flags).u32(v.parent);
+  }
+}
+
+VdiList read_vdis(RecordReader& r) {
+  VdiList out;
+  uint32_t n = r.u32();
+  for (uint32_t i = 0; i < n && r.ok(); i++) {
+    uint32_t vid = r.u32();
+    VdiInfo v;
+    v.copies = r.u8();
+    v.copy_policy = r.u8();
+    v.block_size_shift = r.u8();
+    uint8_t flags = r.u8();
+    v.parent = r.u32();
+    v.snapshot = flags & 1;
+    v.deleted = flags & 2;
+    if (r.ok()) out.push_back({vid, v});
+  }
+  return out;
+}
+
+// The VDIs both sides know of: a node may hold inodes the others lack (it
+// kept the only copy). A VDI one side saw become a snapshot or deleted is
+// one: those changes only go one way.
+VdiList merge_vdis(const VdiList& ours, const VdiList& theirs) {
+  std::map<uint32_t, VdiInfo> all(ours.begin(), ours.end());
+  for (const auto& [vid, v] : theirs) {
+    auto [it, added] = all.emplace(vid, v);
+    if (!added) {
+      it->second.snapshot |= v.snapshot;
+      it->second.deleted |= v.deleted;
+    }
+  }
+  return VdiList(all.begin(), all.end());
+}
+
+void apply_vdis(VdiTable& table, const VdiList& vdis) {
+  for (const auto& [vid, v] : vdis) {
+    auto cur = table.get(vid);
+    if (!cur) {
+      table.add(vid, v, true);
+      continue;
+    }
+    if (v.snapshot && !cur->snapshot) table.mark_snapshot(vid);
+    if (v.deleted && !cur->deleted) table.mark_deleted(vid);
+  }
+}
+
 }  // namespace
 
 Status Group::start(ClusterDriver* driver) {
@@ -74,6 +129,15 @@ Status Group::start(ClusterDriver* driver) {
     sd_info("cluster formatted, last epoch %u", e);
   }
   return driver_->join(sheep_.self, this);
+}
+
+void Group::begin_stop() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  epoch_cv_.notify_all();
 }
 
 void Group::stop() {
@@ -133,12 +197,30 @@ void Group::publish(uint32_t epoch, std::vector<SdNode> nodes) {
   for (size_t i = 0; i < nodes.size(); i++)
     if (same_node(nodes[i], sheep_.self)) self = int(i);
   auto m = std::make_shared<const Membership>(epoch, std::move(nodes), self);
-  std::atomic_store(&membership_, std::shared_ptr<const Membership>(m));
+  {
+    std::lock_guard<std::mutex> lk(epoch_mu_);
+    std::atomic_store(&membership_, std::shared_ptr<const Membership>(m));
+  }
+  epoch_cv_.notify_all();
   publish_lease(true);
 }
 
+bool Group::wait_for_epoch(uint32_t e, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lk(epoch_mu_);
+  return epoch_cv_.wait_for(lk, timeout, [&] {
+    return membership()->epoch >= e || status_ == ClusterStatus::Killed ||
+           status_ == ClusterStatus::Shutdown;
+  }) && membership()->epoch >= e;
+}
+
+bool Group::cluster_recovered() const { return all_recovered_epoch_.load() >= epoch(); }
+
 void Group::publish_lease(bool new_membership) {
-  sheep_.lease.set_state(epoch(), status_ == ClusterStatus::Ok && !suspended_, new_membership);
+  // Local reads trust the object files only once every one of them is
+  // known to be current (OwnershipAudit).
+  uint32_t e = epoch();
+  bool serving = status_ == ClusterStatus::Ok && !suspended_ && sheep_.audit.audited() >= e;
+  sheep_.lease.set_state(e, serving, new_membership);
 }
 
 // ---- joining ---------------------------------------------------------------
@@ -150,6 +232,7 @@ std::vector<char> Group::join_info() {
   RecordWriter w;
   w.u8(kSheepProtoVer).u8(sheep_.opts.vnodes == 0).u64(settings_.ctime);
   write_record(w, latest_);
+  write_vdis(w, sheep_.vdis.all());
   return w.buf();
 }
 
@@ -160,6 +243,7 @@ bool Group::check_join(const SdNode& node, const std::vector<char>& info,
   bool node_auto = r.u8() != 0;
   uint64_t ctime = r.u64();
   EpochRecord their = read_record(r);
+  VdiList their_vdis = read_vdis(r);
   std::string addr = node_addr_str(node.nid);
   std::string why;
   std::lock_guard<std::mutex> lk(mu_);
@@ -190,12 +274,10 @@ bool Group::check_join(const SdNode& node, const std::vector<char>& info,
   w.u8(kJoinAccepted).str("");
   w.raw(&settings_, sizeof(settings_)).u8(uint8_t(status_.load()));
   write_record(w, best);
-  auto vdis = sheep_.vdis.all();
-  w.u32(uint32_t(vdis.size()));
-  for (const auto& [vid, v] : vdis) {
-    uint8_t flags = (v.snapshot ? 1 : 0) | (v.deleted ? 2 : 0);
-    w.u32(vid).u8(v.copies).u8(v.copy_policy).u8(v.block_size_shift).u8(flags).u32(v.parent);
-  }
+  // Same cluster: what the newcomer knows joins what we know.
+  VdiList vdis = sheep_.vdis.all();
+  if (ctime == settings_.ctime) vdis = merge_vdis(vdis, their_vdis);
+  write_vdis(w, vdis);
   *reply = w.buf();
   return true;
 }
@@ -214,39 +296,29 @@ void Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
     sd_err("malformed join reply");
     return;
   }
-  uint32_t our_epoch = latest_.epoch;
   if (rec.epoch > latest_.epoch) {
     if (!sheep_.epochs.save(rec).ok()) sd_err("failed to save epoch %u", rec.epoch);
     latest_ = rec;
   }
-  if (!self_join) return;
-  bool format_changed = s.ctime != settings_.ctime;
-  if (!format_changed && s.ctime && our_epoch < rec.epoch) {
-    // The cluster moved on while we were away: our copies may be older
-    // than theirs, so they become a last resort for recovery only.
-    sheep_.recovery.retire_local_objects(our_epoch);
+  if (!self_join) {
+    VdiList vdis = read_vdis(r);
+    if (r.ok()) apply_vdis(sheep_.vdis, vdis);
+    return;
   }
+  // (Copies that missed epochs while we were away stop being live through
+  // the ownership audit: it checks every epoch since its last run.)
+  bool format_changed = s.ctime != settings_.ctime;
   settings_ = s;
   status_ = status;
   publish_lease();
   if (format_changed && s.ctime) {
     // Joining a formatted cluster for the first time: start clean.
     if (!sheep_.store.purge().ok()) sd_err("failed to purge the store");
+    sheep_.audit.reset(rec.epoch);
   }
-  uint32_t n = r.u32();
+  VdiList vdis = read_vdis(r);
   sheep_.vdis.clear();
-  for (uint32_t i = 0; i < n && r.ok(); i++) {
-    uint32_t vid = r.u32();
-    VdiInfo v;
-    v.copies = r.u8();
-    v.copy_policy = r.u8();
-    v.block_size_shift = r.u8();
-    uint8_t flags = r.u8();
-    v.parent = r.u32();
-    v.snapshot = flags & 1;
-    v.deleted = flags & 2;
-    sheep_.vdis.add(vid, v, true);
-  }
+  apply_vdis(sheep_.vdis, vdis);
 }
 
 void Group::on_join(const std::vector<SdNode>& members, const SdNode& node,
@@ -272,7 +344,7 @@ void Group::on_join(const std::vector<SdNode>& members, const SdNode& node,
     // (dog cluster info) and for recovery.
     uint32_t newest = epoch();
     for (uint32_t e = 1; e < newest; e++)
-      if (!sheep_.epochs.load(e).ok() && !sheep_.recovery.ring_of(e))
+      if (!sheep_.rings.ring(e))
         sd_warn("epoch %u is unknown to every member", e);
   }
 }
@@ -289,6 +361,7 @@ void Group::on_join_refused(const std::vector<char>& reply) {
 
 void Group::on_leave(const std::vector<SdNode>& members, const SdNode& node) {
   sheep_.peers.forget(node.nid);
+  sheep_.admin_peers.forget(node.nid);
   std::lock_guard<std::mutex> lk(mu_);
   members_ = members;
   sd_info("%s left (%zu members)", node_addr_str(node.nid).c_str(), members.size());
@@ -357,6 +430,7 @@ Res Group::broadcast_and_wait(MsgType type, const void* payload, size_t len) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (suspended_) return Res::Halt;
+    if (stopping_) return Res::Shutdown;
     seq = next_seq_++;
     waiting_.insert(seq);
   }
@@ -369,7 +443,9 @@ Res Group::broadcast_and_wait(MsgType type, const void* payload, size_t len) {
     waiting_.erase(seq);
     return st.code();
   }
-  cv_.wait(lk, [&] { return done_.count(seq) != 0 || status_ == ClusterStatus::Killed; });
+  cv_.wait(lk, [&] {
+    return done_.count(seq) != 0 || status_ == ClusterStatus::Killed || stopping_;
+  });
   waiting_.erase(seq);
   if (!done_.count(seq)) return Res::ClusterError;
   Res r = done_[seq];
@@ -444,6 +520,7 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       if (e != m->epoch) return Res::Success;
       for (const auto& n : m->nodes)
         if (!who.count(node_addr_str(n.nid))) return Res::Success;
+      all_recovered_epoch_ = e;
       sheep_.epoch_recovery.all_recovered(e);
       return Res::Success;
     }
@@ -457,6 +534,9 @@ Res Group::apply_make_fs(const ClusterSettings& req) {
   if (!sheep_.store.purge().ok()) return Res::Eio;
   sheep_.vdis.clear();
   if (!sheep_.epochs.clear().ok()) return Res::Eio;
+  sheep_.rings.clear();
+  sheep_.audit.reset(1);
+  all_recovered_epoch_ = 0;
   std::vector<SdNode> nodes;
   {
     std::lock_guard<std::mutex> lk(mu_);

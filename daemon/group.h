@@ -19,7 +19,9 @@
 
 #include "cluster/driver.h"
 #include "epoch_log.h"
+#include "epoch_recovery.h"
 #include "membership.h"
+#include "ownership_audit.h"
 #include "proto/node.h"
 #include "proto/results.h"
 
@@ -48,15 +50,21 @@ struct VdiAddedMsg {
   uint8_t pad;
 };
 
-class Group : public ClusterEvents {
+class Group : public ClusterEvents,
+              public MembershipSource,
+              public RecoveryCluster,
+              public AuditListener {
  public:
   explicit Group(Sheep& sheep) : sheep_(sheep) {}
 
   // Loads config and epoch history, then asks the driver to join.
   Status start(ClusterDriver* driver);
+  // The daemon is stopping: every wait for a cluster message ends now.
+  void begin_stop();
   void stop();
 
-  MembershipPtr membership() const { return std::atomic_load(&membership_); }
+  MembershipPtr membership() const override { return std::atomic_load(&membership_); }
+  bool wait_for_epoch(uint32_t epoch, std::chrono::milliseconds timeout) const override;
   uint32_t epoch() const { return membership()->epoch; }
   ClusterStatus status() const { return status_.load(); }
   ClusterSettings settings() const;
@@ -94,6 +102,18 @@ class Group : public ClusterEvents {
   std::vector<char> join_info() override;
   // True while cut off from the cluster (no quorum, driver gone): no I/O.
   bool suspended() const { return suspended_.load(); }
+  // True when every member has recovered the current epoch (so no member
+  // keeps stale copies of objects that have a live one).
+  bool cluster_recovered() const;
+
+  // RecoveryCluster.
+  bool running() const override {
+    return status() == ClusterStatus::Ok && !suspended();
+  }
+  bool recovery_disabled() const override { return settings().disable_recovery; }
+  Res report_recovered(uint32_t epoch) override { return recovery_done(epoch); }
+  // AuditListener: local reads may resume.
+  void on_audited(uint32_t) override { publish_lease(); }
 
  private:
   enum MsgType : uint32_t {
@@ -134,11 +154,15 @@ class Group : public ClusterEvents {
       std::make_shared<const Membership>(0, std::vector<SdNode>{}, -1);
   std::atomic<ClusterStatus> status_{ClusterStatus::Wait};
   std::atomic<bool> suspended_{false};
+  bool stopping_ = false;  // guarded by mu_
   uint64_t space_ = 0;
 
   std::condition_variable cv_;
+  mutable std::mutex epoch_mu_;              // pairs with epoch_cv_ only
+  mutable std::condition_variable epoch_cv_;  // a membership was published
   uint32_t next_seq_ = 1;
   std::map<uint32_t, std::set<std::string>> recovered_by_;  // epoch -> nodes
+  std::atomic<uint32_t> all_recovered_epoch_{0};  // newest epoch every member recovered
   std::set<uint32_t> waiting_;    // our messages someone waits for, by seq
   std::map<uint32_t, Res> done_;  // their results
 };

@@ -210,6 +210,7 @@ int main(int argc, char** argv) {
     sd_err("cannot initialise the object store in %s/obj", opts.dir.c_str());
     return 1;
   }
+  sheep.audit.load();
   // Clients on this machine may read object files under the read lease.
   if (sheep.lease.open(opts.dir, sheep.self.nid))
     sheep.store.set_invalidation_hook([&sheep] { sheep.lease.invalidate(); });
@@ -242,8 +243,14 @@ int main(int argc, char** argv) {
   sd_info("shutting down");
   // No more local reads from here: the cluster may move on without us.
   sheep.lease.set_state(sheep.group.epoch(), false);
-  sheep.group.stop();
+  // Nothing may wait on peers from here on (they may be stopping too): calls
+  // in flight fail at once, waits for cluster messages end.
+  sheep.group.begin_stop();
+  sheep.peers.shutdown();
+  sheep.admin_peers.shutdown();
   sheep.epoch_recovery.stop();
+  server.stop_workers();
+  sheep.group.stop();
   sheep.server = nullptr;
   unlink((opts.dir + "/sock").c_str());
   if (!opts.pidfile.empty()) unlink(opts.pidfile.c_str());

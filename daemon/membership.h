@@ -3,7 +3,9 @@
 //
 // Immutable once published: Group swaps in a new shared_ptr on every epoch
 // change, and the I/O path loads it atomically and reads it lock-free.
+// MembershipSource is what a part needs to see the current one.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -22,8 +24,18 @@ struct Membership {
   int self_index;  // -1 when this sheep is not a member
 
   bool is_self(int idx) const { return idx == self_index; }
+  bool has(const NodeId& nid) const { return ring.find(nid) >= 0; }
 };
 
 using MembershipPtr = std::shared_ptr<const Membership>;
+
+class MembershipSource {
+ public:
+  virtual ~MembershipSource() = default;
+  virtual MembershipPtr membership() const = 0;
+  // Waits until this node is at `epoch` or later; false at the deadline
+  // (or when the node stops serving).
+  virtual bool wait_for_epoch(uint32_t epoch, std::chrono::milliseconds timeout) const = 0;
+};
 
 }  // namespace sd

@@ -3,57 +3,25 @@
 
 #include <cinttypes>
 #include <cstring>
+#include <memory>
 
+#include "epoch_rings.h"
 #include "log.h"
-#include "oid.h"
-#include "sheep.h"
+#include "ownership_audit.h"
+#include "peer_pool.h"
+#include "store/plain_store.h"
 
 namespace sd {
-
-Result<EpochRecord> ObjectRecovery::load_epoch(uint32_t epoch) {
-  auto rec = sheep_.epochs.load(epoch);
-  if (rec.ok()) return rec;
-  // Missing here: ask the members that are up.
-  MembershipPtr m = sheep_.group.membership();
-  std::vector<char> buf(kMaxNodes * sizeof(SdNode) + 8);
-  for (size_t i = 0; i < m->nodes.size(); i++) {
-    if (m->is_self(int(i))) continue;
-    auto peer = sheep_.peers.get(m->nodes[i].nid);
-    if (!peer) continue;
-    SdReq req = make_req(kOpGetEpoch, 0, uint32_t(buf.size()));
-    req.obj.tgt_epoch = epoch;
-    SdRsp rsp;
-    if (!peer->exec(req, nullptr, buf.data(), &rsp).ok()) continue;
-    auto r = EpochLog::decode(epoch, buf.data(), rsp.data_length);
-    if (!r.ok()) continue;
-    if (!sheep_.epochs.save(*r).ok()) sd_err("failed to save epoch %u", epoch);
-    return r;
-  }
-  return err(Res::NoTag);
-}
-
-std::shared_ptr<const VnodeRing> ObjectRecovery::ring_of(uint32_t epoch) {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    auto it = rings_.find(epoch);
-    if (it != rings_.end()) return it->second;
-  }
-  auto rec = load_epoch(epoch);
-  if (!rec.ok()) return nullptr;
-  auto ring = std::make_shared<const VnodeRing>(rec->nodes);
-  std::lock_guard<std::mutex> lk(mu_);
-  rings_[epoch] = ring;
-  return ring;
-}
 
 Status ObjectRecovery::fetch(uint64_t oid) {
   {
     std::unique_lock<std::mutex> lk(mu_);
     cv_.wait(lk, [&] { return !in_progress_.count(oid); });
-    if (sheep_.store.exists(oid)) return {};
     in_progress_.insert(oid);
   }
-  Status st = try_fetch(oid);
+  MembershipPtr m = members_.membership();
+  Status st;
+  if (!audit_.check(oid, *m) || !store_.exists(oid)) st = try_fetch(oid, m);
   {
     std::lock_guard<std::mutex> lk(mu_);
     in_progress_.erase(oid);
@@ -62,61 +30,103 @@ Status ObjectRecovery::fetch(uint64_t oid) {
   return st;
 }
 
-Status ObjectRecovery::try_fetch(uint64_t oid) {
-  uint64_t size = sheep_.gateway.object_size_of(oid);
+Status ObjectRecovery::store_copy(uint64_t oid, uint32_t epoch, const char* buf, uint64_t size) {
+  audit_.mark_current(oid, epoch);
+  SD_TRY(store_.create_and_write(oid, size, buf, uint32_t(size), 0));
+  audit_.settle(oid, epoch);
+  return {};
+}
+
+Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
+  if (m->self_index < 0) return err(Res::NoObj);
+  const NodeId& self = m->nodes[size_t(m->self_index)].nid;
+  uint64_t size = size_of_(oid);
   std::unique_ptr<char[]> buf(new char[size]);
-  int copies = sheep_.gateway.copies_for(oid, 0);
-  MembershipPtr cur = sheep_.group.membership();
+  int copies = copies_of_(oid);
   // Newest epoch first: the current owners, then every earlier set.
-  for (uint32_t e = cur->epoch; e >= 1; e--) {
-    auto ring = e == cur->epoch ? std::shared_ptr<const VnodeRing>(cur, &cur->ring) : ring_of(e);
+  for (uint32_t e = m->epoch; e >= 1; e--) {
+    std::shared_ptr<const VnodeRing> ring =
+        e == m->epoch ? std::shared_ptr<const VnodeRing>(m, &m->ring) : rings_.ring(e);
     if (!ring) continue;
     Placement p = ring->place(oid, copies);
     for (int i = 0; i < p.count; i++) {
       const SdNode& n = ring->nodes()[p.node[i]];
-      if (same_node(n, sheep_.self)) continue;
+      if (same_node_id(n.nid, self)) {
+        if (e == m->epoch) continue;
+        auto stale = store_.newest_stale(oid, e);
+        if (!stale) continue;
+        audit_.mark_current(oid, m->epoch);
+        if (!store_.restore_stale(oid, *stale).ok()) continue;
+        audit_.settle(oid, m->epoch);
+        sd_info("recovered %016" PRIx64 " from our own copy of epoch %u", oid, *stale);
+        return {};
+      }
+      if (!m->has(n.nid)) continue;  // gone: nothing to ask
       if (!read_from_peer(n.nid, oid, e, buf.get(), uint32_t(size)).ok()) continue;
-      SD_TRY(sheep_.store.create_and_write(oid, size, buf.get(), uint32_t(size), 0));
-      sd_info("recovered %016" PRIx64 " from %s (epoch %u)", oid,
-              node_addr_str(n.nid).c_str(), e);
+      SD_TRY(store_copy(oid, m->epoch, buf.get(), size));
+      sd_info("recovered %016" PRIx64 " from %s (epoch %u)", oid, node_addr_str(n.nid).c_str(), e);
       return {};
     }
   }
-  // Last resort: our own copy from before we rejoined.
-  if (sheep_.store.read_stale(oid, buf.get(), uint32_t(size), 0).ok()) {
-    SD_TRY(sheep_.store.create_and_write(oid, size, buf.get(), uint32_t(size), 0));
-    sd_warn("restored %016" PRIx64 " from our own stale copy", oid);
+  // No epoch's owners have a current copy: take the newest copy anyone
+  // still has, ours included.
+  std::unique_ptr<char[]> cand(new char[size]);
+  uint32_t best = 0;
+  const SdNode* best_node = nullptr;
+  for (const SdNode& n : m->nodes) {
+    if (same_node_id(n.nid, self)) continue;
+    uint32_t e = 0;
+    if (!read_from_peer(n.nid, oid, 0, cand.get(), uint32_t(size), &e).ok()) continue;
+    if (!best_node || e > best) {
+      best = e;
+      best_node = &n;
+      std::swap(buf, cand);
+    }
+  }
+  auto own = store_.newest_stale(oid, 0);
+  if (own && (!best_node || *own >= best)) {
+    audit_.mark_current(oid, m->epoch);
+    SD_TRY(store_.restore_stale(oid, *own));
+    audit_.settle(oid, m->epoch);
+    sd_warn("%016" PRIx64 ": no current copy anywhere; took our own stale copy of epoch %u", oid,
+            *own);
     return {};
   }
-  return err(Res::NoObj);
-}
-
-Status ObjectRecovery::read_from_peer(const NodeId& nid, uint64_t oid, uint32_t epoch,
-                                      void* buf, uint32_t size) {
-  auto peer = sheep_.peers.get(nid);
-  if (!peer) return err(Res::NetworkError);
-  SdReq req = make_req(kOpReadPeer, kFlagRecovery, size);
-  req.epoch = sheep_.group.epoch();
-  req.obj.oid = oid;
-  req.obj.tgt_epoch = epoch;
-  SdRsp rsp;
-  SD_TRY(peer->exec(req, nullptr, buf, &rsp));
-  if (rsp.data_length != size) return err(Res::Eio);
+  if (!best_node) return err(Res::NoObj);
+  SD_TRY(store_copy(oid, m->epoch, buf.get(), size));
+  sd_warn("%016" PRIx64 ": no current copy anywhere; took the stale copy of epoch %u from %s", oid,
+          best, node_addr_str(best_node->nid).c_str());
   return {};
 }
 
-Status ObjectRecovery::read_for_recovery(uint64_t oid, void* buf, uint32_t len, uint32_t offset) {
-  Status st = sheep_.store.read(oid, buf, len, offset);
-  if (st.code() != Res::NoObj) return st;
-  return sheep_.store.read_stale(oid, buf, len, offset);
+Status ObjectRecovery::read_from_peer(const NodeId& nid, uint64_t oid, uint32_t tgt_epoch,
+                                      void* buf, uint32_t size, uint32_t* copy_epoch) {
+  auto peer = peers_.get(nid);
+  if (!peer) return err(Res::NetworkError);
+  SdReq req = make_req(kOpReadPeer, kFlagRecovery, size);
+  req.epoch = members_.membership()->epoch;
+  req.obj.oid = oid;
+  req.obj.tgt_epoch = tgt_epoch;
+  SdRsp rsp;
+  SD_TRY(peer->exec(req, nullptr, buf, &rsp));
+  if (rsp.data_length != size) return err(Res::Eio);
+  if (copy_epoch) *copy_epoch = rsp.obj.copy_epoch;
+  return {};
 }
 
-void ObjectRecovery::retire_local_objects(uint32_t epoch) {
-  size_t n = 0;
-  for (uint64_t oid : sheep_.store.list()) {
-    if (sheep_.store.move_to_stale(oid, epoch).ok()) n++;
+Status ObjectRecovery::read_for_recovery(uint64_t oid, uint32_t tgt_epoch, void* buf,
+                                         uint32_t len, uint32_t offset, uint32_t* copy_epoch) {
+  MembershipPtr m = members_.membership();
+  if (audit_.check(oid, *m)) {
+    Status st = store_.read(oid, buf, len, offset);
+    if (st.ok()) *copy_epoch = m->epoch;
+    if (st.code() != Res::NoObj) return st;
   }
-  if (n) sd_info("moved %zu objects from before our rejoin to .stale", n);
+  auto stale = store_.newest_stale(oid, tgt_epoch);
+  if (!stale) return err(Res::NoObj);
+  SD_TRY(store_.read_stale(oid, *stale, buf, len, offset));
+  *copy_epoch = *stale;
+  return {};
 }
 
 }  // namespace sd

@@ -1,60 +1,76 @@
-// ObjectRecovery: bringing an object to this node when the current epoch
-// says we own it but our store lacks it.
+// ObjectRecovery: bringing one object to this node when the current epoch
+// says it owns the object but holds no current copy, and serving the
+// recovery reads other nodes send for the same purpose.
 //
-// After a membership change the ring names new owners before their objects
-// have moved. Any access through this node (a local gateway read/write or
-// a peer request) that misses calls fetch(), which walks back through the
-// epoch history, asks each earlier owner for the object with a recovery
-// read (READ_PEER + CMD_RECOVERY, answered from the live file or .stale
-// without epoch checks), and stores the first copy found. Fetches of one
-// oid are serialised, so a burst of requests triggers one transfer.
-//
-// Epoch records this node lacks (it was down while they were made) are
-// fetched from the other members with GET_EPOCH and saved.
+// fetch() walks the epoch history from the newest epoch down. At each
+// epoch it asks that epoch's owners which are still members for a copy
+// current through that epoch (READ_PEER + CMD_RECOVERY with tgt_epoch; the
+// peer answers from its live file, or from a stale copy at least that
+// recent); an epoch in which this node itself was an owner may be served
+// by our own stale copy, put back with a rename. The first copy found is
+// the newest there is. When no epoch yields one, the newest stale copy held
+// by any member is taken (the object has no current copy left anywhere;
+// an old one beats none). Fetches of one oid are serialised, so a burst of
+// requests triggers one transfer. Every copy stored is marked current with
+// the ownership audit before it lands.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
-#include <map>
-#include <memory>
+#include <functional>
 #include <mutex>
 #include <set>
 
-#include "epoch_log.h"
+#include "membership.h"
 #include "result.h"
-#include "ring.h"
 
 namespace sd {
 
-struct Sheep;
+class PlainStore;
+class PeerPool;
+class EpochRings;
+class OwnershipAudit;
 
 class ObjectRecovery {
  public:
-  explicit ObjectRecovery(Sheep& s) : sheep_(s) {}
-  // Makes oid present locally if any earlier owner (or our own stale
-  // store) has it. NoObj when nobody has it.
+  using SizeOf = std::function<uint64_t(uint64_t oid)>;
+  using CopiesOf = std::function<int(uint64_t oid)>;
+  ObjectRecovery(PlainStore& store, PeerPool& peers, EpochRings& rings, OwnershipAudit& audit,
+                 const MembershipSource& members, SizeOf size_of, CopiesOf copies_of)
+      : store_(store),
+        peers_(peers),
+        rings_(rings),
+        audit_(audit),
+        members_(members),
+        size_of_(std::move(size_of)),
+        copies_of_(std::move(copies_of)) {}
+
+  // Makes a current copy of oid present locally if anyone has one. NoObj
+  // when nobody has any copy.
   Status fetch(uint64_t oid);
-  // Reads a copy for a recovery request: the live file, else the newest
-  // stale copy.
-  Status read_for_recovery(uint64_t oid, void* buf, uint32_t len, uint32_t offset);
-  // A whole object from one peer with a recovery read (live file or
-  // .stale there, no epoch check).
-  Status read_from_peer(const NodeId& nid, uint64_t oid, uint32_t epoch, void* buf,
-                        uint32_t size);
-  // Moves every object to .stale: our copies may be older than the
-  // cluster's, so they are only a last resort from now on.
-  void retire_local_objects(uint32_t epoch);
-  // The ring of an epoch (cached); nullptr if the epoch cannot be found.
-  std::shared_ptr<const VnodeRing> ring_of(uint32_t epoch);
+  // Serves a recovery read: a copy of oid current through at least
+  // tgt_epoch (0: the newest copy of any age). *copy_epoch receives the
+  // epoch through which the copy sent is current.
+  Status read_for_recovery(uint64_t oid, uint32_t tgt_epoch, void* buf, uint32_t len,
+                           uint32_t offset, uint32_t* copy_epoch);
+  // A whole object from one peer with a recovery read.
+  Status read_from_peer(const NodeId& nid, uint64_t oid, uint32_t tgt_epoch, void* buf,
+                        uint32_t size, uint32_t* copy_epoch = nullptr);
 
  private:
-  Result<EpochRecord> load_epoch(uint32_t epoch);
-  Status try_fetch(uint64_t oid);
+  Status try_fetch(uint64_t oid, const MembershipPtr& m);
+  // Stores a copy fetched from a peer as the live object.
+  Status store_copy(uint64_t oid, uint32_t epoch, const char* buf, uint64_t size);
 
-  Sheep& sheep_;
+  PlainStore& store_;
+  PeerPool& peers_;
+  EpochRings& rings_;
+  OwnershipAudit& audit_;
+  const MembershipSource& members_;
+  SizeOf size_of_;
+  CopiesOf copies_of_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::set<uint64_t> in_progress_;
-  std::map<uint32_t, std::shared_ptr<const VnodeRing>> rings_;
+  std::set<uint64_t> in_progress_;  // guarded by mu_
 };
 
 }  // namespace sd

@@ -52,6 +52,7 @@ const OpInfo kOps[] = {
     {kOpRepairReplica, "REPAIR_REPLICA", K::Gateway, false, ops::repair_replica},
     {kOpOidsExist, "OIDS_EXIST", K::Local, true, ops::oids_exist},
     {kOpReleaseObjects, "RELEASE_OBJECTS", K::Cluster, false, ops::release_objects},
+    {kOpGetStaleList, "GET_STALE_LIST", K::Local, false, ops::get_stale_list},
     {kOpGetRecovery, "GET_RECOVERY", K::Local, true, ops::get_recovery},
     {kOpSetRecovery, "SET_RECOVERY", K::Local, true, ops::set_recovery},
 };

@@ -58,6 +58,7 @@ Res write_peer(Sheep&, Request&);
 Res remove_peer(Sheep&, Request&);
 Res exist(Sheep&, Request&);
 Res get_obj_list(Sheep&, Request&);
+Res get_stale_list(Sheep&, Request&);
 Res get_hash(Sheep&, Request&);
 Res repair_replica(Sheep&, Request&);
 Res oids_exist(Sheep&, Request&);

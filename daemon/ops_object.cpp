@@ -85,6 +85,7 @@ bool read_obj_cached(Sheep& s, Request& r) {
 bool read_peer_cached(Sheep& s, Request& r) {
   if (!fits(s, r) || (r.hdr.flags & kFlagRecovery) || epoch_check(s, r) != Res::Success)
     return false;
+  if (!s.audit.check(r.hdr.obj.oid, *s.group.membership())) return false;
   char* buf = r.reply_buffer(r.hdr.data_length);
   return s.store.read_cached(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
 }
@@ -124,7 +125,7 @@ void release_on_master(Sheep& s, const std::vector<std::pair<uint32_t, uint32_t>
     s.vdi_ops.release_objects(objects);
     return;
   }
-  auto peer = s.peers.get(s.group.master().nid);
+  auto peer = s.admin_peers.get(s.group.master().nid);
   if (!peer) return;  // a leak at worst, never a loss
   std::vector<uint32_t> payload;
   for (const auto& [vid, idx] : objects) {
@@ -151,26 +152,50 @@ Res remove_obj(Sheep& s, Request& r) {
   return s.gateway.remove(r.hdr.obj.oid, r.hdr.obj.copies).code();
 }
 
+// A write that began under epoch E and ends under a later one reports
+// OldNodeVer: it landed, but the owners of the new epoch may have copied
+// the object before it did, so the gateway writes again under the new ring.
+static Res after_write(Sheep& s, const Request& r, Res res) {
+  if (res == Res::Success && s.group.epoch() != r.hdr.epoch) {
+    s.audit.settle(r.hdr.obj.oid, r.hdr.epoch);
+    return Res::OldNodeVer;
+  }
+  return res;
+}
+
 Res create_and_write_peer(Sheep& s, Request& r) {
   if (Res e = epoch_check(s, r); e != Res::Success) return e;
   if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
-  return s.store
-      .create_and_write(r.hdr.obj.oid, s.gateway.object_size_of(r.hdr.obj.oid), r.data(),
-                        r.data_length(), r.hdr.obj.offset)
-      .code();
+  s.audit.mark_current(r.hdr.obj.oid, r.hdr.epoch);
+  Res res = s.store
+                .create_and_write(r.hdr.obj.oid, s.gateway.object_size_of(r.hdr.obj.oid), r.data(),
+                                  r.data_length(), r.hdr.obj.offset)
+                .code();
+  return after_write(s, r, res);
 }
 
 Res read_peer(Sheep& s, Request& r) {
   if (!fits(s, r)) return Res::InvalidParms;
   bool recovery = r.hdr.flags & kFlagRecovery;
-  // Recovery reads come from nodes of any epoch and never chain further.
-  if (!recovery)
+  char* buf;
+  Status st;
+  if (recovery) {
+    // Recovery reads come from nodes of any epoch and never chain further.
+    // One from a newer epoch waits until we are there too: from then on no
+    // write of an older epoch can land here unnoticed (see after_write).
+    if (r.hdr.epoch > s.group.epoch() &&
+        !s.group.wait_for_epoch(r.hdr.epoch, std::chrono::seconds(10)))
+      return Res::NewNodeVer;
+    buf = r.reply_buffer(r.hdr.data_length);
+    uint32_t copy_epoch = 0;
+    st = s.recovery.read_for_recovery(r.hdr.obj.oid, r.hdr.obj.tgt_epoch, buf, r.hdr.data_length,
+                                      r.hdr.obj.offset, &copy_epoch);
+    r.rsp.obj.copy_epoch = copy_epoch;
+  } else {
     if (Res e = epoch_check(s, r); e != Res::Success) return e;
-  char* buf = r.reply_buffer(r.hdr.data_length);
-  Status st = recovery ? s.recovery.read_for_recovery(r.hdr.obj.oid, buf, r.hdr.data_length,
-                                                      r.hdr.obj.offset)
-                       : s.gateway.local_read(r.hdr.obj.oid, buf, r.hdr.data_length,
-                                              r.hdr.obj.offset);
+    buf = r.reply_buffer(r.hdr.data_length);
+    st = s.gateway.local_read(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
+  }
   if (!st.ok()) {
     r.reply.reset();
     r.rsp.data_length = 0;
@@ -181,23 +206,46 @@ Res read_peer(Sheep& s, Request& r) {
 Res write_peer(Sheep& s, Request& r) {
   if (Res e = epoch_check(s, r); e != Res::Success) return e;
   if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
-  return s.gateway.local_write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset).code();
+  Res res =
+      s.gateway.local_write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset).code();
+  return after_write(s, r, res);
 }
 
+// Removes the live copy and any stale one. With kFlagRecovery (sent to
+// nodes that are not owners after a removal), whatever copy is here goes,
+// whatever our epoch.
 Res remove_peer(Sheep& s, Request& r) {
-  if (Res e = epoch_check(s, r); e != Res::Success) return e;
-  return s.store.remove(r.hdr.obj.oid).code();
+  bool any_copy = r.hdr.flags & kFlagRecovery;
+  if (!any_copy)
+    if (Res e = epoch_check(s, r); e != Res::Success) return e;
+  Res res = s.store.remove(r.hdr.obj.oid).code();
+  if (!s.store.remove_stale(r.hdr.obj.oid).ok()) return Res::Eio;
+  if (any_copy && res == Res::NoObj) return Res::Success;
+  return res;
+}
+
+// Whether a current live copy is here.
+static bool holds_current(Sheep& s, uint64_t oid) {
+  return s.audit.check(oid, *s.group.membership()) && s.store.exists(oid);
 }
 
 Res exist(Sheep& s, Request& r) {
-  return s.store.exists(r.hdr.obj.oid) ? Res::Success : Res::NoObj;
+  return holds_current(s, r.hdr.obj.oid) ? Res::Success : Res::NoObj;
 }
 
 Res get_hash(Sheep& s, Request& r) {
   uint64_t oid = r.hdr.obj.oid;
   uint64_t size = s.gateway.object_size_of(oid);
   std::unique_ptr<char[]> buf(new char[size]);
-  Status st = s.recovery.read_for_recovery(oid, buf.get(), uint32_t(size), 0);
+  // The current copy, or (for an earlier tgt_epoch) the one kept for it.
+  MembershipPtr m = s.group.membership();
+  Status st = err(Res::NoObj);
+  if (s.audit.check(oid, *m)) st = s.store.read(oid, buf.get(), uint32_t(size), 0);
+  uint32_t tgt = r.hdr.obj.tgt_epoch;
+  if (st.code() == Res::NoObj && tgt && tgt < m->epoch) {
+    if (auto e = s.store.newest_stale(oid, tgt))
+      st = s.store.read_stale(oid, *e, buf.get(), uint32_t(size), 0);
+  }
   if (!st.ok()) return st.code();
   sha1(buf.get(), size, r.rsp.hash.digest);
   return Res::Success;
@@ -211,10 +259,13 @@ Res repair_replica(Sheep& s, Request& r) {
   nid.port = r.hdr.forw.port;
   uint64_t size = s.gateway.object_size_of(oid);
   std::unique_ptr<char[]> buf(new char[size]);
-  if (Status st = s.recovery.read_from_peer(nid, oid, s.group.epoch(), buf.get(), uint32_t(size));
-      !st.ok())
+  uint32_t epoch = s.group.epoch();
+  if (Status st = s.recovery.read_from_peer(nid, oid, epoch, buf.get(), uint32_t(size)); !st.ok())
     return st.code();
-  return s.store.create_and_write(oid, size, buf.get(), uint32_t(size), 0).code();
+  s.audit.mark_current(oid, epoch);
+  Res res = s.store.create_and_write(oid, size, buf.get(), uint32_t(size), 0).code();
+  s.audit.settle(oid, epoch);
+  return res;
 }
 
 // The oids of the payload this node lacks come back with NO_OBJ.
@@ -225,12 +276,25 @@ Res oids_exist(Sheep& s, Request& r) {
   for (size_t i = 0; i < n; i++) {
     uint64_t oid;
     std::memcpy(&oid, r.data() + 8 * i, 8);
-    if (!s.store.exists(oid)) missing.push_back(oid);
+    if (!holds_current(s, oid)) missing.push_back(oid);
   }
   if (missing.empty()) return Res::Success;
   char* buf = r.reply_buffer(uint32_t(missing.size() * 8));
   std::memcpy(buf, missing.data(), r.rsp.data_length);
   return Res::NoObj;
+}
+
+Res get_stale_list(Sheep& s, Request& r) {
+  std::vector<uint64_t> out;
+  for (const auto& c : s.store.stale_list()) {
+    out.push_back(c.oid);
+    out.push_back(c.epoch);
+  }
+  size_t bytes = out.size() * 8;
+  if (bytes > r.hdr.data_length) return Res::BufferSmall;
+  char* buf = r.reply_buffer(uint32_t(bytes));
+  if (bytes) std::memcpy(buf, out.data(), bytes);
+  return Res::Success;
 }
 
 Res get_obj_list(Sheep& s, Request& r) {

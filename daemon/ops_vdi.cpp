@@ -36,7 +36,7 @@ bool forward_to_master(Sheep& s, Request& r, Res* result, bool changes_state) {
   if (s.group.is_master() || (r.hdr.flags & kFlagFwd)) return false;
   for (int attempt = 0; attempt < 5; attempt++) {
     SdNode master = s.group.master();
-    auto peer = s.peers.get(master.nid);
+    auto peer = s.admin_peers.get(master.nid);
     if (!peer) {
       *result = Res::NetworkError;
       continue;
@@ -46,7 +46,7 @@ bool forward_to_master(Sheep& s, Request& r, Res* result, bool changes_state) {
     SdRsp rsp;
     auto st = peer->call(req, r.data(), nullptr, 0);
     if (!st.ok()) {
-      s.peers.forget(master.nid);
+      s.admin_peers.forget(master.nid);
       *result = Res::NetworkError;
       continue;
     }

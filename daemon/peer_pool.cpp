@@ -1,6 +1,9 @@
 // Connections to peer sheep.
 #include "peer_pool.h"
 
+#include <cerrno>
+#include <vector>
+
 namespace sd {
 
 Endpoint PeerPool::endpoint_of(const NodeId& nid) {
@@ -20,12 +23,21 @@ std::shared_ptr<SheepClient> PeerPool::get(const NodeId& nid) {
   std::string key = ep.str();
   {
     std::lock_guard<std::mutex> lk(mu_);
+    if (shut_) {
+      errno = ESHUTDOWN;
+      return nullptr;
+    }
     auto it = conns_.find(key);
     if (it != conns_.end()) return it->second;
   }
   std::shared_ptr<SheepClient> c = SheepClient::connect(ep);
   if (!c) return nullptr;
+  c->set_call_timeout(timeout_);
   std::lock_guard<std::mutex> lk(mu_);
+  if (shut_) {
+    errno = ESHUTDOWN;
+    return nullptr;
+  }
   auto [it, inserted] = conns_.emplace(key, c);
   return it->second;
 }
@@ -40,6 +52,17 @@ void PeerPool::forget(const NodeId& nid) {
     conns_.erase(it);
   }
   c->abort();  // requests stuck on a vanished peer fail now and are retried
+}
+
+void PeerPool::shutdown() {
+  std::vector<std::shared_ptr<SheepClient>> all;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    shut_ = true;
+    for (auto& [key, c] : conns_) all.push_back(c);
+    conns_.clear();
+  }
+  for (auto& c : all) c->abort(true);
 }
 
 }  // namespace sd

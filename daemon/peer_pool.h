@@ -1,6 +1,13 @@
 // PeerPool: long-lived, pipelined connections from this sheep to the other
 // sheep, one SheepClient per peer address, shared by every worker thread.
+//
+// Calls on a pool with a call timeout fail (NetworkError) when a peer
+// leaves a reply outstanding that long, so a peer that stopped answering
+// never holds a worker or the recovery thread for good. shutdown() fails
+// every call in flight at once and refuses new ones: a stopping sheep must
+// not wait on peers that may be stopping too.
 #pragma once
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -13,16 +20,23 @@ namespace sd {
 
 class PeerPool {
  public:
+  // timeout 0: calls wait as long as the peer takes (admin operations that
+  // legitimately run long, such as a VDI deletion on the master).
+  explicit PeerPool(std::chrono::milliseconds timeout = std::chrono::milliseconds(0))
+      : timeout_(timeout) {}
   // The connection to a peer (io_addr:io_port when set); nullptr with
-  // errno set when it cannot be reached.
+  // errno set when it cannot be reached or the pool is shut down.
   std::shared_ptr<SheepClient> get(const NodeId& nid);
   // Drops a connection and fails what is in flight on it (the peer left).
   void forget(const NodeId& nid);
+  void shutdown();
 
  private:
   static Endpoint endpoint_of(const NodeId& nid);
+  const std::chrono::milliseconds timeout_;
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<SheepClient>> conns_;
+  std::map<std::string, std::shared_ptr<SheepClient>> conns_;  // guarded by mu_
+  bool shut_ = false;                                           // guarded by mu_
 };
 
 }  // namespace sd

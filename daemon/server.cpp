@@ -72,9 +72,13 @@ Server::Server(Sheep& sheep) : sheep_(sheep), gway_wq_("gway", 32), io_wq_("io",
   epoll_ctl(epfd_, EPOLL_CTL_ADD, signal_fd_, &ev);
 }
 
-Server::~Server() {
+void Server::stop_workers() {
   gway_wq_.stop();
   io_wq_.stop();
+}
+
+Server::~Server() {
+  stop_workers();
   for (auto& [id, c] : conns_) close(c->fd);
   for (int fd : {tcp_fd_, unix_fd_, event_fd_, signal_fd_, epfd_})
     if (fd >= 0) close(fd);

@@ -41,6 +41,8 @@ class Server {
   void run();
   // Thread safe.
   void request_stop();
+  // After run(): finishes the requests the workers hold and joins them.
+  void stop_workers();
 
  private:
   struct Conn;

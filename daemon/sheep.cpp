@@ -2,6 +2,7 @@
 #include "sheep.h"
 
 #include <cinttypes>
+#include <set>
 
 #include "log.h"
 #include "oid.h"
@@ -17,16 +18,32 @@ Sheep::Sheep(const SheepOptions& o)
       group(*this),
       gateway(*this),
       vdi_ops(*this),
-      recovery(*this),
-      epoch_recovery(*this) {}
+      rings(epochs, peers, group),
+      audit(store, rings, group, [this](uint64_t oid) { return gateway.copies_for(oid, 0); },
+            o.dir + "/obj/.audited"),
+      recovery(store, peers, rings, audit, group,
+               [this](uint64_t oid) { return gateway.object_size_of(oid); },
+               [this](uint64_t oid) { return gateway.copies_for(oid, 0); }),
+      epoch_recovery(store, peers, audit, recovery, group, group,
+                     [this](uint64_t oid) { return gateway.copies_for(oid, 0); }) {
+  audit.set_listener(&group);
+}
 
 void Sheep::rebuild_vdi_table() {
   vdis.clear();
   size_t n = 0;
-  for (uint64_t oid : store.list()) {
-    if (!is_vdi_obj(oid)) continue;
+  // Live inodes, and those only in .stale (recovery will bring them back).
+  std::set<uint64_t> inodes;
+  for (uint64_t oid : store.list())
+    if (is_vdi_obj(oid)) inodes.insert(oid);
+  for (const auto& s : store.stale_list())
+    if (is_vdi_obj(s.oid)) inodes.insert(s.oid);
+  for (uint64_t oid : inodes) {
     InodeHeader h;
-    if (!store.read(oid, &h, kInodeLookupBytes, 0).ok()) {
+    Status st = store.read(oid, &h, kInodeLookupBytes, 0);
+    if (st.code() == Res::NoObj)
+      if (auto e = store.newest_stale(oid)) st = store.read_stale(oid, *e, &h, kInodeLookupBytes, 0);
+    if (!st.ok()) {
       sd_err("cannot read inode %016" PRIx64, oid);
       continue;
     }

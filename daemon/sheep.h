@@ -11,11 +11,13 @@
 #include "cluster/driver.h"
 #include "config_file.h"
 #include "epoch_log.h"
+#include "epoch_rings.h"
 #include "gateway.h"
 #include "group.h"
 #include "epoch_recovery.h"
 #include "object_recovery.h"
 #include "options.h"
+#include "ownership_audit.h"
 #include "peer_pool.h"
 #include "read_lease.h"
 #include "store/plain_store.h"
@@ -37,9 +39,12 @@ struct Sheep {
   EpochLog epochs;
   VdiTable vdis;
   Group group;
-  PeerPool peers;
+  PeerPool peers{std::chrono::seconds(30)};  // object I/O and recovery between sheep
+  PeerPool admin_peers;  // forwarding to the master: VDI operations may run long
   Gateway gateway;
   VdiOps vdi_ops;
+  EpochRings rings;               // the ring of every epoch of the history
+  OwnershipAudit audit;           // which live copies may be served
   ObjectRecovery recovery;        // single objects, on demand
   EpochRecovery epoch_recovery;   // everything, after each epoch change
   std::unique_ptr<ClusterDriver> driver;

@@ -1,10 +1,12 @@
 // Pipelined request/reply matching over one sheep connection.
 #include "client/sheep_client.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace sd {
@@ -58,8 +60,19 @@ Status SheepClient::take(void* dst, size_t len) {
   rpos_ = rend_ = 0;
   // Large remainders go straight to their destination; small ones refill
   // the buffer, which then usually holds the next replies as well.
-  if (len >= kRecvBuffer / 2 && out) return read_full(fd_, out, len);
+  if (len >= kRecvBuffer / 2 && out) {
+    while (len) {
+      SD_TRY(wait_readable());
+      ssize_t got = read(fd_, out, len);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) return err(Res::NetworkError);
+      out += got;
+      len -= size_t(got);
+    }
+    return {};
+  }
   while (len) {
+    SD_TRY(wait_readable());
     ssize_t got = read(fd_, rbuf_.get(), kRecvBuffer);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) return err(Res::NetworkError);
@@ -73,6 +86,29 @@ Status SheepClient::take(void* dst, size_t len) {
     rend_ = size_t(got);
   }
   return {};
+}
+
+Status SheepClient::wait_readable() {
+  if (timeout_.count() == 0) return {};
+  for (;;) {
+    Clock::time_point oldest = Clock::time_point::max();
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      for (auto& [id, p] : pending_)
+        if (!p->done && p->sent < oldest) oldest = p->sent;
+    }
+    auto now = Clock::now();
+    if (oldest != Clock::time_point::max() && now - oldest >= timeout_) return err(Res::NetworkError);
+    auto left = oldest == Clock::time_point::max()
+                    ? timeout_
+                    : std::chrono::duration_cast<std::chrono::milliseconds>(oldest + timeout_ - now);
+    int ms = int(std::min<int64_t>(left.count() + 1, 1000));
+    pollfd pfd{fd_, POLLIN, 0};
+    int rc = poll(&pfd, 1, ms);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0) return err(Res::NetworkError);
+    if (rc > 0) return {};
+  }
 }
 
 Status SheepClient::read_one_reply() {
@@ -108,6 +144,10 @@ std::unique_ptr<SheepClient::Ticket> SheepClient::submit(SdReq req, const void* 
   t->p.rlen = rbuf ? rlen : 0;
   {
     std::unique_lock<std::mutex> lk(mu_);
+    if (closed_) {
+      t->p.done = t->p.failed = true;
+      return t;
+    }
     if (dead_) {
       // Reconnect once the failed calls have drained.
       cv_.wait(lk, [&] { return pending_.empty(); });
@@ -125,6 +165,7 @@ std::unique_ptr<SheepClient::Ticket> SheepClient::submit(SdReq req, const void* 
     }
     req.id = next_id_++;
     t->id = req.id;
+    t->p.sent = Clock::now();
     pending_[req.id] = &t->p;
   }
   std::lock_guard<std::mutex> lk(send_mu_);
@@ -166,8 +207,9 @@ Result<SdRsp> SheepClient::wait(std::unique_ptr<Ticket> t) {
   return p.rsp;
 }
 
-void SheepClient::abort() {
+void SheepClient::abort(bool for_good) {
   std::lock_guard<std::mutex> lk(mu_);
+  if (for_good) closed_ = true;
   fail_all_locked();
 }
 

@@ -10,8 +10,11 @@
 //
 // A transport failure fails every call in flight with NetworkError and marks
 // the connection dead; the next call reconnects once nothing is in flight.
+// With a call timeout set, a call that has waited that long for its reply
+// counts as a transport failure too (a peer that stopped answering).
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -62,15 +65,22 @@ class SheepClient {
   Status remove_obj(uint64_t oid, uint8_t copies = 0);
 
   // Fails every call in flight with NetworkError at once (the peer left
-  // the cluster); the next call reconnects.
-  void abort();
+  // the cluster); the next call reconnects, unless for_good is set (then
+  // every later call fails too).
+  void abort(bool for_good = false);
+
+  // Fails the connection when a reply takes longer than this (0: never,
+  // the default). Set before the first call.
+  void set_call_timeout(std::chrono::milliseconds t) { timeout_ = t; }
 
   const Endpoint& endpoint() const { return ep_; }
   // Epoch reported in the most recent reply.
   uint32_t last_epoch() const { return last_epoch_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct Pending {
+    Clock::time_point sent{};
     void* rbuf = nullptr;
     uint32_t rlen = 0;
     SdRsp rsp{};
@@ -95,6 +105,8 @@ class SheepClient {
   // Copies len bytes of the stream to dst (nullptr: discards them), from
   // the receive buffer first and then straight from the socket.
   Status take(void* dst, size_t len);
+  // Waits until the socket has data, within the oldest call's deadline.
+  Status wait_readable();
   void fail_all_locked();
   void wake_next_leader_locked();
 
@@ -112,6 +124,8 @@ class SheepClient {
   std::unique_ptr<char[]> rbuf_;
   size_t rpos_ = 0, rend_ = 0;
   bool dead_ = false;
+  bool closed_ = false;  // abort(for_good): never reconnect
+  std::chrono::milliseconds timeout_{0};
   std::atomic<uint32_t> last_epoch_{0};
 };
 

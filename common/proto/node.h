@@ -45,6 +45,9 @@ inline int compare_nodes(const SdNode& a, const SdNode& b) {
   return int(a.nid.port) - int(b.nid.port);
 }
 inline bool same_node(const SdNode& a, const SdNode& b) { return compare_nodes(a, b) == 0; }
+inline bool same_node_id(const NodeId& a, const NodeId& b) {
+  return a.port == b.port && std::memcmp(a.addr, b.addr, 16) == 0;
+}
 
 // "ip:port", IPv4 as a dotted quad when bytes 0..11 are zero.
 std::string node_addr_str(const NodeId& nid);

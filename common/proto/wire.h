@@ -80,6 +80,7 @@ enum Op : uint8_t {
   // objects lost a reference; free each one nothing references any more".
   // Payload: pairs of u32 (owner vid, block index). Runs on the master.
   kOpReleaseObjects = 0xe0,
+  kOpGetStaleList = 0xe1,  // ours: (oid, epoch) of every stale copy, 16 bytes each
 };
 
 // Request flags (hdr.flags).
@@ -181,7 +182,11 @@ struct RspObj {
   uint8_t copies;
   uint8_t reserved[3];
   uint64_t offset;
-  uint64_t unused;
+  // Ours, between sheep only (upstream leaves it 0): in the reply to a
+  // READ_PEER with kFlagRecovery, the epoch through which the copy sent is
+  // known current.
+  uint32_t copy_epoch;
+  uint32_t unused;
 };
 
 struct RspVdi {

@@ -35,6 +35,8 @@ Status pwrite_full(int fd, const void* buf, size_t len, uint64_t off) {
   return {};
 }
 
+}  // namespace
+
 bool parse_oid_name(const char* name, uint64_t* oid) {
   if (std::strlen(name) != 16) return false;
   for (int i = 0; i < 16; i++)
@@ -42,8 +44,6 @@ bool parse_oid_name(const char* name, uint64_t* oid) {
   *oid = std::strtoull(name, nullptr, 16);
   return true;
 }
-
-}  // namespace
 
 std::string PlainStore::path(uint64_t oid) const {
   char name[24];
@@ -62,7 +62,7 @@ Status PlainStore::init() {
     }
   }
   closedir(d);
-  return {};
+  return load_stale_index();
 }
 
 Result<std::shared_ptr<ObjectFd>> PlainStore::object_fd(uint64_t oid) const {
@@ -182,62 +182,6 @@ Status PlainStore::purge() {
   fds_.clear();
   SD_TRY(purge_stale());
   return fsync_dir(dir_);
-}
-
-Status PlainStore::purge_stale() {
-  std::string stale = dir_ + "/.stale";
-  if (DIR* d = opendir(stale.c_str())) {
-    while (dirent* de = readdir(d))
-      if (de->d_name[0] != '.') unlinkat(dirfd(d), de->d_name, 0);
-    closedir(d);
-  }
-  return {};
-}
-
-Status PlainStore::move_to_stale(uint64_t oid, uint32_t epoch) {
-  char name[48];
-  std::snprintf(name, sizeof(name), "/.stale/%016" PRIx64 ".%u", oid, epoch);
-  int rc = rename(path(oid).c_str(), (dir_ + name).c_str());
-  fds_.invalidate(oid);
-  if (rc < 0) return err(res_from_errno(errno));
-  return {};
-}
-
-Status PlainStore::read_stale(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const {
-  char prefix[24];
-  std::snprintf(prefix, sizeof(prefix), "%016" PRIx64 ".", oid);
-  std::string best;
-  unsigned long best_epoch = 0;
-  std::string stale = dir_ + "/.stale";
-  DIR* d = opendir(stale.c_str());
-  if (!d) return err(Res::NoObj);
-  while (dirent* de = readdir(d)) {
-    if (std::strncmp(de->d_name, prefix, 17) != 0) continue;
-    unsigned long e = std::strtoul(de->d_name + 17, nullptr, 10);
-    if (best.empty() || e > best_epoch) {
-      best = de->d_name;
-      best_epoch = e;
-    }
-  }
-  closedir(d);
-  if (best.empty()) return err(Res::NoObj);
-  int fd = open((stale + "/" + best).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return err(Res::NoObj);
-  char* p = static_cast<char*>(buf);
-  size_t left = len;
-  while (left) {
-    ssize_t n = pread(fd, p, left, off_t(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      std::memset(p, 0, left);
-      break;
-    }
-    p += n;
-    left -= size_t(n);
-    offset += uint64_t(n);
-  }
-  close(fd);
-  return {};
 }
 
 uint64_t PlainStore::used_bytes() const {

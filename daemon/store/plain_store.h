@@ -13,7 +13,11 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +25,9 @@
 #include "store/fd_cache.h"
 
 namespace sd {
+
+// True when name is an object file name (16 hex digits); sets *oid.
+bool parse_oid_name(const char* name, uint64_t* oid);
 
 class PlainStore {
  public:
@@ -43,12 +50,30 @@ class PlainStore {
   std::vector<uint64_t> list() const;
   // Removes every object and stale copy (format).
   Status purge();
-  // Stale copies: objects this node held in an earlier epoch, kept under
-  // .stale/<oid>.<epoch> as a last-resort source for recovery.
+
+  // Stale copies (PROTOCOL.md §7.8): .stale/<oid>.<E> is this node's copy
+  // of an object as it was at the end of epoch E. Never served as live;
+  // recovery may take it back or send it to the node that needs it. An
+  // index in memory (loaded by init()) answers lookups without scanning.
+  struct StaleCopy {
+    uint64_t oid;
+    uint32_t epoch;
+  };
+  // Renames the live object to .stale/<oid>.<epoch>.
   Status move_to_stale(uint64_t oid, uint32_t epoch);
+  std::vector<StaleCopy> stale_list() const;
+  // The epoch of the newest stale copy of oid that is at least min_epoch.
+  std::optional<uint32_t> newest_stale(uint64_t oid, uint32_t min_epoch = 0) const;
+  Status read_stale(uint64_t oid, uint32_t epoch, void* buf, uint32_t len,
+                    uint64_t offset) const;
+  // Puts a stale copy back in place as the live object (a rename, so the
+  // copy leaves .stale). OidExist when a live copy appeared meanwhile.
+  Status restore_stale(uint64_t oid, uint32_t epoch);
+  // Removes every stale copy of oid.
+  Status remove_stale(uint64_t oid);
   Status purge_stale();
-  // Reads the newest stale copy; NoObj if there is none.
-  Status read_stale(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const;
+  // Makes earlier renames between the object directory and .stale durable.
+  Status sync_dirs() const;
   // Bytes allocated on disk by objects, and free bytes of the filesystem.
   uint64_t used_bytes() const;
   uint64_t fs_free() const;
@@ -58,11 +83,15 @@ class PlainStore {
 
  private:
   std::string path(uint64_t oid) const;
+  std::string stale_path(uint64_t oid, uint32_t epoch) const;
+  Status load_stale_index();
   // The cached descriptor of oid's file, opened read-write on a miss.
   Result<std::shared_ptr<ObjectFd>> object_fd(uint64_t oid) const;
   std::string dir_;
   bool nosync_;
   mutable FdCache fds_{fd_budget(4096)};
+  mutable std::mutex stale_mu_;
+  std::map<uint64_t, std::set<uint32_t>> stale_;  // guarded by stale_mu_
 };
 
 }  // namespace sd

@@ -45,6 +45,8 @@ fail() {
   for log in "$T"/asan.* "$T"/ubsan.*; do
     [ -f "$log" ] && { echo "--- $log" >&2; head -n 40 "$log" >&2; }
   done
+  # Once more at the end: the runner shows only the last lines.
+  echo "FAIL [$TEST_NAME]: $*" >&2
   exit 1
 }
 pass() { echo "ok [$TEST_NAME] $*"; }
@@ -221,7 +223,14 @@ no_recovery() {
 # wait_recovered [NODE]: recovery finished and placement exact.
 wait_recovered() {
   wait_for 60 no_recovery "${1:-0}"
-  wait_for 60 placement_ok $((7000 + ${1:-0}))
+  local end=$((SECONDS + 60))
+  until placement_ok $((7000 + ${1:-0})); do
+    if [ $SECONDS -ge $end ]; then
+      "$CHECK_PLACEMENT" -p $((7000 + ${1:-0})) 2>&1 | head -n 20 >&2
+      fail "objects not on exactly their owners after 60s"
+    fi
+    sleep 0.1
+  done
 }
 # start_corosync_hosts N: N namespace hosts, each with its corosync (knet,
 # token 1000 ms) and a sheep, all in one cluster.

@@ -1,0 +1,168 @@
+// PlainStore's stale copies: .stale/<oid>.<epoch> files and their index.
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "file_util.h"
+#include "log.h"
+#include "store/plain_store.h"
+
+namespace sd {
+
+namespace {
+
+// "<16 hex digits>.<decimal epoch>"
+bool parse_stale_name(const char* name, uint64_t* oid, uint32_t* epoch) {
+  if (std::strlen(name) < 18 || name[16] != '.') return false;
+  char head[17];
+  std::memcpy(head, name, 16);
+  head[16] = 0;
+  if (!parse_oid_name(head, oid)) return false;
+  const char* e = name + 17;
+  char* end = nullptr;
+  unsigned long v = std::strtoul(e, &end, 10);
+  if (end == e || *end || v > UINT32_MAX) return false;
+  *epoch = uint32_t(v);
+  return true;
+}
+
+}  // namespace
+
+std::string PlainStore::stale_path(uint64_t oid, uint32_t epoch) const {
+  char name[48];
+  std::snprintf(name, sizeof(name), "/.stale/%016" PRIx64 ".%u", oid, epoch);
+  return dir_ + name;
+}
+
+Status PlainStore::load_stale_index() {
+  std::lock_guard<std::mutex> lk(stale_mu_);
+  stale_.clear();
+  DIR* d = opendir((dir_ + "/.stale").c_str());
+  if (!d) return err(res_from_errno(errno));
+  size_t n = 0;
+  while (dirent* de = readdir(d)) {
+    uint64_t oid;
+    uint32_t epoch;
+    if (!parse_stale_name(de->d_name, &oid, &epoch)) continue;
+    stale_[oid].insert(epoch);
+    n++;
+  }
+  closedir(d);
+  if (n) sd_info("%zu stale copies in %s/.stale", n, dir_.c_str());
+  return {};
+}
+
+Status PlainStore::move_to_stale(uint64_t oid, uint32_t epoch) {
+  int rc = rename(path(oid).c_str(), stale_path(oid, epoch).c_str());
+  int saved = errno;
+  fds_.invalidate(oid);
+  if (rc < 0) return err(saved == ENOENT ? Res::NoObj : res_from_errno(saved));
+  std::lock_guard<std::mutex> lk(stale_mu_);
+  stale_[oid].insert(epoch);
+  return {};
+}
+
+std::vector<PlainStore::StaleCopy> PlainStore::stale_list() const {
+  std::lock_guard<std::mutex> lk(stale_mu_);
+  std::vector<StaleCopy> out;
+  for (const auto& [oid, epochs] : stale_)
+    for (uint32_t e : epochs) out.push_back({oid, e});
+  return out;
+}
+
+std::optional<uint32_t> PlainStore::newest_stale(uint64_t oid, uint32_t min_epoch) const {
+  std::lock_guard<std::mutex> lk(stale_mu_);
+  auto it = stale_.find(oid);
+  if (it == stale_.end() || it->second.empty()) return std::nullopt;
+  uint32_t newest = *it->second.rbegin();
+  if (newest < min_epoch) return std::nullopt;
+  return newest;
+}
+
+Status PlainStore::read_stale(uint64_t oid, uint32_t epoch, void* buf, uint32_t len,
+                              uint64_t offset) const {
+  int fd = open(stale_path(oid, epoch).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
+  char* p = static_cast<char*>(buf);
+  size_t left = len;
+  Status st;
+  while (left) {
+    ssize_t n = pread(fd, p, left, off_t(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      sd_err("read of stale %016" PRIx64 ".%u failed: %s", oid, epoch, std::strerror(errno));
+      st = err(Res::Eio);
+      break;
+    }
+    if (n == 0) {  // a short file reads as zeros beyond its end
+      std::memset(p, 0, left);
+      break;
+    }
+    p += n;
+    left -= size_t(n);
+    offset += uint64_t(n);
+  }
+  close(fd);
+  return st;
+}
+
+Status PlainStore::restore_stale(uint64_t oid, uint32_t epoch) {
+  if (renameat2(AT_FDCWD, stale_path(oid, epoch).c_str(), AT_FDCWD, path(oid).c_str(),
+                RENAME_NOREPLACE) < 0) {
+    int e = errno;
+    return err(e == EEXIST ? Res::OidExist : e == ENOENT ? Res::NoObj : res_from_errno(e));
+  }
+  fds_.invalidate(oid, false);  // nobody can hold a descriptor of a file that did not exist
+  {
+    std::lock_guard<std::mutex> lk(stale_mu_);
+    auto it = stale_.find(oid);
+    if (it != stale_.end()) {
+      it->second.erase(epoch);
+      if (it->second.empty()) stale_.erase(it);
+    }
+  }
+  return sync_dirs();
+}
+
+Status PlainStore::remove_stale(uint64_t oid) {
+  std::set<uint32_t> epochs;
+  {
+    std::lock_guard<std::mutex> lk(stale_mu_);
+    auto it = stale_.find(oid);
+    if (it == stale_.end()) return {};
+    epochs = std::move(it->second);
+    stale_.erase(it);
+  }
+  for (uint32_t e : epochs)
+    if (unlink(stale_path(oid, e).c_str()) < 0 && errno != ENOENT)
+      sd_warn("cannot remove stale %016" PRIx64 ".%u: %s", oid, e, std::strerror(errno));
+  return {};
+}
+
+Status PlainStore::purge_stale() {
+  {
+    std::lock_guard<std::mutex> lk(stale_mu_);
+    stale_.clear();
+  }
+  std::string stale = dir_ + "/.stale";
+  if (DIR* d = opendir(stale.c_str())) {
+    while (dirent* de = readdir(d))
+      if (de->d_name[0] != '.') unlinkat(dirfd(d), de->d_name, 0);
+    closedir(d);
+  }
+  return {};
+}
+
+Status PlainStore::sync_dirs() const {
+  if (nosync_) return {};
+  SD_TRY(fsync_dir(dir_ + "/.stale"));
+  return fsync_dir(dir_);
+}
+
+}  // namespace sd
