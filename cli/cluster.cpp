@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -220,6 +221,7 @@ constexpr const char* kFormatPrompt =
 int check_vnode_strategy(const Context& ctx) {
   auto cinfo = std::make_unique<sd::ClusterInfo>();
   for (const auto& n : ctx.nodes) {
+    if (n.nr_vnodes == 0) continue;  // a gateway has no strategy of its own
     std::memset(cinfo.get(), 0, sizeof(sd::ClusterInfo));
     sd::SdReq req = sd::make_req(sd::kOpClusterInfo, 0, sizeof(sd::ClusterInfo));
     auto rsp = request(node_endpoint(n), req, nullptr, cinfo.get());
@@ -266,7 +268,10 @@ int cluster_format(Context& ctx) {
   if (!inuse.ok()) return kExitSysfail;
   if (inuse->any() && !opts.force) confirm(kFormatPrompt);
 
-  int zones = sd::count_zones(ctx.nodes);
+  // As upstream's dog: every distinct zone counts, gateways' too.
+  std::set<uint32_t> zone_set;
+  for (const auto& n : ctx.nodes) zone_set.insert(n.zone);
+  int zones = int(zone_set.size());
   if (opts.copies > zones) {
     char text[256];
     std::snprintf(text, sizeof(text),

@@ -247,19 +247,21 @@ int recovery_info(Context& ctx) {
 
 int recovery_set_throttle(Context& ctx) {
   if (ctx.args.size() < 2) return kExitUsage;
+  // As upstream: max is a u32, interval an int64 >= 0, checked in that
+  // order; both zero or neither. A bad value is reported without the usage.
   uint64_t max = 0, interval = 0;
   if (!sd::parse_u64(ctx.args[0].c_str(), UINT32_MAX, &max)) {
     err("Invalid max (%s)", ctx.args[0].c_str());
-    return kExitUsage;
+    return kExitFailure;
   }
-  if (!sd::parse_u64(ctx.args[1].c_str(), UINT64_MAX, &interval)) {
+  if (!sd::parse_u64(ctx.args[1].c_str(), INT64_MAX, &interval)) {
     err("Invalid interval (%s)", ctx.args[1].c_str());
-    return kExitUsage;
+    return kExitFailure;
   }
   if ((max == 0) != (interval == 0)) {
     err("Invalid interval max (%u), interval (%llu)", unsigned(max),
         static_cast<unsigned long long>(interval));
-    return kExitUsage;
+    return kExitFailure;
   }
   RecoveryThrottle t{};
   t.max_exec_count = uint32_t(max);

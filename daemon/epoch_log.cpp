@@ -30,6 +30,8 @@ Status EpochLog::save(const EpochRecord& rec) const {
   return write_file_atomic(path(rec.epoch), buf.data(), buf.size());
 }
 
+void EpochLog::remove(uint32_t epoch) const { unlink(path(epoch).c_str()); }
+
 Result<std::vector<char>> EpochLog::raw(uint32_t epoch) const {
   auto data = read_file(path(epoch));
   if (!data.ok()) return err(data.code() == Res::NoObj ? Res::NoTag : data.code());

@@ -28,6 +28,8 @@ class EpochLog {
   uint32_t latest() const;
   // Removes every epoch file (format).
   Status clear() const;
+  // Removes one epoch file (a history that the cluster's replaced).
+  void remove(uint32_t epoch) const;
   // Decodes the file format (N sd_node records + 8-byte time); also what
   // GET_EPOCH returns. Eio for a malformed record.
   static Result<EpochRecord> decode(uint32_t epoch, const char* data, size_t len);

@@ -204,7 +204,7 @@ bool EpochRecovery::recover(uint32_t epoch) {
       i--;
       continue;
     }
-    if (!st.ok() && st.code() != Res::NoObj)
+    if (!st.ok() && st.code() != Res::NoObj && st.code() != Res::OldNodeVer)
       sd_err("epoch %u: cannot recover %016" PRIx64 ": %s", epoch, todo[i], strerror(st.code()));
     finished_++;
   }
@@ -249,7 +249,7 @@ void EpochRecovery::clean_up(uint32_t epoch) {
     std::vector<uint64_t> missing(oids.size());
     SdRsp rsp;
     Status st = peer->exec(req, oids.data(), missing.data(), &rsp, uint32_t(missing.size() * 8));
-    if (!st.ok() && st.code() != Res::NoObj) continue;
+    if (!st.ok() && st.code() != Res::NoObj && st.code() != Res::OldNodeVer) continue;
     std::set<uint64_t> lacks;
     if (st.code() == Res::NoObj) lacks.insert(missing.begin(), missing.begin() + rsp.data_length / 8);
     for (uint64_t oid : oids)

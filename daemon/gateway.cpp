@@ -194,7 +194,10 @@ Status Gateway::local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offse
   MembershipPtr m = sheep_.group.membership();
   Status st = err(Res::NoObj);
   if (sheep_.audit.check(oid, *m)) st = sheep_.store.read(oid, buf, len, offset);
-  if (st.code() != Res::NoObj || !sheep_.recovery.fetch(oid).ok()) return st;
+  if (st.code() != Res::NoObj) return st;
+  Status fetched = sheep_.recovery.fetch(oid);
+  if (fetched.code() == Res::OldNodeVer) return fetched;  // the ring moved on: retry there
+  if (!fetched.ok()) return st;
   return sheep_.store.read(oid, buf, len, offset);
 }
 
@@ -202,7 +205,10 @@ Status Gateway::local_write(uint64_t oid, const void* buf, uint32_t len, uint32_
   MembershipPtr m = sheep_.group.membership();
   Status st = err(Res::NoObj);
   if (sheep_.audit.check(oid, *m)) st = sheep_.store.write(oid, buf, len, offset);
-  if (st.code() != Res::NoObj || !sheep_.recovery.fetch(oid).ok()) return st;
+  if (st.code() != Res::NoObj) return st;
+  Status fetched = sheep_.recovery.fetch(oid);
+  if (fetched.code() == Res::OldNodeVer) return fetched;  // the ring moved on: retry there
+  if (!fetched.ok()) return st;
   return sheep_.store.write(oid, buf, len, offset);
 }
 

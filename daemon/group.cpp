@@ -127,6 +127,18 @@ Status Group::start(ClusterDriver* driver) {
     std::lock_guard<std::mutex> lk(mu_);
     if (rec.ok()) latest_ = *rec;
     sd_info("cluster formatted, last epoch %u", e);
+    // The vnode strategy (and a fixed count) is the store's, set at format.
+    if (!sheep_.opts.gateway) {
+      bool stored_auto = settings_.flags & kClusterAutoVnodes;
+      bool mismatch = stored_auto != (sheep_.opts.vnodes == 0);
+      if (!mismatch && !stored_auto)
+        for (const auto& n : latest_.nodes)
+          if (same_node(n, sheep_.self) && n.nr_vnodes != sheep_.self.nr_vnodes) mismatch = true;
+      if (mismatch) {
+        sd_err("Designation of before a restart and a vnodes option is different.");
+        return err(Res::InvalidParms);
+      }
+    }
   }
   return driver_->join(sheep_.self, this);
 }
@@ -226,108 +238,163 @@ void Group::publish_lease(bool new_membership) {
 // ---- joining ---------------------------------------------------------------
 
 // What a newcomer tells the master: protocol version, vnode mode, the
-// cluster it belongs to (ctime) and its newest epoch.
+// cluster it belongs to (its settings, ctime 0 when unformatted), its newest
+// epoch and the VDIs it knows of.
 std::vector<char> Group::join_info() {
   std::lock_guard<std::mutex> lk(mu_);
   RecordWriter w;
-  w.u8(kSheepProtoVer).u8(sheep_.opts.vnodes == 0).u64(settings_.ctime);
+  w.u8(kSheepProtoVer).u8(sheep_.opts.vnodes == 0);
+  w.raw(&settings_, sizeof(settings_));
   write_record(w, latest_);
   write_vdis(w, sheep_.vdis.all());
   return w.buf();
 }
 
+// As upstream, the master admits every newcomer (so a join is an epoch when
+// the cluster runs) and says whether it may stay. One that may not (another
+// cluster's node, the other vnode strategy, another protocol) leaves at
+// once, which is the next epoch. After a full restart (waiting) the newest
+// epoch among the nodes wins; a node with a newer epoch of another cluster
+// means this master must not lead either, and both stop.
 bool Group::check_join(const SdNode& node, const std::vector<char>& info,
                        std::vector<char>* reply) {
   RecordReader r(info);
   uint8_t proto = r.u8();
   bool node_auto = r.u8() != 0;
-  uint64_t ctime = r.u64();
+  ClusterSettings theirs;
+  r.raw(&theirs, sizeof(theirs));
   EpochRecord their = read_record(r);
   VdiList their_vdis = read_vdis(r);
   std::string addr = node_addr_str(node.nid);
-  std::string why;
   std::lock_guard<std::mutex> lk(mu_);
-  if (!r.ok() || proto != kSheepProtoVer) {
-    why = "protocol version mismatch";
-  } else if (contains(members_, node)) {
-    why = "a node with the address " + addr + " is already a member";
-  } else if (node_auto != auto_vnodes()) {
-    why = std::string("vnode strategy differs: the cluster uses ") +
-          (auto_vnodes() ? "auto" : "fixed") + " vnodes";
-  } else if (!settings_.ctime && ctime) {
-    why = "the node holds data of another cluster but this cluster is not formatted";
-  } else if (settings_.ctime && ctime && ctime != settings_.ctime) {
-    why = "creation times differ: the node belongs to another cluster";
-  } else if (settings_.ctime && status_ == ClusterStatus::Ok && their.epoch > latest_.epoch) {
-    why = "the node has epoch " + std::to_string(their.epoch) + ", newer than the cluster's " +
-          std::to_string(latest_.epoch);
-  }
   RecordWriter w;
-  if (!why.empty()) {
+  if (contains(members_, node)) {
+    std::string why = "a node with the address " + addr + " is already a member";
     sd_err("refusing %s: %s", addr.c_str(), why.c_str());
     w.u8(0).str(why);
     *reply = w.buf();
     return false;
   }
-  // After a full restart the newest epoch among the members wins.
-  const EpochRecord& best = (status_ == ClusterStatus::Wait && their.epoch > latest_.epoch) ? their : latest_;
-  w.u8(kJoinAccepted).str("");
-  w.raw(&settings_, sizeof(settings_)).u8(uint8_t(status_.load()));
+  std::string why;        // the newcomer must leave
+  bool abdicate = false;  // so must this master
+  ClusterSettings cluster = settings_;
+  EpochRecord best = latest_;
+  bool waiting = status_ == ClusterStatus::Wait;
+  if (!r.ok() || proto != kSheepProtoVer) {
+    why = "invalid protocol version: " + std::to_string(proto) + ", " +
+          std::to_string(kSheepProtoVer);
+  } else if (!settings_.ctime) {
+    // Not formatted: a formatted newcomer brings its cluster with it.
+    if (theirs.ctime && waiting) {
+      cluster = theirs;
+      best = their;
+      sd_info("%s brings its cluster (epoch %u); adopting it", addr.c_str(), their.epoch);
+    }
+  } else if (theirs.ctime && theirs.ctime != settings_.ctime) {
+    why = "joining node ctime doesn't match: " + std::to_string(theirs.ctime) + " vs " +
+          std::to_string(settings_.ctime);
+    if (waiting && their.epoch > latest_.epoch) {
+      abdicate = true;
+      sd_err("%s has epoch %u of another cluster, newer than ours (%u): this node must not lead",
+             addr.c_str(), their.epoch, latest_.epoch);
+    }
+  } else if (node_auto != bool(settings_.flags & kClusterAutoVnodes)) {
+    why = std::string("the cluster uses ") +
+          (settings_.flags & kClusterAutoVnodes ? "auto" : "fixed") +
+          " vnodes and the joining node does not";
+  } else if (waiting && their.epoch > latest_.epoch) {
+    best = their;  // after a full restart the newest epoch wins
+  }
+  if (!why.empty()) sd_err("%s may not stay: %s", addr.c_str(), why.c_str());
+  w.u8(kJoinAccepted).str(why).u8(abdicate);
+  w.raw(&cluster, sizeof(cluster)).u8(uint8_t(status_.load()));
   write_record(w, best);
   // Same cluster: what the newcomer knows joins what we know.
   VdiList vdis = sheep_.vdis.all();
-  if (ctime == settings_.ctime) vdis = merge_vdis(vdis, their_vdis);
+  if (why.empty() && theirs.ctime == cluster.ctime) vdis = merge_vdis(vdis, their_vdis);
   write_vdis(w, vdis);
   *reply = w.buf();
   return true;
 }
 
-// Applies the master's reply: every member adopts a newer epoch record;
-// the newcomer also adopts the cluster's settings, status and VDI table.
-void Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
+// Applies the master's reply. Every member adopts a newer epoch record and,
+// when it was not formatted, the cluster the newcomer brought; the
+// newcomer also adopts the status and the VDI table. Returns false when
+// this node must stop (it may not stay, or as a master it must not lead).
+bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
   RecordReader r(reply);
-  if (r.u8() != kJoinAccepted) return;
-  r.str();
+  if (r.u8() != kJoinAccepted) return true;
+  std::string why = r.str();
+  bool abdicate = r.u8() != 0;
   ClusterSettings s;
   r.raw(&s, sizeof(s));
   auto status = ClusterStatus(r.u8());
   EpochRecord rec = read_record(r);
+  VdiList vdis = read_vdis(r);
   if (!r.ok()) {
     sd_err("malformed join reply");
-    return;
+    return true;
+  }
+  if (self_join && !why.empty()) {
+    sd_err("%s", why.c_str());
+    sd_err("failed to join Sheepdog");
+    return false;  // nothing of theirs is taken: our own data stays as it was
+  }
+  bool master = !members_.empty() && same_node(members_.front(), sheep_.self);
+  if (abdicate && master) {
+    sd_err("a node with a newer epoch of another cluster joined: leaving, this node must not lead");
+    return false;
+  }
+  if (!why.empty()) return true;  // the newcomer leaves again at once
+  if (s.ctime != settings_.ctime) {
+    // A cluster we were not part of yet (we were not formatted, or we are
+    // the newcomer to a formatted cluster): start clean in it.
+    if (!settings_.ctime || self_join) {
+      if (!sheep_.store.purge().ok()) sd_err("failed to purge the store");
+      if (!sheep_.epochs.clear().ok()) sd_err("failed to clear the epoch log");
+      sheep_.rings.clear();
+      sheep_.audit.reset(rec.epoch);
+      latest_ = EpochRecord{};
+      settings_ = s;
+      config_dirty_ = true;  // saved by on_join once mu_ is released
+    }
   }
   if (rec.epoch > latest_.epoch) {
     if (!sheep_.epochs.save(rec).ok()) sd_err("failed to save epoch %u", rec.epoch);
     latest_ = rec;
+  } else if (self_join && rec.epoch < latest_.epoch && s.ctime == settings_.ctime) {
+    // The cluster's history wins over ours: epochs we recorded beyond it
+    // belong to a history that did not happen.
+    for (uint32_t e = rec.epoch + 1; e <= latest_.epoch; e++) sheep_.epochs.remove(e);
+    sheep_.rings.clear();
+    if (!sheep_.epochs.save(rec).ok()) sd_err("failed to save epoch %u", rec.epoch);
+    latest_ = rec;
   }
   if (!self_join) {
-    VdiList vdis = read_vdis(r);
-    if (r.ok()) apply_vdis(sheep_.vdis, vdis);
-    return;
+    apply_vdis(sheep_.vdis, vdis);
+    return true;
   }
   // (Copies that missed epochs while we were away stop being live through
   // the ownership audit: it checks every epoch since its last run.)
-  bool format_changed = s.ctime != settings_.ctime;
   settings_ = s;
   status_ = status;
   publish_lease();
-  if (format_changed && s.ctime) {
-    // Joining a formatted cluster for the first time: start clean.
-    if (!sheep_.store.purge().ok()) sd_err("failed to purge the store");
-    sheep_.audit.reset(rec.epoch);
-  }
-  VdiList vdis = read_vdis(r);
   sheep_.vdis.clear();
   apply_vdis(sheep_.vdis, vdis);
+  return true;
 }
 
 void Group::on_join(const std::vector<SdNode>& members, const SdNode& node,
                     const std::vector<char>& reply) {
   bool self_join = same_node(node, sheep_.self);
+  bool stay = true;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (!reply.empty()) adopt_reply(reply, self_join);
-    if (self_join) {
+    if (!reply.empty()) stay = adopt_reply(reply, self_join);
+    if (!stay) {
+      status_ = ClusterStatus::Killed;
+      publish_lease();
+    } else if (self_join) {
       joined_ = true;
       if (suspended_) sd_info("back in the cluster");
       suspended_ = false;
@@ -336,17 +403,19 @@ void Group::on_join(const std::vector<SdNode>& members, const SdNode& node,
     }
     members_ = members;
     sd_info("%s joined (%zu members)", node_addr_str(node.nid).c_str(), members.size());
-    membership_changed_locked();
+    if (stay) membership_changed_locked();
   }
-  if (self_join) {
-    if (!save_config().ok()) sd_err("failed to save config");
-    // Epochs made while we were away: fetch their records for the history
-    // (dog cluster info) and for recovery.
-    uint32_t newest = epoch();
-    for (uint32_t e = 1; e < newest; e++)
-      if (!sheep_.rings.ring(e))
-        sd_warn("epoch %u is unknown to every member", e);
+  if (!stay) {
+    sheep_.request_stop();
+    return;
   }
+  bool dirty;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    dirty = config_dirty_ || self_join;
+    config_dirty_ = false;
+  }
+  if (dirty && !save_config().ok()) sd_err("failed to save config");
 }
 
 void Group::on_join_refused(const std::vector<char>& reply) {

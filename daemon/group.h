@@ -141,7 +141,7 @@ class Group : public ClusterEvents,
   std::vector<SdNode> with_vnodes(std::vector<SdNode> nodes) const;
   bool auto_vnodes() const;
   Status save_config();
-  void adopt_reply(const std::vector<char>& reply, bool self_join);
+  bool adopt_reply(const std::vector<char>& reply, bool self_join);
 
   Sheep& sheep_;
   ClusterDriver* driver_ = nullptr;
@@ -155,6 +155,7 @@ class Group : public ClusterEvents,
   std::atomic<ClusterStatus> status_{ClusterStatus::Wait};
   std::atomic<bool> suspended_{false};
   bool stopping_ = false;  // guarded by mu_
+  bool config_dirty_ = false;  // settings_ changed on the delivery thread; guarded by mu_
   uint64_t space_ = 0;
 
   std::condition_variable cv_;

@@ -21,7 +21,13 @@ Status ObjectRecovery::fetch(uint64_t oid) {
   }
   MembershipPtr m = members_.membership();
   Status st;
-  if (!audit_.check(oid, *m) || !store_.exists(oid)) st = try_fetch(oid, m);
+  if (!m->ring.holds(oid, copies_of_(oid), m->self_index)) {
+    // The epoch moved on and the object with it: the caller retries
+    // under the new ring.
+    st = err(Res::OldNodeVer);
+  } else if (!audit_.check(oid, *m) || !store_.exists(oid)) {
+    st = try_fetch(oid, m);
+  }
   {
     std::lock_guard<std::mutex> lk(mu_);
     in_progress_.erase(oid);

@@ -45,7 +45,8 @@ class ObjectRecovery {
         copies_of_(std::move(copies_of)) {}
 
   // Makes a current copy of oid present locally if anyone has one. NoObj
-  // when nobody has any copy.
+  // when nobody has any copy; OldNodeVer when this node does not own oid
+  // under the current epoch (it moved on since the caller looked).
   Status fetch(uint64_t oid);
   // Serves a recovery read: a copy of oid current through at least
   // tgt_epoch (0: the newest copy of any age). *copy_epoch receives the

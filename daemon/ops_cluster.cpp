@@ -64,7 +64,7 @@ Res stat_cluster(Sheep& s, Request& r) {
     case ClusterStatus::Shutdown: result = Res::Shutdown; break;
     case ClusterStatus::Killed: result = Res::Killed; break;
   }
-  uint32_t latest = cs.ctime ? s.epochs.latest() : 0;
+  uint32_t latest = cs.ctime ? std::max(s.epochs.latest(), m->epoch) : 0;
   uint32_t slots = r.hdr.cluster.nodes_nr;
   size_t stride = sizeof(EpochLogHeader) + size_t(slots) * sizeof(SdNode);
   size_t max_records = r.hdr.data_length / stride;
@@ -84,7 +84,9 @@ Res stat_cluster(Sheep& s, Request& r) {
       std::memcpy(h->drv_name, cs.store, kStoreLen);
     }
     if (!slots) continue;
-    auto rec = s.epochs.load(e);
+    // An epoch made while this node was down is fetched from the members
+    // (and kept): every node shows the same history.
+    auto rec = s.rings.record(e);
     if (!rec.ok()) continue;
     if (rec->nodes.size() > slots) {
       r.reply.reset();

@@ -185,8 +185,15 @@ Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
                                 offsetof(InodeHeader, snap_ctime)));
     sheep_.vdis.mark_snapshot(old_vid);
   }
-  SD_TRY(sheep_.gateway.create_and_write(vid_to_vdi_oid(vid), inode.get(),
-                                         uint32_t(kInodeHeaderSize + nr_map * 4), 0, copies));
+  // As upstream, a failure to write the new inode (no space, no node to
+  // store it) is reported as such.
+  if (Status st = sheep_.gateway.create_and_write(vid_to_vdi_oid(vid), inode.get(),
+                                                  uint32_t(kInodeHeaderSize + nr_map * 4), 0,
+                                                  copies);
+      !st.ok()) {
+    sd_err("cannot write the inode of %s: %s", p.name.c_str(), strerror(st.code()));
+    return err(Res::VdiWrite);
+  }
   VdiAddedMsg msg{vid, old_vid, base, copies, policy, shift, 0};
   Res r = sheep_.group.vdi_added(msg);
   if (r != Res::Success) return err(r);

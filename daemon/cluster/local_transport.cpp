@@ -54,9 +54,15 @@ class LocalTransport : public OrderedTransport {
     }
     std::random_device rd;
     id_ = "p" + std::to_string(getpid()) + "-" + std::to_string(rd() % 1000000);
-    node_fd_ = open(node_path(id_).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (node_fd_ < 0 || flock(node_fd_, LOCK_EX | LOCK_NB) < 0) {
+    // The node file appears already locked (created under another name,
+    // locked, then renamed): nobody may ever find it unlocked and take
+    // this live process for a dead one.
+    std::string tmp = dir_ + "/nodes/.new-" + id_;
+    node_fd_ = open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (node_fd_ < 0 || flock(node_fd_, LOCK_EX | LOCK_NB) < 0 ||
+        rename(tmp.c_str(), node_path(id_).c_str()) < 0) {
       sd_err("cannot lock %s: %s", node_path(id_).c_str(), std::strerror(errno));
+      unlink(tmp.c_str());
       return err(Res::ClusterError);
     }
     log_fd_ = open((dir_ + "/log").c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -123,13 +129,16 @@ class LocalTransport : public OrderedTransport {
     return st;
   }
 
-  // True if the participant's node file is still locked by its process.
+  // False only when the participant is known dead: its node file is gone,
+  // or we could lock it (its process no longer holds the lock). Anything
+  // else (out of descriptors under load, an interrupted call) proves
+  // nothing, and a busy sheep must never be taken for a dead one.
   bool alive(const std::string& id) {
-    int fd = open(node_path(id).c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return false;
-    bool locked_by_other = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    int fd = open(node_path(id).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno != ENOENT;
+    bool dead = flock(fd, LOCK_EX | LOCK_NB) == 0;
     close(fd);
-    return locked_by_other;
+    return !dead;
   }
 
   std::vector<std::string> node_files() {

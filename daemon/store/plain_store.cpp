@@ -17,6 +17,7 @@
 
 #include "file_util.h"
 #include "log.h"
+#include "oid.h"
 
 namespace sd {
 
@@ -124,7 +125,15 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return err(res_from_errno(errno));
   Status st;
-  if (ftruncate(fd, off_t(size)) < 0) st = err(res_from_errno(errno));
+  // Data objects get their whole size allocated, as upstream: the space a
+  // VDI may use is taken when its object is created (vdi create -P, full
+  // disks fail early). Inodes and the rest stay sparse.
+  int rc = -1;
+  if (is_data_obj(oid)) {
+    rc = fallocate(fd, 0, 0, off_t(size));
+    if (rc < 0 && errno != EOPNOTSUPP && errno != ENOSYS) st = err(res_from_errno(errno));
+  }
+  if (st.ok() && rc < 0 && ftruncate(fd, off_t(size)) < 0) st = err(res_from_errno(errno));
   if (st.ok() && len) st = pwrite_full(fd, buf, len, offset);
   if (st.ok() && !nosync_ && fdatasync(fd) < 0) st = err(res_from_errno(errno));
   close(fd);
