@@ -211,6 +211,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   sheep.audit.load();
+  sheep.store.set_failure_hook(
+      [&sheep](const std::string& why) { sheep.leave_for_failed_store(why); });
   // Clients on this machine may read object files under the read lease.
   if (sheep.lease.open(opts.dir, sheep.self.nid))
     sheep.store.set_invalidation_hook([&sheep] { sheep.lease.invalidate(); });
@@ -250,6 +252,7 @@ int main(int argc, char** argv) {
   sheep.admin_peers.shutdown();
   sheep.epoch_recovery.stop();
   server.stop_workers();
+  if (sheep.leaver.joinable()) sheep.leaver.join();
   sheep.group.stop();
   sheep.server = nullptr;
   unlink((opts.dir + "/sock").c_str());

@@ -93,7 +93,13 @@ Res check_and_run(Sheep& sheep, Request& req) {
       break;
     case ClusterStatus::Ok: break;
   }
-  return op->handler(sheep, req);
+  // A node whose store failed is leaving: its peers and clients go
+  // elsewhere (NetworkError is retried under the next epoch).
+  bool object_op = op->kind == OpKind::Peer || op->kind == OpKind::Gateway;
+  if (object_op && sheep.store.failed()) return Res::NetworkError;
+  Res r = op->handler(sheep, req);
+  if (object_op && r != Res::Success && sheep.store.failed()) return Res::NetworkError;
+  return r;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The epoll loop, connection state machines and request framing.
 #include "server.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -58,6 +59,7 @@ struct Server::Conn {
 
 Server::Server(Sheep& sheep) : sheep_(sheep), gway_wq_("gway", 32), io_wq_("io", 32) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -80,7 +82,7 @@ void Server::stop_workers() {
 Server::~Server() {
   stop_workers();
   for (auto& [id, c] : conns_) close(c->fd);
-  for (int fd : {tcp_fd_, unix_fd_, event_fd_, signal_fd_, epfd_})
+  for (int fd : {tcp_fd_, unix_fd_, event_fd_, signal_fd_, epfd_, spare_fd_})
     if (fd >= 0) close(fd);
 }
 
@@ -190,8 +192,22 @@ void Server::accept_on(int lfd) {
   for (;;) {
     int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-        sd_err("accept: %s", std::strerror(errno));
+      int e = errno;
+      if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR) return;
+      if ((e == EMFILE || e == ENFILE) && spare_fd_ >= 0) {
+        // Out of descriptors: the waiting connection would keep the
+        // listening socket readable and the loop spinning. Turn it away
+        // with the descriptor kept in reserve for this, then keep it again.
+        close(spare_fd_);
+        int c = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) close(c);
+        spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      }
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_accept_error_ > std::chrono::seconds(1)) {
+        sd_err("accept: %s", std::strerror(e));
+        last_accept_error_ = now;
+      }
       return;
     }
     if (lfd == tcp_fd_) set_nodelay(fd);

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -71,6 +72,8 @@ class Server {
   int unix_fd_ = -1;
   int event_fd_ = -1;
   int signal_fd_ = -1;
+  int spare_fd_ = -1;  // kept to turn connections away when out of descriptors
+  std::chrono::steady_clock::time_point last_accept_error_{};
   uint64_t next_conn_id_ = 100;
   std::unordered_map<uint64_t, std::shared_ptr<Conn>> conns_;
   WorkQueue gway_wq_;

@@ -64,4 +64,14 @@ void Sheep::request_stop() {
   if (server) server->request_stop();
 }
 
+void Sheep::leave_for_failed_store(const std::string& why) {
+  sd_err("%s: leaving sheepdog cluster", why.c_str());
+  group.set_killed();
+  leaver = std::thread([this] {
+    log::set_thread_name("leave");
+    group.stop();
+    request_stop();
+  });
+}
+
 }  // namespace sd

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "cluster/driver.h"
 #include "config_file.h"
@@ -54,6 +55,10 @@ struct Sheep {
   void rebuild_vdi_table();
   // Asks the event loop to stop (shutdown, kill, SIGTERM).
   void request_stop();
+  // The object store failed: leave the cluster at once (the others move on
+  // to an epoch without us), then stop.
+  void leave_for_failed_store(const std::string& why);
+  std::thread leaver;  // runs that leave; joined by main
 };
 
 }  // namespace sd

@@ -13,6 +13,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <chrono>
 #include <cstring>
 
 #include "file_util.h"
@@ -63,7 +64,41 @@ Status PlainStore::init() {
     }
   }
   closedir(d);
+  struct stat st;
+  if (stat(dir_.c_str(), &st) < 0) return err(res_from_errno(errno));
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
   return load_stale_index();
+}
+
+Status PlainStore::fail(const std::string& why) const {
+  if (!failed_.exchange(true)) {
+    sd_err("the object store failed: %s", why.c_str());
+    if (failure_hook_) failure_hook_(why);
+  }
+  return err(Res::Eio);
+}
+
+Status PlainStore::io_error(int e, const char* what, uint64_t oid) const {
+  if (e == EIO) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "%s %016" PRIx64 ": %s", what, oid, std::strerror(e));
+    return fail(buf);
+  }
+  return err(res_from_errno(e));
+}
+
+Status PlainStore::check_dir() const {
+  if (failed_) return err(Res::Eio);
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  if (now - dir_checked_ms_.load() < 100) return {};
+  dir_checked_ms_ = now;
+  struct stat st;
+  if (stat(dir_.c_str(), &st) < 0 || st.st_dev != dev_ || st.st_ino != ino_)
+    return fail(dir_ + " is gone");
+  return {};
 }
 
 Result<std::shared_ptr<ObjectFd>> PlainStore::object_fd(uint64_t oid) const {
@@ -85,8 +120,9 @@ Status PlainStore::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset) 
     ssize_t n = pread((*fd)->fd, p, left, off_t(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      sd_err("read %016" PRIx64 " failed: %s", oid, std::strerror(errno));
-      return err(Res::Eio);
+      int e = errno;
+      sd_err("read %016" PRIx64 " failed: %s", oid, std::strerror(e));
+      return e == EIO ? io_error(e, "read", oid) : err(Res::Eio);
     }
     if (n == 0) {  // beyond the end of a short file: zeros
       std::memset(p, 0, left);
@@ -108,11 +144,15 @@ bool PlainStore::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t off
 }
 
 Status PlainStore::write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset) {
+  SD_TRY(check_dir());
   auto fd = object_fd(oid);
   if (!fd.ok()) return err(fd.code());
   Status st = pwrite_full((*fd)->fd, buf, len, offset);
   if (st.ok() && !nosync_) st = (*fd)->sync.sync((*fd)->fd);
-  if (!st.ok()) sd_err("write %016" PRIx64 " failed: %s", oid, strerror(st.code()));
+  if (!st.ok()) {
+    sd_err("write %016" PRIx64 " failed: %s", oid, strerror(st.code()));
+    if (st.code() == Res::Eio) return fail("write error on " + path(oid));
+  }
   return st;
 }
 
@@ -121,9 +161,14 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
   std::string final_path = path(oid);
   // A private tmp name per thread: concurrent creates never share a file,
   // and the last rename wins (create replaces).
+  SD_TRY(check_dir());
   std::string tmp = final_path + ".tmp." + std::to_string(syscall(SYS_gettid));
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return err(res_from_errno(errno));
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT) return fail(dir_ + " is gone");
+    return io_error(e, "create", oid);
+  }
   Status st;
   // Data objects get their whole size allocated, as upstream: the space a
   // VDI may use is taken when its object is created (vdi create -P, full

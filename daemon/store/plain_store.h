@@ -11,6 +11,9 @@
 // Object files stay open between requests (FdCache); every path that
 // replaces or removes a file invalidates its cached descriptor first.
 #pragma once
+#include <sys/types.h>
+
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -80,16 +83,35 @@ class PlainStore {
   const std::string& dir() const { return dir_; }
   // Called after any object file is replaced or removed (the read lease).
   void set_invalidation_hook(std::function<void()> hook) { fds_.set_hook(std::move(hook)); }
+  // Called once when the store itself fails: its directory was removed or
+  // replaced, or the disk answered an I/O error. From then on failed() is
+  // true and the node must not serve objects (set once, before use).
+  void set_failure_hook(std::function<void(const std::string&)> hook) {
+    failure_hook_ = std::move(hook);
+  }
+  bool failed() const { return failed_.load(); }
 
  private:
   std::string path(uint64_t oid) const;
   std::string stale_path(uint64_t oid, uint32_t epoch) const;
+  // Marks the store failed (once) and returns Eio.
+  Status fail(const std::string& why) const;
+  // An I/O errno: EIO means the disk failed.
+  Status io_error(int e, const char* what, uint64_t oid) const;
+  // The directory is still the one init() found (checked at most every
+  // 100 ms: a write notices a removed store at once, and costs nothing).
+  Status check_dir() const;
   Status load_stale_index();
   // The cached descriptor of oid's file, opened read-write on a miss.
   Result<std::shared_ptr<ObjectFd>> object_fd(uint64_t oid) const;
   std::string dir_;
   bool nosync_;
   mutable FdCache fds_{fd_budget(4096)};
+  std::function<void(const std::string&)> failure_hook_;
+  mutable std::atomic<bool> failed_{false};
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  mutable std::atomic<int64_t> dir_checked_ms_{0};
   mutable std::mutex stale_mu_;
   std::map<uint64_t, std::set<uint32_t>> stale_;  // guarded by stale_mu_
 };
