@@ -31,15 +31,12 @@ bool same_endpoint(const sd::Endpoint& a, const sd::Endpoint& b) {
 
 }  // namespace
 
+// A node's main address: the I/O address of `sheep -i` is for traffic
+// between sheep only.
 sd::Endpoint node_endpoint(const sd::SdNode& n) {
   sd::Endpoint ep;
-  if (n.nid.io_port) {
-    ep.host = sd::addr_str(n.nid.io_addr);
-    ep.port = n.nid.io_port;
-  } else {
-    ep.host = sd::addr_str(n.nid.addr);
-    ep.port = n.nid.port;
-  }
+  ep.host = sd::addr_str(n.nid.addr);
+  ep.port = n.nid.port;
   return ep;
 }
 

@@ -9,8 +9,8 @@
 //
 // restore replaces the working VDI by a new one on top of the -s snapshot
 // (as rollback does), writes the records into it, and snapshots it, so a
-// new snapshot appears branching from the chosen one and the working VDI
-// gets a new vid.
+// new snapshot appears branching from the chosen one; as upstream, the new
+// working VDI (a new vid) starts again from the old working VDI's parent.
 #include <unistd.h>
 
 #include <algorithm>
@@ -128,6 +128,7 @@ int vdi_restore(Context& ctx) {
   if (!c) return kExitSysfail;
   auto snap_vid = sd::lookup_vdi(*c, name, vdi_opts.tag, vdi_opts.snapid);
   if (!snap_vid.ok()) {
+    report_open_failure(name, snap_vid.code());
     err("Snapshot ID %d or tag %s doesn't exist", int(vdi_opts.snapid), vdi_opts.tag.c_str());
     return kExitFailure;
   }
@@ -142,14 +143,17 @@ int vdi_restore(Context& ctx) {
     return kExitFailure;
   }
 
-  // The current state goes away, as with rollback.
+  // The current state goes away, as with rollback; the working VDI made at
+  // the end starts again from its parent.
   auto cur = sd::lookup_vdi(*c, name);
+  uint32_t cur_parent = 0;
   if (cur.ok()) {
     auto h = sd::read_inode_header(*c, *cur);
     if (!h.ok() || !delete_vdi(*c, name, "", 0, *cur, *h)) {
       err("Failed to delete the current state");
       return kExitFailure;
     }
+    cur_parent = h->parent_vdi_id;
   }
   uint32_t vid = 0;
   sd::Status st = new_vdi(*c, name, *snap, *snap_vid, 0, &vid);
@@ -184,9 +188,12 @@ int vdi_restore(Context& ctx) {
       return kExitFailure;
     }
   }
-  auto h = sd::read_inode_header(*c, vid);
+  // The restored VDI becomes a snapshot; as upstream, the new working VDI
+  // is based on the old working VDI's parent, not on the restored state.
+  uint32_t base = cur_parent ? cur_parent : vid;
+  auto h = sd::read_inode_header(*c, base);
   uint32_t new_vid = 0;
-  st = h.ok() ? new_vdi(*c, name, *h, vid, 1, &new_vid) : sd::Status(sd::err(h.code()));
+  st = h.ok() ? new_vdi(*c, name, *h, base, 1, &new_vid) : sd::Status(sd::err(h.code()));
   if (!st.ok()) {
     err("Failed to create snapshot for %s: %s", name.c_str(), sd::strerror(shown_res(st.code())));
     return kExitFailure;

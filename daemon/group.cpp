@@ -575,6 +575,15 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       settings_.disable_recovery = p[0] != 0;
       return Res::Success;
     }
+    case kVdisReleased: {
+      if (len % 4) return Res::InvalidParms;
+      for (size_t i = 0; i < len / 4; i++) {
+        uint32_t vid;
+        std::memcpy(&vid, p + 4 * i, 4);
+        sheep_.vdis.release(vid);
+      }
+      return Res::Success;
+    }
     case kBarrier:
       return Res::Success;
     case kRecoveryDone: {
@@ -649,6 +658,9 @@ Res Group::make_fs(const ClusterSettings& s) { return broadcast_and_wait(kMakeFs
 Res Group::shutdown() { return broadcast_and_wait(kShutdown, nullptr, 0); }
 Res Group::vdi_added(const VdiAddedMsg& m) { return broadcast_and_wait(kVdiAdded, &m, sizeof(m)); }
 Res Group::vdi_deleted(uint32_t vid) { return broadcast_and_wait(kVdiDeleted, &vid, 4); }
+Res Group::vdis_released(const std::vector<uint32_t>& vids) {
+  return broadcast_and_wait(kVdisReleased, vids.data(), vids.size() * 4);
+}
 Res Group::barrier() { return broadcast_and_wait(kBarrier, nullptr, 0); }
 Res Group::recovery_done(uint32_t epoch) { return broadcast_and_wait(kRecoveryDone, &epoch, 4); }
 Res Group::set_recovery_disabled(bool d) {

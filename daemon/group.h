@@ -84,6 +84,8 @@ class Group : public ClusterEvents,
   Res shutdown();
   Res vdi_added(const VdiAddedMsg& m);
   Res vdi_deleted(uint32_t vid);
+  // Recycled VIDs: these vids are free again on every node.
+  Res vdis_released(const std::vector<uint32_t>& vids);
   Res set_recovery_disabled(bool disabled);
   // This node has recovered `epoch`; when every member has, objects nobody
   // needs any more are dropped.
@@ -124,6 +126,7 @@ class Group : public ClusterEvents,
     kRecovery,
     kBarrier,
     kRecoveryDone,
+    kVdisReleased,
   };
   struct MsgHeader {
     uint32_t type;

@@ -152,6 +152,10 @@ SdNode make_self(const SheepOptions& o) {
   n.nid.port = o.port;
   n.zone = o.zone_set ? o.zone : default_zone(n.nid.addr);
   n.nr_vnodes = o.gateway ? 0 : uint16_t(o.vnodes ? o.vnodes : kDefaultVnodes);
+  if (!o.io_addr.empty()) {
+    parse_addr(o.io_addr.c_str(), n.nid.io_addr);
+    n.nid.io_port = o.io_port;
+  }
   return n;
 }
 
@@ -221,6 +225,7 @@ int main(int argc, char** argv) {
   Server server(sheep);
   sheep.server = &server;
   if (!server.listen(opts.bind_addr, opts.port, opts.dir + "/sock")) return 1;
+  if (!opts.io_addr.empty() && !server.listen_io(opts.io_addr, opts.io_port)) return 1;
   if (opts.cluster.empty()) {
 #ifdef SD_HAVE_COROSYNC
     opts.cluster = corosync_available() ? "corosync" : "local";

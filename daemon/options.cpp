@@ -40,6 +40,9 @@ const OptHelp kOpts[] = {
     {'f', "foreground", false, "make the program run in foreground", nullptr},
     {'g', "gateway", false, "make the program run as a gateway mode", nullptr},
     {'h', "help", false, "display this help and exit", nullptr},
+    {'i', "ioaddr", true, "use separate network card to handle IO requests (default: disabled)",
+     "Example:\n\t$ sheep -i host=192.168.1.1,port=7002 ...\nThis tries to use 192.168.1.1:7002 "
+     "for the I/O between sheep.\n"},
     {'l', "log", true,
      "specify the log level, the log directory and the log format(log level default: 6 "
      "[SDOG_INFO])",
@@ -161,6 +164,35 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
             std::fprintf(stderr, "invalid option %s\n", k.c_str());
             return 1;
           }
+        }
+        break;
+      }
+      case 'i': {
+        std::vector<std::pair<std::string, std::string>> kv;
+        parse_kv(optarg, &kv);
+        o->io_port = 7000;
+        for (auto& [k, val] : kv) {
+          if (k == "host") {
+            uint8_t addr[16];
+            if (!parse_addr(val.c_str(), addr)) {
+              std::fprintf(stderr, "Bad addr: '%s'\n", val.c_str());
+              return 1;
+            }
+            o->io_addr = val;
+          } else if (k == "port") {
+            if (!parse_u64(val.c_str(), 65535, &v) || v < 1) {
+              std::fprintf(stderr, "Bad port '%s'\n", val.c_str());
+              return 1;
+            }
+            o->io_port = uint16_t(v);
+          } else {
+            std::fprintf(stderr, "invalid option %s\n", k.c_str());
+            return 1;
+          }
+        }
+        if (o->io_addr.empty()) {
+          std::fprintf(stderr, "Bad addr: '%s'\n", optarg);
+          return 1;
         }
         break;
       }

@@ -25,6 +25,8 @@ struct SheepOptions {
   bool upgrade = false;         // -u
   int vnodes = 0;               // -V; 0 = auto
   std::string myaddr;           // -y
+  std::string io_addr;          // -i host=: a second address for I/O between sheep
+  uint16_t io_port = 0;         // -i port= (7000 when only host= is given)
   bool zone_set = false;
   uint32_t zone = 0;            // -z
 };

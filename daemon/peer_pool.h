@@ -1,5 +1,10 @@
 // PeerPool: long-lived, pipelined connections from this sheep to the other
-// sheep, one SheepClient per peer address, shared by every worker thread.
+// sheep, one SheepClient per peer, shared by every worker thread.
+//
+// A peer started with `sheep -i` advertises a second address for I/O
+// between sheep; it is used first, and when it cannot be reached (or a
+// connection on it failed) the pool falls back to the peer's main address,
+// says so in the log, and stays there for a while before trying it again.
 //
 // Calls on a pool with a call timeout fail (NetworkError) when a peer
 // leaves a reply outstanding that long, so a peer that stopped answering
@@ -24,18 +29,23 @@ class PeerPool {
   // legitimately run long, such as a VDI deletion on the master).
   explicit PeerPool(std::chrono::milliseconds timeout = std::chrono::milliseconds(0))
       : timeout_(timeout) {}
-  // The connection to a peer (io_addr:io_port when set); nullptr with
-  // errno set when it cannot be reached or the pool is shut down.
+  // The connection to a peer; nullptr with errno set when it cannot be
+  // reached or the pool is shut down.
   std::shared_ptr<SheepClient> get(const NodeId& nid);
   // Drops a connection and fails what is in flight on it (the peer left).
   void forget(const NodeId& nid);
   void shutdown();
 
  private:
-  static Endpoint endpoint_of(const NodeId& nid);
+  using Clock = std::chrono::steady_clock;
+  static Endpoint main_endpoint(const NodeId& nid);
+  static Endpoint io_endpoint(const NodeId& nid);
+  std::shared_ptr<SheepClient> connect(const NodeId& nid);
   const std::chrono::milliseconds timeout_;
   std::mutex mu_;
+  // Keyed by the peer's main address.
   std::map<std::string, std::shared_ptr<SheepClient>> conns_;  // guarded by mu_
+  std::map<std::string, Clock::time_point> io_down_until_;      // guarded by mu_
   bool shut_ = false;                                           // guarded by mu_
 };
 

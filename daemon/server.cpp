@@ -23,7 +23,7 @@ namespace sd {
 
 namespace {
 
-constexpr uint64_t kTcpId = 1, kUnixId = 2, kEventId = 3, kSignalId = 4;
+constexpr uint64_t kTcpId = 1, kUnixId = 2, kEventId = 3, kSignalId = 4, kIoId = 5;
 // Largest payload accepted: a whole inode object plus slack.
 constexpr uint32_t kMaxPayload = 32u << 20;
 // Requests a connection may have in flight before the loop stops reading it.
@@ -82,7 +82,7 @@ void Server::stop_workers() {
 Server::~Server() {
   stop_workers();
   for (auto& [id, c] : conns_) close(c->fd);
-  for (int fd : {tcp_fd_, unix_fd_, event_fd_, signal_fd_, epfd_, spare_fd_})
+  for (int fd : {tcp_fd_, unix_fd_, io_fd_, event_fd_, signal_fd_, epfd_, spare_fd_})
     if (fd >= 0) close(fd);
 }
 
@@ -107,6 +107,22 @@ bool Server::listen(const std::string& bind_addr, uint16_t port, const std::stri
   return true;
 }
 
+bool Server::listen_io(const std::string& addr, uint16_t port) {
+  io_fd_ = listen_tcp(addr, port);
+  if (io_fd_ < 0) {
+    sd_err("failed to listen on %s:%u for I/O: %s", addr.c_str(), unsigned(port),
+           std::strerror(errno));
+    return false;
+  }
+  set_nonblocking(io_fd_, true);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kIoId;
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, io_fd_, &ev);
+  sd_info("I/O between sheep on %s:%u", addr.c_str(), unsigned(port));
+  return true;
+}
+
 void Server::request_stop() {
   uint64_t one = 1;
   stopping_ = true;  // read by the loop after the eventfd wakes it
@@ -121,7 +137,8 @@ void Server::run() {
     if (stopping_ && deadline == std::chrono::steady_clock::time_point::max()) {
       // Stop accepting; give pending replies a moment to go out.
       deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      for (int fd : {tcp_fd_, unix_fd_}) epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+      for (int fd : {tcp_fd_, unix_fd_, io_fd_})
+        if (fd >= 0) epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
     }
     if (stopping_) {
       bool pending = false;
@@ -142,6 +159,8 @@ void Server::run() {
       uint64_t id = events[i].data.u64;
       if (id == kTcpId) {
         accept_on(tcp_fd_);
+      } else if (id == kIoId) {
+        accept_on(io_fd_);
       } else if (id == kUnixId) {
         accept_on(unix_fd_);
       } else if (id == kEventId) {
@@ -210,7 +229,7 @@ void Server::accept_on(int lfd) {
       }
       return;
     }
-    if (lfd == tcp_fd_) set_nodelay(fd);
+    if (lfd != unix_fd_) set_nodelay(fd);
     auto c = std::make_shared<Conn>();
     c->fd = fd;
     c->id = next_conn_id_++;

@@ -38,6 +38,8 @@ class Server {
 
   // Opens the listening sockets; false (with a log line) on failure.
   bool listen(const std::string& bind_addr, uint16_t port, const std::string& unix_path);
+  // A second TCP listener for I/O between sheep (sheep -i).
+  bool listen_io(const std::string& addr, uint16_t port);
   // Runs until stopped.
   void run();
   // Thread safe.
@@ -70,6 +72,7 @@ class Server {
   int epfd_ = -1;
   int tcp_fd_ = -1;
   int unix_fd_ = -1;
+  int io_fd_ = -1;
   int event_fd_ = -1;
   int signal_fd_ = -1;
   int spare_fd_ = -1;  // kept to turn connections away when out of descriptors

@@ -1,6 +1,7 @@
 // VDI lookup, creation, deletion and object release.
 #include "vdi_ops.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstring>
 #include <map>
@@ -30,28 +31,39 @@ uint64_t map_entries(const InodeHeader& h) {
 
 VdiOps::Found VdiOps::lookup(const VdiLookup& q) {
   Found f;
-  uint32_t left = sd_hash_vdi(q.name);
-  if (!left) left = 1;
-  uint32_t right = sheep_.vdis.next_free(left);
-  bool wrapped = false;
-  if (right == 0) {
-    right = sheep_.vdis.next_free(1);
-    if (right == 0) {
+  std::vector<uint32_t> order;
+  if (sheep_.group.settings().flags & kClusterRecycleVid) {
+    // Recycled VIDs (format -R): ids are handed out from 1 upwards, so a
+    // name may be anywhere: every vid in use is a candidate, newest first.
+    f.free_vid = sheep_.vdis.next_free(1);
+    if (!f.free_vid) {
       f.res = Res::FullVdi;
       return f;
     }
-    wrapped = true;
-  }
-  f.free_vid = right;
-  if (right == left) return f;  // never used: NoVdi
-
-  // Candidates from the newest (right-1) down to left, wrapping if needed.
-  std::vector<uint32_t> order;
-  if (!wrapped) {
-    for (uint32_t v = right; v-- > left;) order.push_back(v);
+    for (const auto& [vid, info] : sheep_.vdis.all()) order.push_back(vid);
+    std::sort(order.rbegin(), order.rend());
   } else {
-    for (uint32_t v = right; v-- > 1;) order.push_back(v);
-    for (uint32_t v = kNrVdis; v-- > left;) order.push_back(v);
+    uint32_t left = sd_hash_vdi(q.name);
+    if (!left) left = 1;
+    uint32_t right = sheep_.vdis.next_free(left);
+    bool wrapped = false;
+    if (right == 0) {
+      right = sheep_.vdis.next_free(1);
+      if (right == 0) {
+        f.res = Res::FullVdi;
+        return f;
+      }
+      wrapped = true;
+    }
+    f.free_vid = right;
+    if (right == left) return f;  // never used: NoVdi
+    // Candidates from the newest (right-1) down to left, wrapping if needed.
+    if (!wrapped) {
+      for (uint32_t v = right; v-- > left;) order.push_back(v);
+    } else {
+      for (uint32_t v = right; v-- > 1;) order.push_back(v);
+      for (uint32_t v = kNrVdis; v-- > left;) order.push_back(v);
+    }
   }
   bool want_snapshot = !q.tag.empty() || q.snapid != 0;
   bool saw_working = false;
@@ -133,8 +145,11 @@ Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
   if (f.res != Res::Success && f.res != Res::NoVdi) return err(f.res);
   uint32_t snap_id = 1, old_vid = 0;
   uint32_t base = p.base_vid;
+  bool recycle = cs.flags & kClusterRecycleVid;
   if (p.snapid == 0) {
     if (f.res == Res::Success) return err(Res::VdiExist);
+    // With recycled VIDs a name stays taken while snapshots of it exist.
+    if (f.vid && recycle) return err(Res::VdiExist);
     if (f.vid) snap_id = f.next_snap_id;
   } else {
     if (f.res != Res::Success) return err(f.res);
@@ -227,7 +242,30 @@ Result<VdiReply> VdiOps::remove(const VdiLookup& q) {
   Res r = sheep_.group.vdi_deleted(f.vid);
   if (r != Res::Success) return err(r);
   sd_info("deleted vdi vid %" PRIx32, f.vid);
+  if (sheep_.group.settings().flags & kClusterRecycleVid) release_family(f.vid);
   return reply;
+}
+
+void VdiOps::release_family(uint32_t vid) {
+  // Once a whole family (a root and every VDI descended from it) is
+  // deleted, nothing can name its inodes any more: they go, and their
+  // vids are free for new VDIs.
+  std::vector<uint32_t> family = sheep_.vdis.family(vid);
+  for (uint32_t v : family) {
+    auto info = sheep_.vdis.get(v);
+    if (info && !info->deleted) return;
+  }
+  for (uint32_t v : family) {
+    auto info = sheep_.vdis.get(v);
+    Status st = sheep_.gateway.remove(vid_to_vdi_oid(v), info ? info->copies : 0);
+    if (!st.ok() && st.code() != Res::NoObj) {
+      sd_err("cannot remove the inode of vid %" PRIx32 ": %s", v, strerror(st.code()));
+      return;  // the family stays as it is; a leak, never a loss
+    }
+  }
+  Res r = sheep_.group.vdis_released(family);
+  if (r != Res::Success) sd_err("cannot release the vids of a deleted family: %s", strerror(r));
+  else sd_info("released %zu vids of a deleted family", family.size());
 }
 
 Result<VdiReply> VdiOps::attr(const VdiAttr& a, uint32_t snapid, uint16_t flags) {

@@ -69,6 +69,9 @@ class VdiOps {
     uint32_t next_snap_id = 1;
   };
   Found lookup(const VdiLookup& q);
+  // Recycled VIDs: frees the inodes and vids of vid's family once every
+  // member is deleted.
+  void release_family(uint32_t vid);
   VdiReply reply_for(uint32_t vid, const InodeHeader& h) const;
 
   Sheep& sheep_;

@@ -83,6 +83,29 @@ int VdiTable::live_children(uint32_t vid) const {
   return n;
 }
 
+std::vector<uint32_t> VdiTable::family(uint32_t vid) const {
+  std::shared_lock lk(mu_);
+  uint32_t root = vid;
+  for (int guard = 0; guard < 1 << 20; guard++) {
+    auto it = info_.find(root);
+    if (it == info_.end() || !it->second.parent || it->second.parent == root) break;
+    root = it->second.parent;
+  }
+  std::vector<uint32_t> out{root};
+  for (size_t i = 0; i < out.size(); i++)
+    for (const auto& [v, info] : info_)
+      if (info.parent == out[i] && v != out[i]) out.push_back(v);
+  return out;
+}
+
+void VdiTable::release(uint32_t vid) {
+  if (vid >= kNrVdis) return;
+  std::unique_lock lk(mu_);
+  inuse_[vid / 64] &= ~(1ull << (vid % 64));
+  deleted_[vid / 64] &= ~(1ull << (vid % 64));
+  info_.erase(vid);
+}
+
 void VdiTable::copy_inuse(void* out) const {
   std::shared_lock lk(mu_);
   std::memcpy(out, inuse_.data(), kVdiBitmapBytes);

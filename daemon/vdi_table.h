@@ -37,6 +37,12 @@ class VdiTable {
   uint32_t next_free(uint32_t from) const;
   // Number of VDIs that are not deleted and name `vid` as their parent.
   int live_children(uint32_t vid) const;
+  // The root of vid's family (following parents) and every descendant of
+  // that root, root first.
+  std::vector<uint32_t> family(uint32_t vid) const;
+  // Forgets a vid: its bits are cleared and it may be allocated again
+  // (recycled VIDs, format -R).
+  void release(uint32_t vid);
   // Raw bitmaps (kVdiBitmapBytes each).
   void copy_inuse(void* out) const;
   void copy_deleted(void* out) const;

@@ -74,6 +74,8 @@ class SheepClient {
   void set_call_timeout(std::chrono::milliseconds t) { timeout_ = t; }
 
   const Endpoint& endpoint() const { return ep_; }
+  // True once the connection failed and nothing reconnected it yet.
+  bool broken();
   // Epoch reported in the most recent reply.
   uint32_t last_epoch() const { return last_epoch_; }
 
