@@ -25,8 +25,12 @@ dogn 0 vdi backup -F base -s daily golden >"$T/diff" || fail "backup"
 dogn 0 vdi clone -s base golden copy || fail "clone for restore"
 dogn 0 vdi snapshot -s base copy || fail "snapshot the copy"
 dogn 0 vdi restore -s base copy <"$T/diff" || fail "restore"
-assert_eq "$(dogn 0 vdi read copy 0 64M | md5sum | cut -d' ' -f1)" \
+# As upstream, the restored state is a new snapshot (id 2 of copy); the
+# working VDI starts again from its parent.
+assert_eq "$(dogn 0 vdi read -s 2 copy 0 64M | md5sum | cut -d' ' -f1)" \
   "$(dogn 0 vdi read -s daily golden 0 64M | md5sum | cut -d' ' -f1)" "restored data"
+assert_eq "$(dogn 0 vdi read copy 0 64M | md5sum | cut -d' ' -f1)" \
+  "$(dogn 0 vdi read -s base copy 0 64M | md5sum | cut -d' ' -f1)" "working VDI after the restore"
 
 # Rollback to the first snapshot, then grow; shrinking is refused.
 dogn 0 vdi rollback -f -s base golden || fail "rollback"
