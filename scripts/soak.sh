@@ -3,7 +3,7 @@
 # nodes are killed (kill -9) and restarted, for N minutes. Not part of the
 # test suite.
 #
-#   scripts/soak.sh [-m MINUTES] [-n NODES] [-c COPIES] [-k KILL_EVERY_S] [-b BUILD_DIR]
+#   scripts/soak.sh [-m MINUTES] [-n NODES] [-c COPIES] [-k KILL_EVERY_S] [-r] [-b BUILD_DIR]
 #   defaults: 10 minutes, 5 nodes, 3 copies, a kill every 20 s, build/
 #
 # The workload is fio rounds (random 64 KiB writes over 192 MiB with crc32c
@@ -13,20 +13,26 @@
 # re-reads the whole disk through another gateway against fio's final
 # pattern, checks every object sits on exactly its owners, and reports
 # operations, kills, errors (must be 0) and recovery throughput.
+#
+# With -r (restarts, for copies 1 where a node down means its objects are
+# unavailable) nothing is killed while I/O runs: every KILL_EVERY seconds,
+# between two rounds, a node is stopped (SIGTERM and kill -9 in turn) and
+# started again; once the cluster has recovered, the last round's data is
+# verified again before the next round begins.
 # Runs in private namespaces; needs root.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-MINUTES=10 NODES=5 COPIES=3 EVERY=20 BUILD=$ROOT/build
-while getopts "m:n:c:k:b:" o; do
+MINUTES=10 NODES=5 COPIES=3 EVERY=20 BUILD=$ROOT/build RESTARTS=
+while getopts "m:n:c:k:rb:" o; do
   case $o in
     m) MINUTES=$OPTARG ;; n) NODES=$OPTARG ;; c) COPIES=$OPTARG ;;
-    k) EVERY=$OPTARG ;; b) BUILD=$OPTARG ;; *) sed -n '2,16p' "$0"; exit 2 ;;
+    k) EVERY=$OPTARG ;; r) RESTARTS=-r ;; b) BUILD=$OPTARG ;; *) sed -n '2,22p' "$0"; exit 2 ;;
   esac
 done
 if [ -z "${SD_SOAK_INNER:-}" ]; then
   exec unshare --net --mount --pid --fork --mount-proc env SD_SOAK_INNER=1 \
     bash -c 'ip link set lo up && exec bash "$@"' bash "$0" -m "$MINUTES" -n "$NODES" \
-    -c "$COPIES" -k "$EVERY" -b "$BUILD"
+    -c "$COPIES" -k "$EVERY" -b "$BUILD" $RESTARTS
 fi
 SHEEP=$BUILD/daemon/sheep DOG=$BUILD/cli/dog PLUGIN=$BUILD/nbd-plugin/nbdkit-sheepdog-plugin.so
 T=$(mktemp -d /tmp/sdsoak.XXXXXX)
@@ -48,9 +54,26 @@ for _ in $(seq 1 100); do [ -S "$T/nbd.sock" ] && break; sleep 0.05; done
 
 end=$((SECONDS + MINUTES * 60))
 rounds=0 ops=0 errors=0 kills=0
+gone() { [ -z "$(ss -Hltn "sport = :$((7000 + $1))")" ] && ! pgrep -f "^$SHEEP $T/$1 " >/dev/null; }
+settled() {
+  [ "$(count 0)" -eq "$NODES" ] && [ "$("$DOG" node recovery 2>/dev/null | wc -l)" -eq 2 ]
+}
+# -r: between rounds, stop a node (SIGTERM, then kill -9 the next time),
+# start it again, wait until the cluster has recovered.
+restart_one() {
+  local victim=$((1 + RANDOM % (NODES - 1))) sig=TERM
+  [ $((kills % 2)) -eq 1 ] && sig=KILL
+  pkill -$sig -f "^$SHEEP $T/$victim " || true
+  echo kill >>"$T/kills"
+  kills=$((kills + 1))
+  log "stopped node $victim (SIG$sig)" >>"$T/soak.log"
+  for _ in $(seq 1 600); do gone "$victim" && break; sleep 0.05; done
+  start "$victim" || log "restart of node $victim failed" >>"$T/soak.log"
+  for _ in $(seq 1 1200); do settled && break; sleep 0.1; done
+}
 # The killer: every EVERY seconds, kill -9 a random node other than 0 and
 # start it again 3 s later.
-(
+[ -n "$RESTARTS" ] || (
   while [ $SECONDS -lt $end ]; do
     sleep "$EVERY"
     [ $SECONDS -ge $end ] && break
@@ -67,8 +90,19 @@ rounds=0 ops=0 errors=0 kills=0
   done
 ) &
 killer=$!
+next_restart=$((SECONDS + EVERY))
 
 while [ $SECONDS -lt $end ]; do
+  if [ -n "$RESTARTS" ] && [ $rounds -gt 0 ] && [ $SECONDS -ge $next_restart ]; then
+    restart_one
+    next_restart=$((SECONDS + EVERY))
+    if ! fio --name=soak --ioengine=nbd --uri="nbd+unix:///?socket=$T/nbd.sock" --rw=randwrite \
+        --bs=64k --size=192M --verify=crc32c --verify_state_save=0 --verify_only \
+        --randseed=$rounds >/dev/null 2>&1; then
+      errors=$((errors + 1))
+      log "round $rounds did not verify after the restart"
+    fi
+  fi
   rounds=$((rounds + 1))
   if fio --name=soak --ioengine=nbd --uri="nbd+unix:///?socket=$T/nbd.sock" --rw=randwrite \
       --bs=64k --size=192M --iodepth=8 --verify=crc32c --verify_state_save=0 --do_verify=1 --verify_fatal=0 \
@@ -82,7 +116,7 @@ while [ $SECONDS -lt $end ]; do
   ops=$((ops + ${r% *}))
   [ "${r#* }" = 0 ] || errors=$((errors + 1))
 done
-wait "$killer" || true
+[ -n "$RESTARTS" ] || wait "$killer" || true
 cat "$T/soak.log" 2>/dev/null || true
 kills=$(wc -l <"$T/kills" 2>/dev/null || echo 0)
 
@@ -117,7 +151,11 @@ for line in sys.stdin:
         objs += int(d.group(3)); secs += max(1.0, (t1 - t0).total_seconds())
 print(objs, secs)')
 mbs=$(python3 -c "print(f'{$objs * 4 / max($secs, 1):.1f}')")
-echo "soak: ${MINUTES} min, $NODES nodes, copies=$COPIES, a kill every ${EVERY}s"
+if [ -n "$RESTARTS" ]; then
+  echo "soak: ${MINUTES} min, $NODES nodes, copies=$COPIES, a restart between rounds every ${EVERY}s"
+else
+  echo "soak: ${MINUTES} min, $NODES nodes, copies=$COPIES, a kill every ${EVERY}s"
+fi
 echo "  fio rounds:          $rounds ($ops I/Os, every block verified after each round)"
 echo "  nodes killed:        $kills"
 echo "  recovered:           $objs objects in ${secs}s of recovery passes, ${mbs} MB/s"
