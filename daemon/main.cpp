@@ -14,10 +14,10 @@
 #include <cstring>
 #include <ctime>
 
-#include "file_util.h"
-#include "log.h"
+#include "base/file_util.h"
+#include "base/log.h"
 #include "options.h"
-#include "server.h"
+#include "server/server.h"
 #include "sheep.h"
 
 using namespace sd;
@@ -215,6 +215,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   sheep.audit.load();
+  sheep.lease.set_audited(sheep.audit.audited());
   sheep.store.set_failure_hook(
       [&sheep](const std::string& why) { sheep.leave_for_failed_store(why); });
   // Clients on this machine may read object files under the read lease.

@@ -1,12 +1,12 @@
-// Wiring of the daemon's parts.
+// Building and wiring the daemon's parts.
 #include "sheep.h"
 
 #include <cinttypes>
 #include <set>
 
-#include "log.h"
+#include "base/log.h"
 #include "oid.h"
-#include "server.h"
+#include "server/ops.h"
 
 namespace sd {
 
@@ -15,18 +15,16 @@ Sheep::Sheep(const SheepOptions& o)
       store(o.dir + "/obj", o.nosync),
       config(o.dir + "/config"),
       epochs(o.dir + "/epoch"),
-      group(*this),
-      gateway(*this),
-      vdi_ops(*this),
       rings(epochs, peers, group),
-      audit(store, rings, group, [this](uint64_t oid) { return gateway.copies_for(oid, 0); },
-            o.dir + "/obj/.audited"),
-      recovery(store, peers, rings, audit, group,
-               [this](uint64_t oid) { return gateway.object_size_of(oid); },
-               [this](uint64_t oid) { return gateway.copies_for(oid, 0); }),
-      epoch_recovery(store, peers, audit, recovery, group, group,
-                     [this](uint64_t oid) { return gateway.copies_for(oid, 0); }) {
-  audit.set_listener(&group);
+      group(GroupOptions{o.gateway, o.vnodes}, self, store, config, epochs, rings, vdis, lease,
+            *this),
+      policy(vdis, group),
+      audit(store, rings, group, policy, o.dir + "/obj/.audited"),
+      recovery(store, peers, rings, audit, group, policy),
+      epoch_recovery(store, peers, audit, recovery, group, *this, policy),
+      gateway(group, policy, peers, store, audit, recovery),
+      vdi_ops(gateway, vdis, group, admin_peers) {
+  audit.set_listener(this);
 }
 
 void Sheep::rebuild_vdi_table() {
@@ -59,6 +57,9 @@ void Sheep::rebuild_vdi_table() {
   }
   if (n) sd_info("found %zu VDIs in the local store", n);
 }
+
+void Sheep::run(Request& req) { execute(*this, req); }
+bool Sheep::run_inline(Request& req) { return execute_inline(*this, req); }
 
 void Sheep::request_stop() {
   if (server) server->request_stop();

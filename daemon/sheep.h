@@ -1,8 +1,15 @@
-// Sheep: the daemon's parts wired together, one instance per process.
+// Sheep: the daemon's parts, built and wired together; one per process.
 //
-// Request path: server.cpp (bytes in) → ops.cpp (opcode table) →
-// gateway.cpp (which nodes) → store/plain_store.cpp (bytes on disk);
-// VDI operations in vdi_ops.cpp; membership and epochs in group.cpp.
+// This is assembly only: each part gets the collaborators it uses through
+// its constructor, and the notifications that go up the layers (group →
+// recovery, the audit → the read lease) arrive here and are passed on.
+// Only main.cpp, this file and the request handlers (server/ops_*.cpp)
+// see Sheep.
+//
+// Request path: server/server.cpp (bytes in) → server/ops.cpp (opcode
+// table) → gateway/gateway.cpp (which nodes) → store/plain_store.cpp (bytes
+// on disk); VDI operations in vdi/; membership and epochs in group/;
+// recovery in recovery/.
 #pragma once
 #include <atomic>
 #include <memory>
@@ -10,26 +17,26 @@
 #include <thread>
 
 #include "cluster/driver.h"
-#include "config_file.h"
-#include "epoch_log.h"
-#include "epoch_rings.h"
-#include "gateway.h"
-#include "group.h"
-#include "epoch_recovery.h"
-#include "object_recovery.h"
+#include "gateway/gateway.h"
+#include "group/config_file.h"
+#include "group/epoch_log.h"
+#include "group/epoch_rings.h"
+#include "group/group.h"
+#include "group/object_policy.h"
+#include "group/vdi_table.h"
 #include "options.h"
-#include "ownership_audit.h"
-#include "peer_pool.h"
-#include "read_lease.h"
+#include "peers/peer_pool.h"
+#include "recovery/epoch_recovery.h"
+#include "recovery/object_recovery.h"
+#include "recovery/ownership_audit.h"
+#include "server/server.h"
 #include "store/plain_store.h"
-#include "vdi_ops.h"
-#include "vdi_table.h"
+#include "store/read_lease.h"
+#include "vdi/vdi_ops.h"
 
 namespace sd {
 
-class Server;
-
-struct Sheep {
+struct Sheep : GroupListener, RecoveryCluster, AuditListener, RequestRunner {
   explicit Sheep(const SheepOptions& o);
 
   SheepOptions opts;
@@ -39,17 +46,19 @@ struct Sheep {
   ConfigFile config;
   EpochLog epochs;
   VdiTable vdis;
-  Group group;
   PeerPool peers{std::chrono::seconds(30)};  // object I/O and recovery between sheep
   PeerPool admin_peers;  // forwarding to the master: VDI operations may run long
-  Gateway gateway;
-  VdiOps vdi_ops;
-  EpochRings rings;               // the ring of every epoch of the history
+  EpochRings rings;      // the ring of every epoch of the history
+  Group group;
+  ObjectPolicy policy;            // copies and sizes of objects
   OwnershipAudit audit;           // which live copies may be served
   ObjectRecovery recovery;        // single objects, on demand
   EpochRecovery epoch_recovery;   // everything, after each epoch change
+  Gateway gateway;
+  VdiOps vdi_ops;
   std::unique_ptr<ClusterDriver> driver;
   Server* server = nullptr;
+  std::thread leaver;  // runs leave_for_failed_store's leave; joined by main
 
   // Rebuilds the VDI table from the inode objects in the local store.
   void rebuild_vdi_table();
@@ -58,7 +67,26 @@ struct Sheep {
   // The object store failed: leave the cluster at once (the others move on
   // to an epoch without us), then stop.
   void leave_for_failed_store(const std::string& why);
-  std::thread leaver;  // runs that leave; joined by main
+
+  // GroupListener.
+  void on_epoch(uint32_t epoch) override { epoch_recovery.epoch_changed(epoch); }
+  void on_all_recovered(uint32_t epoch) override { epoch_recovery.all_recovered(epoch); }
+  void on_store_reset(uint32_t epoch) override { audit.reset(epoch); }
+  void on_peer_left(const NodeId& nid) override {
+    peers.forget(nid);
+    admin_peers.forget(nid);
+  }
+  void on_stop() override { request_stop(); }
+  // RecoveryCluster.
+  bool running() const override { return group.running(); }
+  bool recovery_disabled() const override { return group.settings().disable_recovery; }
+  Res report_recovered(uint32_t epoch) override { return group.recovery_done(epoch); }
+  // AuditListener: local reads may resume for this epoch.
+  void on_audited(uint32_t epoch) override { lease.set_audited(epoch); }
+  // RequestRunner: requests go through the ops table.
+  void run(Request& req) override;
+  bool run_inline(Request& req) override;
+  uint32_t reply_epoch() const override { return group.epoch(); }
 };
 
 }  // namespace sd

@@ -32,7 +32,7 @@
 
 #include "cluster/membership_protocol.h"
 #include "cluster/transport.h"
-#include "log.h"
+#include "base/log.h"
 
 namespace sd {
 

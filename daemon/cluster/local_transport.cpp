@@ -32,8 +32,8 @@
 #include "cluster/membership_protocol.h"
 #include "cluster/transport.h"
 #include "cluster/wire_buffer.h"
-#include "file_util.h"
-#include "log.h"
+#include "base/file_util.h"
+#include "base/log.h"
 
 namespace sd {
 

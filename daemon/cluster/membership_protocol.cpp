@@ -2,7 +2,7 @@
 #include "cluster/membership_protocol.h"
 
 #include "cluster/wire_buffer.h"
-#include "log.h"
+#include "base/log.h"
 
 namespace sd {
 

@@ -16,8 +16,8 @@
 #include <chrono>
 #include <cstring>
 
-#include "file_util.h"
-#include "log.h"
+#include "base/file_util.h"
+#include "base/log.h"
 #include "oid.h"
 
 namespace sd {

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "file_util.h"
-#include "log.h"
+#include "base/file_util.h"
+#include "base/log.h"
 #include "store/plain_store.h"
 
 namespace sd {

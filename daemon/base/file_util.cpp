@@ -1,0 +1,87 @@
+// Durable file helpers.
+#include "base/file_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace sd {
+
+std::string dirname_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+Status fsync_dir(const std::string& dir) {
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return err(res_from_errno(errno));
+  int rc = fsync(fd);
+  int e = errno;
+  close(fd);
+  if (rc < 0) return err(res_from_errno(e));
+  return {};
+}
+
+Status write_file_atomic(const std::string& path, const void* data, size_t len) {
+  std::string tmp = path + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return err(res_from_errno(errno));
+  const char* p = static_cast<const char*>(data);
+  size_t left = len;
+  while (left) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      return err(res_from_errno(e));
+    }
+    p += n;
+    left -= size_t(n);
+  }
+  if (fsync(fd) < 0) {
+    int e = errno;
+    close(fd);
+    unlink(tmp.c_str());
+    return err(res_from_errno(e));
+  }
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) < 0) return err(res_from_errno(errno));
+  return fsync_dir(dirname_of(path));
+}
+
+Result<std::vector<char>> read_file(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
+  std::vector<char> out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      close(fd);
+      return err(res_from_errno(e));
+    }
+    if (n == 0) break;
+    out.insert(out.end(), buf, buf + n);
+  }
+  close(fd);
+  return out;
+}
+
+bool make_dirs(const std::string& path) {
+  if (path.empty()) return false;
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
+  std::string parent = dirname_of(path);
+  if (parent != path && !make_dirs(parent)) return false;
+  return mkdir(path.c_str(), 0755) == 0 || errno == EEXIST;
+}
+
+}  // namespace sd

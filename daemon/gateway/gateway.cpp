@@ -1,0 +1,230 @@
+// Routing object requests to their owners.
+#include "gateway/gateway.h"
+
+#include <cinttypes>
+#include <cstring>
+#include <memory>
+#include <random>
+
+#include "base/log.h"
+#include "oid.h"
+#include "group/object_policy.h"
+#include "peers/peer_calls.h"
+#include "peers/peer_pool.h"
+#include "recovery/object_recovery.h"
+#include "recovery/ownership_audit.h"
+#include "store/plain_store.h"
+
+namespace sd {
+
+namespace {
+
+// Codes after which a request is resent against a fresh membership.
+bool retryable(Res r) {
+  return r == Res::OldNodeVer || r == Res::NewNodeVer || r == Res::NetworkError ||
+         r == Res::WaitForJoin || r == Res::WaitForFormat || r == Res::Killed;
+}
+
+constexpr int kMaxAttempts = 20;
+// How long a retry waits for the membership to move on (it returns as soon
+// as it does).
+constexpr auto kSettle = std::chrono::milliseconds(50);
+
+// Spreads reads over the copies; cheap, per thread, seeded once.
+uint32_t spread() {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  return uint32_t(rng());
+}
+
+}  // namespace
+
+Status Gateway::read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies) {
+  if (uint64_t(offset) + len > policy_.object_size_of(oid)) return err(Res::InvalidParms);
+  Res last = Res::NoObj;
+  for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
+    MembershipPtr m = members_.membership();
+    Placement p = m->ring.place(oid, policy_.copies_for(oid, copies));
+    if (!p.count) return err(Res::Halt);
+    // The local copy first, then the others from a random start.
+    int order[32];
+    int n = 0;
+    for (int i = 0; i < p.count; i++)
+      if (m->is_self(p.node[i])) order[n++] = p.node[i];
+    int start = p.count > 1 ? int(spread() % unsigned(p.count)) : 0;
+    for (int i = 0; i < p.count; i++) {
+      int idx = p.node[(start + i) % p.count];
+      if (!m->is_self(idx)) order[n++] = idx;
+    }
+    bool retry = false;
+    for (int i = 0; i < n; i++) {
+      Status st;
+      if (m->is_self(order[i])) {
+        st = local_read(oid, buf, len, offset);
+      } else {
+        auto peer = peers_.get(m->nodes[order[i]].nid);
+        st = peer ? peer::read(*peer, m->epoch, oid, buf, len, offset) : err(Res::NetworkError);
+      }
+      if (st.ok()) return st;
+      last = st.code();
+      if (retryable(last)) retry = true;
+    }
+    if (!retry) break;
+    members_.wait_for_change(m.get(), kSettle);  // an epoch change in progress
+  }
+  return err(last);
+}
+
+Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len,
+                          uint32_t offset, uint8_t copies) {
+  if (kind != Kind::Remove && members_.halted()) return err(Res::Halt);
+  Res last = Res::Success;
+  for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
+    MembershipPtr m = members_.membership();
+    Placement p = m->ring.place(oid, policy_.copies_for(oid, copies));
+    if (!p.count) return err(Res::Halt);
+    // Send to every remote copy first, then write the local one, then
+    // collect: all copies are written in parallel.
+    struct Remote {
+      std::shared_ptr<SheepClient> peer;
+      std::unique_ptr<SheepClient::Ticket> ticket;
+    };
+    Remote remote[32];
+    Res results[32];
+    uint8_t op = kind == Kind::Create  ? kOpCreateAndWritePeer
+                 : kind == Kind::Write ? kOpWritePeer
+                                       : kOpRemovePeer;
+    int local = -1;
+    for (int i = 0; i < p.count; i++) {
+      results[i] = Res::Success;
+      int idx = p.node[i];
+      if (m->is_self(idx)) {
+        local = i;
+        continue;
+      }
+      remote[i].peer = peers_.get(m->nodes[idx].nid);
+      if (!remote[i].peer) {
+        results[i] = Res::NetworkError;
+        continue;
+      }
+      SdReq req = peer::object_req(op, m->epoch, oid, kind == Kind::Remove ? 0 : len, offset);
+      remote[i].ticket = remote[i].peer->submit(req, buf, nullptr);
+    }
+    if (local >= 0) {
+      Status st;
+      switch (kind) {
+        case Kind::Create:
+          audit_.mark_current(oid, m->epoch);
+          st = store_.create_and_write(oid, policy_.object_size_of(oid), buf, len, offset);
+          audit_.settle(oid, m->epoch);
+          break;
+        case Kind::Write: st = local_write(oid, buf, len, offset); break;
+        case Kind::Remove:
+          st = store_.remove(oid);
+          if (!store_.remove_stale(oid).ok()) sd_warn("cannot drop stale copies of %016" PRIx64, oid);
+          break;
+      }
+      results[local] = st.code();
+    }
+    for (int i = 0; i < p.count; i++) {
+      if (!remote[i].ticket) continue;
+      auto rsp = remote[i].peer->wait(std::move(remote[i].ticket));
+      results[i] = rsp.ok() ? Res(rsp->result) : rsp.code();
+    }
+    bool retry = false;
+    last = Res::Success;
+    for (int i = 0; i < p.count; i++) {
+      Res r = results[i];
+      if (r == Res::Success || (kind == Kind::Remove && r == Res::NoObj)) continue;
+      last = r;
+      if (retryable(r)) retry = true;
+      if (r == Res::NetworkError) peers_.forget(m->nodes[p.node[i]].nid);
+    }
+    // The epoch moved while the copies were written: owners of the new
+    // epoch may have fetched the object before our write landed on the
+    // copy they fetched from. Writing again under the new ring is harmless
+    // (the same bytes) and reaches them.
+    if (last == Res::Success && members_.membership()->epoch != m->epoch) {
+      last = Res::OldNodeVer;
+      retry = true;
+    }
+    if (last == Res::Success) {
+      if (kind == Kind::Remove) drop_other_copies(oid, *m, p);
+      return {};
+    }
+    if (!retry) break;
+    members_.wait_for_change(m.get(), kSettle);  // an epoch change in progress
+  }
+  sd_err("%016" PRIx64 ": %s", oid, strerror(last));
+  return err(last);
+}
+
+bool Gateway::read_local_cached(uint64_t oid, void* buf, uint32_t len, uint32_t offset,
+                                uint8_t copies) {
+  MembershipPtr m = members_.membership();
+  if (!m->ring.holds(oid, policy_.copies_for(oid, copies), m->self_index)) return false;
+  return audit_.check(oid, *m) && store_.read_cached(oid, buf, len, offset);
+}
+
+Status Gateway::local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset) {
+  MembershipPtr m = members_.membership();
+  Status st = err(Res::NoObj);
+  if (audit_.check(oid, *m)) st = store_.read(oid, buf, len, offset);
+  if (st.code() != Res::NoObj) return st;
+  Status fetched = recovery_.fetch(oid);
+  if (fetched.code() == Res::OldNodeVer) return fetched;  // the ring moved on: retry there
+  if (!fetched.ok()) return st;
+  return store_.read(oid, buf, len, offset);
+}
+
+Status Gateway::local_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset) {
+  MembershipPtr m = members_.membership();
+  Status st = err(Res::NoObj);
+  if (audit_.check(oid, *m)) st = store_.write(oid, buf, len, offset);
+  if (st.code() != Res::NoObj) return st;
+  Status fetched = recovery_.fetch(oid);
+  if (fetched.code() == Res::OldNodeVer) return fetched;  // the ring moved on: retry there
+  if (!fetched.ok()) return st;
+  return store_.write(oid, buf, len, offset);
+}
+
+void Gateway::drop_other_copies(uint64_t oid, const Membership& m, const Placement& owners) {
+  // Stale copies elsewhere exist only until every node has recovered the
+  // epoch; while they may, the other members drop theirs too, so that a
+  // removed object is never brought back from one.
+  if (members_.cluster_recovered()) return;
+  for (size_t i = 0; i < m.nodes.size(); i++) {
+    bool owner = false;
+    for (int k = 0; k < owners.count; k++) owner |= owners.node[k] == i;
+    if (owner || m.is_self(int(i))) continue;
+    auto peer = peers_.get(m.nodes[i].nid);
+    if (!peer) continue;
+    Status st = peer::remove_any_copy(*peer, m.epoch, oid);
+    (void)st;  // best effort: a copy left behind is cleaned up later
+  }
+}
+
+Status Gateway::write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
+                      uint8_t copies) {
+  if (uint64_t(offset) + len > policy_.object_size_of(oid)) return err(Res::InvalidParms);
+  return write_all(Kind::Write, oid, buf, len, offset, copies);
+}
+
+Status Gateway::create_and_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
+                                 uint8_t copies, uint64_t cow_oid) {
+  uint64_t size = policy_.object_size_of(oid);
+  if (uint64_t(offset) + len > size) return err(Res::InvalidParms);
+  if (!cow_oid || (offset == 0 && len == size))
+    return write_all(Kind::Create, oid, buf, len, offset, copies);
+  // Copy-on-write: the whole source object with the new bytes laid over it.
+  if (policy_.object_size_of(cow_oid) != size) return err(Res::InvalidParms);
+  std::unique_ptr<char[]> whole(new char[size]);
+  SD_TRY(read(cow_oid, whole.get(), uint32_t(size), 0, copies));
+  if (len) std::memcpy(whole.get() + offset, buf, len);
+  return write_all(Kind::Create, oid, whole.get(), uint32_t(size), 0, copies);
+}
+
+Status Gateway::remove(uint64_t oid, uint8_t copies) {
+  return write_all(Kind::Remove, oid, nullptr, 0, 0, copies);
+}
+
+}  // namespace sd

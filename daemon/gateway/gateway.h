@@ -1,0 +1,72 @@
+// Gateway: object I/O routed to the object's owners.
+//
+// For each request it resolves the copy count (ObjectPolicy), asks the
+// current membership's ring for the owners, and serves each copy from the
+// local store or forwards it to the peer that owns it. Reads use one copy
+// (the local one when present) and fall back to the others; writes go to
+// every copy and succeed only if every copy succeeded. Requests that race
+// an epoch change wait for the next membership (with a deadline) and are
+// retried against its ring; a write whose epoch moved while it ran is
+// written again under the new ring. VDI operations inside the daemon use
+// the same entry points, so they work unchanged on a cluster.
+//
+// Folder gateway/ may use base/, store/, peers/, group/ and recovery/.
+#pragma once
+#include <cstdint>
+
+#include "group/membership.h"
+#include "result.h"
+
+namespace sd {
+
+class PeerPool;
+class PlainStore;
+class ObjectPolicy;
+class OwnershipAudit;
+class ObjectRecovery;
+
+class Gateway {
+ public:
+  Gateway(const MembershipSource& members, const ObjectPolicy& policy, PeerPool& peers,
+          PlainStore& store, OwnershipAudit& audit, ObjectRecovery& recovery)
+      : members_(members),
+        policy_(policy),
+        peers_(peers),
+        store_(store),
+        audit_(audit),
+        recovery_(recovery) {}
+
+  Status read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies = 0);
+  Status write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset, uint8_t copies = 0);
+  // With cow_oid set, the rest of the object is copied from cow_oid.
+  Status create_and_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
+                          uint8_t copies = 0, uint64_t cow_oid = 0);
+  Status remove(uint64_t oid, uint8_t copies = 0);
+
+  // The local store with on-demand recovery: a miss on an object this node
+  // should hold fetches it from earlier owners first. OldNodeVer when the
+  // ring moved on meanwhile.
+  Status local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset);
+  Status local_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset);
+  // A read that cannot block (for the event loop): true when this node
+  // holds a current copy of oid and the bytes came from the page cache
+  // through an open descriptor. False means nothing; the caller takes the
+  // normal path.
+  bool read_local_cached(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies);
+
+ private:
+  enum class Kind { Create, Write, Remove };
+  Status write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
+                   uint8_t copies);
+  // After a remove: asks the other members to drop any copy they keep.
+  void drop_other_copies(uint64_t oid, const Membership& m, const Placement& owners);
+
+  const MembershipSource& members_;
+  const ObjectPolicy& policy_;
+  PeerPool& peers_;
+  PlainStore& store_;
+  OwnershipAudit& audit_;
+  ObjectRecovery& recovery_;
+};
+
+}  // namespace sd

@@ -1,0 +1,207 @@
+// Group: this sheep's view of the cluster — status (waiting for format,
+// running, shutting down, killed), the settings chosen at format time, the
+// current epoch and its membership — and the cluster-wide operations that
+// change them (format, shutdown, VDI added/deleted, recovery on/off).
+//
+// Cluster-wide operations are broadcast through the ClusterDriver and
+// applied by every member in the same order; the originating sheep waits
+// until its own copy has been applied before it answers the client.
+//
+// It keeps the epoch log, the config file and the VDI table current, and
+// publishes every membership (MembershipSource, the read lease). What the
+// layers above must do about a change (recover, audit, drop connections,
+// stop) it tells a GroupListener; it never calls them.
+//
+// Folder group/ may use base/, store/, cluster/ and peers/.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cluster/driver.h"
+#include "group/cluster_settings.h"
+#include "group/config_file.h"
+#include "group/epoch_log.h"
+#include "group/epoch_rings.h"
+#include "group/membership.h"
+#include "group/vdi_table.h"
+#include "proto/node.h"
+#include "proto/results.h"
+#include "proto/wire.h"
+
+namespace sd {
+
+class PlainStore;
+class ReadLease;
+
+// What the layers above hear from the group (on its delivery thread, or
+// the thread of a cluster-wide operation; never with a lock of theirs held
+// by the group).
+class GroupListener {
+ public:
+  virtual ~GroupListener() = default;
+  // `epoch` is current now (recovery runs for it).
+  virtual void on_epoch(uint32_t epoch) = 0;
+  // Every member has recovered `epoch`.
+  virtual void on_all_recovered(uint32_t epoch) = 0;
+  // The store was emptied for a cluster whose history starts at `epoch`
+  // (format, or the first join of a formatted cluster).
+  virtual void on_store_reset(uint32_t epoch) = 0;
+  // A member left: connections to it are useless.
+  virtual void on_peer_left(const NodeId& nid) = 0;
+  // The daemon must stop (shutdown, killed, not allowed to stay).
+  virtual void on_stop() = 0;
+};
+
+struct GroupOptions {
+  bool gateway = false;  // sheep -g
+  int vnodes = 0;        // sheep -V (0: auto)
+};
+
+// A VDI created (fresh, clone, snapshot or rollback), as told to every node.
+struct VdiAddedMsg {
+  uint32_t new_vid;
+  uint32_t old_vid;  // the VDI that became a snapshot, or 0
+  uint32_t parent;
+  uint8_t copies;
+  uint8_t copy_policy;
+  uint8_t block_size_shift;
+  uint8_t pad;
+};
+
+class Group : public ClusterEvents, public MembershipSource, public SettingsSource {
+ public:
+  Group(const GroupOptions& opts, SdNode& self, PlainStore& store, ConfigFile& config,
+        EpochLog& epochs, EpochRings& rings, VdiTable& vdis, ReadLease& lease,
+        GroupListener& listener)
+      : opts_(opts),
+        self_(self),
+        store_(store),
+        config_(config),
+        epochs_(epochs),
+        rings_(rings),
+        vdis_(vdis),
+        lease_(lease),
+        listener_(listener) {}
+
+  // Loads config and epoch history, then asks the driver to join.
+  Status start(ClusterDriver* driver);
+  // The daemon is stopping: every wait for a cluster message ends now.
+  void begin_stop();
+  void stop();
+
+  MembershipPtr membership() const override { return std::atomic_load(&membership_); }
+  bool wait_for_epoch(uint32_t epoch, std::chrono::milliseconds timeout) const override;
+  void wait_for_change(const Membership* seen, std::chrono::milliseconds timeout) const override;
+  uint32_t epoch() const { return membership()->epoch; }
+  ClusterStatus status() const { return status_.load(); }
+  ClusterSettings settings() const override;
+  bool formatted() const { return settings().ctime != 0; }
+  void fill_cluster_info(ClusterInfo* ci) const;
+  void set_killed() { status_ = ClusterStatus::Killed; }
+  // The oldest member decides joins and runs VDI operations.
+  bool is_master() const;
+  SdNode master() const;
+  // Returns once every event broadcast before the call has been applied here.
+  Res barrier();
+  bool halted() const override;
+
+  // Cluster-wide operations; each returns the main step's result.
+  Res make_fs(const ClusterSettings& s);
+  Res shutdown();
+  Res vdi_added(const VdiAddedMsg& m);
+  Res vdi_deleted(uint32_t vid);
+  // Recycled VIDs: these vids are free again on every node.
+  Res vdis_released(const std::vector<uint32_t>& vids);
+  Res set_recovery_disabled(bool disabled);
+  // This node has recovered `epoch`; when every member has, objects nobody
+  // needs any more are dropped.
+  Res recovery_done(uint32_t epoch);
+
+  // ClusterEvents (called on the driver's delivery thread).
+  bool check_join(const SdNode& node, const std::vector<char>& info,
+                  std::vector<char>* reply) override;
+  void on_join(const std::vector<SdNode>& members, const SdNode& node,
+               const std::vector<char>& reply) override;
+  void on_join_refused(const std::vector<char>& reply) override;
+  void on_leave(const std::vector<SdNode>& members, const SdNode& node) override;
+  void on_message(const SdNode& sender, const std::vector<char>& msg) override;
+  void on_driver_failure(const std::string& why) override;
+  void on_suspended(const std::string& why) override;
+  std::vector<char> join_info() override;
+  // True while cut off from the cluster (no quorum, driver gone): no I/O.
+  bool suspended() const { return suspended_.load(); }
+  bool cluster_recovered() const override;
+
+  // Running and in the cluster (not waiting, shut down or suspended).
+  bool running() const { return status() == ClusterStatus::Ok && !suspended(); }
+
+ private:
+  enum MsgType : uint32_t {
+    kMakeFs = 1,
+    kShutdown,
+    kVdiAdded,
+    kVdiDeleted,
+    kRecovery,
+    kBarrier,
+    kRecoveryDone,
+    kVdisReleased,
+  };
+  struct MsgHeader {
+    uint32_t type;
+    uint32_t seq;
+  };
+
+  Res broadcast_and_wait(MsgType type, const void* payload, size_t len);
+  Res apply(MsgType type, const char* payload, size_t len, const SdNode& sender);
+  Res apply_make_fs(const ClusterSettings& s);
+  // Re-derives status and epoch after a membership change (mu_ held).
+  void membership_changed_locked();
+  // Mirrors epoch and serving state (and a new membership) into the read lease.
+  void publish_lease(bool new_membership = false);
+  void publish(uint32_t epoch, std::vector<SdNode> nodes);
+  std::vector<SdNode> with_vnodes(std::vector<SdNode> nodes) const;
+  bool auto_vnodes() const;
+  Status save_config();
+  bool adopt_reply(const std::vector<char>& reply, bool self_join);
+
+  const GroupOptions opts_;
+  SdNode& self_;
+  PlainStore& store_;
+  ConfigFile& config_;
+  EpochLog& epochs_;
+  EpochRings& rings_;
+  VdiTable& vdis_;
+  ReadLease& lease_;
+  GroupListener& listener_;
+  ClusterDriver* driver_ = nullptr;
+  mutable std::mutex mu_;  // everything below except status_ and membership_
+  ClusterSettings settings_;
+  std::vector<SdNode> members_;  // oldest first, as the driver reports them
+  EpochRecord latest_;           // the newest epoch known (0 when none)
+  bool joined_ = false;
+  std::shared_ptr<const Membership> membership_ =
+      std::make_shared<const Membership>(0, std::vector<SdNode>{}, -1);
+  std::atomic<ClusterStatus> status_{ClusterStatus::Wait};
+  std::atomic<bool> suspended_{false};
+  bool stopping_ = false;  // guarded by mu_
+  bool config_dirty_ = false;  // settings_ changed on the delivery thread; guarded by mu_
+  uint64_t space_ = 0;
+
+  std::condition_variable cv_;
+  mutable std::mutex epoch_mu_;              // pairs with epoch_cv_ only
+  mutable std::condition_variable epoch_cv_;  // a membership was published
+  uint32_t next_seq_ = 1;
+  std::map<uint32_t, std::set<std::string>> recovered_by_;  // epoch -> nodes
+  std::atomic<uint32_t> all_recovered_epoch_{0};  // newest epoch every member recovered
+  std::set<uint32_t> waiting_;    // our messages someone waits for, by seq
+  std::map<uint32_t, Res> done_;  // their results
+};
+
+}  // namespace sd

@@ -1,0 +1,28 @@
+// Copies and sizes of objects.
+#include "group/object_policy.h"
+
+#include "oid.h"
+#include "proto/inode.h"
+
+namespace sd {
+
+int ObjectPolicy::copies_for(uint64_t oid, uint8_t requested) const {
+  if (requested) return requested;
+  if (!is_vdi_attr_obj(oid)) {
+    auto info = vdis_.get(oid_to_vid(oid));
+    if (info && info->copies) return info->copies;
+  }
+  int c = settings_.settings().copies;
+  return c ? c : kDefaultCopies;
+}
+
+uint64_t ObjectPolicy::object_size_of(uint64_t oid) const {
+  uint8_t shift = 0;
+  if (is_data_obj(oid) || is_vmstate_obj(oid)) {
+    auto info = vdis_.get(oid_to_vid(oid));
+    shift = info ? info->block_size_shift : settings_.settings().block_size_shift;
+  }
+  return object_size(oid, shift);
+}
+
+}  // namespace sd

@@ -1,0 +1,27 @@
+// ObjectPolicy: how many copies an object keeps and how large it is: its
+// VDI's settings (the VdiTable) when the VDI is known, else the cluster's
+// defaults. Every layer that places, sizes or checks an object asks here.
+#pragma once
+#include <cstdint>
+
+#include "group/cluster_settings.h"
+#include "group/vdi_table.h"
+
+namespace sd {
+
+class ObjectPolicy {
+ public:
+  ObjectPolicy(const VdiTable& vdis, const SettingsSource& settings)
+      : vdis_(vdis), settings_(settings) {}
+  // Copies to keep of oid: the request's, else its VDI's, else the cluster
+  // default (before the cap at the number of zones, which the ring applies).
+  int copies_for(uint64_t oid, uint8_t requested = 0) const;
+  // Size of the object oid names (data objects use their VDI's block size).
+  uint64_t object_size_of(uint64_t oid) const;
+
+ private:
+  const VdiTable& vdis_;
+  const SettingsSource& settings_;
+};
+
+}  // namespace sd

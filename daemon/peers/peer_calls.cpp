@@ -1,0 +1,105 @@
+// Encoding of the requests between sheep.
+#include "peers/peer_calls.h"
+
+#include "proto/node.h"
+
+namespace sd::peer {
+
+SdReq object_req(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset) {
+  bool carries_data = opcode == kOpWritePeer || opcode == kOpCreateAndWritePeer;
+  SdReq req = make_req(opcode, carries_data ? kFlagWrite : 0, len);
+  req.epoch = epoch;
+  req.obj.oid = oid;
+  req.obj.offset = offset;
+  return req;
+}
+
+Status read(SheepClient& c, uint32_t epoch, uint64_t oid, void* buf, uint32_t len,
+            uint32_t offset) {
+  SdRsp rsp;
+  SD_TRY(c.exec(object_req(kOpReadPeer, epoch, oid, len, offset), nullptr, buf, &rsp));
+  if (rsp.data_length != len) return err(Res::Eio);
+  return {};
+}
+
+Status read_for_recovery(SheepClient& c, uint32_t epoch, uint64_t oid, uint32_t tgt_epoch,
+                         void* buf, uint32_t size, uint32_t* copy_epoch) {
+  SdReq req = object_req(kOpReadPeer, epoch, oid, size, 0);
+  req.flags |= kFlagRecovery;
+  req.obj.tgt_epoch = tgt_epoch;
+  SdRsp rsp;
+  SD_TRY(c.exec(req, nullptr, buf, &rsp));
+  if (rsp.data_length != size) return err(Res::Eio);
+  if (copy_epoch) *copy_epoch = rsp.obj.copy_epoch;
+  return {};
+}
+
+Status remove_any_copy(SheepClient& c, uint32_t epoch, uint64_t oid) {
+  SdReq req = object_req(kOpRemovePeer, epoch, oid, 0, 0);
+  req.flags |= kFlagRecovery;
+  return c.exec(req, nullptr, nullptr);
+}
+
+namespace {
+
+// A u64 list, growing the buffer as needed.
+bool u64_list(SheepClient& c, uint8_t opcode, std::vector<uint64_t>* out) {
+  for (uint32_t len = 1u << 20; len <= (256u << 20); len *= 2) {
+    std::vector<uint64_t> buf(len / 8);
+    SdReq req = make_req(opcode, 0, len);
+    SdRsp rsp;
+    Status st = c.exec(req, nullptr, buf.data(), &rsp);
+    if (st.code() == Res::BufferSmall) continue;
+    if (!st.ok()) return false;
+    out->insert(out->end(), buf.begin(), buf.begin() + rsp.data_length / 8);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool object_list(SheepClient& c, std::vector<uint64_t>* out) {
+  return u64_list(c, kOpGetObjList, out);
+}
+
+bool stale_list(SheepClient& c, std::vector<std::pair<uint64_t, uint32_t>>* out) {
+  std::vector<uint64_t> raw;
+  if (!u64_list(c, kOpGetStaleList, &raw)) return false;
+  for (size_t i = 0; i + 1 < raw.size(); i += 2) out->push_back({raw[i], uint32_t(raw[i + 1])});
+  return true;
+}
+
+Status missing_of(SheepClient& c, const std::vector<uint64_t>& oids, std::vector<uint64_t>* missing) {
+  SdReq req = make_req(kOpOidsExist, kFlagWrite, uint32_t(oids.size() * 8));
+  std::vector<uint64_t> buf(oids.size());
+  SdRsp rsp;
+  Status st = c.exec(req, oids.data(), buf.data(), &rsp, uint32_t(buf.size() * 8));
+  missing->clear();
+  if (st.ok()) return {};
+  if (st.code() != Res::NoObj) return st;
+  missing->assign(buf.begin(), buf.begin() + rsp.data_length / 8);
+  return {};
+}
+
+Status epoch_file(SheepClient& c, uint32_t epoch, std::vector<char>* out) {
+  out->resize(kMaxNodes * sizeof(SdNode) + 8);
+  SdReq req = make_req(kOpGetEpoch, 0, uint32_t(out->size()));
+  req.obj.tgt_epoch = epoch;
+  SdRsp rsp;
+  SD_TRY(c.exec(req, nullptr, out->data(), &rsp));
+  out->resize(rsp.data_length);
+  return {};
+}
+
+Status release_objects(SheepClient& c, const std::vector<std::pair<uint32_t, uint32_t>>& objects) {
+  std::vector<uint32_t> payload;
+  for (const auto& [vid, idx] : objects) {
+    payload.push_back(vid);
+    payload.push_back(idx);
+  }
+  SdReq req = make_req(kOpReleaseObjects, kFlagWrite, uint32_t(payload.size() * 4));
+  return c.exec(req, payload.data(), nullptr);
+}
+
+}  // namespace sd::peer

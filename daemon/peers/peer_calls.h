@@ -1,0 +1,45 @@
+// Peer calls: the requests one sheep sends another, each encoded here once
+// (READ/WRITE/CREATE_AND_WRITE/REMOVE_PEER, the recovery read, object and
+// stale lists, OIDS_EXIST, GET_EPOCH, RELEASE_OBJECTS). Internal opcodes
+// carry proto_ver 0x0a and the sender's epoch where the receiver checks it.
+//
+// Folder peers/ may use base/ and common/.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "client/sheep_client.h"
+#include "result.h"
+
+namespace sd::peer {
+
+// A peer request for object I/O under `epoch` (the data, if any, is sent
+// by the caller with SheepClient::submit/exec).
+SdReq object_req(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset);
+
+// READ_PEER of len bytes at offset of the peer's current copy.
+Status read(SheepClient& c, uint32_t epoch, uint64_t oid, void* buf, uint32_t len,
+            uint32_t offset);
+// A recovery read: a whole object, from a copy current through at least
+// tgt_epoch (0: the newest copy the peer has of any age). *copy_epoch, when
+// given, receives the epoch through which the copy sent is current.
+Status read_for_recovery(SheepClient& c, uint32_t epoch, uint64_t oid, uint32_t tgt_epoch,
+                         void* buf, uint32_t size, uint32_t* copy_epoch);
+// REMOVE_PEER that drops whatever copy the peer keeps, live or stale.
+Status remove_any_copy(SheepClient& c, uint32_t epoch, uint64_t oid);
+
+// GET_OBJ_LIST: every oid the peer stores live.
+bool object_list(SheepClient& c, std::vector<uint64_t>* out);
+// GET_STALE_LIST: every stale copy the peer keeps, as (oid, epoch).
+bool stale_list(SheepClient& c, std::vector<std::pair<uint64_t, uint32_t>>* out);
+// OIDS_EXIST: which of `oids` the peer does not hold live.
+Status missing_of(SheepClient& c, const std::vector<uint64_t>& oids, std::vector<uint64_t>* missing);
+// GET_EPOCH: the raw epoch file (see group/epoch_log.h).
+Status epoch_file(SheepClient& c, uint32_t epoch, std::vector<char>* out);
+// RELEASE_OBJECTS to the master: (vid, index) pairs whose object lost a
+// reference.
+Status release_objects(SheepClient& c, const std::vector<std::pair<uint32_t, uint32_t>>& objects);
+
+}  // namespace sd::peer

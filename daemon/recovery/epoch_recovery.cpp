@@ -1,0 +1,255 @@
+// Background recovery after epoch changes.
+#include "recovery/epoch_recovery.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "client/sheep_client.h"
+#include "base/log.h"
+#include "recovery/object_recovery.h"
+#include "oid.h"
+#include "recovery/ownership_audit.h"
+#include "group/object_policy.h"
+#include "peers/peer_calls.h"
+#include "peers/peer_pool.h"
+#include "store/plain_store.h"
+
+namespace sd {
+
+namespace {
+
+enum Phase : uint32_t { kPrepareList = 0, kRecoverObj = 1, kNotifyCompletion = 2 };
+
+}  // namespace
+
+void EpochRecovery::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void EpochRecovery::stop() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void EpochRecovery::epoch_changed(uint32_t epoch) {
+  std::lock_guard<std::mutex> lk(mu_);
+  wanted_ = std::max(wanted_, epoch);
+  cv_.notify_all();
+}
+
+void EpochRecovery::all_recovered(uint32_t epoch) {
+  std::lock_guard<std::mutex> lk(mu_);
+  clean_ = std::max(clean_, epoch);
+  cv_.notify_all();
+}
+
+RecoveryState EpochRecovery::state() const {
+  RecoveryState s{};
+  s.in_recovery = in_recovery_.load();
+  s.state = phase_.load();
+  s.nr_finished = finished_.load();
+  s.nr_total = total_.load();
+  return s;
+}
+
+void EpochRecovery::set_throttle(uint32_t max_objects, uint64_t interval_ms) {
+  max_ = max_objects;
+  interval_ms_ = interval_ms;
+  cv_.notify_all();
+}
+
+RecoveryThrottling EpochRecovery::throttle() const {
+  RecoveryThrottling t{};
+  t.max_exec_count = max_.load();
+  t.queue_work_interval = interval_ms_.load();
+  t.throttling = t.max_exec_count && t.queue_work_interval;
+  return t;
+}
+
+bool EpochRecovery::superseded(uint32_t epoch) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return stopping_ || wanted_ > epoch;
+}
+
+void EpochRecovery::wait_while_paused(uint32_t epoch) {
+  // `dog cluster recover disable` holds recovery (I/O still recovers
+  // single objects on demand).
+  // (The cluster layer calls into us with its lock held: never call it
+  // with ours.)
+  while (cluster_.recovery_disabled()) {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (stopping_ || wanted_ != epoch) return;
+    cv_.wait_for(lk, std::chrono::milliseconds(200));
+  }
+}
+
+void EpochRecovery::run() {
+  log::set_thread_name("recovery");
+  std::unique_lock<std::mutex> lk(mu_);
+  for (;;) {
+    cv_.wait(lk, [&] { return stopping_ || wanted_ > recovered_ || clean_ > cleaned_; });
+    if (stopping_) return;
+    if (wanted_ > recovered_) {
+      uint32_t epoch = wanted_;
+      lk.unlock();
+      bool done = recover(epoch);
+      lk.lock();
+      if (done) recovered_ = std::max(recovered_, epoch);
+      continue;
+    }
+    uint32_t epoch = clean_;
+    lk.unlock();
+    clean_up(epoch);
+    lk.lock();
+    cleaned_ = std::max(cleaned_, epoch);
+  }
+}
+
+bool EpochRecovery::recover(uint32_t epoch) {
+  if (!cluster_.running()) return true;
+  MembershipPtr m = members_.membership();
+  if (m->epoch != epoch || m->self_index < 0) return true;
+  in_recovery_ = true;
+  phase_ = kPrepareList;
+  finished_ = 0;
+  total_ = 0;
+  wait_while_paused(epoch);
+
+  // 0. Copies that may have missed writes stop being live.
+  if (!audit_.audit(*m, [&] { return superseded(epoch); })) {
+    in_recovery_ = false;
+    return false;
+  }
+
+  // 1. What the cluster holds, and of that what we must hold and lack.
+  std::set<uint64_t> all;
+  for (size_t i = 0; i < m->nodes.size(); i++) {
+    if (m->is_self(int(i))) {
+      for (uint64_t oid : store_.list()) all.insert(oid);
+      for (const auto& s : store_.stale_list()) all.insert(s.oid);
+      continue;
+    }
+    auto peer = peers_.get(m->nodes[i].nid);
+    std::vector<uint64_t> live;
+    std::vector<std::pair<uint64_t, uint32_t>> stale;
+    if (!peer || !peer::object_list(*peer, &live) || !peer::stale_list(*peer, &stale)) {
+      sd_warn("cannot list the objects of %s", node_addr_str(m->nodes[i].nid).c_str());
+      if (superseded(epoch)) {
+        in_recovery_ = false;
+        return false;
+      }
+      continue;
+    }
+    all.insert(live.begin(), live.end());
+    for (const auto& [oid, e] : stale) all.insert(oid);
+  }
+  std::vector<uint64_t> todo;
+  for (uint64_t oid : all)
+    if (m->ring.holds(oid, policy_.copies_for(oid), m->self_index) && !store_.exists(oid))
+      todo.push_back(oid);
+  // Inodes first: they are small and VDI operations need them.
+  std::stable_partition(todo.begin(), todo.end(), [](uint64_t oid) { return is_vdi_obj(oid); });
+  total_ = todo.size();
+  phase_ = kRecoverObj;
+  if (!todo.empty()) sd_info("epoch %u: recovering %zu objects", epoch, todo.size());
+
+  // 2. Fetch them, throttled.
+  auto window_start = std::chrono::steady_clock::now();
+  uint32_t in_window = 0;
+  for (size_t i = 0; i < todo.size(); i++) {
+    if (superseded(epoch)) {
+      sd_info("epoch %u: recovery superseded after %zu of %zu objects", epoch, i, todo.size());
+      in_recovery_ = false;
+      return false;
+    }
+    wait_while_paused(epoch);
+    uint32_t max = max_.load();
+    uint64_t interval = interval_ms_.load();
+    if (max && interval && in_window >= max) {
+      auto next = window_start + std::chrono::milliseconds(interval);
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait_until(lk, next, [&] { return stopping_ || wanted_ > epoch; });
+      window_start = std::chrono::steady_clock::now();
+      in_window = 0;
+    }
+    Status st = objects_.fetch(todo[i]);
+    in_window++;
+    if (st.code() == Res::NoSpace) {
+      // Never fill the disk: wait for room (or a new epoch) and try again.
+      sd_err("epoch %u: recovery stopped, no space left for %016" PRIx64, epoch, todo[i]);
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait_for(lk, std::chrono::seconds(5), [&] { return stopping_ || wanted_ > epoch; });
+      i--;
+      continue;
+    }
+    if (!st.ok() && st.code() != Res::NoObj && st.code() != Res::OldNodeVer)
+      sd_err("epoch %u: cannot recover %016" PRIx64 ": %s", epoch, todo[i], strerror(st.code()));
+    finished_++;
+  }
+  if (superseded(epoch)) {
+    in_recovery_ = false;
+    return false;
+  }
+
+  // 3. Tell the others.
+  phase_ = kNotifyCompletion;
+  if (!todo.empty()) sd_info("epoch %u: recovery done (%zu objects)", epoch, todo.size());
+  Res r = cluster_.report_recovered(epoch);
+  in_recovery_ = false;
+  if (r != Res::Success) sd_warn("epoch %u: could not report recovery: %s", epoch, strerror(r));
+  return true;
+}
+
+void EpochRecovery::clean_up(uint32_t epoch) {
+  MembershipPtr m = members_.membership();
+  if (m->epoch != epoch || m->self_index < 0) return;
+  // A stale copy goes once an owner under `epoch` holds the object live:
+  // that copy is the newest there is (recovery takes the newest first).
+  std::set<uint64_t> stale;
+  for (const auto& s : store_.stale_list()) stale.insert(s.oid);
+  std::map<int, std::vector<uint64_t>> ask;  // owner -> oids
+  std::set<uint64_t> removable;
+  for (uint64_t oid : stale) {
+    Placement p = m->ring.place(oid, policy_.copies_for(oid));
+    for (int i = 0; i < p.count; i++) {
+      if (m->is_self(p.node[i])) {
+        if (audit_.check(oid, *m) && store_.exists(oid)) removable.insert(oid);
+      } else {
+        ask[p.node[i]].push_back(oid);
+      }
+    }
+  }
+  for (auto& [idx, oids] : ask) {
+    if (superseded(epoch)) return;
+    auto peer = peers_.get(m->nodes[size_t(idx)].nid);
+    if (!peer) continue;
+    SdReq req = make_req(kOpOidsExist, kFlagWrite, uint32_t(oids.size() * 8));
+    std::vector<uint64_t> missing(oids.size());
+    SdRsp rsp;
+    Status st = peer->exec(req, oids.data(), missing.data(), &rsp, uint32_t(missing.size() * 8));
+    if (!st.ok() && st.code() != Res::NoObj && st.code() != Res::OldNodeVer) continue;
+    std::set<uint64_t> lacks;
+    if (st.code() == Res::NoObj) lacks.insert(missing.begin(), missing.begin() + rsp.data_length / 8);
+    for (uint64_t oid : oids)
+      if (!lacks.count(oid)) removable.insert(oid);
+  }
+  if (superseded(epoch)) return;
+  for (uint64_t oid : removable) {
+    if (!store_.remove_stale(oid).ok()) sd_warn("cannot remove stale copies of %016" PRIx64, oid);
+  }
+  size_t kept = stale.size() - removable.size();
+  if (!removable.empty() || kept)
+    sd_info("epoch %u: every node recovered; %zu stale objects removed, %zu kept (no live copy elsewhere)",
+            epoch, removable.size(), kept);
+}
+
+}  // namespace sd

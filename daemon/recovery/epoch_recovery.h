@@ -1,0 +1,109 @@
+// EpochRecovery: after every epoch change, bring to this node a current
+// copy of every object the new ring says it must hold, and, once every
+// member has done the same, drop the stale copies nobody needs any more.
+//
+// A run for epoch E:
+//  0. audit: live copies that may have missed writes (see OwnershipAudit)
+//     move to .stale, objects this node no longer owns among them;
+//  1. list: the union of every member's objects, live and stale
+//     (GET_OBJ_LIST, GET_STALE_LIST), kept to those this node owns under E
+//     and lacks;
+//  2. fetch: each of them through ObjectRecovery::fetch (newest copy
+//     first), throttled to max_exec_count objects per interval when
+//     throttling is set, paused while recovery is disabled, and waiting
+//     with a clear state while the disk is full;
+//  3. report: a "recovered E" message to the cluster. When every member
+//     of E has reported and E is still current, each node removes a stale
+//     copy once an owner under E holds the object live; a copy nobody else
+//     has is kept (it may still be needed).
+// A newer epoch in the middle abandons the run and starts one for the new
+// epoch (nothing fetched is lost; the new list is simply recomputed).
+// stop() aborts at once: every wait ends and peer calls fail (PeerPool).
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "group/membership.h"
+#include "proto/node.h"
+#include "proto/results.h"
+
+namespace sd {
+
+class PlainStore;
+class PeerPool;
+class ObjectPolicy;
+class OwnershipAudit;
+class ObjectRecovery;
+
+// What recovery needs from the cluster layer.
+class RecoveryCluster {
+ public:
+  virtual ~RecoveryCluster() = default;
+  // Running and in the cluster (not waiting, shut down or suspended).
+  virtual bool running() const = 0;
+  virtual bool recovery_disabled() const = 0;
+  // Tells every member that this node has recovered `epoch`.
+  virtual Res report_recovered(uint32_t epoch) = 0;
+};
+
+class EpochRecovery {
+ public:
+  EpochRecovery(PlainStore& store, PeerPool& peers, OwnershipAudit& audit,
+                ObjectRecovery& objects, const MembershipSource& members,
+                RecoveryCluster& cluster, const ObjectPolicy& policy)
+      : store_(store),
+        peers_(peers),
+        audit_(audit),
+        objects_(objects),
+        members_(members),
+        cluster_(cluster),
+        policy_(policy) {}
+  ~EpochRecovery() { stop(); }
+  void start();
+  void stop();
+
+  // A new epoch is current (called on the cluster's delivery thread).
+  void epoch_changed(uint32_t epoch);
+  // Every member of `epoch` has recovered it.
+  void all_recovered(uint32_t epoch);
+  // For STAT_RECOVERY.
+  RecoveryState state() const;
+  void set_throttle(uint32_t max_objects, uint64_t interval_ms);
+  RecoveryThrottling throttle() const;
+
+ private:
+  void run();
+  // False when a newer epoch superseded this run.
+  bool recover(uint32_t epoch);
+  void clean_up(uint32_t epoch);
+  bool superseded(uint32_t epoch) const;
+  void wait_while_paused(uint32_t epoch);
+
+  PlainStore& store_;
+  PeerPool& peers_;
+  OwnershipAudit& audit_;
+  ObjectRecovery& objects_;
+  const MembershipSource& members_;
+  RecoveryCluster& cluster_;
+  const ObjectPolicy& policy_;
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;   // guarded by mu_
+  uint32_t wanted_ = 0;     // newest epoch to recover; guarded by mu_
+  uint32_t recovered_ = 0;  // newest epoch recovered here; guarded by mu_
+  uint32_t clean_ = 0;      // newest epoch every member recovered; guarded by mu_
+  uint32_t cleaned_ = 0;    // guarded by mu_
+  // Progress (STAT_RECOVERY).
+  std::atomic<bool> in_recovery_{false};
+  std::atomic<uint32_t> phase_{0};
+  std::atomic<uint64_t> finished_{0}, total_{0};
+  // Throttle: at most max_ objects per interval_ms_ (0: unthrottled).
+  std::atomic<uint32_t> max_{0};
+  std::atomic<uint64_t> interval_ms_{0};
+};
+
+}  // namespace sd

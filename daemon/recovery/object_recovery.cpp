@@ -1,0 +1,133 @@
+// On-demand recovery of single objects from earlier owners.
+#include "recovery/object_recovery.h"
+
+#include <cinttypes>
+#include <cstring>
+#include <memory>
+
+#include "group/epoch_rings.h"
+#include "base/log.h"
+#include "recovery/ownership_audit.h"
+#include "group/object_policy.h"
+#include "peers/peer_calls.h"
+#include "peers/peer_pool.h"
+#include "store/plain_store.h"
+
+namespace sd {
+
+Status ObjectRecovery::fetch(uint64_t oid) {
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [&] { return !in_progress_.count(oid); });
+    in_progress_.insert(oid);
+  }
+  MembershipPtr m = members_.membership();
+  Status st;
+  if (!m->ring.holds(oid, policy_.copies_for(oid), m->self_index)) {
+    // The epoch moved on and the object with it: the caller retries
+    // under the new ring.
+    st = err(Res::OldNodeVer);
+  } else if (!audit_.check(oid, *m) || !store_.exists(oid)) {
+    st = try_fetch(oid, m);
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    in_progress_.erase(oid);
+  }
+  cv_.notify_all();
+  return st;
+}
+
+Status ObjectRecovery::store_copy(uint64_t oid, uint32_t epoch, const char* buf, uint64_t size) {
+  audit_.mark_current(oid, epoch);
+  SD_TRY(store_.create_and_write(oid, size, buf, uint32_t(size), 0));
+  audit_.settle(oid, epoch);
+  return {};
+}
+
+Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
+  if (m->self_index < 0) return err(Res::NoObj);
+  const NodeId& self = m->nodes[size_t(m->self_index)].nid;
+  uint64_t size = policy_.object_size_of(oid);
+  std::unique_ptr<char[]> buf(new char[size]);
+  int copies = policy_.copies_for(oid);
+  // Newest epoch first: the current owners, then every earlier set.
+  for (uint32_t e = m->epoch; e >= 1; e--) {
+    std::shared_ptr<const VnodeRing> ring =
+        e == m->epoch ? std::shared_ptr<const VnodeRing>(m, &m->ring) : rings_.ring(e);
+    if (!ring) continue;
+    Placement p = ring->place(oid, copies);
+    for (int i = 0; i < p.count; i++) {
+      const SdNode& n = ring->nodes()[p.node[i]];
+      if (same_node_id(n.nid, self)) {
+        if (e == m->epoch) continue;
+        auto stale = store_.newest_stale(oid, e);
+        if (!stale) continue;
+        audit_.mark_current(oid, m->epoch);
+        if (!store_.restore_stale(oid, *stale).ok()) continue;
+        audit_.settle(oid, m->epoch);
+        sd_info("recovered %016" PRIx64 " from our own copy of epoch %u", oid, *stale);
+        return {};
+      }
+      if (!m->has(n.nid)) continue;  // gone: nothing to ask
+      if (!read_from_peer(n.nid, oid, e, buf.get(), uint32_t(size)).ok()) continue;
+      SD_TRY(store_copy(oid, m->epoch, buf.get(), size));
+      sd_info("recovered %016" PRIx64 " from %s (epoch %u)", oid, node_addr_str(n.nid).c_str(), e);
+      return {};
+    }
+  }
+  // No epoch's owners have a current copy: take the newest copy anyone
+  // still has, ours included.
+  std::unique_ptr<char[]> cand(new char[size]);
+  uint32_t best = 0;
+  const SdNode* best_node = nullptr;
+  for (const SdNode& n : m->nodes) {
+    if (same_node_id(n.nid, self)) continue;
+    uint32_t e = 0;
+    if (!read_from_peer(n.nid, oid, 0, cand.get(), uint32_t(size), &e).ok()) continue;
+    if (!best_node || e > best) {
+      best = e;
+      best_node = &n;
+      std::swap(buf, cand);
+    }
+  }
+  auto own = store_.newest_stale(oid, 0);
+  if (own && (!best_node || *own >= best)) {
+    audit_.mark_current(oid, m->epoch);
+    SD_TRY(store_.restore_stale(oid, *own));
+    audit_.settle(oid, m->epoch);
+    sd_warn("%016" PRIx64 ": no current copy anywhere; took our own stale copy of epoch %u", oid,
+            *own);
+    return {};
+  }
+  if (!best_node) return err(Res::NoObj);
+  SD_TRY(store_copy(oid, m->epoch, buf.get(), size));
+  sd_warn("%016" PRIx64 ": no current copy anywhere; took the stale copy of epoch %u from %s", oid,
+          best, node_addr_str(best_node->nid).c_str());
+  return {};
+}
+
+Status ObjectRecovery::read_from_peer(const NodeId& nid, uint64_t oid, uint32_t tgt_epoch,
+                                      void* buf, uint32_t size, uint32_t* copy_epoch) {
+  auto peer = peers_.get(nid);
+  if (!peer) return err(Res::NetworkError);
+  return peer::read_for_recovery(*peer, members_.membership()->epoch, oid, tgt_epoch, buf, size,
+                                 copy_epoch);
+}
+
+Status ObjectRecovery::read_for_recovery(uint64_t oid, uint32_t tgt_epoch, void* buf,
+                                         uint32_t len, uint32_t offset, uint32_t* copy_epoch) {
+  MembershipPtr m = members_.membership();
+  if (audit_.check(oid, *m)) {
+    Status st = store_.read(oid, buf, len, offset);
+    if (st.ok()) *copy_epoch = m->epoch;
+    if (st.code() != Res::NoObj) return st;
+  }
+  auto stale = store_.newest_stale(oid, tgt_epoch);
+  if (!stale) return err(Res::NoObj);
+  SD_TRY(store_.read_stale(oid, *stale, buf, len, offset));
+  *copy_epoch = *stale;
+  return {};
+}
+
+}  // namespace sd

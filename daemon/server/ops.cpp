@@ -1,0 +1,134 @@
+// Opcode table and the checks every request goes through.
+#include "server/ops.h"
+
+#include "base/log.h"
+#include "sheep.h"
+
+namespace sd {
+
+namespace {
+
+using K = OpKind;
+
+const OpInfo kOps[] = {
+    {kOpCreateAndWriteObj, "CREATE_AND_WRITE_OBJ", K::Gateway, false, ops::create_and_write_obj},
+    {kOpReadObj, "READ_OBJ", K::Gateway, false, ops::read_obj},
+    {kOpWriteObj, "WRITE_OBJ", K::Gateway, false, ops::write_obj},
+    {kOpRemoveObj, "REMOVE_OBJ", K::Gateway, false, ops::remove_obj},
+    {kOpNewVdi, "NEW_VDI", K::Cluster, false, ops::new_vdi},
+    {kOpLockVdi, "LOCK_VDI", K::Cluster, false, ops::get_vdi_info},
+    {kOpReleaseVdi, "RELEASE_VDI", K::Cluster, false, ops::release_vdi},
+    {kOpGetVdiInfo, "GET_VDI_INFO", K::Cluster, false, ops::get_vdi_info},
+    {kOpReadVdis, "READ_VDIS", K::Local, true, ops::read_vdis},
+    {kOpFlushVdi, "FLUSH_VDI", K::Local, false, ops::flush_vdi},
+    {kOpDelVdi, "DEL_VDI", K::Cluster, false, ops::del_vdi},
+    {kOpGetClusterDefault, "GET_CLUSTER_DEFAULT", K::Local, true, ops::get_cluster_default},
+    {kOpGetNodeList, "GET_NODE_LIST", K::Local, true, ops::get_node_list},
+    {kOpMakeFs, "MAKE_FS", K::Cluster, true, ops::make_fs},
+    {kOpShutdown, "SHUTDOWN", K::Cluster, true, ops::shutdown},
+    {kOpStatSheep, "STAT_SHEEP", K::Local, false, ops::stat_sheep},
+    {kOpStatCluster, "STAT_CLUSTER", K::Local, true, ops::stat_cluster},
+    {kOpGetStoreList, "GET_STORE_LIST", K::Local, true, ops::get_store_list},
+    {kOpStatRecovery, "STAT_RECOVERY", K::Local, false, ops::stat_recovery},
+    {kOpFlushDelCache, "FLUSH_DEL_CACHE", K::Local, false, ops::nop},
+    {kOpKillNode, "KILL_NODE", K::Local, true, ops::kill_node},
+    {kOpGetObjList, "GET_OBJ_LIST", K::Local, false, ops::get_obj_list},
+    {kOpGetEpoch, "GET_EPOCH", K::Local, false, ops::get_epoch},
+    {kOpCreateAndWritePeer, "CREATE_AND_WRITE_PEER", K::Peer, false, ops::create_and_write_peer},
+    {kOpReadPeer, "READ_PEER", K::Peer, false, ops::read_peer},
+    {kOpWritePeer, "WRITE_PEER", K::Peer, false, ops::write_peer},
+    {kOpRemovePeer, "REMOVE_PEER", K::Peer, false, ops::remove_peer},
+    {kOpEnableRecover, "ENABLE_RECOVER", K::Cluster, false, ops::enable_recover},
+    {kOpDisableRecover, "DISABLE_RECOVER", K::Cluster, false, ops::disable_recover},
+    {kOpDeleteCache, "DELETE_CACHE", K::Local, false, ops::nop},
+    {kOpGetLoglevel, "GET_LOGLEVEL", K::Local, true, ops::get_loglevel},
+    {kOpSetLoglevel, "SET_LOGLEVEL", K::Local, true, ops::set_loglevel},
+    {kOpExist, "EXIST", K::Local, true, ops::exist},
+    {kOpClusterInfo, "CLUSTER_INFO", K::Local, true, ops::cluster_info},
+    {kOpReadDelVdis, "READ_DEL_VDIS", K::Local, true, ops::read_del_vdis},
+    {kOpGetVdiAttr, "GET_VDI_ATTR", K::Cluster, false, ops::get_vdi_attr},
+    {kOpGetVdiCopies, "GET_VDI_COPIES", K::Local, true, ops::get_vdi_copies},
+    {kOpGetHash, "GET_HASH", K::Local, false, ops::get_hash},
+    {kOpRepairReplica, "REPAIR_REPLICA", K::Gateway, false, ops::repair_replica},
+    {kOpOidsExist, "OIDS_EXIST", K::Local, true, ops::oids_exist},
+    {kOpReleaseObjects, "RELEASE_OBJECTS", K::Cluster, false, ops::release_objects},
+    {kOpGetStaleList, "GET_STALE_LIST", K::Local, false, ops::get_stale_list},
+    {kOpGetRecovery, "GET_RECOVERY", K::Local, true, ops::get_recovery},
+    {kOpSetRecovery, "SET_RECOVERY", K::Local, true, ops::set_recovery},
+};
+
+const OpInfo* g_table[256];
+
+struct TableInit {
+  TableInit() {
+    for (const auto& op : kOps) g_table[op.opcode] = &op;
+  }
+} g_table_init;
+
+bool version_ok(const SdReq& h) {
+  return h.opcode < 0x80 ? h.proto_ver <= kProtoVer : h.proto_ver == kSheepProtoVer;
+}
+
+void fill_reply_header(Sheep& sheep, Request& req, Res r) {
+  if (r != Res::Success && !req.reply) req.rsp.data_length = 0;
+  req.rsp.proto_ver = 0;
+  req.rsp.flags = 0;
+  req.rsp.opcode = req.hdr.opcode;
+  req.rsp.id = req.hdr.id;
+  req.rsp.epoch = sheep.group.epoch();
+  req.rsp.result = uint32_t(r);
+}
+
+Res check_and_run(Sheep& sheep, Request& req) {
+  const SdReq& h = req.hdr;
+  if (!version_ok(h)) return Res::VerMismatch;
+  const OpInfo* op = find_op(h.opcode);
+  if (!op) return Res::InvalidParms;
+  if (sheep.group.suspended() && !op->force) return Res::Halt;
+  switch (sheep.group.status()) {
+    case ClusterStatus::Shutdown: return Res::Shutdown;
+    case ClusterStatus::Killed: return Res::Killed;
+    case ClusterStatus::Wait:
+      if (!op->force) return sheep.group.formatted() ? Res::WaitForJoin : Res::WaitForFormat;
+      break;
+    case ClusterStatus::Ok: break;
+  }
+  // A node whose store failed is leaving: its peers and clients go
+  // elsewhere (NetworkError is retried under the next epoch).
+  bool object_op = op->kind == OpKind::Peer || op->kind == OpKind::Gateway;
+  if (object_op && sheep.store.failed()) return Res::NetworkError;
+  Res r = op->handler(sheep, req);
+  if (object_op && r != Res::Success && sheep.store.failed()) return Res::NetworkError;
+  return r;
+}
+
+}  // namespace
+
+const OpInfo* find_op(uint8_t opcode) { return g_table[opcode]; }
+
+void execute(Sheep& sheep, Request& req) {
+  req.rsp = SdRsp{};
+  Res r = check_and_run(sheep, req);
+  fill_reply_header(sheep, req, r);
+  if (r != Res::Success && r != Res::NoObj)
+    sd_debug("op %02x failed: %s", req.hdr.opcode, strerror(r));
+}
+
+bool execute_inline(Sheep& sheep, Request& req) {
+  const SdReq& h = req.hdr;
+  if (h.opcode != kOpReadObj && h.opcode != kOpReadPeer) return false;
+  if (!version_ok(h) || sheep.group.suspended() || sheep.group.status() != ClusterStatus::Ok)
+    return false;
+  req.rsp = SdRsp{};
+  bool done = h.opcode == kOpReadObj ? ops::read_obj_cached(sheep, req)
+                                     : ops::read_peer_cached(sheep, req);
+  if (!done) {
+    req.reply.reset();
+    req.rsp = SdRsp{};
+    return false;
+  }
+  fill_reply_header(sheep, req, Res::Success);
+  return true;
+}
+
+}  // namespace sd

@@ -1,0 +1,97 @@
+// The opcode table: for every opcode the daemon answers, its kind (which
+// work queue runs it and how it is checked), whether it is allowed before
+// format ("force"), and its handler. execute() applies upstream's rules
+// (version check, cluster status) and fills in the reply header.
+#pragma once
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "proto/results.h"
+#include "server/request.h"
+
+namespace sd {
+
+struct Sheep;
+
+enum class OpKind {
+  Gateway,  // routed to the object's owners; may wait on peers
+  Peer,     // acts on the local store; epoch-checked
+  Local,    // answered by the receiving node
+  Cluster,  // changes cluster state on every node
+};
+
+using OpHandler = Res (*)(Sheep&, Request&);
+
+struct OpInfo {
+  uint8_t opcode;
+  const char* name;
+  OpKind kind;
+  bool force;  // allowed before format and while waiting for members
+  OpHandler handler;
+};
+
+// nullptr for opcodes the daemon does not implement.
+const OpInfo* find_op(uint8_t opcode);
+
+// Runs a request to completion (on a worker thread) and fills req.rsp.
+void execute(Sheep& sheep, Request& req);
+
+// Answers the request at once if that cannot block (a read of a local
+// object that is in the page cache) and returns true with req.rsp filled;
+// false leaves req untouched for execute() on a worker thread.
+bool execute_inline(Sheep& sheep, Request& req);
+
+// Handler groups, defined in ops_object.cpp, ops_vdi.cpp, ops_cluster.cpp.
+namespace ops {
+Res create_and_write_obj(Sheep&, Request&);
+Res read_obj(Sheep&, Request&);
+// The non-blocking forms of read_obj/read_peer: false when they cannot
+// answer without blocking (or would fail: the normal path reports that).
+bool read_obj_cached(Sheep&, Request&);
+bool read_peer_cached(Sheep&, Request&);
+Res write_obj(Sheep&, Request&);
+Res remove_obj(Sheep&, Request&);
+Res create_and_write_peer(Sheep&, Request&);
+Res read_peer(Sheep&, Request&);
+Res write_peer(Sheep&, Request&);
+Res remove_peer(Sheep&, Request&);
+Res exist(Sheep&, Request&);
+Res get_obj_list(Sheep&, Request&);
+Res get_stale_list(Sheep&, Request&);
+Res get_hash(Sheep&, Request&);
+Res repair_replica(Sheep&, Request&);
+Res oids_exist(Sheep&, Request&);
+Res release_objects(Sheep&, Request&);
+
+Res new_vdi(Sheep&, Request&);
+Res del_vdi(Sheep&, Request&);
+Res get_vdi_info(Sheep&, Request&);
+Res release_vdi(Sheep&, Request&);
+Res get_vdi_attr(Sheep&, Request&);
+Res get_vdi_copies(Sheep&, Request&);
+Res read_vdis(Sheep&, Request&);
+Res read_del_vdis(Sheep&, Request&);
+Res flush_vdi(Sheep&, Request&);
+
+Res get_node_list(Sheep&, Request&);
+Res make_fs(Sheep&, Request&);
+Res shutdown(Sheep&, Request&);
+Res stat_sheep(Sheep&, Request&);
+Res stat_cluster(Sheep&, Request&);
+Res cluster_info(Sheep&, Request&);
+Res get_store_list(Sheep&, Request&);
+Res get_epoch(Sheep&, Request&);
+Res kill_node(Sheep&, Request&);
+Res get_cluster_default(Sheep&, Request&);
+Res stat_recovery(Sheep&, Request&);
+Res get_recovery(Sheep&, Request&);
+Res set_recovery(Sheep&, Request&);
+Res enable_recover(Sheep&, Request&);
+Res disable_recover(Sheep&, Request&);
+Res get_loglevel(Sheep&, Request&);
+Res set_loglevel(Sheep&, Request&);
+Res nop(Sheep&, Request&);
+}  // namespace ops
+
+}  // namespace sd

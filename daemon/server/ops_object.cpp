@@ -1,0 +1,259 @@
+// Object request handlers: the client-facing gateway ops, the peer ops that
+// act on the local store, and object existence/listing.
+#include <algorithm>
+#include <cinttypes>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "base/log.h"
+#include "sha1.h"
+#include "oid.h"
+#include "server/ops.h"
+#include "sheep.h"
+#include "vdi/vdi_ops.h"
+
+namespace sd::ops {
+
+namespace {
+
+// Writes to a frozen (snapshot) VDI's data objects are refused.
+bool is_readonly(Sheep& s, uint64_t oid) {
+  if (!is_data_obj(oid)) return false;
+  auto info = s.vdis.get(oid_to_vid(oid));
+  return info && info->snapshot;
+}
+
+bool fits(Sheep& s, const Request& r) {
+  return uint64_t(r.hdr.obj.offset) + r.hdr.data_length <= s.policy.object_size_of(r.hdr.obj.oid);
+}
+
+Res epoch_check(Sheep& s, const Request& r) {
+  uint32_t mine = s.group.epoch();
+  if (r.hdr.epoch < mine) return Res::OldNodeVer;
+  if (r.hdr.epoch > mine) return Res::NewNodeVer;
+  return Res::Success;
+}
+
+}  // namespace
+
+Res create_and_write_obj(Sheep& s, Request& r) {
+  if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
+  if (is_readonly(s, r.hdr.obj.oid)) return Res::Readonly;
+  uint64_t cow = (r.hdr.flags & kFlagCow) ? r.hdr.obj.cow_oid : 0;
+  return s.gateway
+      .create_and_write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset,
+                        r.hdr.obj.copies, cow)
+      .code();
+}
+
+Res read_obj(Sheep& s, Request& r) {
+  if (!fits(s, r)) return Res::InvalidParms;
+  char* buf = r.reply_buffer(r.hdr.data_length);
+  Status st = s.gateway.read(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset,
+                             r.hdr.obj.copies);
+  if (!st.ok()) {
+    r.reply.reset();
+    r.rsp.data_length = 0;
+  }
+  return st.code();
+}
+
+bool read_obj_cached(Sheep& s, Request& r) {
+  if (!fits(s, r)) return false;
+  char* buf = r.reply_buffer(r.hdr.data_length);
+  return s.gateway.read_local_cached(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset,
+                                     r.hdr.obj.copies);
+}
+
+bool read_peer_cached(Sheep& s, Request& r) {
+  if (!fits(s, r) || (r.hdr.flags & kFlagRecovery) || epoch_check(s, r) != Res::Success)
+    return false;
+  if (!s.audit.check(r.hdr.obj.oid, *s.group.membership())) return false;
+  char* buf = r.reply_buffer(r.hdr.data_length);
+  return s.store.read_cached(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
+}
+
+Res write_obj(Sheep& s, Request& r) {
+  if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
+  uint64_t oid = r.hdr.obj.oid;
+  if (is_readonly(s, oid)) return Res::Readonly;
+  // A write into an inode's map may drop references: VdiOps frees what
+  // nothing names any more.
+  if (is_vdi_obj(oid))
+    return s.vdi_ops
+        .write_inode(oid, r.data(), r.data_length(), uint32_t(r.hdr.obj.offset), r.hdr.obj.copies)
+        .code();
+  return s.gateway.write(oid, r.data(), r.data_length(), r.hdr.obj.offset, r.hdr.obj.copies).code();
+}
+
+Res release_objects(Sheep& s, Request& r) {
+  if (!r.is_write() || r.data_length() % 8) return Res::InvalidParms;
+  std::vector<std::pair<uint32_t, uint32_t>> objects(r.data_length() / 8);
+  for (size_t i = 0; i < objects.size(); i++) {
+    std::memcpy(&objects[i].first, r.data() + 8 * i, 4);
+    std::memcpy(&objects[i].second, r.data() + 8 * i + 4, 4);
+  }
+  s.vdi_ops.release_objects(objects);
+  return Res::Success;
+}
+
+Res remove_obj(Sheep& s, Request& r) {
+  return s.gateway.remove(r.hdr.obj.oid, r.hdr.obj.copies).code();
+}
+
+// A write that began under epoch E and ends under a later one reports
+// OldNodeVer: it landed, but the owners of the new epoch may have copied
+// the object before it did, so the gateway writes again under the new ring.
+static Res after_write(Sheep& s, const Request& r, Res res) {
+  if (res == Res::Success && s.group.epoch() != r.hdr.epoch) {
+    s.audit.settle(r.hdr.obj.oid, r.hdr.epoch);
+    return Res::OldNodeVer;
+  }
+  return res;
+}
+
+Res create_and_write_peer(Sheep& s, Request& r) {
+  if (Res e = epoch_check(s, r); e != Res::Success) return e;
+  if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
+  s.audit.mark_current(r.hdr.obj.oid, r.hdr.epoch);
+  Res res = s.store
+                .create_and_write(r.hdr.obj.oid, s.policy.object_size_of(r.hdr.obj.oid), r.data(),
+                                  r.data_length(), r.hdr.obj.offset)
+                .code();
+  return after_write(s, r, res);
+}
+
+Res read_peer(Sheep& s, Request& r) {
+  if (!fits(s, r)) return Res::InvalidParms;
+  bool recovery = r.hdr.flags & kFlagRecovery;
+  char* buf;
+  Status st;
+  if (recovery) {
+    // Recovery reads come from nodes of any epoch and never chain further.
+    // One from a newer epoch waits until we are there too: from then on no
+    // write of an older epoch can land here unnoticed (see after_write).
+    if (r.hdr.epoch > s.group.epoch() &&
+        !s.group.wait_for_epoch(r.hdr.epoch, std::chrono::seconds(10)))
+      return Res::NewNodeVer;
+    buf = r.reply_buffer(r.hdr.data_length);
+    uint32_t copy_epoch = 0;
+    st = s.recovery.read_for_recovery(r.hdr.obj.oid, r.hdr.obj.tgt_epoch, buf, r.hdr.data_length,
+                                      r.hdr.obj.offset, &copy_epoch);
+    r.rsp.obj.copy_epoch = copy_epoch;
+  } else {
+    if (Res e = epoch_check(s, r); e != Res::Success) return e;
+    buf = r.reply_buffer(r.hdr.data_length);
+    st = s.gateway.local_read(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
+  }
+  if (!st.ok()) {
+    r.reply.reset();
+    r.rsp.data_length = 0;
+  }
+  return st.code();
+}
+
+Res write_peer(Sheep& s, Request& r) {
+  if (Res e = epoch_check(s, r); e != Res::Success) return e;
+  if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
+  Res res =
+      s.gateway.local_write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset).code();
+  return after_write(s, r, res);
+}
+
+// Removes the live copy and any stale one. With kFlagRecovery (sent to
+// nodes that are not owners after a removal), whatever copy is here goes,
+// whatever our epoch.
+Res remove_peer(Sheep& s, Request& r) {
+  bool any_copy = r.hdr.flags & kFlagRecovery;
+  if (!any_copy)
+    if (Res e = epoch_check(s, r); e != Res::Success) return e;
+  Res res = s.store.remove(r.hdr.obj.oid).code();
+  if (!s.store.remove_stale(r.hdr.obj.oid).ok()) return Res::Eio;
+  if (any_copy && res == Res::NoObj) return Res::Success;
+  return res;
+}
+
+// Whether a current live copy is here.
+static bool holds_current(Sheep& s, uint64_t oid) {
+  return s.audit.check(oid, *s.group.membership()) && s.store.exists(oid);
+}
+
+Res exist(Sheep& s, Request& r) {
+  return holds_current(s, r.hdr.obj.oid) ? Res::Success : Res::NoObj;
+}
+
+Res get_hash(Sheep& s, Request& r) {
+  uint64_t oid = r.hdr.obj.oid;
+  uint64_t size = s.policy.object_size_of(oid);
+  std::unique_ptr<char[]> buf(new char[size]);
+  // The current copy, or (for an earlier tgt_epoch) the one kept for it.
+  MembershipPtr m = s.group.membership();
+  Status st = err(Res::NoObj);
+  if (s.audit.check(oid, *m)) st = s.store.read(oid, buf.get(), uint32_t(size), 0);
+  uint32_t tgt = r.hdr.obj.tgt_epoch;
+  if (st.code() == Res::NoObj && tgt && tgt < m->epoch) {
+    if (auto e = s.store.newest_stale(oid, tgt))
+      st = s.store.read_stale(oid, *e, buf.get(), uint32_t(size), 0);
+  }
+  if (!st.ok()) return st.code();
+  sha1(buf.get(), size, r.rsp.hash.digest);
+  return Res::Success;
+}
+
+// Pulls a good copy of oid from forw.addr:forw.port (dog vdi check).
+Res repair_replica(Sheep& s, Request& r) {
+  uint64_t oid = r.hdr.obj.oid;
+  NodeId nid{};
+  std::memcpy(nid.addr, r.hdr.forw.addr, 16);
+  nid.port = r.hdr.forw.port;
+  uint64_t size = s.policy.object_size_of(oid);
+  std::unique_ptr<char[]> buf(new char[size]);
+  uint32_t epoch = s.group.epoch();
+  if (Status st = s.recovery.read_from_peer(nid, oid, epoch, buf.get(), uint32_t(size)); !st.ok())
+    return st.code();
+  s.audit.mark_current(oid, epoch);
+  Res res = s.store.create_and_write(oid, size, buf.get(), uint32_t(size), 0).code();
+  s.audit.settle(oid, epoch);
+  return res;
+}
+
+// The oids of the payload this node lacks come back with NO_OBJ.
+Res oids_exist(Sheep& s, Request& r) {
+  if (!r.is_write() || r.data_length() % 8) return Res::InvalidParms;
+  size_t n = r.data_length() / 8;
+  std::vector<uint64_t> missing;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t oid;
+    std::memcpy(&oid, r.data() + 8 * i, 8);
+    if (!holds_current(s, oid)) missing.push_back(oid);
+  }
+  if (missing.empty()) return Res::Success;
+  char* buf = r.reply_buffer(uint32_t(missing.size() * 8));
+  std::memcpy(buf, missing.data(), r.rsp.data_length);
+  return Res::NoObj;
+}
+
+Res get_stale_list(Sheep& s, Request& r) {
+  std::vector<uint64_t> out;
+  for (const auto& c : s.store.stale_list()) {
+    out.push_back(c.oid);
+    out.push_back(c.epoch);
+  }
+  size_t bytes = out.size() * 8;
+  if (bytes > r.hdr.data_length) return Res::BufferSmall;
+  char* buf = r.reply_buffer(uint32_t(bytes));
+  if (bytes) std::memcpy(buf, out.data(), bytes);
+  return Res::Success;
+}
+
+Res get_obj_list(Sheep& s, Request& r) {
+  std::vector<uint64_t> oids = s.store.list();
+  size_t bytes = oids.size() * 8;
+  if (bytes > r.hdr.data_length) return Res::BufferSmall;
+  char* buf = r.reply_buffer(uint32_t(bytes));
+  if (bytes) std::memcpy(buf, oids.data(), bytes);
+  return Res::Success;
+}
+
+}  // namespace sd::ops

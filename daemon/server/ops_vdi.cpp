@@ -1,0 +1,160 @@
+// VDI request handlers: payload parsing and replies around VdiOps, and the
+// raw VDI bitmaps.
+#include <cstring>
+#include <memory>
+
+#include "server/ops.h"
+#include "sheep.h"
+#include "vdi/vdi_ops.h"
+
+namespace sd::ops {
+
+namespace {
+
+// Name (and tag) from a 256- or 512-byte payload; false for other sizes.
+bool parse_name_tag(const Request& r, VdiLookup* q) {
+  if (!r.is_write() || (r.data_length() != kMaxVdiLen && r.data_length() != kMaxVdiLen * 2))
+    return false;
+  q->name.assign(r.data(), strnlen(r.data(), kMaxVdiLen));
+  if (r.data_length() == kMaxVdiLen * 2)
+    q->tag.assign(r.data() + kMaxVdiLen, strnlen(r.data() + kMaxVdiLen, kMaxVdiTagLen));
+  q->snapid = r.hdr.vdi.snapid;
+  return true;
+}
+
+void set_vdi_reply(Request& r, const VdiReply& v) {
+  r.rsp.vdi.vdi_id = v.vid;
+  r.rsp.vdi.copies = v.copies;
+  r.rsp.vdi.block_size_shift = v.block_size_shift;
+}
+
+// VDI operations run on the master, one at a time cluster-wide. Another
+// node forwards the request as it came and relays the answer; after a
+// change it waits until the master's broadcast has been applied locally, so
+// the client's next request here sees the new state.
+bool forward_to_master(Sheep& s, Request& r, Res* result, bool changes_state) {
+  if (s.group.is_master() || (r.hdr.flags & kFlagFwd)) return false;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    SdNode master = s.group.master();
+    auto peer = s.admin_peers.get(master.nid);
+    if (!peer) {
+      *result = Res::NetworkError;
+      continue;
+    }
+    SdReq req = r.hdr;
+    req.flags |= kFlagFwd;
+    SdRsp rsp;
+    auto st = peer->call(req, r.data(), nullptr, 0);
+    if (!st.ok()) {
+      s.admin_peers.forget(master.nid);
+      *result = Res::NetworkError;
+      continue;
+    }
+    rsp = *st;
+    r.rsp.vdi = rsp.vdi;
+    *result = Res(rsp.result);
+    if (*result == Res::Success && changes_state) {
+      Res b = s.group.barrier();
+      if (b != Res::Success) *result = b;
+    }
+    return true;
+  }
+  return true;
+}
+
+}  // namespace
+
+Res new_vdi(Sheep& s, Request& r) {
+  if (!r.is_write() || r.data_length() != kMaxVdiLen) return Res::InvalidParms;
+  if (Res fr; forward_to_master(s, r, &fr, true)) return fr;
+  NewVdiParams p;
+  p.name.assign(r.data(), strnlen(r.data(), kMaxVdiLen));
+  if (p.name.empty()) return Res::InvalidParms;
+  p.size = r.hdr.vdi.vdi_size;
+  p.base_vid = r.hdr.vdi.base_vdi_id;
+  p.snapid = r.hdr.vdi.snapid;
+  p.copies = r.hdr.vdi.copies;
+  p.copy_policy = r.hdr.vdi.copy_policy;
+  p.store_policy = r.hdr.vdi.store_policy;
+  p.block_size_shift = r.hdr.vdi.block_size_shift;
+  auto v = s.vdi_ops.create(p);
+  if (!v.ok()) return v.code();
+  set_vdi_reply(r, *v);
+  return Res::Success;
+}
+
+Res del_vdi(Sheep& s, Request& r) {
+  VdiLookup q;
+  if (!parse_name_tag(r, &q)) return Res::InvalidParms;
+  if (Res fr; forward_to_master(s, r, &fr, true)) return fr;
+  auto v = s.vdi_ops.remove(q);
+  if (!v.ok()) return v.code();
+  set_vdi_reply(r, *v);
+  return Res::Success;
+}
+
+Res get_vdi_info(Sheep& s, Request& r) {
+  VdiLookup q;
+  if (!parse_name_tag(r, &q)) return Res::InvalidParms;
+  if (Res fr; forward_to_master(s, r, &fr, false)) return fr;
+  auto v = s.vdi_ops.get_info(q);
+  if (!v.ok()) return v.code();
+  set_vdi_reply(r, *v);
+  return Res::Success;
+}
+
+Res release_vdi(Sheep&, Request&) { return Res::Success; }
+
+Res get_vdi_attr(Sheep& s, Request& r) {
+  if (!r.is_write() || r.data_length() != sizeof(VdiAttr)) return Res::InvalidParms;
+  if (Res fr; forward_to_master(s, r, &fr, false)) return fr;
+  auto attr = std::make_unique<VdiAttr>();
+  std::memcpy(attr.get(), r.data(), sizeof(VdiAttr));
+  auto v = s.vdi_ops.attr(*attr, r.hdr.vdi.snapid, r.hdr.flags);
+  if (!v.ok()) return v.code();
+  set_vdi_reply(r, *v);
+  r.rsp.vdi.attr_id = v->attr_id;
+  return Res::Success;
+}
+
+// One upstream vdi_state record (1,428 bytes) per known VDI.
+Res get_vdi_copies(Sheep& s, Request& r) {
+  constexpr size_t kRecord = 1428;
+  auto all = s.vdis.all();
+  size_t bytes = all.size() * kRecord;
+  if (bytes > r.hdr.data_length) return Res::BufferSmall;
+  char* buf = r.reply_buffer(uint32_t(bytes));
+  std::memset(buf, 0, bytes);
+  for (size_t i = 0; i < all.size(); i++) {
+    char* p = buf + i * kRecord;
+    const auto& [vid, v] = all[i];
+    uint32_t lock_state = 1;  // unlocked
+    std::memcpy(p + 0, &vid, 4);
+    p[4] = char(v.copies);
+    p[5] = v.snapshot;
+    p[6] = v.deleted;
+    p[7] = char(v.copy_policy);
+    p[8] = char(v.block_size_shift);
+    std::memcpy(p + 12, &v.parent, 4);
+    std::memcpy(p + 16, &lock_state, 4);
+  }
+  return Res::Success;
+}
+
+Res read_vdis(Sheep& s, Request& r) {
+  if (r.hdr.data_length != kVdiBitmapBytes) return Res::InvalidParms;
+  s.vdis.copy_inuse(r.reply_buffer(kVdiBitmapBytes));
+  return Res::Success;
+}
+
+Res read_del_vdis(Sheep& s, Request& r) {
+  if (r.hdr.data_length != kVdiBitmapBytes) return Res::InvalidParms;
+  s.vdis.copy_deleted(r.reply_buffer(kVdiBitmapBytes));
+  return Res::Success;
+}
+
+// qemu's driver expects INVALID_PARMS here and then stops sending flushes:
+// every write is already durable when acknowledged.
+Res flush_vdi(Sheep&, Request&) { return Res::InvalidParms; }
+
+}  // namespace sd::ops

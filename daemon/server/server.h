@@ -1,0 +1,100 @@
+// Server: the event loop that owns every client and peer connection.
+//
+// One epoll thread accepts connections on TCP and on DIR/sock, reads
+// pipelined requests (header, then payload) without blocking, hands each
+// complete request to a work queue (or answers it at once when that cannot
+// block: reads from the page cache), and replies go back in whatever order
+// they complete. A worker sends its own reply when the socket takes it and
+// wakes the loop (a queue and an eventfd) only for what it cannot do: wait
+// for the socket to drain, close, resume reading. The loop never waits on
+// disk or on peers. SIGTERM and
+// SIGINT (through a signalfd) and request_stop() end the loop after pending
+// replies are flushed.
+#pragma once
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server/request.h"
+#include "result.h"
+#include "base/work_queue.h"
+
+namespace sd {
+
+// What the loop hands requests to (the ops table, through Sheep).
+class RequestRunner {
+ public:
+  virtual ~RequestRunner() = default;
+  // Runs a request to completion on a worker thread, filling req.rsp.
+  virtual void run(Request& req) = 0;
+  // Answers at once when that cannot block; false leaves req untouched.
+  virtual bool run_inline(Request& req) = 0;
+  // The epoch replies carry.
+  virtual uint32_t reply_epoch() const = 0;
+};
+
+class Server {
+ public:
+  explicit Server(RequestRunner& runner);
+  ~Server();
+
+  // Opens the listening sockets; false (with a log line) on failure.
+  bool listen(const std::string& bind_addr, uint16_t port, const std::string& unix_path);
+  // A second TCP listener for I/O between sheep (sheep -i).
+  bool listen_io(const std::string& addr, uint16_t port);
+  // Runs until stopped.
+  void run();
+  // Thread safe.
+  void request_stop();
+  // After run(): finishes the requests the workers hold and joins them.
+  void stop_workers();
+
+ private:
+  struct Conn;
+  void accept_on(int lfd);
+  void on_readable(Conn& c);
+  void on_writable(Conn& c);
+  void dispatch(Conn& c, std::unique_ptr<Request> req);
+  void complete(Conn& c, std::unique_ptr<Request> req);  // called by workers
+  void drain_completions();
+  // Sends queued replies until done or the socket is full (c.out_mu held);
+  // false on a write error.
+  bool flush_locked(Conn& c);
+  // The connection with this id, or nullptr once it is closed.
+  std::shared_ptr<Conn> find_conn(uint64_t id) const;
+  // Requests sit in c's receive buffer: the socket may never signal again.
+  bool has_buffered_request(const Conn& c) const;
+  // Queues c for on_readable at the next turn of the loop if it has
+  // buffered requests and may take more.
+  void note_ready(Conn& c);
+  void update_events(Conn& c);
+  void close_conn(uint64_t id);
+
+  RequestRunner& runner_;
+  int epfd_ = -1;
+  int tcp_fd_ = -1;
+  int unix_fd_ = -1;
+  int io_fd_ = -1;
+  int event_fd_ = -1;
+  int signal_fd_ = -1;
+  int spare_fd_ = -1;  // kept to turn connections away when out of descriptors
+  std::chrono::steady_clock::time_point last_accept_error_{};
+  uint64_t next_conn_id_ = 100;
+  std::unordered_map<uint64_t, std::shared_ptr<Conn>> conns_;
+  WorkQueue gway_wq_;
+  WorkQueue io_wq_;
+  std::mutex done_mu_;
+  std::vector<uint64_t> done_;  // connections a worker wants the loop to look at
+  std::vector<uint64_t> ready_;  // connections with buffered requests (loop only)
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace sd

@@ -1,0 +1,39 @@
+// ReadLease: the sheep's side of DIR/obj/.read-lease (see proto/read_lease.h):
+// maps the page and publishes gen/epoch/serving as they change.
+#pragma once
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "proto/read_lease.h"
+
+namespace sd {
+
+class ReadLease {
+ public:
+  ReadLease() = default;
+  ~ReadLease();
+  ReadLease(const ReadLease&) = delete;
+  ReadLease& operator=(const ReadLease&) = delete;
+
+  // Maps DIR/obj/.read-lease (creating it), not serving. False on failure: local
+  // reads are then simply never offered.
+  bool open(const std::string& dir, const NodeId& self);
+  // Something a client may have read changed: bump gen.
+  void invalidate();
+  // New epoch, serving state or membership (bumps gen as well). Thread safe.
+  void set_state(uint32_t epoch, bool serving, bool new_membership = false);
+  // Every object file is known current through `epoch` (the ownership
+  // audit): local reads are offered only for an epoch that far.
+  void set_audited(uint32_t epoch);
+
+ private:
+  void publish_locked(bool new_membership);
+  ReadLeasePage* page_ = nullptr;
+  std::mutex mu_;         // orders the updates of the page
+  uint32_t epoch_ = 0;    // guarded by mu_
+  bool serving_ = false;  // guarded by mu_
+  uint32_t audited_ = 0;  // guarded by mu_
+};
+
+}  // namespace sd

@@ -1,0 +1,244 @@
+// Group: epochs made by joins, leaves and format, the waiting state of a
+// restarted cluster, and newcomers that may not stay. The cluster driver is
+// played by the test: it decides the order of events as MembershipProtocol
+// would (the master's check_join, then on_join on every member).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/file_util.h"
+#include "fake_peers.h"
+#include "group/group.h"
+#include "peers/peer_pool.h"
+#include "store/plain_store.h"
+#include "store/read_lease.h"
+
+using namespace sdtest;
+
+namespace {
+
+struct Cluster;
+
+// Broadcasts go to every member of the test's cluster, in call order.
+struct FakeDriver : sd::ClusterDriver {
+  Cluster* cluster = nullptr;
+  sd::SdNode self{};
+  const char* name() const override { return "fake"; }
+  sd::Status join(const sd::SdNode& s, sd::ClusterEvents*) override {
+    self = s;
+    return {};
+  }
+  sd::Status broadcast(const std::vector<char>& msg) override;
+  void leave() override {}
+};
+
+struct Listener : sd::GroupListener {
+  std::vector<uint32_t> epochs;
+  std::vector<uint32_t> resets;
+  int stops = 0;
+  void on_epoch(uint32_t e) override { epochs.push_back(e); }
+  void on_all_recovered(uint32_t) override {}
+  void on_store_reset(uint32_t e) override { resets.push_back(e); }
+  void on_peer_left(const sd::NodeId&) override {}
+  void on_stop() override { stops++; }
+};
+
+// One sheep's group, on its own directory (kept across "restarts").
+struct Node {
+  std::string dir;
+  sd::SdNode self;
+  sd::PlainStore store;
+  sd::ConfigFile config;
+  sd::EpochLog epochs;
+  sd::VdiTable vdis;
+  sd::PeerPool peers;
+  sd::ReadLease lease;
+  Listener listener;
+  std::unique_ptr<sd::EpochRings> rings;
+  std::unique_ptr<sd::Group> group;
+  FakeDriver driver;
+  Node(const std::string& d, uint16_t port)
+      : dir(d),
+        self(node_at(port, port)),
+        store(d + "/obj", true),
+        config(d + "/config"),
+        epochs(d + "/epoch") {
+    sd::make_dirs(d + "/epoch");
+    REQUIRE(store.init().ok());
+    // The rings read the membership the group publishes: built around it.
+    rings = std::make_unique<sd::EpochRings>(epochs, peers, *dummy_members());
+    group = std::make_unique<sd::Group>(sd::GroupOptions{}, self, store, config, epochs, *rings,
+                                        vdis, lease, listener);
+    REQUIRE(group->start(&driver).ok());
+  }
+  static FakeMembership* dummy_members() {
+    static FakeMembership m;
+    return &m;
+  }
+  uint32_t epoch() const { return group->membership()->epoch; }
+  std::string history() const {
+    std::string s;
+    for (uint32_t e = epochs.latest(); e >= 1; e--) {
+      auto r = epochs.load(e);
+      s += std::to_string(e) + "[";
+      if (r.ok())
+        for (size_t i = 0; i < r->nodes.size(); i++)
+          s += (i ? " " : "") + std::to_string(r->nodes[i].nid.port);
+      s += "] ";
+    }
+    return s;
+  }
+};
+
+struct Cluster {
+  std::vector<Node*> members;
+  std::vector<sd::SdNode> nodes() const {
+    std::vector<sd::SdNode> out;
+    for (auto* n : members) out.push_back(n->self);
+    return out;
+  }
+  void join(Node& n) {
+    n.driver.cluster = this;
+    if (members.empty()) {
+      members.push_back(&n);
+      n.group->on_join(nodes(), n.self, {});
+      return;
+    }
+    std::vector<char> reply;
+    REQUIRE(members.front()->group->check_join(n.self, n.group->join_info(), &reply));
+    members.push_back(&n);
+    auto now = nodes();
+    for (auto* m : std::vector<Node*>(members)) m->group->on_join(now, n.self, reply);
+  }
+  void leave(Node& n) {
+    members.erase(std::find(members.begin(), members.end(), &n));
+    auto now = nodes();
+    for (auto* m : members) m->group->on_leave(now, n.self);
+  }
+};
+
+sd::Status FakeDriver::broadcast(const std::vector<char>& msg) {
+  for (auto* m : std::vector<Node*>(cluster->members)) m->group->on_message(self, msg);
+  return {};
+}
+
+sd::ClusterSettings format_settings(uint64_t ctime) {
+  sd::ClusterSettings s;
+  s.ctime = ctime;
+  s.copies = 2;
+  s.flags = sd::kClusterAutoVnodes;
+  std::strcpy(s.store, "plain");
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("format is epoch 1 of the members; every join and leave while running is one more") {
+  TempDir t;
+  Cluster c;
+  Node a(t.path + "/a", 7000), b(t.path + "/b", 7001), d(t.path + "/d", 7002);
+  c.join(a);
+  c.join(b);
+  CHECK(a.group->status() == sd::ClusterStatus::Wait);
+  CHECK(!a.group->formatted());
+  CHECK(a.epoch() == 0);
+  REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
+  CHECK(a.group->status() == sd::ClusterStatus::Ok);
+  CHECK(b.group->status() == sd::ClusterStatus::Ok);
+  CHECK(a.history() == "1[7000 7001] ");
+  c.join(d);
+  CHECK(d.group->status() == sd::ClusterStatus::Ok);
+  c.leave(b);
+  for (Node* n : {&a, &d}) {
+    CHECK(n->epoch() == 3);
+    CHECK(n->history() == "3[7000 7002] 2[7000 7001 7002] 1[7000 7001] ");
+  }
+  CHECK(a.listener.epochs == std::vector<uint32_t>{2, 3});
+  CHECK(d.listener.resets == std::vector<uint32_t>{1});  // the newcomer's store starts clean
+}
+
+TEST_CASE("a restarted cluster waits for every member of its last epoch, then runs at that epoch") {
+  TempDir t;
+  {
+    Cluster c;
+    Node a(t.path + "/a", 7000), b(t.path + "/b", 7001);
+    c.join(a);
+    c.join(b);
+    REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
+  }
+  Cluster c;
+  Node a(t.path + "/a", 7000);
+  c.join(a);
+  CHECK(a.group->status() == sd::ClusterStatus::Wait);
+  CHECK(a.group->formatted());
+  Node b(t.path + "/b", 7001);
+  c.join(b);
+  CHECK(a.group->status() == sd::ClusterStatus::Ok);
+  CHECK(b.group->status() == sd::ClusterStatus::Ok);
+  CHECK(a.history() == "1[7000 7001] ");  // the same members: no new epoch
+  CHECK(a.listener.epochs == std::vector<uint32_t>{1});  // recovery resumes at epoch 1
+}
+
+TEST_CASE("a restarted node with a newer epoch brings it to a waiting master") {
+  TempDir t;
+  {
+    Cluster c;
+    Node a(t.path + "/a", 7000), b(t.path + "/b", 7001);
+    c.join(a);
+    c.join(b);
+    REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
+    c.leave(a);  // b alone records epoch 2
+    CHECK(b.history() == "2[7001] 1[7000 7001] ");
+  }
+  Cluster c;
+  Node a(t.path + "/a", 7000);  // its last epoch is 1
+  c.join(a);
+  Node b(t.path + "/b", 7001);
+  c.join(b);
+  // Epoch 2's only member is back: running, one new epoch with both.
+  CHECK(a.group->status() == sd::ClusterStatus::Ok);
+  CHECK(a.epoch() == 3);
+  CHECK(b.history() == "3[7000 7001] 2[7001] 1[7000 7001] ");
+}
+
+TEST_CASE("a node of another cluster is admitted, told to go, and leaves; its own cluster is kept") {
+  TempDir t;
+  Cluster other;
+  Node x(t.path + "/x", 7001);
+  other.join(x);
+  REQUIRE(x.group->make_fs(format_settings(7)) == sd::Res::Success);
+  Cluster c;
+  Node a(t.path + "/a", 7000);
+  c.join(a);
+  REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
+  c.join(x);
+  CHECK(x.listener.stops == 1);
+  CHECK(x.group->settings().ctime == 7);
+  CHECK(x.history() == "1[7001] ");
+  CHECK(a.history() == "2[7000 7001] 1[7000] ");
+  c.leave(x);
+  CHECK(a.history() == "3[7000] 2[7000 7001] 1[7000] ");
+}
+
+TEST_CASE("fresh nodes waiting for a format adopt the cluster a formatted node brings") {
+  TempDir t;
+  {
+    Cluster c;
+    Node a(t.path + "/a", 7000);
+    c.join(a);
+    REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
+  }
+  Cluster c;
+  Node f(t.path + "/f", 7005);
+  c.join(f);
+  CHECK(!f.group->formatted());
+  Node a(t.path + "/a", 7000);
+  c.join(a);
+  CHECK(f.group->settings().ctime == 42);
+  CHECK(f.group->status() == sd::ClusterStatus::Ok);
+  CHECK(f.history() == "2[7000 7005] 1[7000] ");
+  CHECK(a.history() == "2[7000 7005] 1[7000] ");
+}

@@ -1,0 +1,242 @@
+// MembershipProtocol over a fake ordered transport: joins, leaves, the
+// master's decisions and the orders in which they can interleave.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/membership_protocol.h"
+#include "cluster/transport.h"
+#include "proto/node.h"
+
+namespace {
+
+using sd::SdNode;
+
+// One medium shared by every participant: a list of records in total
+// order. deliver() hands each participant every record after its offset,
+// synchronously, so a test decides exactly when things are seen.
+struct Bus {
+  struct Entry {
+    bool gone;
+    std::string id;
+    std::vector<char> rec;
+  };
+  std::vector<Entry> log;
+  int next_id = 1;
+};
+
+class FakeTransport : public sd::OrderedTransport {
+ public:
+  explicit FakeTransport(Bus& bus) : bus_(bus) {}
+  sd::Result<std::string> start(sd::TransportEvents* events) override {
+    events_ = events;
+    id_ = "t" + std::to_string(bus_.next_id++);
+    return id_;
+  }
+  sd::Status send(const std::vector<char>& rec) override {
+    if (stopped_) return sd::err(sd::Res::ClusterError);
+    bus_.log.push_back({false, id_, rec});
+    return {};
+  }
+  void stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    bus_.log.push_back({true, id_, {}});
+  }
+  bool has_history() const override { return true; }
+  // Delivers everything not yet seen; false when nothing was new.
+  bool deliver() {
+    if (!events_ || dead_) return false;
+    bool any = false;
+    while (offset_ < bus_.log.size()) {
+      Bus::Entry e = bus_.log[offset_++];
+      any = true;
+      if (e.gone) events_->on_gone(e.id);
+      else events_->on_record(e.rec);
+    }
+    return any;
+  }
+  // The process died: it delivers nothing more; the others hear of it.
+  void crash() {
+    dead_ = true;
+    bus_.log.push_back({true, id_, {}});
+  }
+  const std::string& id() const { return id_; }
+
+ private:
+  Bus& bus_;
+  sd::TransportEvents* events_ = nullptr;
+  std::string id_;
+  size_t offset_ = 0;
+  bool stopped_ = false;
+  bool dead_ = false;
+};
+
+SdNode node(uint16_t port) {
+  SdNode n{};
+  sd::parse_addr("127.0.0.1", n.nid.addr);
+  n.nid.port = port;
+  n.nr_vnodes = 128;
+  return n;
+}
+
+// What a sheep's Group would see, and the master's verdict on newcomers.
+struct Recorder : sd::ClusterEvents {
+  std::vector<std::string> events;           // "join 7001 [7000 7001]" ...
+  std::vector<std::vector<SdNode>> members;  // after each join or leave
+  bool refuse_port = false;
+  uint16_t refused = 0;
+  bool refused_me = false;
+  std::vector<std::string> messages;
+
+  static std::string list(const std::vector<SdNode>& m) {
+    std::string s;
+    for (const auto& n : m) s += (s.empty() ? "" : " ") + std::to_string(n.nid.port);
+    return "[" + s + "]";
+  }
+  bool check_join(const SdNode& n, const std::vector<char>&, std::vector<char>* reply) override {
+    bool ok = !(refuse_port && n.nid.port == refused);
+    *reply = {char(ok ? 'y' : 'n')};
+    return ok;
+  }
+  void on_join(const std::vector<SdNode>& m, const SdNode& n, const std::vector<char>& reply) override {
+    events.push_back("join " + std::to_string(n.nid.port) + " " + list(m) +
+                     (reply.empty() ? " founder" : ""));
+    members.push_back(m);
+  }
+  void on_join_refused(const std::vector<char>&) override { refused_me = true; }
+  void on_leave(const std::vector<SdNode>& m, const SdNode& n) override {
+    events.push_back("leave " + std::to_string(n.nid.port) + " " + list(m));
+    members.push_back(m);
+  }
+  void on_message(const SdNode& sender, const std::vector<char>& msg) override {
+    messages.push_back(std::to_string(sender.nid.port) + ":" + std::string(msg.begin(), msg.end()));
+  }
+  void on_driver_failure(const std::string& why) override { events.push_back("failure " + why); }
+  void on_suspended(const std::string& why) override { events.push_back("suspended " + why); }
+  std::vector<char> join_info() override { return {}; }
+};
+
+struct Participant {
+  Recorder rec;
+  FakeTransport* transport;
+  std::unique_ptr<sd::MembershipProtocol> proto;
+  Participant(Bus& bus, uint16_t port) {
+    auto t = std::make_unique<FakeTransport>(bus);
+    transport = t.get();
+    proto = std::make_unique<sd::MembershipProtocol>(std::move(t), "fake");
+    REQUIRE(proto->join(node(port), &rec).ok());
+  }
+};
+
+// Delivers until nobody has anything new.
+void settle(std::vector<Participant*> ps) {
+  for (int round = 0; round < 100; round++) {
+    bool any = false;
+    for (auto* p : ps) any |= p->transport->deliver();
+    if (!any) return;
+  }
+  FAIL("delivery did not settle");
+}
+
+}  // namespace
+
+TEST_CASE("the first node founds the cluster, the next ones are admitted by it, oldest first") {
+  Bus bus;
+  Participant a(bus, 7000);
+  settle({&a});
+  CHECK(a.rec.events == std::vector<std::string>{"join 7000 [7000] founder"});
+  Participant b(bus, 7001), c(bus, 7002);
+  settle({&a, &b, &c});
+  std::vector<std::string> want{"join 7000 [7000] founder", "join 7001 [7000 7001]",
+                                "join 7002 [7000 7001 7002]"};
+  CHECK(a.rec.events == want);
+  // A newcomer's history starts with its own join; it sees the ones after.
+  CHECK(b.rec.events == std::vector<std::string>{"join 7001 [7000 7001]", "join 7002 [7000 7001 7002]"});
+  CHECK(c.rec.events == std::vector<std::string>{"join 7002 [7000 7001 7002]"});
+}
+
+TEST_CASE("a refused newcomer hears it; the members see no join") {
+  Bus bus;
+  Participant a(bus, 7000);
+  settle({&a});
+  a.rec.refuse_port = true;
+  a.rec.refused = 7001;
+  Participant b(bus, 7001);
+  settle({&a, &b});
+  CHECK(b.rec.refused_me);
+  CHECK(b.rec.events.empty());
+  CHECK(a.rec.events.size() == 1);
+}
+
+TEST_CASE("broadcasts reach every member in one order, the sender included") {
+  Bus bus;
+  Participant a(bus, 7000), b(bus, 7001);
+  settle({&a, &b});
+  REQUIRE(b.proto->broadcast({'x'}).ok());
+  REQUIRE(a.proto->broadcast({'y'}).ok());
+  settle({&a, &b});
+  std::vector<std::string> want{"7001:x", "7000:y"};
+  CHECK(a.rec.messages == want);
+  CHECK(b.rec.messages == want);
+}
+
+TEST_CASE("a member that dies is a leave for the others, in the same place of the order") {
+  Bus bus;
+  Participant a(bus, 7000), b(bus, 7001), c(bus, 7002);
+  settle({&a, &b, &c});
+  b.transport->crash();
+  settle({&a, &c});
+  CHECK(a.rec.events.back() == "leave 7001 [7000 7002]");
+  CHECK(c.rec.events.back() == "leave 7001 [7000 7002]");
+}
+
+TEST_CASE("the master dies before answering a newcomer: the next oldest member answers it") {
+  Bus bus;
+  Participant a(bus, 7000), b(bus, 7001);
+  settle({&a, &b});
+  // The newcomer's JOIN reaches the log, then the master dies before it has
+  // seen it: its answer is never sent.
+  Participant c(bus, 7002);
+  a.transport->crash();
+  settle({&b, &c});
+  CHECK(b.rec.events.back() == "join 7002 [7001 7002]");
+  CHECK(c.rec.events == std::vector<std::string>{"join 7002 [7001 7002]"});
+}
+
+TEST_CASE("an answer given before something else happened is void; the master decides again") {
+  Bus bus;
+  Participant a(bus, 7000), b(bus, 7001);
+  settle({&a, &b});
+  // c asks, and b's broadcast lands after the JOIN but before the master's
+  // answer to it: that answer was computed on a state that no longer holds.
+  Participant c(bus, 7002);
+  REQUIRE(b.proto->broadcast({'m'}).ok());
+  size_t before = bus.log.size();
+  settle({&a, &b, &c});
+  int answers = 0;
+  for (size_t i = before; i < bus.log.size(); i++) answers += !bus.log[i].gone;
+  CHECK(answers == 2);  // the void answer and the one that counts
+  std::vector<std::string> want{"join 7000 [7000] founder", "join 7001 [7000 7001]",
+                                "join 7002 [7000 7001 7002]"};
+  CHECK(a.rec.events == want);
+  CHECK(b.rec.events.back() == "join 7002 [7000 7001 7002]");
+  CHECK(c.rec.events == std::vector<std::string>{"join 7002 [7000 7001 7002]"});
+  CHECK(a.rec.messages == std::vector<std::string>{"7001:m"});
+}
+
+TEST_CASE("a member that leaves while a newcomer waits: one epoch each, the same everywhere") {
+  Bus bus;
+  Participant a(bus, 7000), b(bus, 7001), c(bus, 7002);
+  settle({&a, &b, &c});
+  Participant d(bus, 7003);
+  c.transport->crash();  // between d's JOIN and the master's answer
+  settle({&a, &b, &d});
+  CHECK(a.rec.events.size() == 5);
+  CHECK(a.rec.events[3].rfind("leave 7002", 0) == 0);
+  CHECK(a.rec.events[4] == "join 7003 [7000 7001 7003]");
+  CHECK(b.rec.events.back() == "join 7003 [7000 7001 7003]");
+  CHECK(d.rec.events == std::vector<std::string>{"join 7003 [7000 7001 7003]"});
+}
