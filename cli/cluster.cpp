@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "client/requests.h"
 #include "dog.h"
 #include "proto/inode.h"
 #include "ring.h"
@@ -133,8 +134,7 @@ int cluster_info(Context& ctx) {
     size_t len = size_t(ctx.epoch) * stride;
     if (len > UINT32_MAX) len = UINT32_MAX / stride * stride;
     buf.assign(len, 0);
-    sd::SdReq req = sd::make_req(sd::kOpStatCluster, 0, uint32_t(len));
-    req.cluster.nodes_nr = nodes_nr;
+    sd::SdReq req = sd::request::stat_cluster(uint32_t(len), nodes_nr);
     auto r = request(ctx.ep, req, nullptr, buf.data());
     if (!r.ok()) return kExitSysfail;
     if (sd::Res(r->result) == sd::Res::BufferSmall && nodes_nr && nodes_nr < 2 * sd::kMaxNodes) {
@@ -223,7 +223,7 @@ int check_vnode_strategy(const Context& ctx) {
   for (const auto& n : ctx.nodes) {
     if (n.nr_vnodes == 0) continue;  // a gateway has no strategy of its own
     std::memset(cinfo.get(), 0, sizeof(sd::ClusterInfo));
-    sd::SdReq req = sd::make_req(sd::kOpClusterInfo, 0, sizeof(sd::ClusterInfo));
+    sd::SdReq req = sd::request::cluster_info();
     auto rsp = request(node_endpoint(n), req, nullptr, cinfo.get());
     if (!rsp.ok()) return kExitSysfail;
     if (sd::Res(rsp->result) != sd::Res::Success) {
@@ -247,7 +247,7 @@ int check_vnode_strategy(const Context& ctx) {
 
 int list_stores(const Context& ctx) {
   char buf[512] = {};
-  sd::SdReq req = sd::make_req(sd::kOpGetStoreList, 0, sizeof(buf) - 1);
+  sd::SdReq req = sd::request::store_list(sizeof(buf) - 1);
   auto rsp = request(ctx.ep, req, nullptr, buf);
   if (!rsp.ok()) return kExitSysfail;
   if (sd::Res(rsp->result) != sd::Res::Success) {
@@ -287,18 +287,19 @@ int cluster_format(Context& ctx) {
 
   struct timeval tv;
   gettimeofday(&tv, nullptr);
-  sd::SdReq req = sd::make_req(sd::kOpMakeFs, sd::kFlagWrite, uint32_t(std::strlen(store) + 1));
-  req.cluster.copies = opts.copies;
-  req.cluster.copy_policy = opts.copy_policy;
-  req.cluster.block_size_shift = opts.block_size_shift;
-  req.cluster.ctime = (uint64_t(tv.tv_sec) << 32) | (uint64_t(tv.tv_usec) * 1000);
+  sd::request::Format fmt;
+  fmt.copies = opts.copies;
+  fmt.copy_policy = opts.copy_policy;
+  fmt.block_size_shift = opts.block_size_shift;
+  fmt.ctime = (uint64_t(tv.tv_sec) << 32) | (uint64_t(tv.tv_usec) * 1000);
   uint16_t flags = 0;
   if (!opts.fixed_vnodes) flags |= sd::kClusterAutoVnodes;
   if (opts.strict) flags |= sd::kClusterStrict;
   if (opts.use_lock) flags |= sd::kClusterUseLock;
   if (opts.recycle_vid) flags |= sd::kClusterRecycleVid;
   if (opts.avoid_diskfull) flags |= sd::kClusterAvoidDiskfull;
-  req.cluster.flags = flags;
+  fmt.flags = flags;
+  sd::SdReq req = sd::request::make_fs(fmt, uint32_t(std::strlen(store) + 1));
 
   std::printf("using backend %s store\n", store);
   auto rsp = request(ctx.ep, req, store, nullptr);
@@ -315,7 +316,7 @@ int cluster_format(Context& ctx) {
 // ---- cluster shutdown -----------------------------------------------------
 
 int cluster_shutdown(Context& ctx) {
-  sd::SdReq req = sd::make_req(sd::kOpShutdown);
+  sd::SdReq req = sd::request::shutdown();
   if (!send_light(ctx.ep, req)) {
     err("failed to execute request");
     return kExitFailure;
@@ -333,8 +334,7 @@ constexpr const char* kForceRecoverPrompt =
 int recover_force(Context& ctx) {
   if (!opts.force) confirm(kForceRecoverPrompt);
   std::vector<sd::SdNode> buf(sd::kMaxNodes);
-  sd::SdReq req =
-      sd::make_req(sd::kOpForceRecover, 0, uint32_t(buf.size() * sizeof(sd::SdNode)));
+  sd::SdReq req = sd::request::force_recover(uint32_t(buf.size() * sizeof(sd::SdNode)));
   auto rsp = request(ctx.ep, req, nullptr, buf.data());
   if (!rsp.ok()) return kExitFailure;
   if (sd::Res(rsp->result) != sd::Res::Success) {
@@ -344,15 +344,15 @@ int recover_force(Context& ctx) {
   return kExitSuccess;
 }
 
-int recover_switch(Context& ctx, uint8_t opcode, const char* what) {
-  sd::SdReq req = sd::make_req(opcode);
+int recover_switch(Context& ctx, bool enable, const char* what) {
+  sd::SdReq req = sd::request::recovery(enable);
   if (!send_light(ctx.ep, req)) return kExitFailure;
   std::printf("Cluster recovery: %s\n", what);
   return kExitSuccess;
 }
 
-int recover_enable(Context& ctx) { return recover_switch(ctx, sd::kOpEnableRecover, "enable"); }
-int recover_disable(Context& ctx) { return recover_switch(ctx, sd::kOpDisableRecover, "disable"); }
+int recover_enable(Context& ctx) { return recover_switch(ctx, true, "enable"); }
+int recover_disable(Context& ctx) { return recover_switch(ctx, false, "disable"); }
 
 const Subcommand kRecoverSubs[] = {
     {"force", nullptr, nullptr, "force recover cluster immediately", 0, recover_force},

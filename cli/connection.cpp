@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "client/requests.h"
 #include "dog.h"
 #include "ring.h"
 
@@ -78,7 +79,7 @@ bool send_light(const sd::Endpoint& ep, const sd::SdReq& req) {
 
 int fetch_node_list(Context& ctx) {
   std::vector<sd::SdNode> buf(sd::kMaxNodes);
-  sd::SdReq req = sd::make_req(sd::kOpGetNodeList, 0, uint32_t(buf.size() * sizeof(sd::SdNode)));
+  sd::SdReq req = sd::request::node_list(uint32_t(buf.size()));
   auto rsp = request(ctx.ep, req, nullptr, buf.data());
   if (!rsp.ok()) {
     err("Failed to get node list");
@@ -101,8 +102,7 @@ int fetch_node_list(Context& ctx) {
   ctx.nodes = std::move(buf);
 
   sd::EpochLogHeader log{};
-  req = sd::make_req(sd::kOpStatCluster, 0, sizeof(log));
-  req.cluster.nodes_nr = 0;
+  req = sd::request::stat_cluster(sizeof(log), 0);
   rsp = request(ctx.ep, req, nullptr, &log);
   if (!rsp.ok()) {
     err("Failed to get node list");

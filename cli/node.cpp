@@ -17,6 +17,7 @@
 #include <cstring>
 #include <string>
 
+#include "client/requests.h"
 #include "dog.h"
 #include "size.h"
 #include "vdi_inventory.h"
@@ -76,7 +77,7 @@ int node_kill(Context& ctx) {
     }
     target = node_endpoint(ctx.nodes[id]);
   }
-  sd::SdReq req = sd::make_req(sd::kOpKillNode);
+  sd::SdReq req = sd::request::kill_node();
   if (!send_light(target, req)) {
     err("Failed to execute request");
     return kExitFailure;
@@ -111,7 +112,7 @@ int node_info(Context& ctx) {
   uint64_t total_size = 0, total_free = 0;
   int answered = 0;
   for (size_t i = 0; i < ctx.nodes.size(); i++) {
-    sd::SdReq req = sd::make_req(sd::kOpStatSheep);
+    sd::SdReq req = sd::request::stat_sheep();
     auto rsp = request(node_endpoint(ctx.nodes[i]), req, nullptr, nullptr);
     if (!rsp.ok()) continue;
     if (sd::Res(rsp->result) != sd::Res::Success) {
@@ -177,7 +178,7 @@ static_assert(sizeof(RecoveryThrottle) == 24);
 
 bool stat_recovery(const sd::SdNode& n, RecoveryState* st) {
   *st = {};
-  sd::SdReq req = sd::make_req(sd::kOpStatRecovery, 0, sizeof(*st));
+  sd::SdReq req = sd::request::stat_recovery(sizeof(*st));
   auto rsp = request(node_endpoint(n), req, nullptr, st);
   if (!rsp.ok()) return false;
   if (sd::Res(rsp->result) != sd::Res::Success) {
@@ -267,7 +268,7 @@ int recovery_set_throttle(Context& ctx) {
   t.max_exec_count = uint32_t(max);
   t.queue_work_interval = interval;
   t.throttling = max && interval;
-  sd::SdReq req = sd::make_req(sd::kOpSetRecovery, sd::kFlagWrite, sizeof(t));
+  sd::SdReq req = sd::request::set_recovery(sizeof(t));
   auto rsp = request(ctx.ep, req, &t, nullptr);
   if (!rsp.ok()) return kExitMinusOne;
   if (sd::Res(rsp->result) != sd::Res::Success) {
@@ -279,7 +280,7 @@ int recovery_set_throttle(Context& ctx) {
 
 int recovery_get_throttle(Context& ctx) {
   RecoveryThrottle t{};
-  sd::SdReq req = sd::make_req(sd::kOpGetRecovery, 0, sizeof(t));
+  sd::SdReq req = sd::request::get_recovery(sizeof(t));
   auto rsp = request(ctx.ep, req, nullptr, &t);
   if (!rsp.ok()) return kExitMinusOne;
   if (sd::Res(rsp->result) != sd::Res::Success) {
@@ -316,7 +317,7 @@ static_assert(sizeof(NodeStat) == 120);
 
 bool get_stat(const Context& ctx, NodeStat* st) {
   *st = {};
-  sd::SdReq req = sd::make_req(sd::kOpStat, 0, sizeof(*st));
+  sd::SdReq req = sd::request::node_stat(sizeof(*st));
   auto rsp = request(ctx.ep, req, nullptr, st);
   if (!rsp.ok()) return false;
   if (sd::Res(rsp->result) != sd::Res::Success) {
@@ -399,7 +400,7 @@ int loglevel_list(Context&) {
 
 int loglevel_get(Context& ctx) {
   int32_t level = -1;
-  sd::SdReq req = sd::make_req(sd::kOpGetLoglevel, 0, sizeof(level));
+  sd::SdReq req = sd::request::get_loglevel();
   auto rsp = request(ctx.ep, req, nullptr, &level);
   if (!rsp.ok()) return kExitMinusOne;
   if (sd::Res(rsp->result) != sd::Res::Success) {
@@ -425,7 +426,7 @@ int loglevel_set(Context& ctx) {
     loglevel_list(ctx);
     return kExitMinusOne;
   }
-  sd::SdReq req = sd::make_req(sd::kOpSetLoglevel, sd::kFlagWrite, sizeof(level));
+  sd::SdReq req = sd::request::set_loglevel();
   auto rsp = request(ctx.ep, req, &level, nullptr);
   if (!rsp.ok()) return kExitMinusOne;
   if (sd::Res(rsp->result) != sd::Res::Success) {

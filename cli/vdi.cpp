@@ -1,6 +1,7 @@
 // dog vdi: the option table and subcommand table of the group, and the
 // create, list and delete subcommands (the others are in the vdi_*.cpp
 // files listed in vdi.h).
+#include "client/requests.h"
 #include "vdi.h"
 
 #include <unistd.h>
@@ -202,7 +203,7 @@ sd::Status preallocate(sd::SheepClient& c, uint32_t vid, uint64_t size, uint8_t 
       st = c.write_obj(sd::vid_to_vdi_oid(vid), &vid, sizeof(vid),
                        uint32_t(sd::inode_map_offset(idx)));
     if (!st.ok()) {
-      err("Failed to write object %016llx: %s", static_cast<unsigned long long>(oid),
+      err("Failed to write object %llx: %s", static_cast<unsigned long long>(oid),
           sd::strerror(shown_res(st.code())));
       return st;
     }
@@ -225,7 +226,7 @@ int vdi_create(Context& ctx) {
   uint8_t shift = vdi_opts.block_size_shift;
   if (!shift && !vdi_opts.hyper) {
     auto cinfo = std::make_unique<sd::ClusterInfo>();
-    sd::SdReq req = sd::make_req(sd::kOpClusterInfo, 0, sizeof(sd::ClusterInfo));
+    sd::SdReq req = sd::request::cluster_info();
     auto rsp = request(ctx.ep, req, nullptr, cinfo.get());
     if (!rsp.ok()) return kExitSysfail;
     if (sd::Res(rsp->result) != sd::Res::Success) {
@@ -256,14 +257,13 @@ int vdi_create(Context& ctx) {
   if (!c.ok()) return kExitSysfail;
   char buf[sd::kMaxVdiLen] = {};
   std::memcpy(buf, name.c_str(), std::min(name.size(), sizeof(buf) - 1));
-  sd::SdReq req = sd::make_req(sd::kOpNewVdi, sd::kFlagWrite, sizeof(buf));
-  req.vdi.vdi_size = size;
-  req.vdi.base_vdi_id = 0;
-  req.vdi.copies = vdi_opts.copies;
-  req.vdi.copy_policy = vdi_opts.copy_policy;
-  req.vdi.store_policy = vdi_opts.hyper ? 1 : 0;
-  req.vdi.block_size_shift = shift;
-  req.vdi.snapid = 0;
+  sd::request::NewVdi nv;
+  nv.size = size;
+  nv.copies = vdi_opts.copies;
+  nv.copy_policy = vdi_opts.copy_policy;
+  nv.store_policy = vdi_opts.hyper ? 1 : 0;
+  nv.block_size_shift = shift;
+  sd::SdReq req = sd::request::new_vdi(nv);
   sd::SdRsp rsp{};
   sd::Status st = (*c)->exec(req, buf, nullptr, &rsp);
   if (!st.ok()) {
@@ -480,8 +480,7 @@ bool delete_vdi(sd::SheepClient& c, const std::string& name, const std::string& 
   char buf[sd::kMaxVdiLen + sd::kMaxVdiTagLen] = {};
   std::memcpy(buf, name.c_str(), std::min(name.size(), sd::kMaxVdiLen - 1));
   std::memcpy(buf + sd::kMaxVdiLen, tag.c_str(), std::min(tag.size(), sd::kMaxVdiTagLen - 1));
-  sd::SdReq req = sd::make_req(sd::kOpDelVdi, sd::kFlagWrite, sizeof(buf));
-  req.vdi.snapid = snapid;
+  sd::SdReq req = sd::request::del_vdi(snapid, sizeof(buf));
   sd::Status st = c.exec(req, buf, nullptr);
   if (!st.ok()) {
     err("Failed to delete %s: %s", name.c_str(), sd::strerror(shown_res(st.code())));
@@ -497,14 +496,15 @@ sd::Status new_vdi(sd::SheepClient& c, const std::string& name, const sd::InodeH
                    uint32_t base, uint32_t snapid, uint32_t* new_vid) {
   char buf[sd::kMaxVdiLen] = {};
   std::memcpy(buf, name.c_str(), std::min(name.size(), sizeof(buf) - 1));
-  sd::SdReq req = sd::make_req(sd::kOpNewVdi, sd::kFlagWrite, sizeof(buf));
-  req.vdi.vdi_size = h.vdi_size;
-  req.vdi.base_vdi_id = base;
-  req.vdi.copies = h.nr_copies;
-  req.vdi.copy_policy = h.copy_policy;
-  req.vdi.store_policy = h.store_policy;
-  req.vdi.block_size_shift = h.block_size_shift;
-  req.vdi.snapid = snapid;
+  sd::request::NewVdi nv;
+  nv.size = h.vdi_size;
+  nv.base_vid = base;
+  nv.copies = h.nr_copies;
+  nv.copy_policy = h.copy_policy;
+  nv.store_policy = h.store_policy;
+  nv.block_size_shift = h.block_size_shift;
+  nv.snapid = snapid;
+  sd::SdReq req = sd::request::new_vdi(nv);
   sd::SdRsp rsp{};
   SD_TRY(c.exec(req, buf, nullptr, &rsp));
   *new_vid = rsp.vdi.vdi_id;

@@ -15,6 +15,7 @@
 
 #include "oid.h"
 #include "proto/inode.h"
+#include "client/requests.h"
 #include "vdi.h"
 
 namespace dog {
@@ -31,9 +32,7 @@ std::unique_ptr<sd::VdiAttr> make_attr(const std::string& name, const std::strin
 
 // GET_VDI_ATTR; the reply header, or Eio when it could not be sent.
 sd::Result<sd::SdRsp> find_attr(const Context& ctx, const sd::VdiAttr& a, uint16_t flags) {
-  sd::SdReq req = sd::make_req(sd::kOpGetVdiAttr, sd::kFlagWrite | flags, sizeof(sd::VdiAttr));
-  req.vdi.snapid = 0;
-  return request(ctx.ep, req, &a, nullptr);
+  return request(ctx.ep, sd::request::vdi_attr(flags), &a, nullptr);
 }
 
 // The value of setattr: the third argument, or all of stdin.

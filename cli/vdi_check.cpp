@@ -19,6 +19,7 @@
 #include "oid.h"
 #include "proto/inode.h"
 #include "ring.h"
+#include "client/requests.h"
 #include "vdi.h"
 #include "vdi_inventory.h"
 
@@ -37,9 +38,7 @@ enum class Replica { Present, Missing, Unknown };
 
 // GET_HASH of oid on node n at the bootstrap's epoch.
 Replica get_hash(const Context& ctx, const sd::SdNode& n, uint64_t oid, Digest* d) {
-  sd::SdReq req = sd::make_req(sd::kOpGetHash);
-  req.obj.oid = oid;
-  req.obj.tgt_epoch = ctx.epoch;
+  sd::SdReq req = sd::request::get_hash(oid, ctx.epoch);
   sd::Endpoint ep = node_endpoint(n);
   auto rsp = request(ep, req, nullptr, nullptr);
   if (!rsp.ok()) return Replica::Unknown;
@@ -56,10 +55,7 @@ Replica get_hash(const Context& ctx, const sd::SdNode& n, uint64_t oid, Digest* 
 
 // REPAIR_REPLICA: node bad fetches oid from node good.
 bool repair(const sd::SdNode& bad, const sd::SdNode& good, uint64_t oid) {
-  sd::SdReq req = sd::make_req(sd::kOpRepairReplica);
-  req.forw.oid = oid;
-  std::memcpy(req.forw.addr, good.nid.addr, sizeof(req.forw.addr));
-  req.forw.port = good.nid.port;
+  sd::SdReq req = sd::request::repair_replica(oid, good.nid);
   auto rsp = request(node_endpoint(bad), req, nullptr, nullptr);
   if (!rsp.ok()) return false;
   if (sd::Res(rsp->result) != sd::Res::Success) {
@@ -131,7 +127,7 @@ int check_exist(const Context& ctx, const std::string& name, const sd::VnodeRing
     if (!c) continue;
     uint32_t len = uint32_t(list.size() * sizeof(uint64_t));
     std::vector<uint64_t> missing(list.size());
-    sd::SdReq req = sd::make_req(sd::kOpOidsExist, sd::kFlagWrite | sd::kFlagPiggyback, len);
+    sd::SdReq req = sd::request::oids_exist(uint32_t(list.size()));
     auto rsp = c->call(req, list.data(), missing.data(), len);
     if (!rsp.ok()) {
       err("failed to communicate with %s", sd::node_addr_str(ctx.nodes[n].nid).c_str());

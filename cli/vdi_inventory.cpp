@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "client/requests.h"
 #include "oid.h"
 
 namespace dog {
@@ -82,7 +83,7 @@ bool VdiBitmap::any() const {
 sd::Result<VdiBitmap> read_vdi_bitmap(const sd::Endpoint& ep, uint8_t opcode) {
   VdiBitmap bm;
   bm.bytes.assign(sd::kVdiBitmapBytes, 0);
-  sd::SdReq req = sd::make_req(opcode, 0, uint32_t(sd::kVdiBitmapBytes));
+  sd::SdReq req = sd::request::vdi_bitmap(opcode == sd::kOpReadDelVdis);
   auto rsp = request(ep, req, nullptr, bm.bytes.data());
   if (!rsp.ok()) return sd::err(rsp.code());
   sd::Res res = sd::Res(rsp->result);

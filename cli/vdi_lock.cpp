@@ -13,6 +13,7 @@
 
 #include "client/vdi.h"
 #include "proto/inode.h"
+#include "client/requests.h"
 #include "vdi.h"
 
 namespace dog {
@@ -45,7 +46,7 @@ sd::Result<std::vector<VdiState>> get_vdi_states(const Context& ctx) {
   size_t nr = 512;
   for (;;) {
     std::vector<VdiState> states(nr);
-    sd::SdReq req = sd::make_req(sd::kOpGetVdiCopies, 0, uint32_t(nr * sizeof(VdiState)));
+    sd::SdReq req = sd::request::vdi_states(uint32_t(nr * sizeof(VdiState)));
     auto rsp = request(ctx.ep, req, nullptr, states.data());
     if (!rsp.ok()) return sd::err(rsp.code());
     sd::Res res = sd::Res(rsp->result);
@@ -166,9 +167,7 @@ int lock_unlock(Context& ctx) {
     err("VDI %s is not locked", vdi_desc(name, *vid).c_str());
     return kExitFailure;
   }
-  sd::SdReq req = sd::make_req(sd::kOpReleaseVdi);
-  req.vdi.base_vdi_id = *vid;
-  req.vdi.type = state->lock_state == kLockShared ? 1 : 0;
+  sd::SdReq req = sd::request::release_vdi(*vid, state->lock_state == kLockShared);
   auto rsp = request(ctx.ep, req, nullptr, nullptr);
   if (!rsp.ok()) return kExitSysfail;
   if (sd::Res(rsp->result) != sd::Res::Success) {

@@ -17,6 +17,7 @@
 #include "oid.h"
 #include "proto/inode.h"
 #include "ring.h"
+#include "client/requests.h"
 #include "vdi.h"
 #include "vdi_inventory.h"
 
@@ -113,8 +114,7 @@ int object_location(Context& ctx) {
   }
 
   for (const auto& n : ctx.nodes) {
-    sd::SdReq req = sd::make_req(sd::kOpExist);
-    req.obj.oid = oid;
+    sd::SdReq req = sd::request::exist(oid);
     auto rsp = request(node_endpoint(n), req, nullptr, nullptr);
     bool has = rsp.ok() && sd::Res(rsp->result) == sd::Res::Success;
     if (rsp.ok() && sd::Res(rsp->result) != sd::Res::Success &&
@@ -212,8 +212,7 @@ namespace {
 // The node list of one epoch (GET_EPOCH), in node order.
 sd::Result<std::vector<sd::SdNode>> epoch_nodes(const Context& ctx, uint32_t epoch) {
   std::vector<uint8_t> buf(sd::kMaxNodes * sizeof(sd::SdNode) + sizeof(uint64_t));
-  sd::SdReq req = sd::make_req(sd::kOpGetEpoch, 0, uint32_t(buf.size()));
-  req.obj.tgt_epoch = epoch;
+  sd::SdReq req = sd::request::epoch_file(epoch, uint32_t(buf.size()));
   auto rsp = request(ctx.ep, req, nullptr, buf.data());
   if (!rsp.ok()) return sd::err(rsp.code());
   if (sd::Res(rsp->result) != sd::Res::Success) return sd::err(sd::Res(rsp->result));

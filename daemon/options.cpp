@@ -36,7 +36,8 @@ const OptHelp kOpts[] = {
     {'c', "cluster", true, "specify the cluster driver (default: corosync, else local)",
      "Available arguments:\n\tcorosync: use corosync's CPG (the default when corosync runs)\n"
      "\tlocal: use local driver\n\tlocal:PATH: use a membership directory of your choice\n"},
-    {'D', "directio", false, "use direct IO for backend store", nullptr},
+    {'D', "directio", false, "accepted and ignored: writes are made durable with fdatasync",
+     nullptr},
     {'f', "foreground", false, "make the program run in foreground", nullptr},
     {'g', "gateway", false, "make the program run as a gateway mode", nullptr},
     {'h', "help", false, "display this help and exit", nullptr},

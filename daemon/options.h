@@ -11,7 +11,7 @@ struct SheepOptions {
   std::string bind_addr;        // -b; empty = every interface
   std::string cluster;          // -c driver name; empty: corosync if it answers, else local
   std::string cluster_opts;     // text after "driver:"
-  bool directio = false;        // -D
+  bool directio = false;        // -D: accepted for compatibility, ignored
   bool foreground = false;      // -f
   bool gateway = false;         // -g
   std::string log_dir;          // -l dir=

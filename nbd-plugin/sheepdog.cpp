@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "client/requests.h"
 #include "client/sheep_client.h"
 #include "client/vdi.h"
 #include "net.h"
@@ -274,16 +275,17 @@ void* sheepdog_open(int /*readonly*/) {
 // Without vdi=, clients may list the VDIs (working ones, not snapshots).
 int sheepdog_list_exports(int /*readonly*/, int /*is_tls*/, struct nbdkit_exports* out) {
   if (!cfg.vdi.empty()) return nbdkit_add_export(out, cfg.vdi.c_str(), nullptr);
-  std::vector<uint64_t> inuse(sd::kVdiBitmapBytes / 8), deleted(sd::kVdiBitmapBytes / 8);
-  sd::SdReq req = sd::make_req(sd::kOpReadVdis, 0, uint32_t(sd::kVdiBitmapBytes));
-  sd::SdReq dreq = sd::make_req(sd::kOpReadDelVdis, 0, uint32_t(sd::kVdiBitmapBytes));
-  if (!client->exec(req, nullptr, inuse.data()).ok() ||
-      !client->exec(dreq, nullptr, deleted.data()).ok()) {
+  auto inuse = sd::read_vdi_bitmap(*client, false);
+  auto deleted = sd::read_vdi_bitmap(*client, true);
+  if (!inuse.ok() || !deleted.ok()) {
     nbdkit_error("sheepdog: cannot list the VDIs");
     return -1;
   }
-  for (uint32_t w = 0; w < inuse.size(); w++) {
-    uint64_t bits = inuse[w] & ~deleted[w];
+  for (uint32_t w = 0; w < inuse->size() / 8; w++) {
+    uint64_t in, del;
+    std::memcpy(&in, inuse->data() + 8 * w, 8);
+    std::memcpy(&del, deleted->data() + 8 * w, 8);
+    uint64_t bits = in & ~del;
     while (bits) {
       uint32_t vid = w * 64 + uint32_t(__builtin_ctzll(bits));
       bits &= bits - 1;

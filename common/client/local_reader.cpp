@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "client/requests.h"
 #include "client/sheep_client.h"
 #include "net.h"
 #include "proto/wire.h"
@@ -94,14 +95,12 @@ bool LocalReader::refresh_ring() {
   ep.unix_path = dir_ + "/sock";
   auto client = SheepClient::connect(ep);
   if (!client) return false;
-  std::vector<SdNode> nodes(kMaxNodes);
-  SdReq req = make_req(kOpGetNodeList, 0, uint32_t(nodes.size() * sizeof(SdNode)));
-  auto rsp = client->call(req, nullptr, nodes.data());
-  if (!rsp.ok() || Res(rsp->result) != Res::Success) return false;
+  auto got = get_node_list(*client);
+  if (!got.ok()) return false;
   // The list belongs to membership `before` only if no other membership
   // was published around the call.
   if (page_->members.load() != before) return false;
-  nodes.resize(std::min<size_t>(rsp->node.nr_nodes, rsp->data_length / sizeof(SdNode)));
+  std::vector<SdNode> nodes = std::move(*got);
   int self = -1;
   for (size_t i = 0; i < nodes.size(); i++)
     if (std::memcmp(nodes[i].nid.addr, page_->self.addr, sizeof(page_->self.addr)) == 0 &&

@@ -33,6 +33,7 @@ void OwnershipAudit::reset(uint32_t epoch) {
   }
   audited_ = epoch;
   save(epoch);
+  if (listener_) listener_->on_audited(epoch);
 }
 
 uint32_t OwnershipAudit::known_current(uint64_t oid) {

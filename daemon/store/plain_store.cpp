@@ -18,6 +18,7 @@
 
 #include "base/file_util.h"
 #include "base/log.h"
+#include "client/requests.h"
 #include "oid.h"
 
 namespace sd {
@@ -47,11 +48,7 @@ bool parse_oid_name(const char* name, uint64_t* oid) {
   return true;
 }
 
-std::string PlainStore::path(uint64_t oid) const {
-  char name[24];
-  std::snprintf(name, sizeof(name), "/%016" PRIx64, oid);
-  return dir_ + name;
-}
+std::string PlainStore::path(uint64_t oid) const { return dir_ + "/" + oid_name(oid); }
 
 Status PlainStore::init() {
   if (!make_dirs(dir_) || !make_dirs(dir_ + "/.stale")) return err(res_from_errno(errno));

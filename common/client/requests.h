@@ -1,0 +1,79 @@
+// Requests: the one encoder of every request dog and the nbd plugin send
+// (the daemon's own peer requests are in daemon/peers/). Each function
+// fills the header of one opcode; the caller sends it with the payload the
+// comment names. Typed calls for what dog and the plugin both ask
+// (node list, VDI bitmaps) perform the call as well.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "client/sheep_client.h"
+#include "proto/node.h"
+#include "proto/wire.h"
+#include "result.h"
+
+namespace sd::request {
+
+// ---- cluster and nodes ----
+SdReq node_list(uint32_t max_nodes);                  // GET_NODE_LIST into max_nodes sd_nodes
+SdReq stat_cluster(uint32_t bytes, uint32_t nodes_nr);  // STAT_CLUSTER, nodes_nr slots a record
+SdReq cluster_info();                                 // CLUSTER_INFO into a ClusterInfo
+SdReq store_list(uint32_t bytes);                     // GET_STORE_LIST
+struct Format {
+  uint8_t copies = 0;
+  uint8_t copy_policy = 0;
+  uint8_t block_size_shift = 0;
+  uint16_t flags = 0;
+  uint64_t ctime = 0;
+};
+SdReq make_fs(const Format& f, uint32_t store_name_len);  // payload: the store name, NUL included
+SdReq shutdown();
+SdReq kill_node();
+SdReq force_recover(uint32_t bytes);
+SdReq recovery(bool enable);                          // ENABLE_RECOVER / DISABLE_RECOVER
+SdReq stat_sheep();                                   // node sizes in the reply header
+SdReq stat_recovery(uint32_t bytes);
+SdReq set_recovery(uint32_t bytes);                   // payload: the throttle record
+SdReq get_recovery(uint32_t bytes);
+SdReq node_stat(uint32_t bytes);                      // STAT
+SdReq get_loglevel();                                 // into an int32
+SdReq set_loglevel();                                 // payload: an int32
+SdReq epoch_file(uint32_t epoch, uint32_t bytes);     // GET_EPOCH
+
+// ---- VDIs ----
+SdReq vdi_bitmap(bool deleted);                       // READ_VDIS / READ_DEL_VDIS
+struct NewVdi {
+  uint64_t size = 0;
+  uint32_t base_vid = 0;
+  uint8_t copies = 0;
+  uint8_t copy_policy = 0;
+  uint8_t store_policy = 0;
+  uint8_t block_size_shift = 0;
+  uint32_t snapid = 0;  // non-zero: a snapshot
+};
+SdReq new_vdi(const NewVdi& v);                       // payload: the 256-byte name
+SdReq del_vdi(uint32_t snapid, uint32_t payload_len);  // payload: name (and tag)
+SdReq vdi_attr(uint16_t flags);                       // payload: a VdiAttr
+SdReq vdi_states(uint32_t bytes);                     // GET_VDI_COPIES
+SdReq release_vdi(uint32_t vid, bool shared);
+
+// ---- objects ----
+SdReq exist(uint64_t oid);
+SdReq get_hash(uint64_t oid, uint32_t epoch);
+SdReq repair_replica(uint64_t oid, const NodeId& from);
+SdReq oids_exist(uint32_t count);                     // payload: count oids; missing ones back
+
+}  // namespace sd::request
+
+namespace sd {
+
+// GET_NODE_LIST: the nodes in node order. The transport's error, or the
+// server's result code as the error.
+Result<std::vector<SdNode>> get_node_list(SheepClient& c);
+// READ_VDIS / READ_DEL_VDIS: the 2^24-bit bitmap, as bytes.
+Result<std::vector<uint8_t>> read_vdi_bitmap(SheepClient& c, bool deleted);
+// An object's file name as the plain store writes it: 16 hex digits.
+std::string oid_name(uint64_t oid);
+
+}  // namespace sd
