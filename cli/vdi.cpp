@@ -200,8 +200,7 @@ sd::Status preallocate(sd::SheepClient& c, uint32_t vid, uint64_t size, uint8_t 
     uint64_t oid = sd::vid_to_data_oid(vid, idx);
     sd::Status st = c.create_and_write_obj(oid, nullptr, 0, 0);
     if (st.ok())
-      st = c.write_obj(sd::vid_to_vdi_oid(vid), &vid, sizeof(vid),
-                       uint32_t(sd::inode_map_offset(idx)));
+      st = sd::set_map_entry(c, vid, idx, vid);
     if (!st.ok()) {
       err("Failed to write object %llx: %s", static_cast<unsigned long long>(oid),
           sd::strerror(shown_res(st.code())));

@@ -81,9 +81,13 @@ Status Vdi::load(uint32_t vid) {
   return {};
 }
 
+Status set_map_entry(SheepClient& c, uint32_t vid, uint64_t idx, uint32_t owner, uint8_t copies) {
+  return c.write_obj(vid_to_vdi_oid(vid), &owner, sizeof(owner), uint32_t(inode_map_offset(idx)),
+                     copies);
+}
+
 Status Vdi::reference_block(uint32_t vid, uint64_t idx, uint32_t owner, uint8_t copies) {
-  return client_.write_obj(vid_to_vdi_oid(vid), &owner, sizeof(owner),
-                           uint32_t(inode_map_offset(idx)), copies);
+  return set_map_entry(client_, vid, idx, owner, copies);
 }
 
 Status Vdi::refresh() {
@@ -209,8 +213,7 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
       uint64_t cow = owner ? vid_to_data_oid(owner, idx) : 0;
       st = client_.create_and_write_obj(vid_to_data_oid(vid, idx), buf, len, off, copies, cow);
       if (st.ok()) {
-        st = client_.write_obj(vid_to_vdi_oid(vid), &vid, sizeof(vid),
-                               uint32_t(inode_map_offset(idx)), copies);
+        st = set_map_entry(client_, vid, idx, vid, copies);
         if (st.ok()) {
           uint32_t child = 0;
           uint8_t child_copies = 0;
@@ -291,8 +294,7 @@ Status Vdi::unmap_block(uint64_t idx) {
     vid = header_.vdi_id;
     copies = header_.nr_copies;
   }
-  Status st = client_.write_obj(vid_to_vdi_oid(vid), &zero, sizeof(zero),
-                                uint32_t(inode_map_offset(idx)), copies);
+  Status st = set_map_entry(client_, vid, idx, zero, copies);
   if (st.ok()) {
     std::unique_lock<std::shared_mutex> lk(mu_);
     if (idx < map_.size()) map_[idx] = 0;

@@ -40,6 +40,12 @@ Result<uint32_t> lookup_vdi(SheepClient& c, const std::string& name, const std::
 // Reads an inode's header (kInodeHeaderSize bytes).
 Result<InodeHeader> read_inode_header(SheepClient& c, uint32_t vid);
 
+// Sets entry idx of vid's inode map (data_vdi_id[idx]) to `owner`: the
+// one place a client edits an inode map (the daemon then releases the
+// object an entry stops naming).
+Status set_map_entry(SheepClient& c, uint32_t vid, uint64_t idx, uint32_t owner,
+                     uint8_t copies = 0);
+
 class Vdi {
  public:
   static Result<std::unique_ptr<Vdi>> open(SheepClient& c, const std::string& name,

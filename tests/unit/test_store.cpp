@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "fake_peers.h"
 #include "store/fd_cache.h"
 #include "store/group_sync.h"
 
@@ -18,14 +19,7 @@ std::shared_ptr<sd::ObjectFd> open_null() {
   return std::make_shared<sd::ObjectFd>(open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/var/tmp/sd-unit-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-};
+using sdtest::TempDir;
 
 }  // namespace
 
