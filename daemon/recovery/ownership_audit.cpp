@@ -45,6 +45,9 @@ uint32_t OwnershipAudit::known_current(uint64_t oid) {
 }
 
 void OwnershipAudit::mark_current(uint64_t oid, uint32_t epoch) {
+  // Every copy is known current through audited() already: nothing to
+  // remember (so a cluster that does not change keeps no list at all).
+  if (epoch <= audited_.load()) return;
   std::lock_guard<std::mutex> lk(mu_);
   Fresh& f = fresh_[oid];
   if (f.epoch < epoch) f.epoch = epoch;
