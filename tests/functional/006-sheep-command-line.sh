@@ -55,7 +55,9 @@ rc=0
 assert_eq "$rc" "1" "exit status of a second sheep on the same directory"
 grep -q "another sheep daemon is using $T/0\$" "$T/err2" || fail "second sheep's stderr: $(cat "$T/err2")"
 assert_eq "$(sheep_pid 0)" "$pid" "the first sheep is still the one running"
-! pgrep -f "$SHEEP $T/0 -p 7005" >/dev/null || fail "the second sheep is still running"
+# (It reports its failure before it has finished exiting: wait for that.)
+second_gone() { ! pgrep -f "$SHEEP $T/0 -p 7005" >/dev/null; }
+wait_for 10 second_gone
 assert_eq "$(dogn 0 node list -r)" "0 127.0.0.1:7000 128 0" "first sheep still serves"
 assert_eq "$(dir_entries "$T/0")" "config epoch lock obj sheep.log sock" "directory after the refused start"
 
