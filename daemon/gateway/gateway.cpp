@@ -113,9 +113,9 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len
       Status st;
       switch (kind) {
         case Kind::Create:
-          audit_.mark_current(oid, m->epoch);
-          st = store_.create_and_write(oid, policy_.object_size_of(oid), buf, len, offset);
-          audit_.settle(oid, m->epoch);
+          st = audit_.write_whole(oid, m->epoch, [&] {
+            return store_.create_and_write(oid, policy_.object_size_of(oid), buf, len, offset);
+          });
           break;
         case Kind::Write: st = local_write(oid, buf, len, offset); break;
         case Kind::Remove:
@@ -165,26 +165,23 @@ bool Gateway::read_local_cached(uint64_t oid, void* buf, uint32_t len, uint32_t 
   return audit_.check(oid, *m) && store_.read_cached(oid, buf, len, offset);
 }
 
-Status Gateway::local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset) {
-  MembershipPtr m = members_.membership();
+template <class Op>
+Status Gateway::on_local_copy(uint64_t oid, Op&& op) {
   Status st = err(Res::NoObj);
-  if (audit_.check(oid, *m)) st = store_.read(oid, buf, len, offset);
+  if (audit_.check(oid, *members_.membership())) st = op();
   if (st.code() != Res::NoObj) return st;
   Status fetched = recovery_.fetch(oid);
   if (fetched.code() == Res::OldNodeVer) return fetched;  // the ring moved on: retry there
   if (!fetched.ok()) return st;
-  return store_.read(oid, buf, len, offset);
+  return op();
+}
+
+Status Gateway::local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset) {
+  return on_local_copy(oid, [&] { return store_.read(oid, buf, len, offset); });
 }
 
 Status Gateway::local_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset) {
-  MembershipPtr m = members_.membership();
-  Status st = err(Res::NoObj);
-  if (audit_.check(oid, *m)) st = store_.write(oid, buf, len, offset);
-  if (st.code() != Res::NoObj) return st;
-  Status fetched = recovery_.fetch(oid);
-  if (fetched.code() == Res::OldNodeVer) return fetched;  // the ring moved on: retry there
-  if (!fetched.ok()) return st;
-  return store_.write(oid, buf, len, offset);
+  return on_local_copy(oid, [&] { return store_.write(oid, buf, len, offset); });
 }
 
 void Gateway::drop_other_copies(uint64_t oid, const Membership& m, const Placement& owners) {

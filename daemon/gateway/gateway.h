@@ -58,6 +58,10 @@ class Gateway {
   enum class Kind { Create, Write, Remove };
   Status write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
                    uint8_t copies);
+  // Runs op on the local copy of oid, fetching a current one first when
+  // there is none (op then runs again).
+  template <class Op>
+  Status on_local_copy(uint64_t oid, Op&& op);
   // After a remove: asks the other members to drop any copy they keep.
   void drop_other_copies(uint64_t oid, const Membership& m, const Placement& owners);
 

@@ -1,6 +1,7 @@
 // Encoding of the requests between sheep.
 #include "peers/peer_calls.h"
 
+#include "client/requests.h"
 #include "proto/node.h"
 
 namespace sd::peer {
@@ -71,7 +72,7 @@ bool stale_list(SheepClient& c, std::vector<std::pair<uint64_t, uint32_t>>* out)
 }
 
 Status missing_of(SheepClient& c, const std::vector<uint64_t>& oids, std::vector<uint64_t>* missing) {
-  SdReq req = make_req(kOpOidsExist, kFlagWrite, uint32_t(oids.size() * 8));
+  SdReq req = request::oids_exist(uint32_t(oids.size()));
   std::vector<uint64_t> buf(oids.size());
   SdRsp rsp;
   Status st = c.exec(req, oids.data(), buf.data(), &rsp, uint32_t(buf.size() * 8));
@@ -84,8 +85,7 @@ Status missing_of(SheepClient& c, const std::vector<uint64_t>& oids, std::vector
 
 Status epoch_file(SheepClient& c, uint32_t epoch, std::vector<char>* out) {
   out->resize(kMaxNodes * sizeof(SdNode) + 8);
-  SdReq req = make_req(kOpGetEpoch, 0, uint32_t(out->size()));
-  req.obj.tgt_epoch = epoch;
+  SdReq req = request::epoch_file(epoch, uint32_t(out->size()));
   SdRsp rsp;
   SD_TRY(c.exec(req, nullptr, out->data(), &rsp));
   out->resize(rsp.data_length);

@@ -27,6 +27,15 @@ Endpoint PeerPool::io_endpoint(const NodeId& nid) {
   return ep;
 }
 
+void PeerPool::drop_locked(Conns::iterator it, const NodeId& nid) {
+  const Endpoint& ep = it->second->endpoint();
+  if (nid.io_port && ep.port == nid.io_port && ep.host == addr_str(nid.io_addr)) {
+    sd_warn("I/O connection to %s failed: fallback to %s", ep.str().c_str(), it->first.c_str());
+    io_down_until_[it->first] = Clock::now() + kIoRetryAfter;
+  }
+  conns_.erase(it);
+}
+
 std::shared_ptr<SheepClient> PeerPool::connect(const NodeId& nid) {
   std::string key = main_endpoint(nid).str();
   bool try_io = false;
@@ -60,13 +69,7 @@ std::shared_ptr<SheepClient> PeerPool::get(const NodeId& nid) {
       // A failed connection on the I/O address is not reused: connecting
       // again picks the address that works.
       if (!(nid.io_port && it->second->broken())) return it->second;
-      if (it->second->endpoint().port == nid.io_port &&
-          it->second->endpoint().host == addr_str(nid.io_addr)) {
-        sd_warn("I/O connection to %s failed: fallback to %s",
-                it->second->endpoint().str().c_str(), key.c_str());
-        io_down_until_[key] = Clock::now() + kIoRetryAfter;
-      }
-      conns_.erase(it);
+      drop_locked(it, nid);
     }
   }
   std::shared_ptr<SheepClient> c = connect(nid);
@@ -88,13 +91,7 @@ void PeerPool::forget(const NodeId& nid) {
     auto it = conns_.find(main_endpoint(nid).str());
     if (it == conns_.end()) return;
     c = it->second;
-    if (nid.io_port && c->endpoint().port == nid.io_port &&
-        c->endpoint().host == addr_str(nid.io_addr)) {
-      sd_warn("I/O connection to %s failed: fallback to %s", c->endpoint().str().c_str(),
-              it->first.c_str());
-      io_down_until_[it->first] = Clock::now() + kIoRetryAfter;
-    }
-    conns_.erase(it);
+    drop_locked(it, nid);
   }
   c->abort();  // requests stuck on a vanished peer fail now and are retried
 }

@@ -40,11 +40,15 @@ class PeerPool {
   using Clock = std::chrono::steady_clock;
   static Endpoint main_endpoint(const NodeId& nid);
   static Endpoint io_endpoint(const NodeId& nid);
+  using Conns = std::map<std::string, std::shared_ptr<SheepClient>>;
   std::shared_ptr<SheepClient> connect(const NodeId& nid);
+  // Removes a connection (mu_ held); one on the I/O address marks that
+  // address down for a while.
+  void drop_locked(Conns::iterator it, const NodeId& nid);
   const std::chrono::milliseconds timeout_;
   std::mutex mu_;
   // Keyed by the peer's main address.
-  std::map<std::string, std::shared_ptr<SheepClient>> conns_;  // guarded by mu_
+  Conns conns_;                                                 // guarded by mu_
   std::map<std::string, Clock::time_point> io_down_until_;      // guarded by mu_
   bool shut_ = false;                                           // guarded by mu_
 };

@@ -222,7 +222,7 @@ void EpochRecovery::clean_up(uint32_t epoch) {
     Placement p = m->ring.place(oid, policy_.copies_for(oid));
     for (int i = 0; i < p.count; i++) {
       if (m->is_self(p.node[i])) {
-        if (audit_.check(oid, *m) && store_.exists(oid)) removable.insert(oid);
+        if (audit_.has_current(oid, *m)) removable.insert(oid);
       } else {
         ask[p.node[i]].push_back(oid);
       }

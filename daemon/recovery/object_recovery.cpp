@@ -27,7 +27,7 @@ Status ObjectRecovery::fetch(uint64_t oid) {
     // The epoch moved on and the object with it: the caller retries
     // under the new ring.
     st = err(Res::OldNodeVer);
-  } else if (!audit_.check(oid, *m) || !store_.exists(oid)) {
+  } else if (!audit_.has_current(oid, *m)) {
     st = try_fetch(oid, m);
   }
   {
@@ -39,10 +39,12 @@ Status ObjectRecovery::fetch(uint64_t oid) {
 }
 
 Status ObjectRecovery::store_copy(uint64_t oid, uint32_t epoch, const char* buf, uint64_t size) {
-  audit_.mark_current(oid, epoch);
-  SD_TRY(store_.create_and_write(oid, size, buf, uint32_t(size), 0));
-  audit_.settle(oid, epoch);
-  return {};
+  return audit_.write_whole(
+      oid, epoch, [&] { return store_.create_and_write(oid, size, buf, uint32_t(size), 0); });
+}
+
+Status ObjectRecovery::restore_own(uint64_t oid, uint32_t epoch, uint32_t stale_epoch) {
+  return audit_.write_whole(oid, epoch, [&] { return store_.restore_stale(oid, stale_epoch); });
 }
 
 Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
@@ -62,10 +64,7 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
       if (same_node_id(n.nid, self)) {
         if (e == m->epoch) continue;
         auto stale = store_.newest_stale(oid, e);
-        if (!stale) continue;
-        audit_.mark_current(oid, m->epoch);
-        if (!store_.restore_stale(oid, *stale).ok()) continue;
-        audit_.settle(oid, m->epoch);
+        if (!stale || !restore_own(oid, m->epoch, *stale).ok()) continue;
         sd_info("recovered %016" PRIx64 " from our own copy of epoch %u", oid, *stale);
         return {};
       }
@@ -93,9 +92,7 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
   }
   auto own = store_.newest_stale(oid, 0);
   if (own && (!best_node || *own >= best)) {
-    audit_.mark_current(oid, m->epoch);
-    SD_TRY(store_.restore_stale(oid, *own));
-    audit_.settle(oid, m->epoch);
+    SD_TRY(restore_own(oid, m->epoch, *own));
     sd_warn("%016" PRIx64 ": no current copy anywhere; took our own stale copy of epoch %u", oid,
             *own);
     return {};

@@ -58,8 +58,10 @@ class ObjectRecovery {
 
  private:
   Status try_fetch(uint64_t oid, const MembershipPtr& m);
-  // Stores a copy fetched from a peer as the live object.
+  // Stores a copy fetched from a peer as the live object, current at epoch.
   Status store_copy(uint64_t oid, uint32_t epoch, const char* buf, uint64_t size);
+  // Puts our own stale copy back as the live object, current at epoch.
+  Status restore_own(uint64_t oid, uint32_t epoch, uint32_t stale_epoch);
 
   PlainStore& store_;
   PeerPool& peers_;

@@ -55,6 +55,10 @@ void OwnershipAudit::mark_current(uint64_t oid, uint32_t epoch) {
   any_fresh_ = true;
 }
 
+bool OwnershipAudit::has_current(uint64_t oid, const Membership& m) {
+  return check(oid, m) && store_.exists(oid);
+}
+
 void OwnershipAudit::settle(uint64_t oid, uint32_t written_at) {
   MembershipPtr m = members_.membership();
   if (m->epoch != written_at) check(oid, *m);

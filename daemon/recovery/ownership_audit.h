@@ -28,6 +28,7 @@
 #include <unordered_map>
 
 #include "group/membership.h"
+#include "result.h"
 
 namespace sd {
 
@@ -70,6 +71,17 @@ class OwnershipAudit {
   // against the current membership at once (an audit that ran in between
   // did not see it).
   void settle(uint64_t oid, uint32_t written_at);
+  // Both around `write`, which puts a whole copy of oid in place at `epoch`.
+  template <class Write>
+  Status write_whole(uint64_t oid, uint32_t epoch, Write&& write) {
+    mark_current(oid, epoch);
+    Status st = write();
+    settle(oid, epoch);
+    return st;
+  }
+  // True when a current live copy of oid is here (check() passes and the
+  // file exists).
+  bool has_current(uint64_t oid, const Membership& m);
   // Checks every live copy under m, then advances audited() to m.epoch.
   // Returns false, with audited() unchanged, when `abandon` says so midway.
   bool audit(const Membership& m, const std::function<bool()>& abandon);

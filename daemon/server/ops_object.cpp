@@ -176,7 +176,7 @@ Res remove_peer(Sheep& s, Request& r) {
 
 // Whether a current live copy is here.
 static bool holds_current(Sheep& s, uint64_t oid) {
-  return s.audit.check(oid, *s.group.membership()) && s.store.exists(oid);
+  return s.audit.has_current(oid, *s.group.membership());
 }
 
 Res exist(Sheep& s, Request& r) {
@@ -212,10 +212,10 @@ Res repair_replica(Sheep& s, Request& r) {
   uint32_t epoch = s.group.epoch();
   if (Status st = s.recovery.read_from_peer(nid, oid, epoch, buf.get(), uint32_t(size)); !st.ok())
     return st.code();
-  s.audit.mark_current(oid, epoch);
-  Res res = s.store.create_and_write(oid, size, buf.get(), uint32_t(size), 0).code();
-  s.audit.settle(oid, epoch);
-  return res;
+  return s.audit
+      .write_whole(oid, epoch,
+                   [&] { return s.store.create_and_write(oid, size, buf.get(), uint32_t(size), 0); })
+      .code();
 }
 
 // The oids of the payload this node lacks come back with NO_OBJ.
