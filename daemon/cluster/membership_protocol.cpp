@@ -128,6 +128,25 @@ void MembershipProtocol::handle_join(const std::string& event, const std::string
   last_event_ = event;
   if (id == self_id_) join_seen_ = true;
   if (member_index(id) >= 0) return;
+  // A newcomer with the address of a member (or of a waiting newcomer) is
+  // that sheep started again: it bound the same port, so the old one is
+  // dead, even if its death has not been seen yet. Everyone reads this
+  // same record, so everyone lets the old one go here.
+  for (size_t k = 0; k < pending_.size(); k++) {
+    if (pending_[k].id != id && same_node(pending_[k].node, node)) {
+      if (in_flight_ == pending_[k].id) in_flight_.clear();
+      pending_.erase(pending_.begin() + long(k));
+      break;
+    }
+  }
+  for (size_t k = 0; k < members_.size(); k++) {
+    if (members_[k].id != self_id_ && same_node(members_[k].node, node)) {
+      sd_info("%s is back under a new identity: its old one is gone",
+              node_addr_str(node.nid).c_str());
+      remove_member(k);
+      break;
+    }
+  }
   int pi = pending_index(id);
   if (pi >= 0)
     pending_[size_t(pi)].info = std::move(info);  // a re-sent JOIN
@@ -241,19 +260,24 @@ void MembershipProtocol::on_gone(const std::string& id) {
   if (in_flight_ == id) in_flight_.clear();
   int i = member_index(id);
   if (i >= 0) {
-    SdNode node = members_[size_t(i)].node;
-    members_.erase(members_.begin() + i);
     if (id == self_id_) {
+      members_.erase(members_.begin() + i);
       joined_ = false;
       events_->on_driver_failure("this node was declared gone by the cluster");
       return;
     }
-    if (joined_) events_->on_leave(member_nodes(), node);
+    remove_member(size_t(i));
   }
   found_if_empty();
   // A new master takes over unanswered joins; a response the old master had
   // in flight is judged when it arrives.
   maybe_respond();
+}
+
+void MembershipProtocol::remove_member(size_t index) {
+  SdNode node = members_[index].node;
+  members_.erase(members_.begin() + long(index));
+  if (joined_) events_->on_leave(member_nodes(), node);
 }
 
 void MembershipProtocol::on_alone() {

@@ -11,6 +11,9 @@
 //    believe no member exists founds the cluster (see below).
 //  - MSG {sender, seq, data}: a broadcast.
 //  - gone(id) from the transport: a member or a waiting newcomer vanished.
+//    A JOIN from a new id with a member's address means the same: that
+//    sheep was started again (it holds the port), so its old incarnation
+//    leaves at that JOIN, before its death is reported.
 // Every participant applies the same rules to the same sequence, so all
 // agree on members, master and decisions without further coordination.
 //
@@ -74,6 +77,8 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
                        std::vector<char> reply);
   void handle_found(const std::string& id, const SdNode& node);
   void handle_msg(const std::string& sender, const std::vector<char>& data);
+  // Drops members_[index] (not ourselves) and tells the events.
+  void remove_member(size_t index);
   bool is_master() const { return joined_ && !members_.empty() && members_.front().id == self_id_; }
   void maybe_respond();
   void found_if_empty();

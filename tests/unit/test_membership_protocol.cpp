@@ -60,9 +60,12 @@ class FakeTransport : public sd::OrderedTransport {
   }
   // The process died: it delivers nothing more; the others hear of it.
   void crash() {
-    dead_ = true;
-    bus_.log.push_back({true, id_, {}});
+    vanish();
+    announce_death();
   }
+  // Died, and nobody has noticed yet.
+  void vanish() { dead_ = true; }
+  void announce_death() { bus_.log.push_back({true, id_, {}}); }
   const std::string& id() const { return id_; }
 
  private:
@@ -239,4 +242,23 @@ TEST_CASE("a member that leaves while a newcomer waits: one epoch each, the same
   CHECK(a.rec.events[4] == "join 7003 [7000 7001 7003]");
   CHECK(b.rec.events.back() == "join 7003 [7000 7001 7003]");
   CHECK(d.rec.events == std::vector<std::string>{"join 7003 [7000 7001 7003]"});
+}
+
+TEST_CASE("a member started again before its death was seen: its old self leaves at the new JOIN") {
+  Bus bus;
+  Participant a(bus, 7000), b(bus, 7001), c(bus, 7002);
+  settle({&a, &b, &c});
+  b.transport->vanish();          // kill -9 ...
+  Participant b2(bus, 7001);      // ... and started again at once, same address
+  settle({&a, &c, &b2});
+  std::vector<std::string> tail(a.rec.events.end() - 2, a.rec.events.end());
+  CHECK(tail == std::vector<std::string>{"leave 7001 [7000 7002]", "join 7001 [7000 7002 7001]"});
+  CHECK(b2.rec.events == std::vector<std::string>{"join 7001 [7000 7002 7001]"});  // oldest first
+  CHECK(!b2.rec.refused_me);
+  // The death of the old incarnation, reported late, changes nothing more.
+  size_t before = a.rec.events.size();
+  b.transport->announce_death();
+  settle({&a, &c, &b2});
+  CHECK(a.rec.events.size() == before);
+  CHECK(c.rec.members.back().size() == 3);
 }
