@@ -32,7 +32,7 @@ struct ClusterOptions {
   uint8_t copies = 0;  // -c (0: the server's default, 3)
   uint8_t copy_policy = 0;
   uint8_t block_size_shift = 0;  // -z (0: the server's default, 22)
-  bool use_lock = false;        // -l
+  bool use_lock = true;         // -l is the default here; -L turns it off
   bool strict = false;          // -t
   bool fixed_vnodes = false;    // -V
   bool recycle_vid = false;     // -R
@@ -44,7 +44,8 @@ struct ClusterOptions {
 const OptionDesc kClusterOptions[] = {
     {'b', "store", true, "specify backend store"},
     {'c', "copies", true, "specify the default data redundancy (number of copies)"},
-    {'l', "lock", false, "use locking for VDIs"},
+    {'l', "lock", false, "use locking for VDIs (the default)"},
+    {'L', "nolock", false, "do not lock VDIs (for clients that cannot release their locks)"},
     {'t', "strict", false, "do not serve write requests if the number of nodes is not sufficient"},
     {'z', "block_size_shift", true, "specify the shift num of default data object size"},
     {'V', "fixedvnodes", false, "disable automatic vnodes calculation"},
@@ -65,6 +66,9 @@ int parse_cluster_option(int ch, const char* arg) {
       break;
     case 'l':
       opts.use_lock = true;
+      break;
+    case 'L':
+      opts.use_lock = false;
       break;
     case 't':
       opts.strict = true;
@@ -392,7 +396,7 @@ int cluster_check(Context& ctx) {
 
 const Subcommand kClusterSubs[] = {
     {"info", nullptr, "aprhvTd", "show cluster information", kNeedNodelist, cluster_info},
-    {"format", nullptr, "bcltaphzTVRfF", "create a Sheepdog store", kNeedNodelist, cluster_format},
+    {"format", nullptr, "bclLtaphzTVRfF", "create a Sheepdog store", kNeedNodelist, cluster_format},
     {"shutdown", nullptr, "aphT", "stop Sheepdog", 0, cluster_shutdown},
     {"recover", nullptr, "afphT", "See 'dog cluster recover' for more information", kNeedArg,
      run_nested, kRecoverSubs, sizeof(kRecoverSubs) / sizeof(kRecoverSubs[0])},

@@ -1,9 +1,10 @@
 // dog vdi lock {list|unlock}: the VDI locks of a cluster formatted with -l.
 //
 // GET_VDI_COPIES returns every VDI state record the node knows (1,428
-// bytes each, PROTOCOL.md §5.8), including the lock state, the owner and,
-// for shared locks, the participants. list prints the locked ones; unlock
-// sends RELEASE_VDI for a VDI that is locked.
+// bytes each, PROTOCOL.md §5.8; common/client/vdi_locks.h), including the
+// lock state, the owner and, for shared locks, the participants. list
+// prints the locked ones; unlock sends RELEASE_VDI for a VDI that is
+// locked, which breaks the lock whoever holds it.
 #include <arpa/inet.h>
 
 #include <cstdio>
@@ -14,62 +15,26 @@
 #include "client/vdi.h"
 #include "proto/inode.h"
 #include "client/requests.h"
+#include "client/vdi_locks.h"
 #include "vdi.h"
 
 namespace dog {
 
 namespace {
 
-constexpr int kMaxParticipants = 31;
-enum : uint32_t { kLockUnlocked = 1, kLockLocked = 2, kLockShared = 3 };
 enum : uint32_t { kStateModified = 1, kStateShared = 2, kStateInvalidated = 3 };
+using VdiState = sd::VdiStateRecord;
+using sd::kVdiLocked;
+using sd::kVdiSharedLock;
+using sd::node_id_str;
 
-struct VdiState {
-  uint32_t vid;
-  uint8_t nr_copies;
-  uint8_t snapshot;
-  uint8_t deleted;
-  uint8_t copy_policy;
-  uint8_t block_size_shift;
-  uint8_t pad[3];
-  uint32_t parent_vid;
-  uint32_t lock_state;
-  sd::NodeId lock_owner;
-  uint32_t nr_participants;
-  uint32_t participants_state[kMaxParticipants];
-  sd::NodeId participants[kMaxParticipants];
-};
-static_assert(sizeof(VdiState) == 1428);
-
-// GET_VDI_COPIES, growing the buffer while the server says it is small.
 sd::Result<std::vector<VdiState>> get_vdi_states(const Context& ctx) {
-  size_t nr = 512;
-  for (;;) {
-    std::vector<VdiState> states(nr);
-    sd::SdReq req = sd::request::vdi_states(uint32_t(nr * sizeof(VdiState)));
-    auto rsp = request(ctx.ep, req, nullptr, states.data());
-    if (!rsp.ok()) return sd::err(rsp.code());
-    sd::Res res = sd::Res(rsp->result);
-    if (res == sd::Res::BufferSmall && nr < (1u << 20)) {
-      nr *= 2;
-      continue;
-    }
-    if (res != sd::Res::Success) {
-      err("Failed to get VDI states: %s", sd::strerror(res));
-      return sd::err(res);
-    }
-    states.resize(rsp->data_length / sizeof(VdiState));
-    return states;
-  }
-}
-
-// "IPv4 ip:%s port:%d" (or IPv6).
-std::string node_id_str(const sd::NodeId& nid) {
-  bool v4 = true;
-  for (int i = 0; i < 12; i++)
-    if (nid.addr[i]) v4 = false;
-  return std::string(v4 ? "IPv4" : "IPv6") + " ip:" + sd::addr_str(nid.addr) +
-         " port:" + std::to_string(nid.port);
+  sd::SheepClient* c = client_for(ctx.ep);
+  if (!c) return sd::err(sd::Res::NetworkError);
+  auto states = sd::get_vdi_states(*c);
+  if (!states.ok() && states.code() != sd::Res::NetworkError)
+    err("Failed to get VDI states: %s", sd::strerror(states.code()));
+  return states;
 }
 
 const char* participant_state_str(uint32_t s) {
@@ -115,7 +80,7 @@ int lock_list(Context& ctx) {
   if (!c) return kExitSysfail;
   std::printf("  Name         Id  VDI id  Tag            Owner node(s)\n");
   for (const auto& s : *states) {
-    if (s.lock_state != kLockLocked && s.lock_state != kLockShared) continue;
+    if (s.lock_state != kVdiLocked && s.lock_state != kVdiSharedLock) continue;
     auto h = sd::read_inode_header(*c, s.vid);
     if (!h.ok()) {
       err("Failed to read the inode object 0x%x: %s", s.vid, sd::strerror(shown_res(h.code())));
@@ -127,10 +92,10 @@ int lock_list(Context& ctx) {
     bool snapshot = sd::inode_is_snapshot(*h);
     char type = snapshot ? 's' : (h->snap_id == 1 && h->parent_vdi_id ? 'c' : ' ');
     std::printf("%c %-8s  %5u  %6x  %-13s ", type, name, snapshot ? h->snap_id : 0u, s.vid, tag);
-    if (s.lock_state == kLockLocked) {
+    if (s.lock_state == kVdiLocked) {
       std::printf(" %s", node_id_str(s.lock_owner).c_str());
     } else {
-      uint32_t n = std::min<uint32_t>(s.nr_participants, kMaxParticipants);
+      uint32_t n = std::min<uint32_t>(s.nr_participants, sd::kVdiStateParticipants);
       for (uint32_t i = 0; i < n; i++)
         std::printf(" %s(%s)", node_id_str(s.participants[i]).c_str(),
                     participant_state_str(s.participants_state[i]));
@@ -163,11 +128,11 @@ int lock_unlock(Context& ctx) {
     err("Failed to find VDI state %s", vdi_desc(name, *vid).c_str());
     return kExitFailure;
   }
-  if (state->lock_state != kLockLocked && state->lock_state != kLockShared) {
+  if (state->lock_state != kVdiLocked && state->lock_state != kVdiSharedLock) {
     err("VDI %s is not locked", vdi_desc(name, *vid).c_str());
     return kExitFailure;
   }
-  sd::SdReq req = sd::request::release_vdi(*vid, state->lock_state == kLockShared);
+  sd::SdReq req = sd::request::release_vdi(*vid, state->lock_state == kVdiSharedLock);
   auto rsp = request(ctx.ep, req, nullptr, nullptr);
   if (!rsp.ok()) return kExitSysfail;
   if (sd::Res(rsp->result) != sd::Res::Success) {

@@ -16,8 +16,8 @@ Sheep::Sheep(const SheepOptions& o)
       config(o.dir + "/config"),
       epochs(o.dir + "/epoch"),
       rings(epochs, peers, group),
-      group(GroupOptions{o.gateway, o.vnodes}, self, store, config, epochs, rings, vdis, lease,
-            *this),
+      group(GroupOptions{o.gateway, o.vnodes}, self, store, config, epochs, rings, vdis, locks,
+            lease, *this),
       policy(vdis, group),
       audit(store, rings, group, policy, o.dir + "/obj/.audited"),
       recovery(store, peers, rings, audit, group, policy),
@@ -60,6 +60,13 @@ void Sheep::rebuild_vdi_table() {
 
 void Sheep::run(Request& req) { execute(*this, req); }
 bool Sheep::run_inline(Request& req) { return execute_inline(*this, req); }
+
+void Sheep::connection_closed(uint64_t conn_id) {
+  LockHolder who{self.nid, conn_id};
+  if (!locks.holds_any(who)) return;
+  Res r = group.release_locks(who);
+  if (r != Res::Success) sd_err("cannot release the VDI locks of a closed connection: %s", strerror(r));
+}
 
 void Sheep::request_stop() {
   if (server) server->request_stop();

@@ -46,6 +46,7 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener, RequestRunner {
   ConfigFile config;
   EpochLog epochs;
   VdiTable vdis;
+  VdiLocks locks;  // the cluster's VDI locks, kept by group
   PeerPool peers{std::chrono::seconds(30)};  // object I/O and recovery between sheep
   PeerPool admin_peers;  // forwarding to the master: VDI operations may run long
   EpochRings rings;      // the ring of every epoch of the history
@@ -87,6 +88,9 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener, RequestRunner {
   void run(Request& req) override;
   bool run_inline(Request& req) override;
   uint32_t reply_epoch() const override { return group.epoch(); }
+  // A client connection closed and none of its requests still runs: the
+  // VDI locks it held end (on a worker thread).
+  void connection_closed(uint64_t conn_id) override;
 };
 
 }  // namespace sd

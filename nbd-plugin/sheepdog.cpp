@@ -10,6 +10,9 @@
 // acknowledges a write once it is durable on every replica, so flush has
 // nothing to do and FUA is native.
 //
+// A writable export holds the VDI's lock (export_lock.h): a second writer,
+// through any sheep, is refused at start-up (or at open, for export names).
+//
 // Usage and config keys: see nbd-plugin/README.md and .config_help below.
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
@@ -28,6 +31,7 @@
 #include "client/requests.h"
 #include "client/sheep_client.h"
 #include "client/vdi.h"
+#include "export_lock.h"
 #include "net.h"
 #include "proto/inode.h"
 #include "proto/results.h"
@@ -48,14 +52,27 @@ struct Config {
   bool address_given = false;
   bool port_given = false;
   bool local_read = true;  // with socket=: read object files of that sheep directly
+  bool readonly = false;   // serve read-only, without a lock
+  bool shared_lock = false;  // lock=shared: a second writer for a hand-over
 };
 
 Config cfg;
 std::unique_ptr<sd::SheepClient> client;
 std::unique_ptr<sd::LocalReader> local;  // before the VDIs that use it
-std::unique_ptr<sd::Vdi> vdi;
 
-// The handle of every connection: all of them share the globals above.
+// One VDI being served, shared by every connection to it: vdi= names the
+// one export, or each export name opens one (exports below).
+struct Export {
+  std::unique_ptr<sd::Vdi> vdi;
+  std::unique_ptr<ExportLock> lock;  // writable exports only
+  int users = 0;                     // open connections (export names)
+};
+Export the_export;  // with vdi=
+
+// The handle of every connection.
+struct Handle {
+  Export* exp;
+};
 
 // sd::Res → errno for nbdkit (which turns it into an NBD error).
 int res_to_errno(sd::Res r) {
@@ -87,8 +104,14 @@ std::string vdi_desc() {
   return s;
 }
 
+void release_lock(Export& e) {
+  if (e.lock && e.vdi) e.lock->release(e.vdi->vid());
+}
+
 void sheepdog_unload() {
-  vdi.reset();
+  release_lock(the_export);
+  the_export.lock.reset();
+  the_export.vdi.reset();
   if (local)
     nbdkit_debug("local reads: %" PRIu64 ", reads through the sheep instead: %" PRIu64,
                  local->local_reads(), local->fallbacks());
@@ -151,6 +174,19 @@ int sheepdog_config(const char* key, const char* value) {
       return -1;
     }
     cfg.socket = value;
+  } else if (std::strcmp(key, "readonly") == 0) {
+    int v = nbdkit_parse_bool(value);
+    if (v < 0) return -1;
+    cfg.readonly = v;
+  } else if (std::strcmp(key, "lock") == 0) {
+    if (std::strcmp(value, "exclusive") == 0) {
+      cfg.shared_lock = false;
+    } else if (std::strcmp(value, "shared") == 0) {
+      cfg.shared_lock = true;
+    } else {
+      nbdkit_error("sheepdog: lock: '%s' is not 'exclusive' or 'shared'", value);
+      return -1;
+    }
   } else if (std::strcmp(key, "local-read") == 0) {
     int v = nbdkit_parse_bool(value);
     if (v < 0) return -1;
@@ -186,6 +222,10 @@ int sheepdog_config_complete() {
   "address=ADDR        Address of a sheep (default 127.0.0.1).\n"               \
   "port=PORT           Port of that sheep (default 7000).\n"                    \
   "socket=PATH         Connect to a sheep's unix socket instead of TCP.\n"   \
+  "readonly=BOOL       Serve read-only, without taking the VDI's lock.\n"   \
+  "lock=exclusive|shared  exclusive (default): refuse to start when another\n" \
+  "                    writer holds the VDI. shared: write beside it, for a\n"  \
+  "                    hand-over such as a live migration.\n"                   \
   "local-read=BOOL     With socket=, read that sheep's object files directly\n" \
   "                    when its read lease allows (default true)."
 
@@ -201,7 +241,7 @@ int sheepdog_after_fork() {
     return 0;
   }
   nbdkit_debug("local reads on: object files of the sheep in %s", dir.c_str());
-  if (vdi) vdi->set_local_reader(local.get());
+  if (the_export.vdi) the_export.vdi->set_local_reader(local.get());
   return 0;
 }
 
@@ -227,6 +267,7 @@ int sheepdog_get_ready() {
     client.reset();
     return -1;
   }
+  auto& vdi = the_export.vdi;
   vdi = std::move(*v);
   if (vdi->header().store_policy != 0) {
     // sd::Vdi reads the flat data_vdi_id map only; a B-tree would be
@@ -239,18 +280,28 @@ int sheepdog_get_ready() {
   }
   nbdkit_debug("%s is vid %" PRIx32 ", %" PRIu64 " bytes, %" PRIu64 "-byte objects%s",
                vdi_desc().c_str(), vdi->vid(), vdi->size(), vdi->object_size(),
-               vdi->is_snapshot() ? ", read-only" : "");
+               vdi->is_snapshot() || cfg.readonly ? ", read-only" : "");
+  if (!vdi->is_snapshot() && !cfg.readonly) {
+    the_export.lock = std::make_unique<ExportLock>(*client, cfg.vdi, cfg.shared_lock);
+    if (!the_export.lock->acquire()) {
+      the_export.lock.reset();
+      vdi.reset();
+      client.reset();
+      return -1;
+    }
+    vdi->set_shared_writer(cfg.shared_lock);
+  }
   return 0;
 }
 
 // VDIs opened by export name, shared by every connection to the same one.
 std::mutex exports_mu;
-std::map<std::string, std::unique_ptr<sd::Vdi>> exports;
+std::map<std::string, std::unique_ptr<Export>> exports;  // guarded by exports_mu
 
-sd::Vdi* V(void* h) { return static_cast<sd::Vdi*>(h); }
+sd::Vdi* V(void* h) { return static_cast<Handle*>(h)->exp->vdi.get(); }
 
-void* sheepdog_open(int /*readonly*/) {
-  if (vdi) return vdi.get();
+void* sheepdog_open(int readonly) {
+  if (the_export.vdi) return new Handle{&the_export};
   std::string name = nbdkit_export_name() ? nbdkit_export_name() : "";
   if (name.empty()) {
     nbdkit_error("sheepdog: no export name: without vdi= the export name selects the VDI");
@@ -258,18 +309,54 @@ void* sheepdog_open(int /*readonly*/) {
   }
   std::lock_guard<std::mutex> lk(exports_mu);
   auto it = exports.find(name);
-  if (it != exports.end()) return it->second.get();
-  auto v = sd::Vdi::open(*client, name);
-  if (!v.ok()) {
-    nbdkit_error("sheepdog: VDI '%s' %s: %s", name.c_str(),
-                 v.code() == sd::Res::NoVdi ? "not found" : "cannot be opened",
-                 sd::strerror(v.code()));
-    return nullptr;
+  if (it == exports.end()) {
+    auto v = sd::Vdi::open(*client, name);
+    if (!v.ok()) {
+      nbdkit_error("sheepdog: VDI '%s' %s: %s", name.c_str(),
+                   v.code() == sd::Res::NoVdi ? "not found" : "cannot be opened",
+                   sd::strerror(v.code()));
+      return nullptr;
+    }
+    if (local) (*v)->set_local_reader(local.get());
+    auto e = std::make_unique<Export>();
+    e->vdi = std::move(*v);
+    it = exports.emplace(name, std::move(e)).first;
   }
-  sd::Vdi* raw = v->get();
-  if (local) raw->set_local_reader(local.get());
-  exports[name] = std::move(*v);
-  return raw;
+  Export& e = *it->second;
+  // The first writable connection takes the lock; the last one to close
+  // releases it.
+  if (!readonly && !cfg.readonly && !e.vdi->is_snapshot() && e.users == 0) {
+    e.lock = std::make_unique<ExportLock>(*client, name, cfg.shared_lock);
+    if (!e.lock->acquire()) {
+      e.lock.reset();
+      return nullptr;
+    }
+    e.vdi->set_shared_writer(cfg.shared_lock);
+  }
+  e.users++;
+  return new Handle{&e};
+}
+
+void sheepdog_close(void* h) {
+  Handle* handle = static_cast<Handle*>(h);
+  if (handle->exp != &the_export) {
+    std::lock_guard<std::mutex> lk(exports_mu);
+    Export& e = *handle->exp;
+    if (--e.users == 0 && e.lock) {
+      release_lock(e);
+      e.lock.reset();
+    }
+  }
+  delete handle;
+}
+
+// Writes need the lock (taken again if the sheep connection was remade).
+bool write_allowed(void* h) {
+  Export& e = *static_cast<Handle*>(h)->exp;
+  if (!e.lock) return true;  // read-only: the sheep refuses writes to a snapshot itself
+  if (e.lock->ensure()) return true;
+  nbdkit_set_error(EROFS);
+  return false;
 }
 
 // Without vdi=, clients may list the VDIs (working ones, not snapshots).
@@ -300,7 +387,7 @@ int sheepdog_list_exports(int /*readonly*/, int /*is_tls*/, struct nbdkit_export
 
 int64_t sheepdog_get_size(void* h) { return int64_t(V(h)->size()); }
 
-int sheepdog_can_write(void* h) { return V(h)->is_snapshot() ? 0 : 1; }
+int sheepdog_can_write(void* h) { return V(h)->is_snapshot() || cfg.readonly ? 0 : 1; }
 
 int sheepdog_can_flush(void*) { return 1; }
 
@@ -312,7 +399,8 @@ int sheepdog_can_multi_conn(void*) { return 1; }
 
 int sheepdog_is_rotational(void*) { return 0; }
 
-int sheepdog_can_extents(void*) { return 1; }
+// A shared writer cannot know which blocks the other allocated.
+int sheepdog_can_extents(void*) { return cfg.shared_lock ? 0 : 1; }
 
 int sheepdog_pread(void* h, void* buf, uint32_t count, uint64_t offset, uint32_t /*flags*/) {
   sd::Status st = V(h)->read(buf, count, offset);
@@ -322,6 +410,7 @@ int sheepdog_pread(void* h, void* buf, uint32_t count, uint64_t offset, uint32_t
 
 int sheepdog_pwrite(void* h, const void* buf, uint32_t count, uint64_t offset,
                     uint32_t /*flags*/) {
+  if (!write_allowed(h)) return -1;
   sd::Status st = V(h)->write(buf, count, offset);
   if (!st.ok()) return fail("write", count, offset, st.code());
   return 0;
@@ -339,7 +428,7 @@ int sheepdog_block_size(void*, uint32_t* minimum, uint32_t* preferred, uint32_t*
   *maximum = 4u << 20;
   return 0;
 }
-int sheepdog_can_trim(void* h) { return V(h)->is_snapshot() ? 0 : 1; }
+int sheepdog_can_trim(void* h) { return V(h)->is_snapshot() || cfg.readonly ? 0 : 1; }
 
 int sheepdog_can_fast_zero(void*) { return 1; }
 
@@ -348,6 +437,7 @@ int sheepdog_can_fast_zero(void*) { return 1; }
 // Trim unmaps whole objects (freeing them once nothing references them)
 // and writes zeros inside partial ones.
 int sheepdog_trim(void* h, uint32_t count, uint64_t offset, uint32_t) {
+  if (!write_allowed(h)) return -1;
   sd::Status st = V(h)->discard(count, offset);
   if (!st.ok()) return fail("trim", count, offset, st.code());
   return 0;
@@ -355,6 +445,7 @@ int sheepdog_trim(void* h, uint32_t count, uint64_t offset, uint32_t) {
 
 int sheepdog_zero(void* h, uint32_t count, uint64_t offset, uint32_t flags) {
   static const std::vector<char> zeros(1u << 20);
+  if (!write_allowed(h)) return -1;
   const uint64_t osz = V(h)->object_size();
   const uint64_t end = offset + count;
   for (uint64_t pos = offset; pos < end;) {
@@ -422,6 +513,7 @@ struct nbdkit_plugin make_plugin() {
   p.get_ready = sheepdog_get_ready;
   p.after_fork = sheepdog_after_fork;
   p.open = sheepdog_open;
+  p.close = sheepdog_close;
   p.list_exports = sheepdog_list_exports;
   p.get_size = sheepdog_get_size;
   p.can_write = sheepdog_can_write;

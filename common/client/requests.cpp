@@ -80,6 +80,12 @@ SdReq vdi_attr(uint16_t flags) {
 
 SdReq vdi_states(uint32_t bytes) { return make_req(kOpGetVdiCopies, 0, bytes); }
 
+SdReq lock_vdi(bool shared, uint32_t payload_len) {
+  SdReq r = make_req(kOpLockVdi, kFlagWrite, payload_len);
+  r.vdi.type = shared ? 1 : 0;
+  return r;
+}
+
 SdReq release_vdi(uint32_t vid, bool shared) {
   SdReq r = make_req(kOpReleaseVdi);
   r.vdi.base_vdi_id = vid;

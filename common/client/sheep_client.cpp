@@ -160,6 +160,7 @@ std::unique_ptr<SheepClient::Ticket> SheepClient::submit(SdReq req, const void* 
         close(fd_);
         fd_ = fd;
         dead_ = false;
+        generation_++;
         rpos_ = rend_ = 0;
       }
     }

@@ -76,6 +76,10 @@ class SheepClient {
   const Endpoint& endpoint() const { return ep_; }
   // True once the connection failed and nothing reconnected it yet.
   bool broken();
+  // Counts the connections made so far (1 after connect(), +1 for each
+  // reconnect): what a sheep tied to the old connection (a VDI lock) is
+  // gone with it.
+  uint64_t generation() const { return generation_.load(); }
   // Epoch reported in the most recent reply.
   uint32_t last_epoch() const { return last_epoch_; }
 
@@ -129,6 +133,7 @@ class SheepClient {
   bool closed_ = false;  // abort(for_good): never reconnect
   std::chrono::milliseconds timeout_{0};
   std::atomic<uint32_t> last_epoch_{0};
+  std::atomic<uint64_t> generation_{1};
 };
 
 }  // namespace sd

@@ -133,8 +133,27 @@ Status Vdi::read(void* buf, uint64_t len, uint64_t offset) {
   return {};
 }
 
+uint32_t Vdi::current_entry(uint64_t idx) {
+  uint32_t vid, e;
+  {
+    std::shared_lock<std::shared_mutex> lk(mu_);
+    vid = header_.vdi_id;
+    e = idx < map_.size() ? map_[idx] : 0;
+  }
+  if (!shared_writer_ || e == vid || idx >= kInodeDataIndex) return e;
+  uint32_t fresh = 0;
+  if (!client_.read_obj(vid_to_vdi_oid(vid), &fresh, 4, uint32_t(inode_map_offset(idx))).ok())
+    return e;
+  if (fresh && fresh != e) {
+    std::unique_lock<std::shared_mutex> lk(mu_);
+    if (header_.vdi_id == vid && idx < map_.size()) map_[idx] = fresh;
+    e = fresh;
+  }
+  return e;
+}
+
 Status Vdi::read_block(uint64_t idx, char* buf, uint32_t len, uint32_t off) {
-  uint32_t owner = map_entry(idx);
+  uint32_t owner = current_entry(idx);
   if (!owner) {
     std::memset(buf, 0, len);
     return {};
@@ -188,6 +207,7 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
       std::lock_guard<std::mutex> lk(create_mu_);
       writing_[idx]++;
     }
+    current_entry(idx);  // for a shared writer: what the other wrote is in map_
     uint32_t vid, owner;
     uint8_t copies;
     {

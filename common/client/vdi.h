@@ -71,6 +71,12 @@ class Vdi {
   // Looks the name up again and reloads the inode (after a snapshot).
   Status refresh();
 
+  // Another client writes this VDI too (a shared lock, for a hand-over):
+  // map entries that are not ours are read again from the inode before a
+  // block is read as zeros or allocated, so blocks the other allocated are
+  // seen.
+  void set_shared_writer(bool on) { shared_writer_ = on; }
+
   // Reads data objects through `reader` (a sheep on this machine) when it
   // can, else through the client. The reader must outlive the Vdi.
   void set_local_reader(LocalReader* reader) { local_ = reader; }
@@ -84,6 +90,9 @@ class Vdi {
   Status unmap_block(uint64_t idx);
   // A plain write of block idx is over (see write_block).
   void done_writing(uint64_t idx);
+  // map_entry(idx), read again from the inode when another writer may
+  // have changed it (set_shared_writer).
+  uint32_t current_entry(uint64_t idx);
   // Sets entry idx of vid's inode map to owner.
   Status reference_block(uint32_t vid, uint64_t idx, uint32_t owner, uint8_t copies);
   // Copies kept of blocks owned by vid `owner` (for local reads).
@@ -97,6 +106,7 @@ class Vdi {
   const std::string tag_;
   const uint32_t snapid_;
   std::atomic<bool> readonly_{false};
+  std::atomic<bool> shared_writer_{false};
   uint8_t block_size_shift_ = kDefaultBlockSizeShift;
 
   mutable std::shared_mutex mu_;  // guards header_ and map_

@@ -197,7 +197,8 @@ struct RspVdi {
   uint8_t copies;
   uint8_t block_size_shift;
   uint8_t reserved[2];
-  uint32_t unused[3];
+  uint32_t unused;
+  uint64_t lock_since;  // ours: LOCK_VDI answered VDI_LOCKED: unix time it was taken
 };
 
 struct RspNode {
@@ -272,6 +273,7 @@ static_assert(offsetof(SdRsp, result) == 16);
 static_assert(offsetof(SdRsp, obj.copies) == 20 && offsetof(SdRsp, obj.offset) == 24);
 static_assert(offsetof(SdRsp, vdi.vdi_id) == 24 && offsetof(SdRsp, vdi.attr_id) == 28);
 static_assert(offsetof(SdRsp, vdi.copies) == 32 && offsetof(SdRsp, vdi.block_size_shift) == 33);
+static_assert(offsetof(SdRsp, vdi.lock_since) == 40);
 static_assert(offsetof(SdRsp, node.nr_nodes) == 20 && offsetof(SdRsp, node.store_size) == 32);
 static_assert(offsetof(SdRsp, node.store_free) == 40);
 static_assert(offsetof(SdRsp, hash.digest) == 24);

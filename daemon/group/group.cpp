@@ -99,6 +99,45 @@ void apply_vdis(VdiTable& table, const VdiList& vdis) {
   }
 }
 
+// The lock table, as a newcomer receives it.
+void write_locks(RecordWriter& w, const std::map<uint32_t, VdiLock>& locks) {
+  w.u32(uint32_t(locks.size()));
+  for (const auto& [vid, l] : locks) {
+    w.u32(vid).u32(uint32_t(l.state)).u64(l.since);
+    w.raw(&l.owner.nid, sizeof(NodeId)).u64(l.owner.conn);
+    w.u32(uint32_t(l.participants.size()));
+    for (const auto& p : l.participants)
+      w.raw(&p.who.nid, sizeof(NodeId)).u64(p.who.conn).u32(uint32_t(p.state));
+  }
+}
+
+std::map<uint32_t, VdiLock> read_locks(RecordReader& r) {
+  std::map<uint32_t, VdiLock> out;
+  uint32_t n = r.u32();
+  for (uint32_t i = 0; i < n && r.ok(); i++) {
+    uint32_t vid = r.u32();
+    VdiLock l;
+    l.state = LockState(r.u32());
+    l.since = r.u64();
+    r.raw(&l.owner.nid, sizeof(NodeId));
+    l.owner.conn = r.u64();
+    uint32_t np = r.u32();
+    for (uint32_t j = 0; j < np && j < kMaxLockParticipants && r.ok(); j++) {
+      VdiLock::Participant p;
+      r.raw(&p.who.nid, sizeof(NodeId));
+      p.who.conn = r.u64();
+      p.state = ParticipantState(r.u32());
+      l.participants.push_back(p);
+    }
+    if (r.ok()) out[vid] = std::move(l);
+  }
+  return out;
+}
+
+void log_released(const std::vector<uint32_t>& vids, const char* why) {
+  for (uint32_t vid : vids) sd_info("VDI %" PRIx32 " unlocked: %s", vid, why);
+}
+
 }  // namespace
 
 Status Group::start(ClusterDriver* driver) {
@@ -320,6 +359,7 @@ bool Group::check_join(const SdNode& node, const std::vector<char>& info,
   VdiList vdis = vdis_.all();
   if (why.empty() && theirs.ctime == cluster.ctime) vdis = merge_vdis(vdis, their_vdis);
   write_vdis(w, vdis);
+  write_locks(w, locks_.all());
   *reply = w.buf();
   return true;
 }
@@ -338,6 +378,7 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
   auto status = ClusterStatus(r.u8());
   EpochRecord rec = read_record(r);
   VdiList vdis = read_vdis(r);
+  std::map<uint32_t, VdiLock> locks = read_locks(r);
   if (!r.ok()) {
     sd_err("malformed join reply");
     return true;
@@ -388,6 +429,7 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
   publish_lease();
   vdis_.clear();
   apply_vdis(vdis_, vdis);
+  locks_.replace(std::move(locks));
   return true;
 }
 
@@ -410,6 +452,8 @@ void Group::on_join(const std::vector<SdNode>& members, const SdNode& node,
     }
     members_ = members;
     sd_info("%s joined (%zu members)", node_addr_str(node.nid).c_str(), members.size());
+    // A sheep that joins again started again: its connections are gone.
+    if (!self_join) log_released(locks_.release_node(node.nid), "its gateway started again");
     if (stay) membership_changed_locked();
   }
   if (!stay) {
@@ -438,6 +482,8 @@ void Group::on_join_refused(const std::vector<char>& reply) {
 void Group::on_leave(const std::vector<SdNode>& members, const SdNode& node) {
   listener_.on_peer_left(node.nid);
   std::lock_guard<std::mutex> lk(mu_);
+  log_released(locks_.release_node(node.nid),
+               ("its gateway " + node_addr_str(node.nid) + " left").c_str());
   members_ = members;
   sd_info("%s left (%zu members)", node_addr_str(node.nid).c_str(), members.size());
   membership_changed_locked();
@@ -560,6 +606,7 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       VdiAddedMsg m;
       std::memcpy(&m, p, sizeof(m));
       if (m.old_vid) vdis_.mark_snapshot(m.old_vid);
+      if (m.old_vid) locks_.move(m.old_vid, m.new_vid);
       VdiInfo info;
       info.copies = m.copies;
       info.copy_policy = m.copy_policy;
@@ -590,6 +637,35 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       }
       return Res::Success;
     }
+    case kVdiLock:
+    case kVdiRelease:
+    case kLocksReleased: {
+      if (len != sizeof(LockMsg)) return Res::InvalidParms;
+      LockMsg m;
+      std::memcpy(&m, p, sizeof(m));
+      LockHolder who{m.nid, m.conn};
+      if (type == kLocksReleased) {
+        log_released(locks_.release_holder(who), "its client connection closed");
+        return Res::Success;
+      }
+      if (type == kVdiRelease) {
+        Res r = locks_.release(m.vid, who);
+        if (r == Res::Success) sd_info("VDI %" PRIx32 " unlocked: released", m.vid);
+        return r;
+      }
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        bool member = false;
+        for (const auto& n : members_)
+          if (same_node_id(n.nid, m.nid)) member = true;
+        if (!member) return Res::VdiLocked;  // its gateway left before this was decided
+      }
+      Res r = locks_.lock(m.vid, who, m.shared, m.now);
+      if (r == Res::Success)
+        sd_info("VDI %" PRIx32 " locked%s by a client of %s", m.vid, m.shared ? " (shared)" : "",
+                node_addr_str(m.nid).c_str());
+      return r;
+    }
     case kBarrier:
       return Res::Success;
     case kRecoveryDone: {
@@ -617,6 +693,7 @@ Res Group::apply_make_fs(const ClusterSettings& req) {
   if (store != "plain") return Res::NoStore;
   if (!store_.purge().ok()) return Res::Eio;
   vdis_.clear();
+  locks_.clear();
   if (!epochs_.clear().ok()) return Res::Eio;
   rings_.clear();
   listener_.on_store_reset(1);
@@ -666,6 +743,24 @@ Res Group::vdi_added(const VdiAddedMsg& m) { return broadcast_and_wait(kVdiAdded
 Res Group::vdi_deleted(uint32_t vid) { return broadcast_and_wait(kVdiDeleted, &vid, 4); }
 Res Group::vdis_released(const std::vector<uint32_t>& vids) {
   return broadcast_and_wait(kVdisReleased, vids.data(), vids.size() * 4);
+}
+Res Group::broadcast_lock(MsgType type, uint32_t vid, const LockHolder& who, bool shared) {
+  LockMsg m{};
+  m.vid = vid;
+  m.shared = shared;
+  m.nid = who.nid;
+  m.conn = who.conn;
+  m.now = uint64_t(time(nullptr));
+  return broadcast_and_wait(type, &m, sizeof(m));
+}
+Res Group::lock_vdi(uint32_t vid, const LockHolder& who, bool shared) {
+  return broadcast_lock(kVdiLock, vid, who, shared);
+}
+Res Group::release_vdi(uint32_t vid, const LockHolder& who) {
+  return broadcast_lock(kVdiRelease, vid, who, false);
+}
+Res Group::release_locks(const LockHolder& who) {
+  return broadcast_lock(kLocksReleased, 0, who, false);
 }
 Res Group::barrier() { return broadcast_and_wait(kBarrier, nullptr, 0); }
 Res Group::recovery_done(uint32_t epoch) { return broadcast_and_wait(kRecoveryDone, &epoch, 4); }

@@ -30,6 +30,7 @@
 #include "group/epoch_log.h"
 #include "group/epoch_rings.h"
 #include "group/membership.h"
+#include "group/vdi_locks.h"
 #include "group/vdi_table.h"
 #include "proto/node.h"
 #include "proto/results.h"
@@ -78,7 +79,7 @@ struct VdiAddedMsg {
 class Group : public ClusterEvents, public MembershipSource, public SettingsSource {
  public:
   Group(const GroupOptions& opts, SdNode& self, PlainStore& store, ConfigFile& config,
-        EpochLog& epochs, EpochRings& rings, VdiTable& vdis, ReadLease& lease,
+        EpochLog& epochs, EpochRings& rings, VdiTable& vdis, VdiLocks& locks, ReadLease& lease,
         GroupListener& listener)
       : opts_(opts),
         self_(self),
@@ -87,6 +88,7 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
         epochs_(epochs),
         rings_(rings),
         vdis_(vdis),
+        locks_(locks),
         lease_(lease),
         listener_(listener) {}
 
@@ -120,6 +122,12 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   // Recycled VIDs: these vids are free again on every node.
   Res vdis_released(const std::vector<uint32_t>& vids);
   Res set_recovery_disabled(bool disabled);
+  // VDI locks (VdiLocks has the rules): decided in the cluster's order, so
+  // every node agrees. A holder whose sheep is not a member gets VdiLocked.
+  Res lock_vdi(uint32_t vid, const LockHolder& who, bool shared);
+  Res release_vdi(uint32_t vid, const LockHolder& who);
+  // Every lock of a client connection ends (it closed).
+  Res release_locks(const LockHolder& who);
   // This node has recovered `epoch`; when every member has, objects nobody
   // needs any more are dropped.
   Res recovery_done(uint32_t epoch);
@@ -152,7 +160,19 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
     kBarrier,
     kRecoveryDone,
     kVdisReleased,
+    kVdiLock,
+    kVdiRelease,
+    kLocksReleased,
   };
+  struct LockMsg {
+    uint32_t vid;
+    uint8_t shared;
+    uint8_t pad[3];
+    NodeId nid;
+    uint64_t conn;
+    uint64_t now;
+  };
+  Res broadcast_lock(MsgType type, uint32_t vid, const LockHolder& who, bool shared);
   struct MsgHeader {
     uint32_t type;
     uint32_t seq;
@@ -178,6 +198,7 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   EpochLog& epochs_;
   EpochRings& rings_;
   VdiTable& vdis_;
+  VdiLocks& locks_;
   ReadLease& lease_;
   GroupListener& listener_;
   ClusterDriver* driver_ = nullptr;

@@ -16,7 +16,7 @@ const OpInfo kOps[] = {
     {kOpWriteObj, "WRITE_OBJ", K::Gateway, false, ops::write_obj},
     {kOpRemoveObj, "REMOVE_OBJ", K::Gateway, false, ops::remove_obj},
     {kOpNewVdi, "NEW_VDI", K::Cluster, false, ops::new_vdi},
-    {kOpLockVdi, "LOCK_VDI", K::Cluster, false, ops::get_vdi_info},
+    {kOpLockVdi, "LOCK_VDI", K::Cluster, false, ops::lock_vdi},
     {kOpReleaseVdi, "RELEASE_VDI", K::Cluster, false, ops::release_vdi},
     {kOpGetVdiInfo, "GET_VDI_INFO", K::Cluster, false, ops::get_vdi_info},
     {kOpReadVdis, "READ_VDIS", K::Local, true, ops::read_vdis},

@@ -67,6 +67,7 @@ Res release_objects(Sheep&, Request&);
 Res new_vdi(Sheep&, Request&);
 Res del_vdi(Sheep&, Request&);
 Res get_vdi_info(Sheep&, Request&);
+Res lock_vdi(Sheep&, Request&);
 Res release_vdi(Sheep&, Request&);
 Res get_vdi_attr(Sheep&, Request&);
 Res get_vdi_copies(Sheep&, Request&);

@@ -103,7 +103,30 @@ Res get_vdi_info(Sheep& s, Request& r) {
   return Res::Success;
 }
 
-Res release_vdi(Sheep&, Request&) { return Res::Success; }
+// LOCK_VDI: GET_VDI_INFO, and on a cluster formatted with locking (-l) a
+// lock held by this client connection on this gateway (§5.8). The lookup
+// may run on the master; the lock is decided in the cluster's order.
+Res lock_vdi(Sheep& s, Request& r) {
+  Res res = get_vdi_info(s, r);
+  if (res != Res::Success || (r.hdr.flags & kFlagFwd)) return res;
+  if (!(s.group.settings().flags & kClusterUseLock)) return res;
+  uint32_t vid = r.rsp.vdi.vdi_id;
+  bool shared = r.hdr.vdi.type == 1;
+  res = s.group.lock_vdi(vid, LockHolder{s.self.nid, r.conn_id}, shared);
+  if (res == Res::VdiLocked) {
+    // Who holds it is in GET_VDI_COPIES; since when rides in the reply.
+    auto l = s.locks.get(vid);
+    r.rsp.vdi.vdi_id = vid;
+    r.rsp.vdi.lock_since = l ? l->since : 0;
+  }
+  return res;
+}
+
+// RELEASE_VDI: vdi.base_vdi_id names the VDI. Without locking a no-op.
+Res release_vdi(Sheep& s, Request& r) {
+  if (!(s.group.settings().flags & kClusterUseLock)) return Res::Success;
+  return s.group.release_vdi(r.hdr.vdi.base_vdi_id, LockHolder{s.self.nid, r.conn_id});
+}
 
 Res get_vdi_attr(Sheep& s, Request& r) {
   if (!r.is_write() || r.data_length() != sizeof(VdiAttr)) return Res::InvalidParms;
@@ -121,6 +144,7 @@ Res get_vdi_attr(Sheep& s, Request& r) {
 Res get_vdi_copies(Sheep& s, Request& r) {
   constexpr size_t kRecord = 1428;
   auto all = s.vdis.all();
+  auto locks = s.locks.all();
   size_t bytes = all.size() * kRecord;
   if (bytes > r.hdr.data_length) return Res::BufferSmall;
   char* buf = r.reply_buffer(uint32_t(bytes));
@@ -128,7 +152,6 @@ Res get_vdi_copies(Sheep& s, Request& r) {
   for (size_t i = 0; i < all.size(); i++) {
     char* p = buf + i * kRecord;
     const auto& [vid, v] = all[i];
-    uint32_t lock_state = 1;  // unlocked
     std::memcpy(p + 0, &vid, 4);
     p[4] = char(v.copies);
     p[5] = v.snapshot;
@@ -136,6 +159,19 @@ Res get_vdi_copies(Sheep& s, Request& r) {
     p[7] = char(v.copy_policy);
     p[8] = char(v.block_size_shift);
     std::memcpy(p + 12, &v.parent, 4);
+    uint32_t lock_state = uint32_t(LockState::Unlocked);
+    if (auto l = locks.find(vid); l != locks.end()) {
+      lock_state = uint32_t(l->second.state);
+      std::memcpy(p + 20, &l->second.owner.nid, sizeof(NodeId));
+      uint32_t n = uint32_t(l->second.participants.size());
+      std::memcpy(p + 60, &n, 4);
+      for (uint32_t j = 0; j < n && j < kMaxLockParticipants; j++) {
+        uint32_t st = uint32_t(l->second.participants[j].state);
+        std::memcpy(p + 64 + 4 * j, &st, 4);
+        std::memcpy(p + 188 + sizeof(NodeId) * j, &l->second.participants[j].who.nid,
+                    sizeof(NodeId));
+      }
+    }
     std::memcpy(p + 16, &lock_state, 4);
   }
   return Res::Success;

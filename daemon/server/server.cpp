@@ -54,6 +54,7 @@ struct Server::Conn {
   size_t out_off = 0;
   bool closed = false;  // fd closed: replies are dropped
   bool broken = false;  // a write failed: the loop closes it
+  bool reported = false;  // runner told it closed (once closed and idle)
 };
 
 Server::Server(RequestRunner& runner) : runner_(runner), gway_wq_("gway", 32), io_wq_("io", 32) {
@@ -251,6 +252,7 @@ void Server::close_conn(uint64_t id) {
     c.closed = true;
     c.outq.clear();
     close(c.fd);
+    if (c.inflight == 0) report_closed_locked(c);
   }
   conns_.erase(it);  // replies still being worked on are dropped on completion
 }
@@ -380,7 +382,10 @@ void Server::complete(Conn& c, std::unique_ptr<Request> req) {
   bool wake_loop;
   {
     std::lock_guard<std::mutex> lk(c.out_mu);
-    if (c.closed) return;  // the client went away
+    if (c.closed) {  // the client went away
+      if (--c.inflight == 0) report_closed_locked(c);
+      return;
+    }
     c.outq.push_back(std::move(req));
     // Send it from this thread unless the loop is already waiting for the
     // socket to drain (then it owns the sending).
@@ -399,6 +404,13 @@ void Server::complete(Conn& c, std::unique_ptr<Request> req) {
   uint64_t one = 1;
   ssize_t rc = write(event_fd_, &one, sizeof(one));
   (void)rc;
+}
+
+void Server::report_closed_locked(Conn& c) {
+  if (c.reported) return;
+  c.reported = true;
+  uint64_t id = c.id;
+  gway_wq_.submit([this, id] { runner_.connection_closed(id); });
 }
 
 void Server::drain_completions() {

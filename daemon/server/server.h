@@ -39,6 +39,9 @@ class RequestRunner {
   virtual bool run_inline(Request& req) = 0;
   // The epoch replies carry.
   virtual uint32_t reply_epoch() const = 0;
+  // Connection conn_id closed and none of its requests is still running
+  // (called on a worker thread, once per connection).
+  virtual void connection_closed(uint64_t /*conn_id*/) {}
 };
 
 class Server {
@@ -77,6 +80,8 @@ class Server {
   void note_ready(Conn& c);
   void update_events(Conn& c);
   void close_conn(uint64_t id);
+  // Tells the runner, on a worker, that c is closed and idle (c.out_mu held).
+  void report_closed_locked(Conn& c);
 
   RequestRunner& runner_;
   int epfd_ = -1;

@@ -54,6 +54,7 @@ struct Node {
   sd::ConfigFile config;
   sd::EpochLog epochs;
   sd::VdiTable vdis;
+  sd::VdiLocks locks;
   sd::PeerPool peers;
   sd::ReadLease lease;
   Listener listener;
@@ -71,7 +72,7 @@ struct Node {
     // The rings read the membership the group publishes: built around it.
     rings = std::make_unique<sd::EpochRings>(epochs, peers, *dummy_members());
     group = std::make_unique<sd::Group>(sd::GroupOptions{}, self, store, config, epochs, *rings,
-                                        vdis, lease, listener);
+                                        vdis, locks, lease, listener);
     REQUIRE(group->start(&driver).ok());
   }
   static FakeMembership* dummy_members() {

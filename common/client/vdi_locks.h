@@ -1,0 +1,57 @@
+// VDI locks from the client side: LOCK_VDI / RELEASE_VDI, and the
+// cluster's lock table as GET_VDI_COPIES returns it (upstream's 1,428-byte
+// vdi_state records, PROTOCOL.md §5.8). Shared by dog (vdi lock list and
+// unlock) and the nbd plugin (the lock of a writable export).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "client/sheep_client.h"
+#include "proto/node.h"
+#include "result.h"
+
+namespace sd {
+
+inline constexpr int kVdiStateParticipants = 31;
+enum : uint32_t { kVdiUnlocked = 1, kVdiLocked = 2, kVdiSharedLock = 3 };
+
+struct VdiStateRecord {
+  uint32_t vid;
+  uint8_t nr_copies;
+  uint8_t snapshot;
+  uint8_t deleted;
+  uint8_t copy_policy;
+  uint8_t block_size_shift;
+  uint8_t pad[3];
+  uint32_t parent_vid;
+  uint32_t lock_state;
+  NodeId lock_owner;
+  uint32_t nr_participants;
+  uint32_t participants_state[kVdiStateParticipants];
+  NodeId participants[kVdiStateParticipants];
+};
+static_assert(sizeof(VdiStateRecord) == 1428);
+
+// GET_VDI_COPIES: every VDI state the sheep knows, growing the buffer while
+// the sheep says it is too small. The error is the transport's or the
+// sheep's result.
+Result<std::vector<VdiStateRecord>> get_vdi_states(SheepClient& c);
+
+// "IPv4 ip:127.0.0.1 port:7000" (IPv6 likewise), as dog prints lock owners.
+std::string node_id_str(const NodeId& nid);
+
+// What a VDI_LOCKED answer says: the vid, and the unix time the lock was
+// taken (0 from sheep that do not say).
+struct LockedBy {
+  uint32_t vid = 0;
+  uint64_t since = 0;
+};
+// LOCK_VDI of the working VDI `name` for this connection: the vid. On
+// VdiLocked, *by (when given) says which lock refused it.
+Result<uint32_t> lock_vdi(SheepClient& c, const std::string& name, bool shared,
+                          LockedBy* by = nullptr);
+// RELEASE_VDI of vid.
+Status release_vdi(SheepClient& c, uint32_t vid, bool shared);
+
+}  // namespace sd

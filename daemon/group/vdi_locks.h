@@ -1,0 +1,77 @@
+// VdiLocks: the cluster's VDI lock table (PROTOCOL.md §5.8). Every sheep
+// holds the same table: it changes only by cluster messages applied in one
+// order (Group), by members leaving, and by the table a newcomer receives
+// when it joins. Nothing is kept on disk, so a full restart has no locks.
+//
+// A lock belongs to one client connection on one gateway sheep (the
+// holder): it ends when that connection closes or that sheep leaves.
+// A normal lock has one holder. A shared lock (upstream's type 1, for a
+// hand-over such as live migration) has up to 31 participants; a shared
+// request on a VDI under a normal lock turns it into a shared lock whose
+// first participant is the previous holder.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "proto/node.h"
+#include "proto/results.h"
+
+namespace sd {
+
+enum class LockState : uint32_t { Unlocked = 1, Locked = 2, Shared = 3 };
+enum class ParticipantState : uint32_t { Modified = 1, Shared = 2, Invalidated = 3 };
+inline constexpr size_t kMaxLockParticipants = 31;
+
+struct LockHolder {
+  NodeId nid{};        // the gateway sheep
+  uint64_t conn = 0;   // the client connection on it
+  bool operator==(const LockHolder& o) const { return conn == o.conn && same_node_id(nid, o.nid); }
+};
+
+struct VdiLock {
+  LockState state = LockState::Unlocked;
+  LockHolder owner{};  // normal lock
+  uint64_t since = 0;  // unix seconds the lock was taken
+  struct Participant {
+    LockHolder who;
+    ParticipantState state;
+  };
+  std::vector<Participant> participants;  // shared lock
+};
+
+class VdiLocks {
+ public:
+  // Normal (shared = false) or shared lock for `who`. VdiLocked when it
+  // is held by another holder (or a shared lock is full). Taking a lock
+  // one already holds succeeds.
+  Res lock(uint32_t vid, const LockHolder& who, bool shared, uint64_t now);
+  // RELEASE_VDI from `who`: a participant of a shared lock leaves it; any
+  // other sender breaks the lock (dog vdi lock unlock). VdiNotLocked when
+  // there is no lock.
+  Res release(uint32_t vid, const LockHolder& who);
+  // Every lock `who` holds ends (its connection closed). Returns the vids.
+  std::vector<uint32_t> release_holder(const LockHolder& who);
+  // Every lock held through sheep `nid` ends (it left, or started again).
+  std::vector<uint32_t> release_node(const NodeId& nid);
+  // A snapshot of `from` was taken: the writer goes on writing `to`, the
+  // new working VDI, so its lock moves there.
+  void move(uint32_t from, uint32_t to);
+  bool holds_any(const LockHolder& who) const;
+  std::optional<VdiLock> get(uint32_t vid) const;
+  std::map<uint32_t, VdiLock> all() const;
+  void replace(std::map<uint32_t, VdiLock> table);
+  void clear();
+
+ private:
+  // Removes `pred`'s holders from one entry; true when it became unlocked.
+  template <typename Pred>
+  static bool drop(VdiLock& l, Pred pred);
+
+  mutable std::mutex mu_;
+  std::map<uint32_t, VdiLock> locks_;  // guarded by mu_; only locked VDIs
+};
+
+}  // namespace sd
