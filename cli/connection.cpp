@@ -50,7 +50,14 @@ sd::SheepClient* client_for(const sd::Endpoint& ep) {
       client_cache().push_back({ep, std::move(c)});
       return client_cache().back().client.get();
     }
-    err("failed to connect to %s:%d: %s", ep.host.c_str(), ep.port, std::strerror(errno));
+    if (errno == EACCES)
+      err("failed to connect to %s:%d: the sheep refused our cluster key, or does not hold it "
+          "(--auth-key)", ep.host.c_str(), ep.port);
+    else if (errno == EPROTONOSUPPORT)
+      err("failed to connect to %s:%d: the sheep does not use a cluster key (drop --auth-key)",
+          ep.host.c_str(), ep.port);
+    else
+      err("failed to connect to %s:%d: %s", ep.host.c_str(), ep.port, std::strerror(errno));
   }
   return nullptr;
 }

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "client/auth_handshake.h"
 #include "dog.h"
 #include "size.h"
 
@@ -23,6 +25,8 @@
 
 namespace dog {
 namespace {
+
+constexpr char kDefaultKeyFile[] = "/etc/sheepdog/auth-key";
 
 const Command* const kCommands[] = {&kVdiCommand, &kNodeCommand, &kClusterCommand};
 
@@ -123,6 +127,11 @@ int run(int argc, char** argv) {
   if (const char* p = std::getenv("SHEEPDOG_DOG_PORT"))
     if (!set_port(ctx, p)) return kExitUsage;
 
+  // The cluster key: --auth-key FILE, else $SHEEPDOG_AUTH_KEY, else
+  // /etc/sheepdog/auth-key when it exists.
+  const char* key_file = std::getenv("SHEEPDOG_AUTH_KEY");
+  if (!key_file && access(kDefaultKeyFile, F_OK) == 0) key_file = kDefaultKeyFile;
+
   // getopt_long over this subcommand's letters only.
   std::string optstring;
   std::vector<option> longopts;
@@ -134,6 +143,8 @@ int run(int argc, char** argv) {
     longopts.push_back({o->long_name, o->has_arg ? required_argument : no_argument, nullptr,
                         o->letter});
   }
+  constexpr int kAuthKeyOpt = 1000;  // long only, on every subcommand
+  longopts.push_back({"auth-key", required_argument, nullptr, kAuthKeyOpt});
   longopts.push_back({nullptr, 0, nullptr, 0});
 
   bool timing = false;
@@ -160,6 +171,9 @@ int run(int argc, char** argv) {
       case 'T':
         timing = true;
         break;
+      case kAuthKeyOpt:
+        key_file = optarg;
+        break;
       case '?':
         err("Try 'dog --help' for more information.");
         return kExitUsage;
@@ -172,6 +186,15 @@ int run(int argc, char** argv) {
     }
   }
   for (int i = optind; i < argc; i++) ctx.args.push_back(argv[i]);
+  if (key_file) {
+    sd::ClusterKey key;
+    std::string why;
+    if (!sd::ClusterKey::load(key_file, &key, &why)) {
+      err("cannot read the cluster key %s: %s", key_file, why.c_str());
+      return kExitFailure;
+    }
+    sd::set_client_key(key);
+  }
 
   if (ctx.sub->flags & kNeedNodelist) {
     int rc = fetch_node_list(ctx);

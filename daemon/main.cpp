@@ -16,6 +16,7 @@
 
 #include "base/file_util.h"
 #include "base/log.h"
+#include "client/auth_handshake.h"
 #include "options.h"
 #include "server/server.h"
 #include "sheep.h"
@@ -178,6 +179,18 @@ int main(int argc, char** argv) {
   opts.dir = real;
   make_dirs(opts.dir + "/epoch");
 
+  ClusterKey key;
+  if (!opts.auth_key_file.empty()) {
+    std::string why;
+    if (!ClusterKey::load(opts.auth_key_file, &key, &why)) {
+      std::fprintf(stderr, "cannot read the cluster key %s: %s\n", opts.auth_key_file.c_str(),
+                   why.c_str());
+      return 1;
+    }
+  }
+  // Our own connections to other sheep prove the key too.
+  set_client_key(key);
+
   if (!opts.foreground) daemonize();
   if (!lock_dir(opts.dir)) {
     report_status(1);
@@ -208,7 +221,7 @@ int main(int argc, char** argv) {
   install_signal_handlers();
   raise_open_file_limit();
 
-  Sheep sheep(opts);
+  Sheep sheep(opts, key);
   sheep.self = make_self(opts);
   if (!sheep.store.init().ok()) {
     sd_err("cannot initialise the object store in %s/obj", opts.dir.c_str());
@@ -223,9 +236,17 @@ int main(int argc, char** argv) {
     sheep.store.set_invalidation_hook([&sheep] { sheep.lease.invalidate(); });
 
   sheep.rebuild_vdi_table();
-  Server server(sheep);
+  Server server(sheep, key);
+  if (key.empty())
+    sd_info("authentication off (no --auth-key): anyone who reaches port %u can run every "
+            "command; firewall it", unsigned(opts.port));
+  else
+    sd_info("authentication on: every TCP connection must prove the cluster key in %s",
+            opts.auth_key_file.c_str());
   sheep.server = &server;
   if (!server.listen(opts.bind_addr, opts.port, opts.dir + "/sock")) return 1;
+  // With a key, DIR/sock is the way in without one: root only.
+  if (!key.empty()) chmod((opts.dir + "/sock").c_str(), 0600);
   if (!opts.io_addr.empty() && !server.listen_io(opts.io_addr, opts.io_port)) return 1;
   if (opts.cluster.empty()) {
 #ifdef SD_HAVE_COROSYNC

@@ -68,6 +68,8 @@ void print_usage() {
   std::printf("Sheepdog daemon (version %s)\n", SD_VERSION);
   std::printf("Usage: sheep [OPTION]... [PATH] (default: /tmp)\nOptions:\n");
   for (const auto& o : kOpts) std::printf("  -%c, --%-18s%s\n", o.letter, o.name, o.desc);
+  std::printf("      --%-18s%s\n", "auth-key FILE",
+              "require the cluster key in FILE on every TCP connection (default: none)");
   std::printf("\nTry 'sheep <option>', e.g., 'sheep -z', to get more detail about specific "
               "option\n");
 }
@@ -105,6 +107,8 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
     if (h.has_arg) shortopts += ':';
     longopts.push_back({h.name, h.has_arg ? required_argument : no_argument, nullptr, h.letter});
   }
+  constexpr int kAuthKeyOpt = 1000;  // long only: upstream has no such option
+  longopts.push_back({"auth-key", required_argument, nullptr, kAuthKeyOpt});
   longopts.push_back({nullptr, 0, nullptr, 0});
   opterr = 0;
   int ch;
@@ -197,6 +201,7 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
         }
         break;
       }
+      case kAuthKeyOpt: o->auth_key_file = optarg; break;
       case 'n': o->nosync = true; break;
       case 'p':
         if (!parse_u64(optarg, 65535, &v) || v < 1) {
@@ -255,7 +260,9 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
             return 1;
           }
         }
-        if (ch == ':')
+        if (ch == ':' && optopt == kAuthKeyOpt)
+          std::fprintf(stderr, "sheep: option '--auth-key' requires an argument\n");
+        else if (ch == ':')
           std::fprintf(stderr, "sheep: option requires an argument -- '%c'\n", optopt);
         else if (optopt)
           std::fprintf(stderr, "sheep: invalid option -- '%c'\n", optopt);

@@ -29,6 +29,7 @@ struct SheepOptions {
   uint16_t io_port = 0;         // -i port= (7000 when only host= is given)
   bool zone_set = false;
   uint32_t zone = 0;            // -z
+  std::string auth_key_file;    // --auth-key: the cluster key (empty: none)
 };
 
 // Parses argv. Returns -1 to go on, otherwise the exit code to exit with

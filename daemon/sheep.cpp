@@ -10,13 +10,13 @@
 
 namespace sd {
 
-Sheep::Sheep(const SheepOptions& o)
+Sheep::Sheep(const SheepOptions& o, const ClusterKey& key)
     : opts(o),
       store(o.dir + "/obj", o.nosync),
       config(o.dir + "/config"),
       epochs(o.dir + "/epoch"),
       rings(epochs, peers, group),
-      group(GroupOptions{o.gateway, o.vnodes}, self, store, config, epochs, rings, vdis, locks,
+      group(GroupOptions{o.gateway, o.vnodes, key}, self, store, config, epochs, rings, vdis, locks,
             lease, *this),
       policy(vdis, group),
       audit(store, rings, group, policy, o.dir + "/obj/.audited"),

@@ -37,7 +37,7 @@
 namespace sd {
 
 struct Sheep : GroupListener, RecoveryCluster, AuditListener, RequestRunner {
-  explicit Sheep(const SheepOptions& o);
+  Sheep(const SheepOptions& o, const ClusterKey& key);
 
   SheepOptions opts;
   SdNode self{};

@@ -28,6 +28,9 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
+#include "client/auth_handshake.h"
 #include "client/requests.h"
 #include "client/sheep_client.h"
 #include "client/vdi.h"
@@ -54,6 +57,7 @@ struct Config {
   bool local_read = true;  // with socket=: read object files of that sheep directly
   bool readonly = false;   // serve read-only, without a lock
   bool shared_lock = false;  // lock=shared: a second writer for a hand-over
+  bool key_given = false;    // auth-key=
 };
 
 Config cfg;
@@ -174,6 +178,15 @@ int sheepdog_config(const char* key, const char* value) {
       return -1;
     }
     cfg.socket = value;
+  } else if (std::strcmp(key, "auth-key") == 0) {
+    sd::ClusterKey k;
+    std::string why;
+    if (!sd::ClusterKey::load(value, &k, &why)) {
+      nbdkit_error("sheepdog: auth-key: cannot read the cluster key %s: %s", value, why.c_str());
+      return -1;
+    }
+    sd::set_client_key(k);
+    cfg.key_given = true;
   } else if (std::strcmp(key, "readonly") == 0) {
     int v = nbdkit_parse_bool(value);
     if (v < 0) return -1;
@@ -199,6 +212,16 @@ int sheepdog_config(const char* key, const char* value) {
 }
 
 int sheepdog_config_complete() {
+  // Without auth-key=, the default key file when there is one.
+  if (!cfg.key_given && access("/etc/sheepdog/auth-key", F_OK) == 0) {
+    sd::ClusterKey k;
+    std::string why;
+    if (!sd::ClusterKey::load("/etc/sheepdog/auth-key", &k, &why)) {
+      nbdkit_error("sheepdog: cannot read the cluster key /etc/sheepdog/auth-key: %s", why.c_str());
+      return -1;
+    }
+    sd::set_client_key(k);
+  }
   if (cfg.vdi.empty() && (!cfg.tag.empty() || cfg.snapid)) {
     nbdkit_error("sheepdog: tag and snapid need vdi=NAME");
     return -1;
@@ -222,6 +245,8 @@ int sheepdog_config_complete() {
   "address=ADDR        Address of a sheep (default 127.0.0.1).\n"               \
   "port=PORT           Port of that sheep (default 7000).\n"                    \
   "socket=PATH         Connect to a sheep's unix socket instead of TCP.\n"   \
+  "auth-key=FILE       The cluster key (default /etc/sheepdog/auth-key if it\n" \
+  "                    exists), for sheep started with --auth-key.\n"         \
   "readonly=BOOL       Serve read-only, without taking the VDI's lock.\n"   \
   "lock=exclusive|shared  exclusive (default): refuse to start when another\n" \
   "                    writer holds the VDI. shared: write beside it, for a\n"  \
@@ -252,7 +277,14 @@ int sheepdog_get_ready() {
   ep.unix_path = cfg.socket;
   client = sd::SheepClient::connect(ep);
   if (!client) {
-    nbdkit_error("sheepdog: cannot connect to %s: %s", ep.str().c_str(), std::strerror(errno));
+    if (errno == EACCES)
+      nbdkit_error("sheepdog: cannot connect to %s: the sheep refused our cluster key, or does "
+                   "not hold it (auth-key=)", ep.str().c_str());
+    else if (errno == EPROTONOSUPPORT)
+      nbdkit_error("sheepdog: cannot connect to %s: the sheep does not use a cluster key (drop "
+                   "auth-key=)", ep.str().c_str());
+    else
+      nbdkit_error("sheepdog: cannot connect to %s: %s", ep.str().c_str(), std::strerror(errno));
     return -1;
   }
   if (cfg.vdi.empty()) return 0;  // the export name picks the VDI per client

@@ -1,6 +1,8 @@
 // Pipelined request/reply matching over one sheep connection.
 #include "client/sheep_client.h"
 
+#include "client/auth_handshake.h"
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,7 +21,7 @@ SheepClient::SheepClient(const Endpoint& ep, int fd)
     : ep_(ep), fd_(fd), rbuf_(new char[kRecvBuffer]) {}
 
 std::unique_ptr<SheepClient> SheepClient::connect(const Endpoint& ep) {
-  int fd = connect_endpoint(ep);
+  int fd = connect_and_authenticate(ep);
   if (fd < 0) return nullptr;
   return std::unique_ptr<SheepClient>(new SheepClient(ep, fd));
 }
@@ -152,7 +154,7 @@ std::unique_ptr<SheepClient::Ticket> SheepClient::submit(SdReq req, const void* 
       // Reconnect once the failed calls have drained.
       cv_.wait(lk, [&] { return pending_.empty(); });
       if (dead_) {
-        int fd = connect_endpoint(ep_);
+        int fd = connect_and_authenticate(ep_);
         if (fd < 0) {
           t->p.done = t->p.failed = true;
           return t;

@@ -55,6 +55,9 @@ const char* strerror(Res r) {
     case Res::ClusterError: return "Cluster driver error";
     case Res::GatewayMode: return "Targeted node is gateway mode";
     case Res::InvalidVnodesStrategy: return "Invalid cluster vnodes strategy";
+    case Res::AuthRequired:
+      return "Authentication required: this sheep needs the cluster key (--auth-key FILE)";
+    case Res::AuthFailed: return "Authentication failed: wrong cluster key";
     default: break;
   }
   static thread_local char buf[32];

@@ -61,6 +61,9 @@ enum class Res : uint32_t {
   GatewayMode = 0x97,
   InvalidVnodesStrategy = 0x98,
   NoCheckpointEntry = 0x99,
+  // Ours (cluster keys): the request was not run.
+  AuthRequired = 0xA0,
+  AuthFailed = 0xA1,
 };
 
 // Upstream's sd_strerror text; "Invalid error code %x" for codes without one.

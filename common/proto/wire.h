@@ -81,6 +81,8 @@ enum Op : uint8_t {
   // Payload: pairs of u32 (owner vid, block index). Runs on the master.
   kOpReleaseObjects = 0xe0,
   kOpGetStaleList = 0xe1,  // ours: (oid, epoch) of every stale copy, 16 bytes each
+  kOpAuthChallenge = 0xe2,  // ours: cluster-key handshake, see cluster_key.h
+  kOpAuthResponse = 0xe3,
 };
 
 // Request flags (hdr.flags).

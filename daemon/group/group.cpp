@@ -134,6 +134,14 @@ std::map<uint32_t, VdiLock> read_locks(RecordReader& r) {
   return out;
 }
 
+// A joining sheep's proof that it holds the cluster key: over its address.
+AuthMac join_proof(const ClusterKey& key, const NodeId& nid) {
+  char id[18];
+  std::memcpy(id, nid.addr, 16);
+  std::memcpy(id + 16, &nid.port, 2);
+  return key.join_proof(id, sizeof(id));
+}
+
 void log_released(const std::vector<uint32_t>& vids, const char* why) {
   for (uint32_t vid : vids) sd_info("VDI %" PRIx32 " unlocked: %s", vid, why);
 }
@@ -293,6 +301,11 @@ std::vector<char> Group::join_info() {
   w.raw(&settings_, sizeof(settings_));
   write_record(w, latest_);
   write_vdis(w, vdis_.all());
+  w.u8(!opts_.key.empty());
+  if (!opts_.key.empty()) {
+    AuthMac proof = join_proof(opts_.key, self_.nid);
+    w.raw(proof.data(), proof.size());
+  }
   return w.buf();
 }
 
@@ -311,6 +324,9 @@ bool Group::check_join(const SdNode& node, const std::vector<char>& info,
   r.raw(&theirs, sizeof(theirs));
   EpochRecord their = read_record(r);
   VdiList their_vdis = read_vdis(r);
+  bool has_proof = r.u8() != 0;
+  AuthMac proof{};
+  if (has_proof) r.raw(proof.data(), proof.size());
   std::string addr = node_addr_str(node.nid);
   std::lock_guard<std::mutex> lk(mu_);
   RecordWriter w;
@@ -329,6 +345,11 @@ bool Group::check_join(const SdNode& node, const std::vector<char>& info,
   if (!r.ok() || proto != kSheepProtoVer) {
     why = "invalid protocol version: " + std::to_string(proto) + ", " +
           std::to_string(kSheepProtoVer);
+  } else if (!opts_.key.empty() &&
+             (!has_proof || !same_mac(proof, join_proof(opts_.key, node.nid)))) {
+    why = "the joining node " + addr + " does not hold the cluster key (sheep --auth-key)";
+  } else if (opts_.key.empty() && has_proof) {
+    why = "the joining node " + addr + " uses a cluster key and this cluster has none";
   } else if (!settings_.ctime) {
     // Not formatted: a formatted newcomer brings its cluster with it.
     if (theirs.ctime && waiting) {

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "cluster/driver.h"
+#include "cluster_key.h"
 #include "group/cluster_settings.h"
 #include "group/config_file.h"
 #include "group/epoch_log.h"
@@ -63,6 +64,7 @@ class GroupListener {
 struct GroupOptions {
   bool gateway = false;  // sheep -g
   int vnodes = 0;        // sheep -V (0: auto)
+  ClusterKey key;        // --auth-key: a joining sheep must hold it too
 };
 
 // A VDI created (fresh, clone, snapshot or rollback), as told to every node.

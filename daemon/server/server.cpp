@@ -1,7 +1,9 @@
 // The epoll loop, connection state machines and request framing.
 #include "server/server.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -55,9 +57,16 @@ struct Server::Conn {
   bool closed = false;  // fd closed: replies are dropped
   bool broken = false;  // a write failed: the loop closes it
   bool reported = false;  // runner told it closed (once closed and idle)
+  // Cluster key (loop thread only): trusted once proved, or from DIR/sock.
+  bool trusted = true;
+  bool challenged = false;
+  bool refusal_logged = false;
+  AuthNonce nonce{};
+  std::string peer;  // "ip:port" of a TCP client, for the log
 };
 
-Server::Server(RequestRunner& runner) : runner_(runner), gway_wq_("gway", 32), io_wq_("io", 32) {
+Server::Server(RequestRunner& runner, ClusterKey key)
+    : runner_(runner), key_(std::move(key)), gway_wq_("gway", 32), io_wq_("io", 32) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -233,6 +242,28 @@ void Server::accept_on(int lfd) {
     auto c = std::make_shared<Conn>();
     c->fd = fd;
     c->id = next_conn_id_++;
+    if (lfd != unix_fd_) {
+      c->trusted = key_.empty();
+      sockaddr_storage sa{};
+      socklen_t len = sizeof(sa);
+      char host[INET6_ADDRSTRLEN] = "?";
+      uint16_t port = 0;
+      if (getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
+        if (sa.ss_family == AF_INET) {
+          auto* in = reinterpret_cast<sockaddr_in*>(&sa);
+          inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+          port = ntohs(in->sin_port);
+        } else if (sa.ss_family == AF_INET6) {
+          auto* in6 = reinterpret_cast<sockaddr_in6*>(&sa);
+          if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+            inet_ntop(AF_INET, in6->sin6_addr.s6_addr + 12, host, sizeof(host));
+          else
+            inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+          port = ntohs(in6->sin6_port);
+        }
+      }
+      c->peer = std::string(host) + ":" + std::to_string(port);
+    }
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = c->id;
@@ -322,6 +353,13 @@ void Server::on_readable(Conn& c) {
     req->conn_id = c.id;
     const SdReq& h = req->hdr;
     bool has_payload = (h.flags & kFlagWrite) && h.data_length;
+    // Before the key is proved only the handshake's 64 bytes are taken.
+    if (has_payload && !c.trusted && h.data_length > kAuthNonceLen + kAuthMacLen) {
+      answer_untrusted(c, std::move(req));
+      c.closing = true;
+      on_writable(c);
+      return;
+    }
     if (has_payload && h.data_length > kMaxPayload) {
       // We cannot skip a payload we refuse to buffer: answer and close.
       sd_err("request %02x with a %u-byte payload refused", h.opcode, h.data_length);
@@ -352,7 +390,57 @@ void Server::on_readable(Conn& c) {
   on_writable(c);
 }
 
+void Server::answer_untrusted(Conn& c, std::unique_ptr<Request> req) {
+  Request& r = *req;
+  r.rsp = SdRsp{};
+  r.rsp.proto_ver = r.hdr.proto_ver;
+  r.rsp.opcode = r.hdr.opcode;
+  r.rsp.id = r.hdr.id;
+  r.rsp.epoch = runner_.reply_epoch();
+  Res res = Res::AuthRequired;
+  if (r.hdr.opcode == kOpAuthChallenge && r.hdr.data_length >= kAuthNonceLen && r.payload == nullptr) {
+    if (random_nonce(&c.nonce)) {
+      c.challenged = true;
+      std::memcpy(r.reply_buffer(kAuthNonceLen), c.nonce.data(), kAuthNonceLen);
+      res = Res::Success;
+    } else {
+      res = Res::SystemError;
+    }
+  } else if (r.hdr.opcode == kOpAuthResponse) {
+    AuthNonce client{};
+    AuthMac proof{};
+    bool well_formed = c.challenged && r.payload && r.hdr.data_length == kAuthNonceLen + kAuthMacLen;
+    if (well_formed) {
+      std::memcpy(client.data(), r.data(), kAuthNonceLen);
+      std::memcpy(proof.data(), r.data() + kAuthNonceLen, kAuthMacLen);
+    }
+    c.challenged = false;  // one answer per challenge
+    if (well_formed && same_mac(proof, key_.client_proof(c.nonce, client))) {
+      c.trusted = true;
+      AuthMac ours = key_.server_proof(c.nonce, client);
+      std::memcpy(r.reply_buffer(kAuthMacLen), ours.data(), kAuthMacLen);
+      res = Res::Success;
+    } else {
+      sd_err("authentication failed: the connection from %s does not hold the cluster key",
+             c.peer.c_str());
+      res = Res::AuthFailed;
+      c.closing = true;
+    }
+  } else if (!c.refusal_logged) {
+    sd_warn("request %02x from %s refused: the connection has not proved the cluster key",
+            r.hdr.opcode, c.peer.c_str());
+    c.refusal_logged = true;
+  }
+  r.rsp.result = uint32_t(res);
+  std::lock_guard<std::mutex> lk(c.out_mu);
+  c.outq.push_back(std::move(req));
+}
+
 void Server::dispatch(Conn& c, std::unique_ptr<Request> req) {
+  if (!c.trusted) {
+    answer_untrusted(c, std::move(req));
+    return;
+  }
   // Hot reads are answered here, without a thread hop; their replies are
   // sent when this wake-up's reading is done.
   if (runner_.run_inline(*req)) {

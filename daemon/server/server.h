@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster_key.h"
 #include "server/request.h"
 #include "result.h"
 #include "base/work_queue.h"
@@ -46,7 +47,9 @@ class RequestRunner {
 
 class Server {
  public:
-  explicit Server(RequestRunner& runner);
+  // With a non-empty key every TCP connection must prove it holds the key
+  // (cluster_key.h) before any of its requests runs; DIR/sock is trusted.
+  Server(RequestRunner& runner, ClusterKey key = {});
   ~Server();
 
   // Opens the listening sockets; false (with a log line) on failure.
@@ -80,10 +83,14 @@ class Server {
   void note_ready(Conn& c);
   void update_events(Conn& c);
   void close_conn(uint64_t id);
+  // A request on a connection that has not proved the key: the handshake's
+  // two steps are answered, anything else is refused unrun.
+  void answer_untrusted(Conn& c, std::unique_ptr<Request> req);
   // Tells the runner, on a worker, that c is closed and idle (c.out_mu held).
   void report_closed_locked(Conn& c);
 
   RequestRunner& runner_;
+  const ClusterKey key_;
   int epfd_ = -1;
   int tcp_fd_ = -1;
   int unix_fd_ = -1;

@@ -64,13 +64,20 @@ nbdkit_fails "nbdkit: error: sheepdog: port: '0' is not a port number (1..65535)
 nbdkit_fails "nbdkit: error: sheepdog: port: '70000' is not a port number (1..65535)" vdi=test port=70000
 nbdkit_fails "nbdkit: error: sheepdog: socket cannot be combined with address or port" \
   vdi=test port=7000 socket="$T/0/sock"
+nbdkit_fails "nbdkit: error: sheepdog: lock: 'bogus' is not 'exclusive' or 'shared'" vdi=test lock=bogus
+nbdkit_fails "nbdkit: error: sheepdog: auth-key: cannot read the cluster key $T/nokey: No such file or directory" \
+  vdi=test auth-key="$T/nokey"
+printf 'short\n' >"$T/shortkey"
+nbdkit_fails "nbdkit: error: sheepdog: auth-key: cannot read the cluster key $T/shortkey: the key must be at least 16 bytes (for example: head -c 32 /dev/urandom | base64 > FILE)" \
+  vdi=test auth-key="$T/shortkey"
 nbdkit_fails "nbdkit: error: sheepdog: vdi: the VDI name must not be empty" vdi=
 nbdkit_fails "nbdkit: error: sheepdog: vdi: the VDI name must be shorter than 256 bytes" \
   vdi="$(printf 'x%.0s' {1..256})"
 
 # --help lists the keys; --dump-plugin describes the plugin.
 LD_PRELOAD="$(nbdkit_preload)" nbdkit "$PLUGIN" --help >"$T/help" 2>&1 || fail "nbdkit PLUGIN --help"
-for key in '\[vdi=\]NAME' 'tag=TAG' 'snapid=N' 'address=ADDR' 'port=PORT' 'socket=PATH'; do
+for key in '\[vdi=\]NAME' 'tag=TAG' 'snapid=N' 'address=ADDR' 'port=PORT' 'socket=PATH' \
+  'auth-key=FILE' 'readonly=BOOL' 'lock=exclusive|shared'; do
   grep -q "^$key " "$T/help" || fail "--help does not list $key"
 done
 LD_PRELOAD="$(nbdkit_preload)" nbdkit "$PLUGIN" --dump-plugin >"$T/dump" 2>&1 || fail "nbdkit PLUGIN --dump-plugin"
@@ -83,7 +90,7 @@ done
 # the bare name.
 echo -n 'plugin ok' | dogn 0 vdi write test 0 9 || fail "vdi write"
 start_nbdkit "$T/tcp.sock" vdi=test port=7000
-start_nbdkit "$T/unix.sock" test socket="$T/0/sock"
+start_nbdkit "$T/unix.sock" test socket="$T/0/sock" readonly=true  # beside the writer above
 for s in tcp unix; do
   out=$(nbdinfo --size "nbd+unix:///?socket=$T/$s.sock") || fail "nbdinfo ($s)"
   assert_eq "$out" "104857600" "export size ($s)"

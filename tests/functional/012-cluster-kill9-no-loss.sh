@@ -13,7 +13,7 @@ start_nbdkit "$T/nbd3.sock" vdi=disk port=7003
 nbdcopy "$T/a" "nbd+unix:///?socket=$T/nbd3.sock" || fail "nbdcopy write through node 3"
 want=$(md5sum <"$T/a" | cut -d' ' -f1)
 
-start_nbdkit "$T/nbd4.sock" vdi=disk port=7004
+start_nbdkit "$T/nbd4.sock" vdi=disk port=7004 readonly=true  # a reader beside the writer
 got=$(nbdcopy "nbd+unix:///?socket=$T/nbd4.sock" - | md5sum | cut -d' ' -f1)
 assert_eq "$got" "$want" "read through node 4's plugin"
 

@@ -21,7 +21,7 @@ nbdcopy "$T/a" "$remote_uri" || fail "write through node 1"
 # when it opens it; later overwrites do not change the map.)
 # nbdkit -v stays in the foreground and logs the plugin's debug lines.
 LD_PRELOAD="$(nbdkit_preload)" nbdkit -v -U "$T/local.sock" -P "$T/local.pid" "$PLUGIN" \
-  vdi=disk socket="$T/0/sock" 2>"$T/local.log" &
+  vdi=disk socket="$T/0/sock" readonly=true 2>"$T/local.log" &
 on_exit "kill \$(cat $T/local.pid) 2>/dev/null"
 wait_for 20 test -S "$T/local.sock"
 wait_for 20 grep -q "local reads on" "$T/local.log"  # logged once nbdkit is in the background

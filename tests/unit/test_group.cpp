@@ -61,7 +61,7 @@ struct Node {
   std::unique_ptr<sd::EpochRings> rings;
   std::unique_ptr<sd::Group> group;
   FakeDriver driver;
-  Node(const std::string& d, uint16_t port)
+  Node(const std::string& d, uint16_t port, const sd::GroupOptions& opts = {})
       : dir(d),
         self(node_at(port, port)),
         store(d + "/obj", true),
@@ -71,7 +71,7 @@ struct Node {
     REQUIRE(store.init().ok());
     // The rings read the membership the group publishes: built around it.
     rings = std::make_unique<sd::EpochRings>(epochs, peers, *dummy_members());
-    group = std::make_unique<sd::Group>(sd::GroupOptions{}, self, store, config, epochs, *rings,
+    group = std::make_unique<sd::Group>(opts, self, store, config, epochs, *rings,
                                         vdis, locks, lease, listener);
     REQUIRE(group->start(&driver).ok());
   }
@@ -242,4 +242,62 @@ TEST_CASE("fresh nodes waiting for a format adopt the cluster a formatted node b
   CHECK(f.group->status() == sd::ClusterStatus::Ok);
   CHECK(f.history() == "2[7000 7005] 1[7000] ");
   CHECK(a.history() == "2[7000 7005] 1[7000] ");
+}
+
+TEST_CASE("VDI locks: every member agrees, a newcomer receives them, a leaving gateway's end") {
+  TempDir t;
+  Cluster c;
+  Node a(t.path + "/a", 7000), b(t.path + "/b", 7001), d(t.path + "/d", 7002);
+  c.join(a);
+  c.join(b);
+  REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
+  sd::LockHolder via_b{b.self.nid, 101};
+  sd::LockHolder via_a{a.self.nid, 7};
+  CHECK(b.group->lock_vdi(5, via_b, false) == sd::Res::Success);
+  CHECK(a.group->lock_vdi(5, via_a, false) == sd::Res::VdiLocked);
+  REQUIRE(a.locks.get(5));
+  CHECK(a.locks.get(5)->owner == via_b);
+  c.join(d);
+  REQUIRE(d.locks.get(5));  // from the master's join reply
+  CHECK(d.locks.get(5)->owner == via_b);
+  // A holder whose sheep is not a member cannot take a lock.
+  sd::LockHolder ghost{d.self.nid, 1};
+  ghost.nid.port = 7999;
+  CHECK(a.group->lock_vdi(6, ghost, false) == sd::Res::VdiLocked);
+  // The connection closes: released everywhere.
+  CHECK(b.group->lock_vdi(7, via_b, false) == sd::Res::Success);
+  CHECK(b.group->release_locks(via_b) == sd::Res::Success);
+  for (Node* n : {&a, &b, &d}) CHECK(n->locks.all().empty());
+  // The gateway leaves: released on every other node.
+  CHECK(b.group->lock_vdi(5, via_b, false) == sd::Res::Success);
+  c.leave(b);
+  CHECK_FALSE(a.locks.get(5));
+  CHECK_FALSE(d.locks.get(5));
+}
+
+TEST_CASE("with a cluster key, a sheep without it or with another is refused at the join") {
+  TempDir t;
+  sd::GroupOptions keyed;
+  keyed.key = sd::ClusterKey::from_bytes("the cluster's own key");
+  sd::GroupOptions wrong;
+  wrong.key = sd::ClusterKey::from_bytes("somebody else's key");
+  Cluster c;
+  Node a(t.path + "/a", 7000, keyed), b(t.path + "/b", 7001, keyed);
+  c.join(a);
+  c.join(b);
+  REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
+  CHECK(b.group->status() == sd::ClusterStatus::Ok);
+  Node x(t.path + "/x", 7002, wrong);
+  c.join(x);
+  CHECK(x.group->status() == sd::ClusterStatus::Killed);
+  Node y(t.path + "/y", 7003);
+  c.join(y);
+  CHECK(y.group->status() == sd::ClusterStatus::Killed);
+  // And a keyless cluster refuses a sheep that has a key.
+  Cluster open;
+  Node p(t.path + "/p", 7100), q(t.path + "/q", 7101, keyed);
+  open.join(p);
+  REQUIRE(p.group->make_fs(format_settings(43)) == sd::Res::Success);
+  open.join(q);
+  CHECK(q.group->status() == sd::ClusterStatus::Killed);
 }

@@ -1,0 +1,67 @@
+// HMAC-SHA256 proofs over the cluster key (OpenSSL).
+#include "cluster_key.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace sd {
+
+bool ClusterKey::load(const std::string& path, ClusterKey* out, std::string* why) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    *why = std::strerror(errno);
+    return false;
+  }
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  std::string bytes = ss.str();
+  while (!bytes.empty() && (bytes.back() == '\n' || bytes.back() == '\r' ||
+                            bytes.back() == ' ' || bytes.back() == '\t'))
+    bytes.pop_back();
+  if (bytes.size() < kMinKeyLen) {
+    *why = "the key must be at least " + std::to_string(kMinKeyLen) +
+           " bytes (for example: head -c 32 /dev/urandom | base64 > FILE)";
+    return false;
+  }
+  *out = from_bytes(std::move(bytes));
+  return true;
+}
+
+AuthMac ClusterKey::mac(const char* label, const void* a, size_t alen, const void* b,
+                        size_t blen) const {
+  AuthMac out{};
+  std::string msg(label);
+  msg.append(static_cast<const char*>(a), alen);
+  msg.append(static_cast<const char*>(b), blen);
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key_.data(), int(key_.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out.data(), &len);
+  return out;
+}
+
+AuthMac ClusterKey::client_proof(const AuthNonce& server, const AuthNonce& client) const {
+  return mac("sheepdog client proof", server.data(), server.size(), client.data(), client.size());
+}
+
+AuthMac ClusterKey::server_proof(const AuthNonce& server, const AuthNonce& client) const {
+  return mac("sheepdog server proof", client.data(), client.size(), server.data(), server.size());
+}
+
+AuthMac ClusterKey::join_proof(const void* node_id, size_t len) const {
+  return mac("sheepdog join proof", node_id, len, nullptr, 0);
+}
+
+bool random_nonce(AuthNonce* out) { return RAND_bytes(out->data(), int(out->size())) == 1; }
+
+bool same_mac(const AuthMac& a, const AuthMac& b) {
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace sd

@@ -1,0 +1,54 @@
+// ClusterKey: the shared secret of a cluster (sheep --auth-key FILE, the
+// same file on every node) and the challenge-response built on it.
+//
+// Every TCP connection to a sheep that has a key starts with two requests
+// (PROTOCOL.md "Authentication", ours, not upstream's):
+//   AUTH_CHALLENGE (0xE2): the sheep answers a fresh 32-byte nonce S.
+//   AUTH_RESPONSE  (0xE3): the client sends its nonce C and
+//       HMAC-SHA256(key, "sheepdog client proof" | S | C);
+//       the sheep answers HMAC-SHA256(key, "sheepdog server proof" | C | S),
+//       so the client knows it talks to a holder of the key too.
+// A joining sheep also proves the key to the master (join_proof).
+// HMAC and randomness come from OpenSSL; comparisons are constant-time.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace sd {
+
+inline constexpr size_t kAuthNonceLen = 32;
+inline constexpr size_t kAuthMacLen = 32;
+inline constexpr size_t kMinKeyLen = 16;
+using AuthNonce = std::array<uint8_t, kAuthNonceLen>;
+using AuthMac = std::array<uint8_t, kAuthMacLen>;
+
+class ClusterKey {
+ public:
+  ClusterKey() = default;
+  // Reads the key file: its bytes, without trailing white space, at least
+  // kMinKeyLen of them. False with *why set otherwise.
+  static bool load(const std::string& path, ClusterKey* out, std::string* why);
+  static ClusterKey from_bytes(std::string bytes) {
+    ClusterKey k;
+    k.key_ = std::move(bytes);
+    return k;
+  }
+  bool empty() const { return key_.empty(); }
+
+  AuthMac client_proof(const AuthNonce& server, const AuthNonce& client) const;
+  AuthMac server_proof(const AuthNonce& server, const AuthNonce& client) const;
+  // What a joining sheep sends so the master knows it holds the key.
+  AuthMac join_proof(const void* node_id, size_t len) const;
+
+ private:
+  AuthMac mac(const char* label, const void* a, size_t alen, const void* b, size_t blen) const;
+  std::string key_;
+};
+
+// A fresh random nonce (OpenSSL's RAND_bytes); false if none can be made.
+bool random_nonce(AuthNonce* out);
+// Constant-time equality.
+bool same_mac(const AuthMac& a, const AuthMac& b);
+
+}  // namespace sd

@@ -1,0 +1,63 @@
+// cluster_key.h: key files and the HMAC-SHA256 proofs (values checked
+// against Python's hmac module).
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+#include <string>
+
+#include "cluster_key.h"
+
+namespace {
+
+std::string hex(const sd::AuthMac& m) {
+  std::string s;
+  char b[3];
+  for (uint8_t c : m) {
+    std::snprintf(b, sizeof(b), "%02x", c);
+    s += b;
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("ClusterKey: proofs are HMAC-SHA256 over the label and both nonces") {
+  auto key = sd::ClusterKey::from_bytes("0123456789abcdef");
+  char id[18] = {};
+  CHECK(hex(key.join_proof(id, sizeof(id))) ==
+        "fe1584dcbce8ab29206c0b1d262ce08c94cc20ea8fda0733effd0eda5bb8b4d3");
+  sd::AuthNonce server, client;
+  server.fill(1);
+  client.fill(2);
+  CHECK(hex(key.client_proof(server, client)) ==
+        "40918d5d40bbeb73e5701033ef6c06b4fcc0469566d5681f0e01384208c16cc8");
+  // The server's answer is another value, and another key gives others.
+  CHECK_FALSE(sd::same_mac(key.server_proof(server, client), key.client_proof(server, client)));
+  auto other = sd::ClusterKey::from_bytes("0123456789abcdeX");
+  CHECK_FALSE(sd::same_mac(other.client_proof(server, client), key.client_proof(server, client)));
+  CHECK(sd::same_mac(key.client_proof(server, client), key.client_proof(server, client)));
+}
+
+TEST_CASE("ClusterKey: key files") {
+  std::string path = "/tmp/sd_unit_key_" + std::to_string(::getpid());
+  sd::ClusterKey k;
+  std::string why;
+  CHECK_FALSE(sd::ClusterKey::load(path, &k, &why));
+  CHECK(why == "No such file or directory");
+  std::ofstream(path) << "short\n";
+  CHECK_FALSE(sd::ClusterKey::load(path, &k, &why));
+  CHECK(why.find("at least 16 bytes") != std::string::npos);
+  std::ofstream(path) << "0123456789abcdef\n\n";
+  REQUIRE(sd::ClusterKey::load(path, &k, &why));
+  // Trailing new lines are not part of the key.
+  sd::AuthNonce n{};
+  CHECK(sd::same_mac(k.client_proof(n, n),
+                     sd::ClusterKey::from_bytes("0123456789abcdef").client_proof(n, n)));
+  std::remove(path.c_str());
+  sd::AuthNonce a{}, b{};
+  REQUIRE(sd::random_nonce(&a));
+  REQUIRE(sd::random_nonce(&b));
+  CHECK(a != b);
+}

@@ -1,0 +1,100 @@
+// group/vdi_locks.h: the lock table's rules (normal, shared, hand-over,
+// release by holder, by connection and by node, snapshot move).
+#include <doctest/doctest.h>
+
+#include "group/vdi_locks.h"
+
+namespace {
+
+sd::LockHolder holder(uint16_t port, uint64_t conn) {
+  sd::LockHolder h;
+  h.nid.addr[15] = 1;
+  h.nid.port = port;
+  h.conn = conn;
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("VdiLocks: one normal holder; others are refused until it releases") {
+  sd::VdiLocks locks;
+  auto a = holder(7000, 1), b = holder(7001, 1);
+  CHECK(locks.lock(5, a, false, 100) == sd::Res::Success);
+  CHECK(locks.lock(5, a, false, 101) == sd::Res::Success);  // again: still ours
+  CHECK(locks.lock(5, b, false, 102) == sd::Res::VdiLocked);
+  CHECK(locks.lock(5, holder(7000, 2), false, 102) == sd::Res::VdiLocked);  // another connection
+  REQUIRE(locks.get(5));
+  CHECK(locks.get(5)->since == 100);
+  CHECK(locks.get(5)->owner == a);
+  CHECK(locks.holds_any(a));
+  CHECK_FALSE(locks.holds_any(b));
+  CHECK(locks.release(5, a) == sd::Res::Success);
+  CHECK_FALSE(locks.get(5));
+  CHECK(locks.release(5, a) == sd::Res::VdiNotLocked);
+  CHECK(locks.lock(5, b, false, 103) == sd::Res::Success);
+}
+
+TEST_CASE("VdiLocks: RELEASE_VDI from anyone else breaks a normal lock (dog vdi lock unlock)") {
+  sd::VdiLocks locks;
+  CHECK(locks.lock(5, holder(7000, 1), false, 1) == sd::Res::Success);
+  CHECK(locks.release(5, holder(7002, 9)) == sd::Res::Success);
+  CHECK_FALSE(locks.get(5));
+}
+
+TEST_CASE("VdiLocks: a shared request joins a writer; the writer becomes a participant") {
+  sd::VdiLocks locks;
+  auto a = holder(7000, 1), b = holder(7001, 1), c = holder(7002, 1);
+  CHECK(locks.lock(5, a, false, 1) == sd::Res::Success);
+  CHECK(locks.lock(5, b, true, 2) == sd::Res::Success);
+  auto l = locks.get(5);
+  REQUIRE(l);
+  CHECK(l->state == sd::LockState::Shared);
+  REQUIRE(l->participants.size() == 2);
+  CHECK(l->participants[0].who == a);
+  CHECK(l->participants[0].state == sd::ParticipantState::Modified);
+  CHECK(l->participants[1].who == b);
+  CHECK(l->participants[1].state == sd::ParticipantState::Shared);
+  CHECK(locks.lock(5, c, false, 3) == sd::Res::VdiLocked);  // no normal lock beside them
+  // A participant leaving keeps the others; the last one unlocks.
+  CHECK(locks.release(5, a) == sd::Res::Success);
+  REQUIRE(locks.get(5));
+  CHECK(locks.get(5)->participants.size() == 1);
+  CHECK(locks.release(5, b) == sd::Res::Success);
+  CHECK_FALSE(locks.get(5));
+}
+
+TEST_CASE("VdiLocks: at most 31 participants") {
+  sd::VdiLocks locks;
+  for (uint64_t i = 0; i < sd::kMaxLockParticipants; i++)
+    CHECK(locks.lock(5, holder(7000, i + 1), true, 1) == sd::Res::Success);
+  CHECK(locks.lock(5, holder(7000, 99), true, 1) == sd::Res::VdiLocked);
+}
+
+TEST_CASE("VdiLocks: a closed connection and a departed node take their locks with them") {
+  sd::VdiLocks locks;
+  auto a1 = holder(7000, 1), a2 = holder(7000, 2), b = holder(7001, 1);
+  CHECK(locks.lock(1, a1, false, 1) == sd::Res::Success);
+  CHECK(locks.lock(2, a2, false, 1) == sd::Res::Success);
+  CHECK(locks.lock(3, b, false, 1) == sd::Res::Success);
+  CHECK(locks.lock(4, b, true, 1) == sd::Res::Success);
+  CHECK(locks.lock(4, a2, true, 1) == sd::Res::Success);
+  CHECK(locks.release_holder(a1) == std::vector<uint32_t>{1});
+  CHECK_FALSE(locks.get(1));
+  CHECK(locks.get(2));
+  CHECK(locks.release_node(a2.nid) == std::vector<uint32_t>{2, 4});
+  CHECK_FALSE(locks.get(2));
+  REQUIRE(locks.get(4));
+  CHECK(locks.get(4)->participants.size() == 1);  // b stays in the shared lock
+  CHECK(locks.release_node(b.nid) == std::vector<uint32_t>{3, 4});
+  CHECK(locks.all().empty());
+}
+
+TEST_CASE("VdiLocks: a snapshot moves the lock to the new working VDI") {
+  sd::VdiLocks locks;
+  auto a = holder(7000, 1);
+  CHECK(locks.lock(5, a, false, 1) == sd::Res::Success);
+  locks.move(5, 6);
+  CHECK_FALSE(locks.get(5));
+  REQUIRE(locks.get(6));
+  CHECK(locks.get(6)->owner == a);
+}
