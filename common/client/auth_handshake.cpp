@@ -1,6 +1,8 @@
 // AUTH_CHALLENGE and AUTH_RESPONSE from the client side.
 #include "client/auth_handshake.h"
 
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,12 +29,8 @@ Status exchange(int fd, SdReq req, const void* out, void* in, uint32_t in_len, S
   return {};
 }
 
-}  // namespace
-
-void set_client_key(const ClusterKey& key) { key_storage() = key; }
-const ClusterKey& client_key() { return key_storage(); }
-
-Status authenticate(int fd) {
+// AUTH_CHALLENGE, then AUTH_RESPONSE, checking the sheep's proof.
+Status handshake(int fd) {
   const ClusterKey& key = client_key();
   AuthNonce server{}, client{};
   SdRsp rsp{};
@@ -52,6 +50,23 @@ Status authenticate(int fd) {
   if (rsp.data_length != kAuthMacLen || !same_mac(theirs, key.server_proof(server, client)))
     return err(Res::AuthFailed);  // it does not hold our key
   return {};
+}
+
+}  // namespace
+
+void set_client_key(const ClusterKey& key) { key_storage() = key; }
+const ClusterKey& client_key() { return key_storage(); }
+
+Status authenticate(int fd) {
+  // A sheep that stops answering mid-handshake (SIGSTOP, a dead host) must
+  // not hold the connecting thread for ever: 10 s for each step.
+  timeval tv{10, 0}, none{0, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  Status st = handshake(fd);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
+  return st;
 }
 
 int connect_and_authenticate(const Endpoint& ep) {

@@ -205,7 +205,9 @@ host_nodes_are() { [ "$(host_dog "$1" node list -r | wc -l)" -eq "$2" ]; }
 start_host_sheep() {
   local i=$1
   shift
-  on_host "$i" "$SHEEP" "$T/h$i" -p 7000 -z "$i" -c corosync -b "10.77.0.$i" -y "10.77.0.$i" "$@" ||
+  # shellcheck disable=SC2086  # HOST_SHEEP_ARGS: extra options for every host's sheep
+  on_host "$i" "$SHEEP" "$T/h$i" -p 7000 -z "$i" -c corosync -b "10.77.0.$i" -y "10.77.0.$i" \
+    ${HOST_SHEEP_ARGS:-} "$@" ||
     fail "sheep on host $i did not start"
   wait_for 30 host_listed "$i"
 }
