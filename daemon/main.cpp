@@ -244,8 +244,12 @@ int main(int argc, char** argv) {
     sd_info("authentication on: every TCP connection must prove the cluster key in %s",
             opts.auth_key_file.c_str());
   sheep.server = &server;
-  if (!server.listen(opts.bind_addr, opts.port, opts.dir + "/sock")) return 1;
-  // With a key, DIR/sock is the way in without one: root only.
+  // With a key, DIR/sock is the way in without one: root only, from the
+  // moment it exists.
+  mode_t old_mask = key.empty() ? 0 : umask(077);
+  bool listening = server.listen(opts.bind_addr, opts.port, opts.dir + "/sock");
+  if (!key.empty()) umask(old_mask);
+  if (!listening) return 1;
   if (!key.empty()) chmod((opts.dir + "/sock").c_str(), 0600);
   if (!opts.io_addr.empty() && !server.listen_io(opts.io_addr, opts.io_port)) return 1;
   if (opts.cluster.empty()) {

@@ -78,6 +78,9 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener, RequestRunner {
     admin_peers.forget(nid);
   }
   void on_stop() override { request_stop(); }
+  void on_locks_lost(const std::vector<uint64_t>& conns) override {
+    if (server) server->close_connections(conns);
+  }
   // RecoveryCluster.
   bool running() const override { return group.running(); }
   bool recovery_disabled() const override { return group.settings().disable_recovery; }

@@ -6,7 +6,9 @@
 
 #include <cinttypes>
 #include <ctime>
+#include <unistd.h>
 
+#include "client/vdi.h"
 #include "client/vdi_locks.h"
 #include "proto/results.h"
 
@@ -41,19 +43,21 @@ std::string holder_of(sd::SheepClient& c, uint32_t vid) {
 
 bool ExportLock::acquire() {
   std::lock_guard<std::mutex> lk(mu_);
-  return acquire_locked();
+  return acquire_locked(true);
 }
 
-bool ExportLock::acquire_locked() {
-  uint64_t gen = client_.generation();
+bool ExportLock::acquire_locked(bool log_refusal) {
   sd::LockedBy by;
   auto vid = sd::lock_vdi(client_, name_, shared_, &by);
   if (vid.ok()) {
-    generation_ = gen == client_.generation() ? gen : 0;
+    // The connection the reply came on (the call may have made it).
+    generation_ = client_.generation();
     nbdkit_debug("sheepdog: VDI '%s' (vid %" PRIx32 ") locked%s", name_.c_str(), *vid,
                  shared_ ? " (shared)" : "");
-    return generation_ != 0;
+    return true;
   }
+  generation_ = 0;
+  if (!log_refusal) return false;
   if (vid.code() == sd::Res::VdiLocked) {
     std::string who = by.vid ? holder_of(client_, by.vid) : "another client";
     nbdkit_error(
@@ -69,19 +73,27 @@ bool ExportLock::acquire_locked() {
 
 bool ExportLock::ensure() {
   std::lock_guard<std::mutex> lk(mu_);
-  if (generation_ && generation_ == client_.generation()) return true;
-  // The connection the lock lived on is gone (so is the lock): take it again.
-  nbdkit_debug("sheepdog: the connection to the sheep was made again: locking '%s' again",
-               name_.c_str());
-  return acquire_locked();
+  if (generation_ && generation_ == client_.generation() && !client_.broken()) return true;
+  // The connection the lock lived on is gone (so is the lock): take it
+  // again. The sheep may not have seen the old connection close yet, so a
+  // refusal is tried again for a few seconds before the write fails.
+  nbdkit_debug("sheepdog: the connection to the sheep was lost: locking '%s' again", name_.c_str());
+  for (int attempt = 0; attempt < 50; attempt++) {
+    bool last = attempt == 49;
+    if (acquire_locked(last)) return true;
+    if (!last) usleep(100 * 1000);
+  }
+  return false;
 }
 
-void ExportLock::release(uint32_t vid) {
+void ExportLock::release() {
   std::lock_guard<std::mutex> lk(mu_);
   if (!generation_ || generation_ != client_.generation()) return;  // nothing held
-  sd::Status st = sd::release_vdi(client_, vid, shared_);
+  generation_ = 0;
+  auto vid = sd::lookup_vdi(client_, name_);
+  if (!vid.ok()) return;
+  sd::Status st = sd::release_vdi(client_, *vid, shared_, true);
   if (!st.ok() && st.code() != sd::Res::VdiNotLocked)
     nbdkit_debug("sheepdog: releasing the lock of '%s': %s", name_.c_str(),
                  sd::strerror(st.code()));
-  generation_ = 0;
 }

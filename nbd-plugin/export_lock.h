@@ -19,14 +19,16 @@ class ExportLock {
   // Takes the lock. On failure logs (nbdkit_error) who holds it, since
   // when and how to break it, and returns false.
   bool acquire();
-  // Before a write: true when the lock is held on the current connection.
+  // Before a write: true when the lock is held on the current connection
+  // (taken again, after a reconnection, if need be).
   bool ensure();
-  // RELEASE_VDI of vid (the VDI's current vid: a snapshot moves the lock to
-  // the new working VDI).
-  void release(uint32_t vid);
+  // Releases the lock if this connection still holds it (a snapshot moved
+  // it to the VDI's current vid, looked up by name).
+  void release();
 
  private:
-  bool acquire_locked();
+  // log_refusal: say who holds it when the lock is refused.
+  bool acquire_locked(bool log_refusal);
 
   sd::SheepClient& client_;
   const std::string name_;

@@ -68,14 +68,15 @@ std::unique_ptr<sd::LocalReader> local;  // before the VDIs that use it
 // one export, or each export name opens one (exports below).
 struct Export {
   std::unique_ptr<sd::Vdi> vdi;
-  std::unique_ptr<ExportLock> lock;  // writable exports only
-  int users = 0;                     // open connections (export names)
+  std::unique_ptr<ExportLock> lock;  // while a writable connection is open
+  int writers = 0;                   // open writable connections (export names)
 };
 Export the_export;  // with vdi=
 
 // The handle of every connection.
 struct Handle {
   Export* exp;
+  bool writer;  // counted in exp->writers
 };
 
 // sd::Res → errno for nbdkit (which turns it into an NBD error).
@@ -109,7 +110,7 @@ std::string vdi_desc() {
 }
 
 void release_lock(Export& e) {
-  if (e.lock && e.vdi) e.lock->release(e.vdi->vid());
+  if (e.lock) e.lock->release();
 }
 
 void sheepdog_unload() {
@@ -333,7 +334,7 @@ std::map<std::string, std::unique_ptr<Export>> exports;  // guarded by exports_m
 sd::Vdi* V(void* h) { return static_cast<Handle*>(h)->exp->vdi.get(); }
 
 void* sheepdog_open(int readonly) {
-  if (the_export.vdi) return new Handle{&the_export};
+  if (the_export.vdi) return new Handle{&the_export, false};
   std::string name = nbdkit_export_name() ? nbdkit_export_name() : "";
   if (name.empty()) {
     nbdkit_error("sheepdog: no export name: without vdi= the export name selects the VDI");
@@ -356,8 +357,9 @@ void* sheepdog_open(int readonly) {
   }
   Export& e = *it->second;
   // The first writable connection takes the lock; the last one to close
-  // releases it.
-  if (!readonly && !cfg.readonly && !e.vdi->is_snapshot() && e.users == 0) {
+  // releases it. Read-only connections need none.
+  bool writer = !readonly && !cfg.readonly && !e.vdi->is_snapshot();
+  if (writer && !e.lock) {
     e.lock = std::make_unique<ExportLock>(*client, name, cfg.shared_lock);
     if (!e.lock->acquire()) {
       e.lock.reset();
@@ -365,8 +367,8 @@ void* sheepdog_open(int readonly) {
     }
     e.vdi->set_shared_writer(cfg.shared_lock);
   }
-  e.users++;
-  return new Handle{&e};
+  if (writer) e.writers++;
+  return new Handle{&e, writer};
 }
 
 void sheepdog_close(void* h) {
@@ -374,7 +376,7 @@ void sheepdog_close(void* h) {
   if (handle->exp != &the_export) {
     std::lock_guard<std::mutex> lk(exports_mu);
     Export& e = *handle->exp;
-    if (--e.users == 0 && e.lock) {
+    if (handle->writer && --e.writers == 0 && e.lock) {
       release_lock(e);
       e.lock.reset();
     }
@@ -383,9 +385,14 @@ void sheepdog_close(void* h) {
 }
 
 // Writes need the lock (taken again if the sheep connection was remade).
+// Exports without one are read-only (snapshots, readonly=true, a read-only
+// connection), and nbdkit refuses their writes before they get here.
 bool write_allowed(void* h) {
   Export& e = *static_cast<Handle*>(h)->exp;
-  if (!e.lock) return true;  // read-only: the sheep refuses writes to a snapshot itself
+  if (!e.lock) {
+    nbdkit_set_error(EROFS);
+    return false;
+  }
   if (e.lock->ensure()) return true;
   nbdkit_set_error(EROFS);
   return false;

@@ -86,10 +86,11 @@ SdReq lock_vdi(bool shared, uint32_t payload_len) {
   return r;
 }
 
-SdReq release_vdi(uint32_t vid, bool shared) {
+SdReq release_vdi(uint32_t vid, bool shared, bool own_only) {
   SdReq r = make_req(kOpReleaseVdi);
   r.vdi.base_vdi_id = vid;
   r.vdi.type = shared ? 1 : 0;
+  r.vdi.own_only = own_only ? 1 : 0;
   return r;
 }
 

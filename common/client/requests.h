@@ -57,7 +57,7 @@ SdReq del_vdi(uint32_t snapid, uint32_t payload_len);  // payload: name (and tag
 SdReq vdi_attr(uint16_t flags);                       // payload: a VdiAttr
 SdReq vdi_states(uint32_t bytes);                     // GET_VDI_COPIES
 SdReq lock_vdi(bool shared, uint32_t payload_len);  // payload: the name
-SdReq release_vdi(uint32_t vid, bool shared);
+SdReq release_vdi(uint32_t vid, bool shared, bool own_only = false);
 
 // ---- objects ----
 SdReq exist(uint64_t oid);

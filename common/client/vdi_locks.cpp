@@ -48,8 +48,8 @@ Result<uint32_t> lock_vdi(SheepClient& c, const std::string& name, bool shared,
   return rsp->vdi.vdi_id;
 }
 
-Status release_vdi(SheepClient& c, uint32_t vid, bool shared) {
-  return c.exec(request::release_vdi(vid, shared), nullptr, nullptr);
+Status release_vdi(SheepClient& c, uint32_t vid, bool shared, bool own_only) {
+  return c.exec(request::release_vdi(vid, shared, own_only), nullptr, nullptr);
 }
 
 }  // namespace sd

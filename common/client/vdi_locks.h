@@ -51,7 +51,8 @@ struct LockedBy {
 // VdiLocked, *by (when given) says which lock refused it.
 Result<uint32_t> lock_vdi(SheepClient& c, const std::string& name, bool shared,
                           LockedBy* by = nullptr);
-// RELEASE_VDI of vid.
-Status release_vdi(SheepClient& c, uint32_t vid, bool shared);
+// RELEASE_VDI of vid. own_only: only if this connection holds it (a lock
+// someone else took meanwhile stays); otherwise the lock is broken.
+Status release_vdi(SheepClient& c, uint32_t vid, bool shared, bool own_only);
 
 }  // namespace sd

@@ -122,7 +122,8 @@ struct ReqVdi {
   uint8_t block_size_shift;
   uint32_t snapid;
   uint32_t type;
-  uint32_t unused[2];
+  uint32_t own_only;  // ours, RELEASE_VDI: only a lock this connection holds (0: any, as upstream)
+  uint32_t unused;
 };
 
 struct ReqCluster {
@@ -259,6 +260,7 @@ static_assert(offsetof(SdReq, vdi.copies) == 28 && offsetof(SdReq, vdi.copy_poli
 static_assert(offsetof(SdReq, vdi.store_policy) == 30);
 static_assert(offsetof(SdReq, vdi.block_size_shift) == 31);
 static_assert(offsetof(SdReq, vdi.snapid) == 32 && offsetof(SdReq, vdi.type) == 36);
+static_assert(offsetof(SdReq, vdi.own_only) == 40);
 static_assert(offsetof(SdReq, cluster.ctime) == 24 && offsetof(SdReq, cluster.copies) == 32);
 static_assert(offsetof(SdReq, cluster.copy_policy) == 33);
 static_assert(offsetof(SdReq, cluster.flags) == 34 && offsetof(SdReq, cluster.tag) == 36);

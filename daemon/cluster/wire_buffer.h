@@ -61,6 +61,7 @@ class RecordReader {
     return true;
   }
   bool ok() const { return ok_; }
+  void fail() { ok_ = false; }  // the caller found the record malformed
 
  private:
   const char* p_;

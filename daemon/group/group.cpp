@@ -122,7 +122,8 @@ std::map<uint32_t, VdiLock> read_locks(RecordReader& r) {
     r.raw(&l.owner.nid, sizeof(NodeId));
     l.owner.conn = r.u64();
     uint32_t np = r.u32();
-    for (uint32_t j = 0; j < np && j < kMaxLockParticipants && r.ok(); j++) {
+    if (np > kMaxLockParticipants) r.fail();
+    for (uint32_t j = 0; j < np && r.ok(); j++) {
       VdiLock::Participant p;
       r.raw(&p.who.nid, sizeof(NodeId));
       p.who.conn = r.u64();
@@ -402,7 +403,7 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
   std::map<uint32_t, VdiLock> locks = read_locks(r);
   if (!r.ok()) {
     sd_err("malformed join reply");
-    return true;
+    return !self_join;  // joining on what we cannot read would be worse than leaving
   }
   if (self_join && !why.empty()) {
     sd_err("%s", why.c_str());
@@ -519,6 +520,17 @@ void Group::on_driver_failure(const std::string& why) {
 
 void Group::on_suspended(const std::string& why) {
   sd_err("%s: no longer serving I/O until this node is back in the cluster", why.c_str());
+  // The others drop the locks held through us: so do we, with the
+  // connections that held them.
+  std::vector<uint64_t> conns;
+  for (const auto& [vid, l] : locks_.all()) {
+    if (l.state == LockState::Locked && same_node_id(l.owner.nid, self_.nid))
+      conns.push_back(l.owner.conn);
+    for (const auto& p : l.participants)
+      if (same_node_id(p.who.nid, self_.nid)) conns.push_back(p.who.conn);
+  }
+  log_released(locks_.release_node(self_.nid), "this sheep was cut off from the cluster");
+  if (!conns.empty()) listener_.on_locks_lost(conns);
   std::lock_guard<std::mutex> lk(mu_);
   suspended_ = true;
   publish_lease();
@@ -641,6 +653,8 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       uint32_t vid;
       std::memcpy(&vid, p, 4);
       vdis_.mark_deleted(vid);
+      if (locks_.release(vid, LockHolder{}) == Res::Success)
+        sd_info("VDI %" PRIx32 " unlocked: deleted", vid);
       return Res::Success;
     }
     case kRecovery: {
@@ -655,6 +669,7 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
         uint32_t vid;
         std::memcpy(&vid, p + 4 * i, 4);
         vdis_.release(vid);
+        locks_.release(vid, LockHolder{});
       }
       return Res::Success;
     }
@@ -670,7 +685,7 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
         return Res::Success;
       }
       if (type == kVdiRelease) {
-        Res r = locks_.release(m.vid, who);
+        Res r = locks_.release(m.vid, who, m.own_only);
         if (r == Res::Success) sd_info("VDI %" PRIx32 " unlocked: released", m.vid);
         return r;
       }
@@ -765,10 +780,12 @@ Res Group::vdi_deleted(uint32_t vid) { return broadcast_and_wait(kVdiDeleted, &v
 Res Group::vdis_released(const std::vector<uint32_t>& vids) {
   return broadcast_and_wait(kVdisReleased, vids.data(), vids.size() * 4);
 }
-Res Group::broadcast_lock(MsgType type, uint32_t vid, const LockHolder& who, bool shared) {
+Res Group::broadcast_lock(MsgType type, uint32_t vid, const LockHolder& who, bool shared,
+                          bool own_only) {
   LockMsg m{};
   m.vid = vid;
   m.shared = shared;
+  m.own_only = own_only;
   m.nid = who.nid;
   m.conn = who.conn;
   m.now = uint64_t(time(nullptr));
@@ -777,8 +794,8 @@ Res Group::broadcast_lock(MsgType type, uint32_t vid, const LockHolder& who, boo
 Res Group::lock_vdi(uint32_t vid, const LockHolder& who, bool shared) {
   return broadcast_lock(kVdiLock, vid, who, shared);
 }
-Res Group::release_vdi(uint32_t vid, const LockHolder& who) {
-  return broadcast_lock(kVdiRelease, vid, who, false);
+Res Group::release_vdi(uint32_t vid, const LockHolder& who, bool own_only) {
+  return broadcast_lock(kVdiRelease, vid, who, false, own_only);
 }
 Res Group::release_locks(const LockHolder& who) {
   return broadcast_lock(kLocksReleased, 0, who, false);

@@ -59,6 +59,9 @@ class GroupListener {
   virtual void on_peer_left(const NodeId& nid) = 0;
   // The daemon must stop (shutdown, killed, not allowed to stay).
   virtual void on_stop() = 0;
+  // This sheep was cut off from the cluster: the others dropped the VDI
+  // locks its clients held on these connections, so they must end here too.
+  virtual void on_locks_lost(const std::vector<uint64_t>& /*conns*/) {}
 };
 
 struct GroupOptions {
@@ -127,7 +130,7 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   // VDI locks (VdiLocks has the rules): decided in the cluster's order, so
   // every node agrees. A holder whose sheep is not a member gets VdiLocked.
   Res lock_vdi(uint32_t vid, const LockHolder& who, bool shared);
-  Res release_vdi(uint32_t vid, const LockHolder& who);
+  Res release_vdi(uint32_t vid, const LockHolder& who, bool own_only);
   // Every lock of a client connection ends (it closed).
   Res release_locks(const LockHolder& who);
   // This node has recovered `epoch`; when every member has, objects nobody
@@ -169,12 +172,14 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   struct LockMsg {
     uint32_t vid;
     uint8_t shared;
-    uint8_t pad[3];
+    uint8_t own_only;  // kVdiRelease
+    uint8_t pad[2];
     NodeId nid;
     uint64_t conn;
     uint64_t now;
   };
-  Res broadcast_lock(MsgType type, uint32_t vid, const LockHolder& who, bool shared);
+  Res broadcast_lock(MsgType type, uint32_t vid, const LockHolder& who, bool shared,
+                     bool own_only = false);
   struct MsgHeader {
     uint32_t type;
     uint32_t seq;

@@ -46,7 +46,7 @@ Res VdiLocks::lock(uint32_t vid, const LockHolder& who, bool shared, uint64_t no
   return Res::Success;
 }
 
-Res VdiLocks::release(uint32_t vid, const LockHolder& who) {
+Res VdiLocks::release(uint32_t vid, const LockHolder& who, bool own_only) {
   std::lock_guard<std::mutex> lk(mu_);
   auto it = locks_.find(vid);
   if (it == locks_.end()) return Res::VdiNotLocked;
@@ -58,6 +58,7 @@ Res VdiLocks::release(uint32_t vid, const LockHolder& who) {
     if (drop(l, [&](const LockHolder& h) { return h == who; })) locks_.erase(it);
     return Res::Success;
   }
+  if (own_only && !(l.state == LockState::Locked && l.owner == who)) return Res::Success;
   locks_.erase(it);  // the holder, or dog breaking it
   return Res::Success;
 }

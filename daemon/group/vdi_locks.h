@@ -49,9 +49,10 @@ class VdiLocks {
   // one already holds succeeds.
   Res lock(uint32_t vid, const LockHolder& who, bool shared, uint64_t now);
   // RELEASE_VDI from `who`: a participant of a shared lock leaves it; any
-  // other sender breaks the lock (dog vdi lock unlock). VdiNotLocked when
-  // there is no lock.
-  Res release(uint32_t vid, const LockHolder& who);
+  // other sender breaks the lock (dog vdi lock unlock), unless own_only
+  // (then a lock of someone else stays, and that is Success). VdiNotLocked
+  // when there is no lock.
+  Res release(uint32_t vid, const LockHolder& who, bool own_only = false);
   // Every lock `who` holds ends (its connection closed). Returns the vids.
   std::vector<uint32_t> release_holder(const LockHolder& who);
   // Every lock held through sheep `nid` ends (it left, or started again).

@@ -125,7 +125,8 @@ Res lock_vdi(Sheep& s, Request& r) {
 // RELEASE_VDI: vdi.base_vdi_id names the VDI. Without locking a no-op.
 Res release_vdi(Sheep& s, Request& r) {
   if (!(s.group.settings().flags & kClusterUseLock)) return Res::Success;
-  return s.group.release_vdi(r.hdr.vdi.base_vdi_id, LockHolder{s.self.nid, r.conn_id});
+  return s.group.release_vdi(r.hdr.vdi.base_vdi_id, LockHolder{s.self.nid, r.conn_id},
+                             r.hdr.vdi.own_only != 0);
 }
 
 Res get_vdi_attr(Sheep& s, Request& r) {

@@ -60,7 +60,6 @@ struct Server::Conn {
   // Cluster key (loop thread only): trusted once proved, or from DIR/sock.
   bool trusted = true;
   bool challenged = false;
-  bool refusal_logged = false;
   AuthNonce nonce{};
   std::string peer;  // "ip:port" of a TCP client, for the log
 };
@@ -426,10 +425,10 @@ void Server::answer_untrusted(Conn& c, std::unique_ptr<Request> req) {
       res = Res::AuthFailed;
       c.closing = true;
     }
-  } else if (!c.refusal_logged) {
+  } else {
     sd_warn("request %02x from %s refused: the connection has not proved the cluster key",
             r.hdr.opcode, c.peer.c_str());
-    c.refusal_logged = true;
+    c.closing = true;  // one answer, then the connection goes: nothing piles up
   }
   r.rsp.result = uint32_t(res);
   std::lock_guard<std::mutex> lk(c.out_mu);
@@ -501,12 +500,24 @@ void Server::report_closed_locked(Conn& c) {
   gway_wq_.submit([this, id] { runner_.connection_closed(id); });
 }
 
+void Server::close_connections(const std::vector<uint64_t>& ids) {
+  {
+    std::lock_guard<std::mutex> lk(done_mu_);
+    to_close_.insert(to_close_.end(), ids.begin(), ids.end());
+  }
+  uint64_t one = 1;
+  ssize_t rc = write(event_fd_, &one, sizeof(one));
+  (void)rc;
+}
+
 void Server::drain_completions() {
-  std::vector<uint64_t> ids;
+  std::vector<uint64_t> ids, closing;
   {
     std::lock_guard<std::mutex> lk(done_mu_);
     ids.swap(done_);
+    closing.swap(to_close_);
   }
+  for (uint64_t id : closing) close_conn(id);
   // on_writable may close a connection, so look each one up again.
   for (uint64_t id : ids)
     if (std::shared_ptr<Conn> keep = find_conn(id)) on_writable(*keep);

@@ -60,6 +60,8 @@ class Server {
   void run();
   // Thread safe.
   void request_stop();
+  // Closes these client connections (thread safe; done by the loop).
+  void close_connections(const std::vector<uint64_t>& ids);
   // After run(): finishes the requests the workers hold and joins them.
   void stop_workers();
 
@@ -105,6 +107,7 @@ class Server {
   WorkQueue io_wq_;
   std::mutex done_mu_;
   std::vector<uint64_t> done_;  // connections a worker wants the loop to look at
+  std::vector<uint64_t> to_close_;  // connections to close; guarded by done_mu_
   std::vector<uint64_t> ready_;  // connections with buffered requests (loop only)
   std::atomic<bool> stopping_{false};
 };

@@ -41,6 +41,17 @@ TEST_CASE("VdiLocks: RELEASE_VDI from anyone else breaks a normal lock (dog vdi 
   CHECK_FALSE(locks.get(5));
 }
 
+TEST_CASE("VdiLocks: an own-only release leaves someone else's lock alone") {
+  sd::VdiLocks locks;
+  auto a = holder(7000, 1), b = holder(7001, 1);
+  CHECK(locks.lock(5, b, false, 1) == sd::Res::Success);
+  CHECK(locks.release(5, a, true) == sd::Res::Success);
+  REQUIRE(locks.get(5));
+  CHECK(locks.get(5)->owner == b);
+  CHECK(locks.release(5, b, true) == sd::Res::Success);
+  CHECK_FALSE(locks.get(5));
+}
+
 TEST_CASE("VdiLocks: a shared request joins a writer; the writer becomes a participant") {
   sd::VdiLocks locks;
   auto a = holder(7000, 1), b = holder(7001, 1), c = holder(7002, 1);
