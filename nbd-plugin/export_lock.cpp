@@ -72,8 +72,13 @@ bool ExportLock::acquire_locked(bool log_refusal) {
 }
 
 bool ExportLock::ensure() {
+  auto held = [&] {
+    uint64_t g = generation_.load();
+    return g && g == client_.generation() && !client_.broken();
+  };
+  if (held()) return true;  // every write asks: no lock taken on this path
   std::lock_guard<std::mutex> lk(mu_);
-  if (generation_ && generation_ == client_.generation() && !client_.broken()) return true;
+  if (held()) return true;
   // The connection the lock lived on is gone (so is the lock): take it
   // again. The sheep may not have seen the old connection close yet, so a
   // refusal is tried again for a few seconds before the write fails.

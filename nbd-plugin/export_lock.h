@@ -6,6 +6,7 @@
 // connection is made again (the sheep restarted), the next write takes the
 // lock again first, and fails (EROFS) if another writer holds it by then.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -33,6 +34,8 @@ class ExportLock {
   sd::SheepClient& client_;
   const std::string name_;
   const bool shared_;
-  std::mutex mu_;
-  uint64_t generation_ = 0;  // the connection the lock was taken on; 0: none; guarded by mu_
+  std::mutex mu_;  // serialises taking and releasing the lock
+  // The connection the lock was taken on (0: none); written under mu_,
+  // read lock-free by ensure()'s fast path.
+  std::atomic<uint64_t> generation_{0};
 };

@@ -210,11 +210,6 @@ Result<SdRsp> SheepClient::wait(std::unique_ptr<Ticket> t) {
   return p.rsp;
 }
 
-bool SheepClient::broken() {
-  std::lock_guard<std::mutex> lk(mu_);
-  return dead_ || closed_;
-}
-
 void SheepClient::abort(bool for_good) {
   std::lock_guard<std::mutex> lk(mu_);
   if (for_good) closed_ = true;

@@ -74,8 +74,9 @@ class SheepClient {
   void set_call_timeout(std::chrono::milliseconds t) { timeout_ = t; }
 
   const Endpoint& endpoint() const { return ep_; }
-  // True once the connection failed and nothing reconnected it yet.
-  bool broken();
+  // True once the connection failed and nothing reconnected it yet
+  // (lock-free: cheap enough to ask before every write).
+  bool broken() const { return dead_.load() || closed_.load(); }
   // Counts the connections made so far (1 after connect(), +1 for each
   // reconnect): what a sheep tied to the old connection (a VDI lock) is
   // gone with it.
@@ -129,8 +130,9 @@ class SheepClient {
   // holds bytes read from the socket and not yet consumed.
   std::unique_ptr<char[]> rbuf_;
   size_t rpos_ = 0, rend_ = 0;
-  bool dead_ = false;
-  bool closed_ = false;  // abort(for_good): never reconnect
+  // Written under mu_; atomic so that broken() needs no lock.
+  std::atomic<bool> dead_{false};
+  std::atomic<bool> closed_{false};  // abort(for_good): never reconnect
   std::chrono::milliseconds timeout_{0};
   std::atomic<uint32_t> last_epoch_{0};
   std::atomic<uint64_t> generation_{1};
