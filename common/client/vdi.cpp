@@ -153,7 +153,7 @@ uint32_t Vdi::current_entry(uint64_t idx) {
 }
 
 Status Vdi::read_block(uint64_t idx, char* buf, uint32_t len, uint32_t off) {
-  uint32_t owner = current_entry(idx);
+  uint32_t owner = shared_writer_ ? current_entry(idx) : map_entry(idx);
   if (!owner) {
     std::memset(buf, 0, len);
     return {};
@@ -207,7 +207,7 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
       std::lock_guard<std::mutex> lk(create_mu_);
       writing_[idx]++;
     }
-    current_entry(idx);  // for a shared writer: what the other wrote is in map_
+    if (shared_writer_) current_entry(idx);  // what the other writer wrote is in map_ now
     uint32_t vid, owner;
     uint8_t copies;
     {
