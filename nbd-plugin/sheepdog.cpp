@@ -124,6 +124,20 @@ void sheepdog_unload() {
   client.reset();
 }
 
+constexpr char kDefaultKeyFile[] = "/etc/sheepdog/auth-key";
+
+// The cluster key our TCP connections prove; false (logged) if unreadable.
+bool use_key_file(const char* path, const char* what) {
+  sd::ClusterKey k;
+  std::string why;
+  if (!sd::ClusterKey::load(path, &k, &why)) {
+    nbdkit_error("sheepdog: %scannot read the cluster key %s: %s", what, path, why.c_str());
+    return false;
+  }
+  sd::set_client_key(k);
+  return true;
+}
+
 int sheepdog_config(const char* key, const char* value) {
   if (std::strcmp(key, "vdi") == 0) {
     if (!*value) {
@@ -180,13 +194,7 @@ int sheepdog_config(const char* key, const char* value) {
     }
     cfg.socket = value;
   } else if (std::strcmp(key, "auth-key") == 0) {
-    sd::ClusterKey k;
-    std::string why;
-    if (!sd::ClusterKey::load(value, &k, &why)) {
-      nbdkit_error("sheepdog: auth-key: cannot read the cluster key %s: %s", value, why.c_str());
-      return -1;
-    }
-    sd::set_client_key(k);
+    if (!use_key_file(value, "auth-key: ")) return -1;
     cfg.key_given = true;
   } else if (std::strcmp(key, "readonly") == 0) {
     int v = nbdkit_parse_bool(value);
@@ -214,15 +222,8 @@ int sheepdog_config(const char* key, const char* value) {
 
 int sheepdog_config_complete() {
   // Without auth-key=, the default key file when there is one.
-  if (!cfg.key_given && access("/etc/sheepdog/auth-key", F_OK) == 0) {
-    sd::ClusterKey k;
-    std::string why;
-    if (!sd::ClusterKey::load("/etc/sheepdog/auth-key", &k, &why)) {
-      nbdkit_error("sheepdog: cannot read the cluster key /etc/sheepdog/auth-key: %s", why.c_str());
-      return -1;
-    }
-    sd::set_client_key(k);
-  }
+  if (!cfg.key_given && access(kDefaultKeyFile, F_OK) == 0 && !use_key_file(kDefaultKeyFile, ""))
+    return -1;
   if (cfg.vdi.empty() && (!cfg.tag.empty() || cfg.snapid)) {
     nbdkit_error("sheepdog: tag and snapid need vdi=NAME");
     return -1;

@@ -522,13 +522,7 @@ void Group::on_suspended(const std::string& why) {
   sd_err("%s: no longer serving I/O until this node is back in the cluster", why.c_str());
   // The others drop the locks held through us: so do we, with the
   // connections that held them.
-  std::vector<uint64_t> conns;
-  for (const auto& [vid, l] : locks_.all()) {
-    if (l.state == LockState::Locked && same_node_id(l.owner.nid, self_.nid))
-      conns.push_back(l.owner.conn);
-    for (const auto& p : l.participants)
-      if (same_node_id(p.who.nid, self_.nid)) conns.push_back(p.who.conn);
-  }
+  std::vector<uint64_t> conns = locks_.connections_on(self_.nid);
   log_released(locks_.release_node(self_.nid), "this sheep was cut off from the cluster");
   if (!conns.empty()) listener_.on_locks_lost(conns);
   std::lock_guard<std::mutex> lk(mu_);

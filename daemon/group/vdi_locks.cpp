@@ -63,29 +63,35 @@ Res VdiLocks::release(uint32_t vid, const LockHolder& who, bool own_only) {
   return Res::Success;
 }
 
-std::vector<uint32_t> VdiLocks::release_holder(const LockHolder& who) {
+template <typename Pred>
+std::vector<uint32_t> VdiLocks::release_if(Pred pred) {
   std::lock_guard<std::mutex> lk(mu_);
   std::vector<uint32_t> out;
   for (auto it = locks_.begin(); it != locks_.end();) {
     size_t before = it->second.participants.size();
-    bool was_owner = it->second.state == LockState::Locked && it->second.owner == who;
-    bool gone = drop(it->second, [&](const LockHolder& h) { return h == who; });
+    bool was_owner = it->second.state == LockState::Locked && pred(it->second.owner);
+    bool gone = drop(it->second, pred);
     if (was_owner || it->second.participants.size() != before) out.push_back(it->first);
     it = gone ? locks_.erase(it) : std::next(it);
   }
   return out;
 }
 
+std::vector<uint32_t> VdiLocks::release_holder(const LockHolder& who) {
+  return release_if([&](const LockHolder& h) { return h == who; });
+}
+
 std::vector<uint32_t> VdiLocks::release_node(const NodeId& nid) {
+  return release_if([&](const LockHolder& h) { return same_node_id(h.nid, nid); });
+}
+
+std::vector<uint64_t> VdiLocks::connections_on(const NodeId& nid) const {
   std::lock_guard<std::mutex> lk(mu_);
-  std::vector<uint32_t> out;
-  auto on_node = [&](const LockHolder& h) { return same_node_id(h.nid, nid); };
-  for (auto it = locks_.begin(); it != locks_.end();) {
-    size_t before = it->second.participants.size();
-    bool was_owner = it->second.state == LockState::Locked && on_node(it->second.owner);
-    bool gone = drop(it->second, on_node);
-    if (was_owner || it->second.participants.size() != before) out.push_back(it->first);
-    it = gone ? locks_.erase(it) : std::next(it);
+  std::vector<uint64_t> out;
+  for (const auto& [vid, l] : locks_) {
+    if (l.state == LockState::Locked && same_node_id(l.owner.nid, nid)) out.push_back(l.owner.conn);
+    for (const auto& p : l.participants)
+      if (same_node_id(p.who.nid, nid)) out.push_back(p.who.conn);
   }
   return out;
 }

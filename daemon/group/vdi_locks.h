@@ -61,6 +61,8 @@ class VdiLocks {
   // new working VDI, so its lock moves there.
   void move(uint32_t from, uint32_t to);
   bool holds_any(const LockHolder& who) const;
+  // The client connections on sheep `nid` that hold locks.
+  std::vector<uint64_t> connections_on(const NodeId& nid) const;
   std::optional<VdiLock> get(uint32_t vid) const;
   std::map<uint32_t, VdiLock> all() const;
   void replace(std::map<uint32_t, VdiLock> table);
@@ -70,6 +72,9 @@ class VdiLocks {
   // Removes `pred`'s holders from one entry; true when it became unlocked.
   template <typename Pred>
   static bool drop(VdiLock& l, Pred pred);
+  // Ends every hold `pred` matches; returns the vids whose lock changed.
+  template <typename Pred>
+  std::vector<uint32_t> release_if(Pred pred);
 
   mutable std::mutex mu_;
   std::map<uint32_t, VdiLock> locks_;  // guarded by mu_; only locked VDIs
