@@ -69,6 +69,8 @@ else
   wait_until 20 nbdinfo --size nbd://localhost:10809
 fi
 nbdinfo nbd://localhost:10809 | grep -E 'export-size|can_multi_conn|is_read_only'
+echo "the writer holds the VDI's lock (a second writable nbdkit would be refused):"
+dog vdi lock list
 
 say "writing 16 MiB of random data through NBD, reading it back with dog"
 tmp=$(mktemp -d)
