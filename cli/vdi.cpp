@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "client/vdi.h"
+#include "client/vdi_locks.h"
 #include "oid.h"
 #include "proto/inode.h"
 #include "size.h"
@@ -202,7 +203,7 @@ sd::Status preallocate(sd::SheepClient& c, uint32_t vid, uint64_t size, uint8_t 
     if (st.ok())
       st = sd::set_map_entry(c, vid, idx, vid);
     if (!st.ok()) {
-      err("Failed to write object %llx: %s", static_cast<unsigned long long>(oid),
+      err("Failed to write object %016llx: %s", static_cast<unsigned long long>(oid),
           sd::strerror(shown_res(st.code())));
       return st;
     }
@@ -475,6 +476,18 @@ const Subcommand kVdiSubs[] = {
 
 bool delete_vdi(sd::SheepClient& c, const std::string& name, const std::string& tag,
                 uint32_t snapid, uint32_t vid, const sd::InodeHeader& h) {
+  // A VDI a client holds the lock of is served: the sheep refuses to
+  // delete it (and its data) until the lock is broken. Say who holds it.
+  if (auto states = sd::get_vdi_states(c); states.ok()) {
+    for (const auto& s : *states) {
+      if (s.vid != vid || s.lock_state == sd::kVdiUnlocked) continue;
+      err("Failed to delete %s: %s", name.c_str(), sd::strerror(sd::Res::VdiLocked));
+      err("VDI %s is locked by %s: it is being served. Stop that writer, or break its lock "
+          "first with: dog vdi lock unlock %s",
+          name.c_str(), sd::lock_holder_str(c, vid).c_str(), name.c_str());
+      return false;
+    }
+  }
   if (!release_data_objects(c, name, vid, h)) return false;
   char buf[sd::kMaxVdiLen + sd::kMaxVdiTagLen] = {};
   std::memcpy(buf, name.c_str(), std::min(name.size(), sd::kMaxVdiLen - 1));

@@ -182,7 +182,7 @@ int vdi_restore(Context& ctx) {
     if (!rec.length) continue;
     st = (*vdi)->write(buf.data(), rec.length, uint64_t(rec.idx) * osz + rec.offset);
     if (!st.ok()) {
-      err("Failed to write object %llx: %s",
+      err("Failed to write object %016llx: %s",
           static_cast<unsigned long long>(sd::vid_to_data_oid(vid, rec.idx)),
           sd::strerror(shown_res(st.code())));
       return kExitFailure;

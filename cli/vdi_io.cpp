@@ -151,7 +151,7 @@ int vdi_write(Context& ctx) {
     if (last) std::memset(buf.data() + got, 0, n - uint64_t(got));
     sd::Status st = (*vdi)->write(buf.data(), n, off);
     if (!st.ok()) {
-      err("Failed to write object %llx: %s",
+      err("Failed to write object %016llx: %s",
           static_cast<unsigned long long>(sd::vid_to_data_oid((*vdi)->vid(), off / osz)),
           sd::strerror(shown_res(st.code())));
       err("Failed to write VDI");

@@ -66,7 +66,7 @@ sd::Status copy_objects(sd::SheepClient& c, const FullInode& base, uint32_t vid)
       st = c.write_obj(sd::vid_to_vdi_oid(vid), &vid, sizeof(vid),
                        uint32_t(sd::inode_map_offset(idx)));
     if (!st.ok()) {
-      err("Failed to write object %llx: %s", static_cast<unsigned long long>(oid),
+      err("Failed to write object %016llx: %s", static_cast<unsigned long long>(oid),
           sd::strerror(shown_res(st.code())));
       return st;
     }

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 namespace sd {
@@ -54,11 +55,22 @@ AuthMac ClusterKey::server_proof(const AuthNonce& server, const AuthNonce& clien
   return mac("sheepdog server proof", client.data(), client.size(), server.data(), server.size());
 }
 
-AuthMac ClusterKey::join_proof(const void* node_id, size_t len) const {
-  return mac("sheepdog join proof", node_id, len, nullptr, 0);
+AuthMac ClusterKey::message_mac(const char* purpose, const void* data, size_t len) const {
+  return mac(purpose, data, len, nullptr, 0);
 }
 
 bool random_nonce(AuthNonce* out) { return RAND_bytes(out->data(), int(out->size())) == 1; }
+
+uint64_t random_token() {
+  uint64_t v = 0;
+  while (v == 0) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof(v)) != 1) {
+      std::random_device rd;
+      v = (uint64_t(rd()) << 32) | rd();
+    }
+  }
+  return v;
+}
 
 bool same_mac(const AuthMac& a, const AuthMac& b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

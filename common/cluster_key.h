@@ -8,7 +8,8 @@
 //       HMAC-SHA256(key, "sheepdog client proof" | S | C);
 //       the sheep answers HMAC-SHA256(key, "sheepdog server proof" | C | S),
 //       so the client knows it talks to a holder of the key too.
-// A joining sheep also proves the key to the master (join_proof).
+// Cluster-driver records between sheep carry message_mac() over their
+// bytes (docs/PROTOCOL.md "Authenticated membership").
 // HMAC and randomness come from OpenSSL; comparisons are constant-time.
 #pragma once
 #include <array>
@@ -38,8 +39,9 @@ class ClusterKey {
 
   AuthMac client_proof(const AuthNonce& server, const AuthNonce& client) const;
   AuthMac server_proof(const AuthNonce& server, const AuthNonce& client) const;
-  // What a joining sheep sends so the master knows it holds the key.
-  AuthMac join_proof(const void* node_id, size_t len) const;
+  // HMAC-SHA256(key, purpose | data): `purpose` keeps the MACs of
+  // different kinds of message apart.
+  AuthMac message_mac(const char* purpose, const void* data, size_t len) const;
 
  private:
   AuthMac mac(const char* label, const void* a, size_t alen, const void* b, size_t blen) const;
@@ -48,6 +50,8 @@ class ClusterKey {
 
 // A fresh random nonce (OpenSSL's RAND_bytes); false if none can be made.
 bool random_nonce(AuthNonce* out);
+// A random, unguessable, non-zero 64-bit value (VDI lock tokens).
+uint64_t random_token();
 // Constant-time equality.
 bool same_mac(const AuthMac& a, const AuthMac& b);
 

@@ -25,6 +25,20 @@ void set_nodelay(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+void set_dead_peer_timeout(int fd, unsigned seconds) {
+  if (seconds == 0) return;
+  int one = 1;
+  int idle = int(seconds / 2 ? seconds / 2 : 1);
+  int intvl = int(seconds / 6 ? seconds / 6 : 1);
+  int count = 3;
+  unsigned timeout_ms = seconds * 1000;
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
+  setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms, sizeof(timeout_ms));
+}
+
 void set_nonblocking(int fd, bool on) {
   int fl = fcntl(fd, F_GETFL);
   fcntl(fd, F_SETFL, on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
@@ -99,10 +113,9 @@ int connect_endpoint(const Endpoint& ep) {
     if (connect_with_timeout(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
       freeaddrinfo(res);
       set_nodelay(fd);
-      // A peer that vanishes without a reset (a partition) must not hold a
-      // sender forever: unacknowledged data fails the socket after 15 s.
-      unsigned timeout_ms = 15000;
-      setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms, sizeof(timeout_ms));
+      // A sheep that vanishes without a reset (a partition) must not hold
+      // a caller forever.
+      set_dead_peer_timeout(fd, kClientDeadPeerSeconds);
       return fd;
     }
     last_errno = errno;

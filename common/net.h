@@ -34,5 +34,14 @@ Status writev_full(int fd, struct iovec* iov, int iovcnt);
 
 void set_nonblocking(int fd, bool on);
 void set_nodelay(int fd);
+// Dead-peer detection on a TCP socket (docs: README "Access"): keepalive
+// probes start after seconds/2 of silence, and TCP_USER_TIMEOUT fails the
+// socket once a probe or data has gone unacknowledged for `seconds`. A
+// peer that vanished without a reset (host gone, link down, partition) is
+// noticed within about `seconds` instead of never.
+void set_dead_peer_timeout(int fd, unsigned seconds);
+// What connect_endpoint() sets on TCP connections (dog, the plugin, and
+// connections between sheep).
+inline constexpr unsigned kClientDeadPeerSeconds = 15;
 
 }  // namespace sd

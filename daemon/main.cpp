@@ -17,6 +17,7 @@
 #include "base/file_util.h"
 #include "base/log.h"
 #include "client/auth_handshake.h"
+#include "ops/ops.h"
 #include "options.h"
 #include "server/server.h"
 #include "sheep.h"
@@ -84,9 +85,22 @@ void daemonize() {
   if (chdir("/") < 0) _exit(1);
 }
 
+// The data directory: 0700 (an existing one is tightened, unless it is a
+// shared directory such as /tmp, with the sticky bit; obj/ is always
+// private). Returns what was done, for the log.
+std::string make_private(const std::string& dir) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) < 0 || st.st_uid != geteuid() || (st.st_mode & S_ISVTX)) return {};
+  if (!(st.st_mode & 077) || chmod(dir.c_str(), st.st_mode & 07700) < 0) return {};
+  char msg[256];
+  std::snprintf(msg, sizeof(msg), "%s: mode %04o tightened to %04o (it holds every VDI's data)",
+                dir.c_str(), unsigned(st.st_mode & 07777), unsigned(st.st_mode & 07700));
+  return msg;
+}
+
 bool lock_dir(const std::string& dir) {
   std::string path = dir + "/lock";
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     early_error("lock_base_dir", __LINE__, "failed to open lock file %s", path.c_str());
     return false;
@@ -167,7 +181,39 @@ int main(int argc, char** argv) {
   int rc = parse_sheep_options(argc, argv, &opts);
   if (rc >= 0) return rc;
 
-  if (!make_dirs(opts.dir)) {
+  // No -c: corosync, as upstream, when this sheep has it; never a silent
+  // fall-back to a single-machine driver.
+  if (opts.cluster.empty()) {
+#ifdef SD_HAVE_COROSYNC
+    if (!corosync_available()) {
+      std::fprintf(stderr,
+                   "cannot reach corosync, the default cluster driver: start corosync (see "
+                   "README, \"Several hosts with corosync\"), or give -c local for sheep that "
+                   "all run on this machine\n");
+      return 1;
+    }
+    opts.cluster = "corosync";
+#else
+    opts.cluster = "local";
+#endif
+  }
+  if (opts.cluster == "local") {
+    if (opts.cluster_opts.empty()) opts.cluster_opts = default_local_dir();
+    if (opts.cluster_opts.empty()) {
+      std::fprintf(stderr, "the local cluster driver needs a directory: set XDG_RUNTIME_DIR, or "
+                           "give -c local:DIR (a directory of this user's)\n");
+      return 1;
+    }
+    // Whoever can write there can speak for every sheep of the cluster.
+    std::string why;
+    if (!prepare_local_dir(opts.cluster_opts, &why)) {
+      std::fprintf(stderr, "refusing the local cluster driver's directory: %s\n", why.c_str());
+      return 1;
+    }
+  }
+
+  // The data directory holds every VDI's data: this user's alone.
+  if (!make_dirs(opts.dir, 0700)) {
     std::fprintf(stderr, "cannot create directory %s: %s\n", opts.dir.c_str(), std::strerror(errno));
     return 1;
   }
@@ -177,7 +223,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   opts.dir = real;
-  make_dirs(opts.dir + "/epoch");
+  std::string tightened = make_private(opts.dir);
+  make_dirs(opts.dir + "/epoch", 0700);
 
   ClusterKey key;
   if (!opts.auth_key_file.empty()) {
@@ -221,7 +268,8 @@ int main(int argc, char** argv) {
   install_signal_handlers();
   raise_open_file_limit();
 
-  Sheep sheep(opts, key);
+  if (!tightened.empty()) sd_info("%s", tightened.c_str());
+  Sheep sheep(opts);
   sheep.self = make_self(opts);
   if (!sheep.store.init().ok()) {
     sd_err("cannot initialise the object store in %s/obj", opts.dir.c_str());
@@ -236,7 +284,8 @@ int main(int argc, char** argv) {
     sheep.store.set_invalidation_hook([&sheep] { sheep.lease.invalidate(); });
 
   sheep.rebuild_vdi_table();
-  Server server(sheep, key);
+  OpRunner runner(sheep);
+  Server server(runner, key, opts.tcp_timeout);
   if (key.empty())
     sd_info("authentication off (no --auth-key): anyone who reaches port %u can run every "
             "command; firewall it", unsigned(opts.port));
@@ -252,15 +301,11 @@ int main(int argc, char** argv) {
   if (!listening) return 1;
   if (!key.empty()) chmod((opts.dir + "/sock").c_str(), 0600);
   if (!opts.io_addr.empty() && !server.listen_io(opts.io_addr, opts.io_port)) return 1;
-  if (opts.cluster.empty()) {
-#ifdef SD_HAVE_COROSYNC
-    opts.cluster = corosync_available() ? "corosync" : "local";
-#else
-    opts.cluster = "local";
-#endif
-    sd_info("no -c given: using the %s driver", opts.cluster.c_str());
-  }
-  sheep.driver = make_cluster_driver(opts.cluster, opts.cluster_opts);
+  if (opts.cluster == "local")
+    sd_info("cluster driver: local, in %s (sheep on this machine only)", opts.cluster_opts.c_str());
+  else
+    sd_info("cluster driver: %s", opts.cluster.c_str());
+  sheep.driver = make_cluster_driver(opts.cluster, opts.cluster_opts, key);
   if (!sheep.driver) {
     sd_err("invalid cluster driver '%s'", opts.cluster.c_str());
     return 1;

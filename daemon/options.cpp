@@ -33,9 +33,12 @@ struct OptHelp {
 const OptHelp kOpts[] = {
     {'b', "bindaddr", true, "specify IP address of interface to listen on",
      "Example:\n\t$ sheep -b 192.168.1.1 ...\nThis tries to bind the listening socket to 192.168.1.1.\n"},
-    {'c', "cluster", true, "specify the cluster driver (default: corosync, else local)",
-     "Available arguments:\n\tcorosync: use corosync's CPG (the default when corosync runs)\n"
-     "\tlocal: use local driver\n\tlocal:PATH: use a membership directory of your choice\n"},
+    {'c', "cluster", true, "specify the cluster driver (default: corosync)",
+     "Available arguments:\n\tcorosync: use corosync's CPG (the default; sheep exits if "
+     "corosync does not answer)\n"
+     "\tlocal: use local driver (sheep on one machine; directory /run/sheepdog/local, or "
+     "$XDG_RUNTIME_DIR/sheepdog/local)\n"
+     "\tlocal:PATH: use a membership directory of your choice (this user's, mode 0700)\n"},
     {'D', "directio", false, "accepted and ignored: writes are made durable with fdatasync",
      nullptr},
     {'f', "foreground", false, "make the program run in foreground", nullptr},
@@ -70,6 +73,9 @@ void print_usage() {
   for (const auto& o : kOpts) std::printf("  -%c, --%-18s%s\n", o.letter, o.name, o.desc);
   std::printf("      --%-18s%s\n", "auth-key FILE",
               "require the cluster key in FILE on every TCP connection (default: none)");
+  std::printf("      --%-18s%s\n", "tcp-timeout SECS",
+              "drop a TCP client or peer that stops answering after about SECS "
+              "(keepalive and TCP_USER_TIMEOUT; default: 30, 0: never)");
   std::printf("\nTry 'sheep <option>', e.g., 'sheep -z', to get more detail about specific "
               "option\n");
 }
@@ -108,7 +114,9 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
     longopts.push_back({h.name, h.has_arg ? required_argument : no_argument, nullptr, h.letter});
   }
   constexpr int kAuthKeyOpt = 1000;  // long only: upstream has no such option
+  constexpr int kTcpTimeoutOpt = 1001;
   longopts.push_back({"auth-key", required_argument, nullptr, kAuthKeyOpt});
+  longopts.push_back({"tcp-timeout", required_argument, nullptr, kTcpTimeoutOpt});
   longopts.push_back({nullptr, 0, nullptr, 0});
   opterr = 0;
   int ch;
@@ -202,6 +210,14 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
         break;
       }
       case kAuthKeyOpt: o->auth_key_file = optarg; break;
+      case kTcpTimeoutOpt:
+        if (!parse_u64(optarg, 3600, &v)) {
+          std::fprintf(stderr, "Invalid TCP timeout '%s': must be a number of seconds between 0 "
+                               "and 3600\n", optarg);
+          return 1;
+        }
+        o->tcp_timeout = unsigned(v);
+        break;
       case 'n': o->nosync = true; break;
       case 'p':
         if (!parse_u64(optarg, 65535, &v) || v < 1) {
@@ -262,6 +278,8 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
         }
         if (ch == ':' && optopt == kAuthKeyOpt)
           std::fprintf(stderr, "sheep: option '--auth-key' requires an argument\n");
+        else if (ch == ':' && optopt == kTcpTimeoutOpt)
+          std::fprintf(stderr, "sheep: option '--tcp-timeout' requires an argument\n");
         else if (ch == ':')
           std::fprintf(stderr, "sheep: option requires an argument -- '%c'\n", optopt);
         else if (optopt)

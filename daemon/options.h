@@ -30,6 +30,7 @@ struct SheepOptions {
   bool zone_set = false;
   uint32_t zone = 0;            // -z
   std::string auth_key_file;    // --auth-key: the cluster key (empty: none)
+  unsigned tcp_timeout = 30;    // --tcp-timeout: seconds until a silent, unanswering peer is dropped
 };
 
 // Parses argv. Returns -1 to go on, otherwise the exit code to exit with

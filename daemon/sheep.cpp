@@ -6,24 +6,23 @@
 
 #include "base/log.h"
 #include "oid.h"
-#include "server/ops.h"
 
 namespace sd {
 
-Sheep::Sheep(const SheepOptions& o, const ClusterKey& key)
+Sheep::Sheep(const SheepOptions& o)
     : opts(o),
       store(o.dir + "/obj", o.nosync),
       config(o.dir + "/config"),
       epochs(o.dir + "/epoch"),
       rings(epochs, peers, group),
-      group(GroupOptions{o.gateway, o.vnodes, key}, self, store, config, epochs, rings, vdis, locks,
+      group(GroupOptions{o.gateway, o.vnodes}, self, store, config, epochs, rings, vdis, locks,
             lease, *this),
       policy(vdis, group),
       audit(store, rings, group, policy, o.dir + "/obj/.audited"),
       recovery(store, peers, rings, audit, group, policy),
       epoch_recovery(store, peers, audit, recovery, group, *this, policy),
       gateway(group, policy, peers, store, audit, recovery),
-      vdi_ops(gateway, vdis, group, admin_peers) {
+      vdi_ops(gateway, vdis, locks, group, admin_peers) {
   audit.set_listener(this);
 }
 
@@ -56,16 +55,6 @@ void Sheep::rebuild_vdi_table() {
     n++;
   }
   if (n) sd_info("found %zu VDIs in the local store", n);
-}
-
-void Sheep::run(Request& req) { execute(*this, req); }
-bool Sheep::run_inline(Request& req) { return execute_inline(*this, req); }
-
-void Sheep::connection_closed(uint64_t conn_id) {
-  LockHolder who{self.nid, conn_id};
-  if (!locks.holds_any(who)) return;
-  Res r = group.release_locks(who);
-  if (r != Res::Success) sd_err("cannot release the VDI locks of a closed connection: %s", strerror(r));
 }
 
 void Sheep::request_stop() {

@@ -3,10 +3,10 @@
 // This is assembly only: each part gets the collaborators it uses through
 // its constructor, and the notifications that go up the layers (group →
 // recovery, the audit → the read lease) arrive here and are passed on.
-// Only main.cpp, this file and the request handlers (server/ops_*.cpp)
-// see Sheep.
+// Only main.cpp, this file and the request handlers (ops/, the layer
+// above this one) see Sheep.
 //
-// Request path: server/server.cpp (bytes in) → server/ops.cpp (opcode
+// Request path: server/server.cpp (bytes in) → ops/ops.cpp (opcode
 // table) → gateway/gateway.cpp (which nodes) → store/plain_store.cpp (bytes
 // on disk); VDI operations in vdi/; membership and epochs in group/;
 // recovery in recovery/.
@@ -36,8 +36,8 @@
 
 namespace sd {
 
-struct Sheep : GroupListener, RecoveryCluster, AuditListener, RequestRunner {
-  Sheep(const SheepOptions& o, const ClusterKey& key);
+struct Sheep : GroupListener, RecoveryCluster, AuditListener {
+  explicit Sheep(const SheepOptions& o);
 
   SheepOptions opts;
   SdNode self{};
@@ -87,13 +87,6 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener, RequestRunner {
   Res report_recovered(uint32_t epoch) override { return group.recovery_done(epoch); }
   // AuditListener: local reads may resume for this epoch.
   void on_audited(uint32_t epoch) override { lease.set_audited(epoch); }
-  // RequestRunner: requests go through the ops table.
-  void run(Request& req) override;
-  bool run_inline(Request& req) override;
-  uint32_t reply_epoch() const override { return group.epoch(); }
-  // A client connection closed and none of its requests still runs: the
-  // VDI locks it held end (on a worker thread).
-  void connection_closed(uint64_t conn_id) override;
 };
 
 }  // namespace sd

@@ -1,10 +1,12 @@
-// Taking, re-taking and releasing an export's VDI lock.
+// Taking, taking up again and releasing an export's VDI lock.
 #define NBDKIT_API_VERSION 2
 #include "export_lock.h"
 
 #include <nbdkit-plugin.h>
 
+#include <cerrno>
 #include <cinttypes>
+#include <cstring>
 #include <ctime>
 #include <unistd.h>
 
@@ -24,80 +26,99 @@ std::string time_str(uint64_t t) {
   return buf;
 }
 
-// "IPv4 ip:… port:…" of the holder, from the lock table.
-std::string holder_of(sd::SheepClient& c, uint32_t vid) {
-  auto states = sd::get_vdi_states(c);
-  if (!states.ok()) return "another client";
-  for (const auto& s : *states) {
-    if (s.vid != vid) continue;
-    if (s.lock_state == sd::kVdiLocked)
-      return "a client of the sheep at " + sd::node_id_str(s.lock_owner);
-    if (s.lock_state == sd::kVdiSharedLock && s.nr_participants)
-      return "a shared lock (first participant: a client of the sheep at " +
-             sd::node_id_str(s.participants[0]) + ")";
-  }
-  return "another client";
-}
-
 }  // namespace
+
+std::unique_ptr<ExportLock> ExportLock::open(const sd::Endpoint& ep, std::string name,
+                                             bool shared) {
+  auto c = sd::SheepClient::connect(ep);
+  if (!c) {
+    nbdkit_error("sheepdog: cannot connect to %s for the lock of VDI '%s': %s", ep.str().c_str(),
+                 name.c_str(), std::strerror(errno));
+    return nullptr;
+  }
+  c->set_auto_reconnect(false);
+  return std::unique_ptr<ExportLock>(new ExportLock(std::move(c), std::move(name), shared));
+}
 
 bool ExportLock::acquire() {
   std::lock_guard<std::mutex> lk(mu_);
-  return acquire_locked(true);
+  return take_locked(true) == sd::Res::Success;
 }
 
-bool ExportLock::acquire_locked(bool log_refusal) {
+sd::Res ExportLock::take_locked(bool log_refusal) {
   sd::LockedBy by;
-  auto vid = sd::lock_vdi(client_, name_, shared_, &by);
-  if (vid.ok()) {
-    // The connection the reply came on (the call may have made it).
-    generation_ = client_.generation();
-    nbdkit_debug("sheepdog: VDI '%s' (vid %" PRIx32 ") locked%s", name_.c_str(), *vid,
+  auto g = sd::lock_vdi(*writer_, name_, shared_, &by, token_);
+  if (g.ok()) {
+    token_ = g->token;
+    // The connection the reply came on.
+    generation_ = writer_->generation();
+    nbdkit_debug("sheepdog: VDI '%s' (vid %" PRIx32 ") locked%s", name_.c_str(), g->vid,
                  shared_ ? " (shared)" : "");
-    return true;
+    return sd::Res::Success;
   }
   generation_ = 0;
-  if (!log_refusal) return false;
-  if (vid.code() == sd::Res::VdiLocked) {
-    std::string who = by.vid ? holder_of(client_, by.vid) : "another client";
+  if (!log_refusal) return g.code();
+  if (g.code() == sd::Res::VdiLocked) {
+    std::string who = by.vid ? sd::lock_holder_str(*writer_, by.vid) : "another client";
     nbdkit_error(
         "sheepdog: VDI '%s' is locked by %s since %s: another writer serves it. Serve it "
         "read-only (readonly=true), join it for a hand-over (lock=shared), or, if that writer "
         "is gone, break the lock with: dog vdi lock unlock %s",
         name_.c_str(), who.c_str(), time_str(by.since).c_str(), name_.c_str());
   } else {
-    nbdkit_error("sheepdog: cannot lock VDI '%s': %s", name_.c_str(), sd::strerror(vid.code()));
+    nbdkit_error("sheepdog: cannot lock VDI '%s': %s", name_.c_str(), sd::strerror(g.code()));
   }
-  return false;
+  return g.code();
 }
 
 bool ExportLock::ensure() {
   auto held = [&] {
     uint64_t g = generation_.load();
-    return g && g == client_.generation() && !client_.broken();
+    return g && g == writer_->generation() && !writer_->broken();
   };
   if (held()) return true;  // every write asks: no lock taken on this path
+  if (fenced_) return false;
   std::lock_guard<std::mutex> lk(mu_);
   if (held()) return true;
-  // The connection the lock lived on is gone (so is the lock): take it
-  // again. The sheep may not have seen the old connection close yet, so a
-  // refusal is tried again for a few seconds before the write fails.
-  nbdkit_debug("sheepdog: the connection to the sheep was lost: locking '%s' again", name_.c_str());
+  if (fenced_) return false;
+  // The lock's connection is gone (or the sheep refused a write): take the
+  // lock up again on a new one, which the sheep allows only if nothing
+  // happened to it meanwhile. A sheep that is restarting is given a few
+  // seconds.
+  nbdkit_debug("sheepdog: taking the lock of '%s' up again", name_.c_str());
   for (int attempt = 0; attempt < 50; attempt++) {
-    bool last = attempt == 49;
-    if (acquire_locked(last)) return true;
-    if (!last) usleep(100 * 1000);
+    if (attempt) usleep(100 * 1000);
+    if (!writer_->reconnect().ok()) continue;
+    sd::Res r = take_locked(false);
+    if (r == sd::Res::Success) {
+      nbdkit_debug("sheepdog: VDI '%s' locked again", name_.c_str());
+      return true;
+    }
+    if (r == sd::Res::NetworkError || r == sd::Res::VdiLocked) continue;
+    // Broken, released, taken by another writer, or the VDI is gone.
+    fenced_ = true;
+    nbdkit_error("sheepdog: the lock of VDI '%s' is lost for good (%s): it was broken, "
+                 "taken by another writer or the VDI was deleted; every write fails from now on",
+                 name_.c_str(), sd::strerror(r));
+    return false;
   }
+  nbdkit_error("sheepdog: cannot take the lock of VDI '%s' up again: the write fails",
+               name_.c_str());
   return false;
+}
+
+void ExportLock::lost() {
+  std::lock_guard<std::mutex> lk(mu_);
+  generation_ = 0;
 }
 
 void ExportLock::release() {
   std::lock_guard<std::mutex> lk(mu_);
-  if (!generation_ || generation_ != client_.generation()) return;  // nothing held
+  if (!generation_ || generation_ != writer_->generation()) return;  // nothing held
   generation_ = 0;
-  auto vid = sd::lookup_vdi(client_, name_);
+  auto vid = sd::lookup_vdi(*writer_, name_);
   if (!vid.ok()) return;
-  sd::Status st = sd::release_vdi(client_, *vid, shared_, true);
+  sd::Status st = sd::release_vdi(*writer_, *vid, shared_, true);
   if (!st.ok() && st.code() != sd::Res::VdiNotLocked)
     nbdkit_debug("sheepdog: releasing the lock of '%s': %s", name_.c_str(),
                  sd::strerror(st.code()));

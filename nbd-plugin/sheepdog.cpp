@@ -10,8 +10,10 @@
 // acknowledges a write once it is durable on every replica, so flush has
 // nothing to do and FUA is native.
 //
-// A writable export holds the VDI's lock (export_lock.h): a second writer,
-// through any sheep, is refused at start-up (or at open, for export names).
+// A writable export holds the VDI's lock (export_lock.h) on a connection of
+// its own, which carries all its writes: a second writer, through any
+// sheep, is refused at start-up (or at open, for export names), and a
+// writer whose lock was broken gets EROFS.
 //
 // Usage and config keys: see nbd-plugin/README.md and .config_help below.
 #define NBDKIT_API_VERSION 2
@@ -82,7 +84,11 @@ struct Handle {
 // sd::Res → errno for nbdkit (which turns it into an NBD error).
 int res_to_errno(sd::Res r) {
   switch (r) {
-    case sd::Res::Readonly: return EROFS;
+    case sd::Res::Readonly:
+    case sd::Res::VdiLocked:         // another client holds the VDI's lock
+    case sd::Res::InodeInvalidated:  // our lock was broken
+    case sd::Res::NoVdi:             // the VDI was deleted
+      return EROFS;
     case sd::Res::NoSpace: return ENOSPC;
     case sd::Res::NoMem: return ENOMEM;
     case sd::Res::InvalidParms: return EINVAL;
@@ -115,8 +121,8 @@ void release_lock(Export& e) {
 
 void sheepdog_unload() {
   release_lock(the_export);
-  the_export.lock.reset();
   the_export.vdi.reset();
+  the_export.lock.reset();
   if (local)
     nbdkit_debug("local reads: %" PRIu64 ", reads through the sheep instead: %" PRIu64,
                  local->local_reads(), local->fallbacks());
@@ -272,11 +278,27 @@ int sheepdog_after_fork() {
   return 0;
 }
 
-int sheepdog_get_ready() {
+sd::Endpoint endpoint() {
   sd::Endpoint ep;
   ep.host = cfg.address;
   ep.port = cfg.port;
   ep.unix_path = cfg.socket;
+  return ep;
+}
+
+// The lock of a writable export, on its own connection; false (logged)
+// when it cannot be had.
+bool lock_export(Export& e, const std::string& name) {
+  auto lock = ExportLock::open(endpoint(), name, cfg.shared_lock);
+  if (!lock || !lock->acquire()) return false;
+  e.vdi->set_write_client(&lock->writer());
+  e.vdi->set_shared_writer(cfg.shared_lock);
+  e.lock = std::move(lock);
+  return true;
+}
+
+int sheepdog_get_ready() {
+  sd::Endpoint ep = endpoint();
   client = sd::SheepClient::connect(ep);
   if (!client) {
     if (errno == EACCES)
@@ -315,15 +337,10 @@ int sheepdog_get_ready() {
   nbdkit_debug("%s is vid %" PRIx32 ", %" PRIu64 " bytes, %" PRIu64 "-byte objects%s",
                vdi_desc().c_str(), vdi->vid(), vdi->size(), vdi->object_size(),
                vdi->is_snapshot() || cfg.readonly ? ", read-only" : "");
-  if (!vdi->is_snapshot() && !cfg.readonly) {
-    the_export.lock = std::make_unique<ExportLock>(*client, cfg.vdi, cfg.shared_lock);
-    if (!the_export.lock->acquire()) {
-      the_export.lock.reset();
-      vdi.reset();
-      client.reset();
-      return -1;
-    }
-    vdi->set_shared_writer(cfg.shared_lock);
+  if (!vdi->is_snapshot() && !cfg.readonly && !lock_export(the_export, cfg.vdi)) {
+    vdi.reset();
+    client.reset();
+    return -1;
   }
   return 0;
 }
@@ -360,14 +377,7 @@ void* sheepdog_open(int readonly) {
   // The first writable connection takes the lock; the last one to close
   // releases it. Read-only connections need none.
   bool writer = !readonly && !cfg.readonly && !e.vdi->is_snapshot();
-  if (writer && !e.lock) {
-    e.lock = std::make_unique<ExportLock>(*client, name, cfg.shared_lock);
-    if (!e.lock->acquire()) {
-      e.lock.reset();
-      return nullptr;
-    }
-    e.vdi->set_shared_writer(cfg.shared_lock);
-  }
+  if (writer && !e.lock && !lock_export(e, name)) return nullptr;
   if (writer) e.writers++;
   return new Handle{&e, writer};
 }
@@ -379,13 +389,14 @@ void sheepdog_close(void* h) {
     Export& e = *handle->exp;
     if (handle->writer && --e.writers == 0 && e.lock) {
       release_lock(e);
+      e.vdi->set_write_client(nullptr);
       e.lock.reset();
     }
   }
   delete handle;
 }
 
-// Writes need the lock (taken again if the sheep connection was remade).
+// Writes need the lock (taken up again if its connection was lost).
 // Exports without one are read-only (snapshots, readonly=true, a read-only
 // connection), and nbdkit refuses their writes before they get here.
 bool write_allowed(void* h) {
@@ -397,6 +408,19 @@ bool write_allowed(void* h) {
   if (e.lock->ensure()) return true;
   nbdkit_set_error(EROFS);
   return false;
+}
+
+// Runs one write (write, trim or zero) under the lock: when the lock's
+// connection was lost under it, once more after the lock is back (a write
+// is idempotent); when the sheep refused it for the lock, the lock is gone.
+template <typename Fn>
+sd::Status locked_write(void* h, Fn fn) {
+  Export& e = *static_cast<Handle*>(h)->exp;
+  sd::Status st = fn();
+  if (st.code() == sd::Res::NetworkError && e.lock->writer().broken() && e.lock->ensure())
+    st = fn();
+  if (st.code() == sd::Res::VdiLocked) e.lock->lost();
+  return st;
 }
 
 // Without vdi=, clients may list the VDIs (working ones, not snapshots).
@@ -451,7 +475,7 @@ int sheepdog_pread(void* h, void* buf, uint32_t count, uint64_t offset, uint32_t
 int sheepdog_pwrite(void* h, const void* buf, uint32_t count, uint64_t offset,
                     uint32_t /*flags*/) {
   if (!write_allowed(h)) return -1;
-  sd::Status st = V(h)->write(buf, count, offset);
+  sd::Status st = locked_write(h, [&] { return V(h)->write(buf, count, offset); });
   if (!st.ok()) return fail("write", count, offset, st.code());
   return 0;
 }
@@ -478,7 +502,7 @@ int sheepdog_can_fast_zero(void*) { return 1; }
 // and writes zeros inside partial ones.
 int sheepdog_trim(void* h, uint32_t count, uint64_t offset, uint32_t) {
   if (!write_allowed(h)) return -1;
-  sd::Status st = V(h)->discard(count, offset);
+  sd::Status st = locked_write(h, [&] { return V(h)->discard(count, offset); });
   if (!st.ok()) return fail("trim", count, offset, st.code());
   return 0;
 }
@@ -493,7 +517,7 @@ int sheepdog_zero(void* h, uint32_t count, uint64_t offset, uint32_t flags) {
     if (V(h)->map_entry(pos / osz) && (flags & NBDKIT_FLAG_MAY_TRIM) && pos % osz == 0 &&
         stop - pos == osz) {
       // A whole object may simply be unmapped: it then reads as zeros.
-      sd::Status st = V(h)->discard(osz, pos);
+      sd::Status st = locked_write(h, [&] { return V(h)->discard(osz, pos); });
       if (!st.ok()) return fail("zero", uint32_t(osz), pos, st.code());
     } else if (V(h)->map_entry(pos / osz)) {
       if (flags & NBDKIT_FLAG_FAST_ZERO) {
@@ -502,7 +526,7 @@ int sheepdog_zero(void* h, uint32_t count, uint64_t offset, uint32_t flags) {
       }
       for (uint64_t p = pos; p < stop;) {
         uint64_t n = std::min<uint64_t>(stop - p, zeros.size());
-        sd::Status st = V(h)->write(zeros.data(), n, p);
+        sd::Status st = locked_write(h, [&] { return V(h)->write(zeros.data(), n, p); });
         if (!st.ok()) return fail("zero", n, p, st.code());
         p += n;
       }

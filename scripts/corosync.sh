@@ -3,7 +3,12 @@
 # in a directory you name; nothing in /etc, no systemd.
 #
 #   corosync.sh conf  DIR [--nodeid N] [--addrs A1,A2,...] [--token MS] [--transport knet|udpu]
-#                          writes DIR/corosync.conf (default: one node on 127.0.0.1)
+#                          [--crypto AUTHKEY]
+#                          writes DIR/corosync.conf (default: one node on 127.0.0.1); with
+#                          --crypto, knet encrypts and authenticates every packet with
+#                          AUTHKEY (made with corosync-keygen if missing; the same file on
+#                          every node), as production clusters should
+#   corosync.sh keygen AUTHKEY             writes a new key (corosync-keygen, mode 0400)
 #   corosync.sh start DIR [--netns NS]   starts it (inside network namespace NS
 #                          if given, with a private /run), waits until it serves
 #   corosync.sh stop  DIR [--kill]       SIGTERM (or SIGKILL) and wait until gone
@@ -17,8 +22,18 @@ set -euo pipefail
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { sed -n '2,15p' "$0"; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { sed -n '2,20p' "$0"; exit 2; }
 shift 2
+
+keygen() {  # keygen FILE: a fresh corosync authkey, readable by root only
+  mkdir -p "$(dirname "$1")"
+  corosync-keygen -k "$1" >/dev/null
+  chmod 0400 "$1"
+}
+if [ "$cmd" = keygen ]; then
+  keygen "$dir"
+  exit 0
+fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
@@ -36,24 +51,35 @@ wait_until() {  # wait_until SECONDS CMD...
 
 case "$cmd" in
 conf)
-  nodeid=1 addrs=127.0.0.1 token=1000 transport=knet
+  nodeid=1 addrs=127.0.0.1 token=1000 transport=knet authkey=
   while [ $# -gt 0 ]; do
     case "$1" in
       --nodeid) nodeid=$2; shift 2 ;;
       --addrs) addrs=$2; shift 2 ;;
       --token) token=$2; shift 2 ;;
       --transport) transport=$2; shift 2 ;;
+      --crypto) authkey=$2; shift 2 ;;
       *) echo "unknown option $1" >&2; exit 2 ;;
     esac
   done
+  if [ -n "$authkey" ]; then
+    [ "$transport" = knet ] || { echo "--crypto needs the knet transport" >&2; exit 2; }
+    [ -f "$authkey" ] || keygen "$authkey"
+  fi
   mkdir -p "$dir/state"
   {
     echo "totem {"
     echo "    version: 2"
     echo "    cluster_name: sheepdog"
     echo "    transport: $transport"
-    echo "    crypto_cipher: none"
-    echo "    crypto_hash: none"
+    if [ -n "$authkey" ]; then
+      echo "    crypto_cipher: aes256"
+      echo "    crypto_hash: sha256"
+      echo "    keyfile: $authkey"
+    else
+      echo "    crypto_cipher: none"
+      echo "    crypto_hash: none"
+    fi
     echo "    token: $token"
     echo "    token_coefficient: 0"
     echo "    interface {"
@@ -124,7 +150,7 @@ running)
   [ -f "$dir/pid" ] && ! gone "$(cat "$dir/pid")"
   ;;
 *)
-  sed -n '2,15p' "$0"
+  sed -n '2,20p' "$0"
   exit 2
   ;;
 esac

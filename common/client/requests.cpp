@@ -80,9 +80,10 @@ SdReq vdi_attr(uint16_t flags) {
 
 SdReq vdi_states(uint32_t bytes) { return make_req(kOpGetVdiCopies, 0, bytes); }
 
-SdReq lock_vdi(bool shared, uint32_t payload_len) {
+SdReq lock_vdi(bool shared, uint32_t payload_len, uint64_t resume_token) {
   SdReq r = make_req(kOpLockVdi, kFlagWrite, payload_len);
   r.vdi.type = shared ? 1 : 0;
+  r.vdi.lock_token = resume_token;
   return r;
 }
 

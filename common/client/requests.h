@@ -56,7 +56,8 @@ SdReq new_vdi(const NewVdi& v);                       // payload: the 256-byte n
 SdReq del_vdi(uint32_t snapid, uint32_t payload_len);  // payload: name (and tag)
 SdReq vdi_attr(uint16_t flags);                       // payload: a VdiAttr
 SdReq vdi_states(uint32_t bytes);                     // GET_VDI_COPIES
-SdReq lock_vdi(bool shared, uint32_t payload_len);  // payload: the name
+// payload: the name; resume_token: 0, or the token of a lock to take up again
+SdReq lock_vdi(bool shared, uint32_t payload_len, uint64_t resume_token = 0);
 SdReq release_vdi(uint32_t vid, bool shared, bool own_only = false);
 
 // ---- objects ----

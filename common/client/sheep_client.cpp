@@ -150,21 +150,9 @@ std::unique_ptr<SheepClient::Ticket> SheepClient::submit(SdReq req, const void* 
       t->p.done = t->p.failed = true;
       return t;
     }
-    if (dead_) {
-      // Reconnect once the failed calls have drained.
-      cv_.wait(lk, [&] { return pending_.empty(); });
-      if (dead_) {
-        int fd = connect_and_authenticate(ep_);
-        if (fd < 0) {
-          t->p.done = t->p.failed = true;
-          return t;
-        }
-        close(fd_);
-        fd_ = fd;
-        dead_ = false;
-        generation_++;
-        rpos_ = rend_ = 0;
-      }
+    if (dead_ && (!auto_reconnect_ || !reconnect_locked(lk).ok())) {
+      t->p.done = t->p.failed = true;
+      return t;
     }
     req.id = next_id_++;
     t->id = req.id;
@@ -208,6 +196,28 @@ Result<SdRsp> SheepClient::wait(std::unique_ptr<Ticket> t) {
   if (dead_) cv_.notify_all();
   if (p.failed) return err(Res::NetworkError);
   return p.rsp;
+}
+
+Status SheepClient::reconnect_locked(std::unique_lock<std::mutex>& lk) {
+  // Once the failed calls have drained.
+  cv_.wait(lk, [&] { return pending_.empty(); });
+  if (closed_) return err(Res::NetworkError);
+  if (!dead_) return {};
+  int fd = connect_and_authenticate(ep_);
+  if (fd < 0) return err(Res::NetworkError);
+  close(fd_);
+  fd_ = fd;
+  dead_ = false;
+  generation_++;
+  rpos_ = rend_ = 0;
+  return {};
+}
+
+Status SheepClient::reconnect() {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (closed_) return err(Res::NetworkError);
+  if (!dead_) return {};
+  return reconnect_locked(lk);
 }
 
 void SheepClient::abort(bool for_good) {

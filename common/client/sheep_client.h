@@ -9,7 +9,10 @@
 // Replies are read through a buffer, so many small replies cost one read.
 //
 // A transport failure fails every call in flight with NetworkError and marks
-// the connection dead; the next call reconnects once nothing is in flight.
+// the connection dead; the next call reconnects once nothing is in flight,
+// unless automatic reconnection is off (a connection that holds a VDI
+// lock: nothing may go out on a new connection before the lock is taken
+// again there), when only reconnect() makes a new one.
 // With a call timeout set, a call that has waited that long for its reply
 // counts as a transport failure too (a peer that stopped answering).
 #pragma once
@@ -73,6 +76,13 @@ class SheepClient {
   // the default). Set before the first call.
   void set_call_timeout(std::chrono::milliseconds t) { timeout_ = t; }
 
+  // Off: once the connection failed, every call fails (NetworkError)
+  // until reconnect(). Set before the first call.
+  void set_auto_reconnect(bool on) { auto_reconnect_ = on; }
+  // Makes a new connection if the current one failed (after the calls in
+  // flight have drained); nothing to do when it is alive.
+  Status reconnect();
+
   const Endpoint& endpoint() const { return ep_; }
   // True once the connection failed and nothing reconnected it yet
   // (lock-free: cheap enough to ask before every write).
@@ -116,6 +126,8 @@ class SheepClient {
   Status wait_readable();
   void fail_all_locked();
   void wake_next_leader_locked();
+  // The reconnection itself (mu_ held through lk, dead_ set).
+  Status reconnect_locked(std::unique_lock<std::mutex>& lk);
 
   Endpoint ep_;
   int fd_;
@@ -134,6 +146,7 @@ class SheepClient {
   std::atomic<bool> dead_{false};
   std::atomic<bool> closed_{false};  // abort(for_good): never reconnect
   std::chrono::milliseconds timeout_{0};
+  bool auto_reconnect_ = true;
   std::atomic<uint32_t> last_epoch_{0};
   std::atomic<uint64_t> generation_{1};
 };

@@ -87,7 +87,7 @@ Status set_map_entry(SheepClient& c, uint32_t vid, uint64_t idx, uint32_t owner,
 }
 
 Status Vdi::reference_block(uint32_t vid, uint64_t idx, uint32_t owner, uint8_t copies) {
-  return set_map_entry(client_, vid, idx, owner, copies);
+  return set_map_entry(wc(), vid, idx, owner, copies);
 }
 
 Status Vdi::refresh() {
@@ -218,7 +218,7 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
     }
     Status st;
     if (owner == vid) {
-      st = client_.write_obj(vid_to_data_oid(vid, idx), buf, len, off, copies);
+      st = wc().write_obj(vid_to_data_oid(vid, idx), buf, len, off, copies);
       done_writing(idx);
     } else {
       done_writing(idx);
@@ -231,9 +231,9 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
         creating_.insert(idx);
       }
       uint64_t cow = owner ? vid_to_data_oid(owner, idx) : 0;
-      st = client_.create_and_write_obj(vid_to_data_oid(vid, idx), buf, len, off, copies, cow);
+      st = wc().create_and_write_obj(vid_to_data_oid(vid, idx), buf, len, off, copies, cow);
       if (st.ok()) {
-        st = set_map_entry(client_, vid, idx, vid, copies);
+        st = set_map_entry(wc(), vid, idx, vid, copies);
         if (st.ok()) {
           uint32_t child = 0;
           uint8_t child_copies = 0;
@@ -314,7 +314,7 @@ Status Vdi::unmap_block(uint64_t idx) {
     vid = header_.vdi_id;
     copies = header_.nr_copies;
   }
-  Status st = set_map_entry(client_, vid, idx, zero, copies);
+  Status st = set_map_entry(wc(), vid, idx, zero, copies);
   if (st.ok()) {
     std::unique_lock<std::shared_mutex> lk(mu_);
     if (idx < map_.size()) map_[idx] = 0;

@@ -81,6 +81,11 @@ class Vdi {
   // can, else through the client. The reader must outlive the Vdi.
   void set_local_reader(LocalReader* reader) { local_ = reader; }
 
+  // Sends every write (data objects and inode map entries) through
+  // `writer`, the connection that holds the VDI's lock, instead of the
+  // client it was opened with. It must outlive the Vdi.
+  void set_write_client(SheepClient* writer) { writer_ = writer; }
+
  private:
   Vdi(SheepClient& c, std::string name, std::string tag, uint32_t snapid)
       : client_(c), name_(std::move(name)), tag_(std::move(tag)), snapid_(snapid) {}
@@ -98,7 +103,11 @@ class Vdi {
   // Copies kept of blocks owned by vid `owner` (for local reads).
   int copies_of(uint32_t owner);
 
+  // The connection writes go through (set_write_client).
+  SheepClient& wc() { return writer_ ? *writer_ : client_; }
+
   SheepClient& client_;
+  SheepClient* writer_ = nullptr;
   LocalReader* local_ = nullptr;
   std::mutex owner_copies_mu_;
   std::map<uint32_t, int> owner_copies_;

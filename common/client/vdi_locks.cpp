@@ -34,18 +34,31 @@ std::string node_id_str(const NodeId& nid) {
          " port:" + std::to_string(nid.port);
 }
 
-Result<uint32_t> lock_vdi(SheepClient& c, const std::string& name, bool shared,
-                          LockedBy* by) {
+Result<GrantedLock> lock_vdi(SheepClient& c, const std::string& name, bool shared,
+                             LockedBy* by, uint64_t resume_token) {
   if (name.size() >= kMaxVdiLen) return err(Res::InvalidParms);
   char buf[kMaxVdiLen] = {};
   std::memcpy(buf, name.data(), name.size());
-  SdReq req = request::lock_vdi(shared, sizeof(buf));
+  SdReq req = request::lock_vdi(shared, sizeof(buf), resume_token);
   auto rsp = c.call(req, buf, nullptr, 0);
   if (!rsp.ok()) return err(rsp.code());
   Res res = Res(rsp->result);
   if (res == Res::VdiLocked && by) *by = LockedBy{rsp->vdi.vdi_id, rsp->vdi.lock_since};
   if (res != Res::Success) return err(res);
-  return rsp->vdi.vdi_id;
+  return GrantedLock{rsp->vdi.vdi_id, rsp->vdi.lock_token};
+}
+
+std::string lock_holder_str(SheepClient& c, uint32_t vid) {
+  auto states = get_vdi_states(c);
+  if (!states.ok()) return "another client";
+  for (const auto& s : *states) {
+    if (s.vid != vid) continue;
+    if (s.lock_state == kVdiLocked) return "a client of the sheep at " + node_id_str(s.lock_owner);
+    if (s.lock_state == kVdiSharedLock && s.nr_participants)
+      return "a shared lock (first participant: a client of the sheep at " +
+             node_id_str(s.participants[0]) + ")";
+  }
+  return "another client";
 }
 
 Status release_vdi(SheepClient& c, uint32_t vid, bool shared, bool own_only) {

@@ -47,10 +47,22 @@ struct LockedBy {
   uint32_t vid = 0;
   uint64_t since = 0;
 };
-// LOCK_VDI of the working VDI `name` for this connection: the vid. On
-// VdiLocked, *by (when given) says which lock refused it.
-Result<uint32_t> lock_vdi(SheepClient& c, const std::string& name, bool shared,
-                          LockedBy* by = nullptr);
+// A lock this connection was granted.
+struct GrantedLock {
+  uint32_t vid = 0;
+  uint64_t token = 0;  // to take it up again after a lost connection (0: not offered)
+};
+// LOCK_VDI of the working VDI `name` for this connection. resume_token:
+// 0 for a new lock, or the token of one this client held before its
+// connection was lost (the sheep answers InodeInvalidated when that lock
+// was broken or another client took the VDI since). On VdiLocked, *by
+// (when given) says which lock refused it.
+Result<GrantedLock> lock_vdi(SheepClient& c, const std::string& name, bool shared,
+                             LockedBy* by = nullptr, uint64_t resume_token = 0);
+// "a client of the sheep at IPv4 ip:… port:…" (or the first participant of a
+// shared lock) for vid's lock, from the lock table; "another client" when
+// the table does not say.
+std::string lock_holder_str(SheepClient& c, uint32_t vid);
 // RELEASE_VDI of vid. own_only: only if this connection holds it (a lock
 // someone else took meanwhile stays); otherwise the lock is broken.
 Status release_vdi(SheepClient& c, uint32_t vid, bool shared, bool own_only);

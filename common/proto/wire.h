@@ -122,8 +122,16 @@ struct ReqVdi {
   uint8_t block_size_shift;
   uint32_t snapid;
   uint32_t type;
-  uint32_t own_only;  // ours, RELEASE_VDI: only a lock this connection holds (0: any, as upstream)
-  uint32_t unused;
+  union {
+    struct {
+      uint32_t own_only;  // ours, RELEASE_VDI: only a lock this connection holds (0: any, as upstream)
+      uint32_t unused;
+    };
+    // Ours, LOCK_VDI: 0 for a new lock (as upstream), or the token of a lock
+    // this client held on a connection that was lost, to take it up again
+    // (granted only if nobody broke it or took the VDI meanwhile).
+    uint64_t lock_token;
+  };
 };
 
 struct ReqCluster {
@@ -201,7 +209,10 @@ struct RspVdi {
   uint8_t block_size_shift;
   uint8_t reserved[2];
   uint32_t unused;
-  uint64_t lock_since;  // ours: LOCK_VDI answered VDI_LOCKED: unix time it was taken
+  union {
+    uint64_t lock_since;  // ours: LOCK_VDI answered VDI_LOCKED: unix time it was taken
+    uint64_t lock_token;  // ours: LOCK_VDI succeeded: the token to take it up again with
+  };
 };
 
 struct RspNode {
@@ -260,7 +271,7 @@ static_assert(offsetof(SdReq, vdi.copies) == 28 && offsetof(SdReq, vdi.copy_poli
 static_assert(offsetof(SdReq, vdi.store_policy) == 30);
 static_assert(offsetof(SdReq, vdi.block_size_shift) == 31);
 static_assert(offsetof(SdReq, vdi.snapid) == 32 && offsetof(SdReq, vdi.type) == 36);
-static_assert(offsetof(SdReq, vdi.own_only) == 40);
+static_assert(offsetof(SdReq, vdi.own_only) == 40 && offsetof(SdReq, vdi.lock_token) == 40);
 static_assert(offsetof(SdReq, cluster.ctime) == 24 && offsetof(SdReq, cluster.copies) == 32);
 static_assert(offsetof(SdReq, cluster.copy_policy) == 33);
 static_assert(offsetof(SdReq, cluster.flags) == 34 && offsetof(SdReq, cluster.tag) == 36);
@@ -277,7 +288,7 @@ static_assert(offsetof(SdRsp, result) == 16);
 static_assert(offsetof(SdRsp, obj.copies) == 20 && offsetof(SdRsp, obj.offset) == 24);
 static_assert(offsetof(SdRsp, vdi.vdi_id) == 24 && offsetof(SdRsp, vdi.attr_id) == 28);
 static_assert(offsetof(SdRsp, vdi.copies) == 32 && offsetof(SdRsp, vdi.block_size_shift) == 33);
-static_assert(offsetof(SdRsp, vdi.lock_since) == 40);
+static_assert(offsetof(SdRsp, vdi.lock_since) == 40 && offsetof(SdRsp, vdi.lock_token) == 40);
 static_assert(offsetof(SdRsp, node.nr_nodes) == 20 && offsetof(SdRsp, node.store_size) == 32);
 static_assert(offsetof(SdRsp, node.store_free) == 40);
 static_assert(offsetof(SdRsp, hash.digest) == 24);

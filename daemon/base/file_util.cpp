@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 namespace sd {
 
@@ -75,13 +77,48 @@ Result<std::vector<char>> read_file(const std::string& path) {
   return out;
 }
 
-bool make_dirs(const std::string& path) {
+bool make_dirs(const std::string& path, unsigned mode) {
   if (path.empty()) return false;
   struct stat st;
   if (stat(path.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
   std::string parent = dirname_of(path);
-  if (parent != path && !make_dirs(parent)) return false;
-  return mkdir(path.c_str(), 0755) == 0 || errno == EEXIST;
+  if (parent != path && !make_dirs(parent, mode)) return false;
+  return mkdir(path.c_str(), mode_t(mode)) == 0 || errno == EEXIST;
+}
+
+bool check_private(int fd, const std::string& path, std::string* why) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) {
+    *why = path + ": " + std::strerror(errno);
+    return false;
+  }
+  if (st.st_uid != geteuid()) {
+    *why = path + " is owned by uid " + std::to_string(st.st_uid) + ", not by this user (uid " +
+           std::to_string(geteuid()) + ")";
+    return false;
+  }
+  if (st.st_mode & 022) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", unsigned(st.st_mode & 07777));
+    *why = path + " is writable by " + ((st.st_mode & 002) ? "others" : "its group") +
+           " (mode " + mode + ")";
+    return false;
+  }
+  return true;
+}
+
+int open_private_dir(const std::string& path, std::string* why) {
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    *why = path + ": " + (errno == ELOOP || errno == ENOTDIR ? "not a directory (a symlink?)"
+                                                              : std::strerror(errno));
+    return -1;
+  }
+  if (!check_private(fd, path, why)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 }  // namespace sd

@@ -14,7 +14,13 @@ Status write_file_atomic(const std::string& path, const void* data, size_t len);
 Result<std::vector<char>> read_file(const std::string& path);
 Status fsync_dir(const std::string& dir);
 std::string dirname_of(const std::string& path);
-// mkdir -p.
-bool make_dirs(const std::string& path);
+// mkdir -p; directories it creates get `mode`.
+bool make_dirs(const std::string& path, unsigned mode = 0755);
+// Opens an existing directory that only this user may change: not a
+// symlink, owned by the effective user, not writable by group or others.
+// -1 with *why set otherwise (O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC fd).
+int open_private_dir(const std::string& path, std::string* why);
+// The same checks on an open file or directory (fstat).
+bool check_private(int fd, const std::string& path, std::string* why);
 
 }  // namespace sd

@@ -24,7 +24,7 @@ bool open(const std::string& path, Level lvl) {
     g_fd = 2;
     return true;
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return false;
   g_fd = fd;
   return true;

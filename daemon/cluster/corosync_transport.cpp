@@ -101,12 +101,14 @@ class CorosyncTransport : public OrderedTransport {
     return static_cast<CorosyncTransport*>(const_cast<void*>(ctx));
   }
 
-  static void on_deliver(cpg_handle_t h, const cpg_name*, uint32_t, uint32_t, void* msg,
-                         size_t len) {
+  // corosync names the sending process (node id and pid): the record's
+  // claimed sender is checked against it.
+  static void on_deliver(cpg_handle_t h, const cpg_name*, uint32_t nodeid, uint32_t pid,
+                         void* msg, size_t len) {
     CorosyncTransport* t = self_of_cpg(h);
     if (!t || t->suspended_) return;
     const char* p = static_cast<const char*>(msg);
-    t->events_->on_record(std::vector<char>(p, p + len));
+    t->events_->on_record(member_id(nodeid, pid), std::vector<char>(p, p + len));
   }
 
   static void on_confchg(cpg_handle_t h, const cpg_name*, const cpg_address* members,
@@ -329,8 +331,9 @@ class CorosyncTransport : public OrderedTransport {
 
 }  // namespace
 
-std::unique_ptr<ClusterDriver> make_corosync_driver() {
-  return std::make_unique<MembershipProtocol>(std::make_unique<CorosyncTransport>(), "corosync");
+std::unique_ptr<ClusterDriver> make_corosync_driver(const ClusterKey& key) {
+  return std::make_unique<MembershipProtocol>(std::make_unique<CorosyncTransport>(), "corosync",
+                                              key);
 }
 
 bool corosync_available() {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster_key.h"
 #include "proto/node.h"
 #include "result.h"
 
@@ -22,16 +23,17 @@ class ClusterEvents {
  public:
   virtual ~ClusterEvents() = default;
   // On the master: may `node`, which joined with `info`, become a member?
-  // `reply` goes to every member with the join (or to the newcomer with the
-  // refusal).
+  // `reply` goes to every member with the join; on a refusal `why` goes
+  // to the newcomer.
   virtual bool check_join(const SdNode& node, const std::vector<char>& info,
-                          std::vector<char>* reply) = 0;
+                          std::vector<char>* reply, std::string* why) = 0;
   // `node` is now a member; `members` (oldest first) includes it. For the
   // first member of an empty cluster `reply` is empty.
   virtual void on_join(const std::vector<SdNode>& members, const SdNode& node,
                        const std::vector<char>& reply) = 0;
-  // On the newcomer only: the master said no.
-  virtual void on_join_refused(const std::vector<char>& reply) = 0;
+  // On the newcomer only: the master said no (or, with a cluster key, the
+  // cluster could not authenticate this node).
+  virtual void on_join_refused(const std::string& why) = 0;
   virtual void on_leave(const std::vector<SdNode>& members, const SdNode& node) = 0;
   virtual void on_message(const SdNode& sender, const std::vector<char>& msg) = 0;
   // The driver lost its footing for good (e.g. declared gone): stop serving.
@@ -56,11 +58,21 @@ class ClusterDriver {
 };
 
 // Creates the driver named by `-c NAME[:OPTS]`; nullptr for an unknown name.
+// With a non-empty key every record between sheep is authenticated
+// (membership_protocol.h).
 std::unique_ptr<ClusterDriver> make_cluster_driver(const std::string& name,
-                                                   const std::string& opts);
-std::unique_ptr<ClusterDriver> make_local_driver(const std::string& opts);
+                                                   const std::string& opts,
+                                                   const ClusterKey& key);
+std::unique_ptr<ClusterDriver> make_local_driver(const std::string& opts, const ClusterKey& key);
+// The local driver's directory when `-c local` names none: under the
+// run-time directory (/run for root, $XDG_RUNTIME_DIR otherwise); empty
+// when there is none.
+std::string default_local_dir();
+// Creates the local driver's directory (0700) or checks that it is this
+// user's and writable by nobody else; false with *why otherwise.
+bool prepare_local_dir(const std::string& dir, std::string* why);
 #ifdef SD_HAVE_COROSYNC
-std::unique_ptr<ClusterDriver> make_corosync_driver();
+std::unique_ptr<ClusterDriver> make_corosync_driver(const ClusterKey& key);
 // True when a corosync with the CPG service answers on this host.
 bool corosync_available();
 #endif

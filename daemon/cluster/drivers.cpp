@@ -4,10 +4,11 @@
 namespace sd {
 
 std::unique_ptr<ClusterDriver> make_cluster_driver(const std::string& name,
-                                                   const std::string& opts) {
-  if (name == "local") return make_local_driver(opts);
+                                                   const std::string& opts,
+                                                   const ClusterKey& key) {
+  if (name == "local") return make_local_driver(opts, key);
 #ifdef SD_HAVE_COROSYNC
-  if (name == "corosync") return make_corosync_driver();
+  if (name == "corosync") return make_corosync_driver(key);
 #endif
   return nullptr;
 }

@@ -1,7 +1,9 @@
 // Joins, leaves, master election and broadcasts over an ordered transport.
 #include "cluster/membership_protocol.h"
 
-#include "cluster/wire_buffer.h"
+#include <cinttypes>
+#include <cstring>
+
 #include "base/log.h"
 
 namespace sd {
@@ -10,6 +12,8 @@ namespace {
 // An unanswered newcomer re-sends its JOIN, and an unsynced one founds the
 // cluster, after this long.
 constexpr auto kJoinRetry = std::chrono::seconds(3);
+// What the MAC of a sealed record covers, before the record's bytes.
+constexpr char kRecordPurpose[] = "sheepdog cluster record";
 }  // namespace
 
 MembershipProtocol::~MembershipProtocol() { leave(); }
@@ -27,25 +31,28 @@ Status MembershipProtocol::join(const SdNode& self, ClusterEvents* events) {
   return send_join();
 }
 
-Status MembershipProtocol::send_join() {
-  std::vector<char> info = events_->join_info();
+template <typename Fill>
+Status MembershipProtocol::send_record(uint8_t type, Fill fill) {
+  std::lock_guard<std::mutex> lk(send_mu_);
+  if (stopped_ && type == kMsg) return err(Res::ClusterError);
   RecordWriter w;
-  {
-    std::lock_guard<std::mutex> lk(send_mu_);
-    w.u8(kJoin).str(self_id_).u64(send_seq_++).node(self_).bytes(info);
+  w.u8(key_.empty() ? type : uint8_t(type | kSealed)).str(self_id_).u64(send_seq_++);
+  fill(w);
+  if (!key_.empty()) {
+    AuthMac mac = key_.message_mac(kRecordPurpose, w.buf().data(), w.buf().size());
+    w.raw(mac.data(), mac.size());
   }
-  join_sent_ = Clock::now();
   return transport_->send(w.buf());
 }
 
+Status MembershipProtocol::send_join() {
+  std::vector<char> info = events_->join_info();
+  join_sent_ = Clock::now();
+  return send_record(kJoin, [&](RecordWriter& w) { w.node(self_).bytes(info); });
+}
+
 Status MembershipProtocol::broadcast(const std::vector<char>& msg) {
-  RecordWriter w;
-  {
-    std::lock_guard<std::mutex> lk(send_mu_);
-    if (stopped_) return err(Res::ClusterError);
-    w.u8(kMsg).str(self_id_).u64(send_seq_++).bytes(msg);
-  }
-  return transport_->send(w.buf());
+  return send_record(kMsg, [&](RecordWriter& w) { w.bytes(msg); });
 }
 
 void MembershipProtocol::leave() {
@@ -75,13 +82,53 @@ int MembershipProtocol::pending_index(const std::string& id) const {
   return -1;
 }
 
-void MembershipProtocol::on_record(const std::vector<char>& rec) {
-  if (suspended_) return;
-  RecordReader r(rec);
-  uint8_t type = r.u8();
+void MembershipProtocol::on_record(const std::string& origin, const std::vector<char>& rec) {
+  if (suspended_ || rec.empty()) return;
+  bool sealed = uint8_t(rec[0]) & kSealed;
+  size_t body = rec.size();
+  if (sealed) {
+    if (body < 1 + kAuthMacLen) return;
+    body -= kAuthMacLen;
+  }
+  RecordReader r(rec.data(), body);
+  uint8_t type = r.u8() & uint8_t(~kSealed);
   std::string sender = r.str();
   uint64_t seq = r.u64();
   if (!r.ok()) return;
+  uint64_t skipped = 0;
+  if (sender != origin) {
+    if (misaddressed_.allow(&skipped))
+      sd_err("a cluster record from %s claims to come from %s: dropped (%" PRIu64
+             " more dropped records not logged)", origin.c_str(), sender.c_str(), skipped);
+    return;
+  }
+  bool authentic;
+  if (key_.empty()) {
+    authentic = !sealed;  // a sealed record comes from a sheep with a key
+  } else if (sealed) {
+    AuthMac mac;
+    std::memcpy(mac.data(), rec.data() + body, kAuthMacLen);
+    authentic = same_mac(mac, key_.message_mac(kRecordPurpose, rec.data(), body));
+  } else {
+    authentic = false;
+  }
+  if (!authentic) {
+    on_unauthenticated(type, sender, r, sealed);
+    return;
+  }
+  if (!key_.empty()) {
+    auto [it, fresh] = last_seq_.try_emplace(sender, seq);
+    if (!fresh) {
+      if (seq <= it->second) {
+        if (replays_.allow(&skipped))
+          sd_err("a replayed cluster record from %s (sequence %" PRIu64 ", last %" PRIu64
+                 "): dropped (%" PRIu64 " more dropped records not logged)",
+                 sender.c_str(), seq, it->second, skipped);
+        return;
+      }
+      it->second = seq;
+    }
+  }
   std::string event = sender + "#" + std::to_string(seq);
   switch (type) {
     case kJoin: {
@@ -100,10 +147,19 @@ void MembershipProtocol::on_record(const std::vector<char>& rec) {
         Member m;
         m.id = r.str();
         m.node = r.node();
+        m.last_seq = r.u64();
         members.push_back(std::move(m));
       }
       std::vector<char> reply = r.bytes();
-      if (r.ok()) handle_response(event, target, accepted, basis, std::move(members), std::move(reply));
+      if (r.ok())
+        handle_response(sender, event, target, accepted, basis, std::move(members),
+                        std::move(reply));
+      break;
+    }
+    case kRefusal: {  // not an event: only the newcomer it names cares
+      std::string target = r.str();
+      std::string why = r.str();
+      if (r.ok() && target == self_id_ && !joined_) events_->on_join_refused(why);
       break;
     }
     case kFound: {
@@ -121,6 +177,49 @@ void MembershipProtocol::on_record(const std::vector<char>& rec) {
     default:
       sd_err("unknown cluster record type %u", unsigned(type));
   }
+}
+
+void MembershipProtocol::on_unauthenticated(uint8_t type, const std::string& sender,
+                                            RecordReader& r, bool sealed) {
+  uint64_t skipped = 0;
+  // Someone we cannot authenticate is on the medium: maybe a cluster with
+  // another key, whose master will answer us. Until it is gone we must not
+  // conclude that nobody is there and found a cluster of our own.
+  if (sender != self_id_ && foreign_.size() < kMaxForeign) foreign_.insert(sender);
+  if (type == kJoin) {
+    SdNode node = r.node();
+    if (!r.ok() || !is_master()) return;
+    std::string addr = node_addr_str(node.nid);
+    std::string why = key_.empty()
+                          ? "the joining node " + addr + " uses a cluster key and this cluster has none"
+                          : "the joining node " + addr + " does not hold the cluster key (sheep --auth-key)";
+    refuse_outright(sender, why);
+    return;
+  }
+  if (type == kRefusal) {
+    std::string target = r.str();
+    std::string why = r.str();
+    if (r.ok() && target == self_id_ && !joined_) {
+      sd_err("the cluster refused this node, in a record we cannot authenticate (%s)",
+             sealed ? "the cluster holds another key" : "the cluster has no key");
+      events_->on_join_refused(why);
+    }
+    return;
+  }
+  if (complaints_.allow(&skipped))
+    sd_err("a cluster record from %s without a valid %s: dropped (%" PRIu64
+           " more dropped records not logged)",
+           sender.c_str(), key_.empty() ? "format (it is sealed: that sheep has a key)" : "MAC",
+           skipped);
+}
+
+void MembershipProtocol::refuse_outright(const std::string& target, const std::string& why) {
+  uint64_t skipped = 0;
+  if (!refusals_.allow(&skipped)) return;
+  sd_err("refused a join from %s: %s", target.c_str(), why.c_str());
+  if (skipped) sd_err("(%" PRIu64 " more joins were refused without an answer)", skipped);
+  Status st = send_record(kRefusal, [&](RecordWriter& w) { w.str(target).str(why); });
+  if (!st.ok()) sd_err("failed to send a join refusal");
 }
 
 void MembershipProtocol::handle_join(const std::string& event, const std::string& id,
@@ -160,7 +259,7 @@ void MembershipProtocol::found_if_empty() {
   // With no member left to decide, the oldest waiting newcomer founds the
   // cluster; everyone applies this same rule at the same point. Only
   // participants that know the members are complete may apply it.
-  if (!synced_ || !members_.empty() || pending_.empty()) return;
+  if (!synced_ || !members_.empty() || pending_.empty() || !foreign_.empty()) return;
   PendingJoin p = std::move(pending_.front());
   pending_.erase(pending_.begin());
   if (in_flight_ == p.id) in_flight_.clear();
@@ -193,33 +292,40 @@ void MembershipProtocol::maybe_respond() {
   if (!is_master() || pending_.empty() || !in_flight_.empty()) return;
   const PendingJoin& p = pending_.front();
   std::vector<char> reply;
-  bool ok = events_->check_join(p.node, p.info, &reply);
-  RecordWriter w;
-  {
-    std::lock_guard<std::mutex> lk(send_mu_);
-    w.u8(kJoinResponse).str(self_id_).u64(send_seq_++);
-  }
-  w.str(p.id).u8(ok).str(last_event_);
+  std::string why;
+  bool ok = events_->check_join(p.node, p.info, &reply, &why);
+  if (!ok) reply.assign(why.begin(), why.end());
   std::vector<Member> members = members_;
-  if (ok) members.push_back({p.id, p.node});
-  w.u32(uint32_t(members.size()));
-  for (const auto& m : members) w.str(m.id).node(m.node);
-  w.bytes(reply);
+  if (ok) members.push_back({p.id, p.node, 0});
+  for (auto& m : members) {
+    auto it = last_seq_.find(m.id);
+    m.last_seq = it == last_seq_.end() ? 0 : it->second;
+  }
   in_flight_ = p.id;
-  if (!transport_->send(w.buf()).ok()) {
+  Status st = send_record(kJoinResponse, [&](RecordWriter& w) {
+    w.str(p.id).u8(ok).str(last_event_);
+    w.u32(uint32_t(members.size()));
+    for (const auto& m : members) w.str(m.id).node(m.node).u64(m.last_seq);
+    w.bytes(reply);
+  });
+  if (!st.ok()) {
     in_flight_.clear();
     sd_err("failed to send a join response");
   }
 }
 
-void MembershipProtocol::handle_response(const std::string& event, const std::string& target,
-                                         bool accepted, const std::string& basis,
-                                         std::vector<Member> members, std::vector<char> reply) {
-  bool valid = basis == last_event_;
-  last_event_ = event;
-  if (target == in_flight_ && event.rfind(self_id_ + "#", 0) == 0) in_flight_.clear();
+void MembershipProtocol::handle_response(const std::string& sender, const std::string& event,
+                                         const std::string& target, bool accepted,
+                                         const std::string& basis, std::vector<Member> members,
+                                         std::vector<char> reply) {
   int pi = pending_index(target);
-  if (pi < 0 && !(target == self_id_ && !joined_)) {  // already decided
+  bool for_me = target == self_id_ && !joined_;
+  // Decisions come from the master; a synced participant knows who that is.
+  bool from_master = !synced_ || (!members_.empty() && members_.front().id == sender);
+  bool valid = basis == last_event_ && from_master;
+  last_event_ = event;
+  if (target == in_flight_ && sender == self_id_) in_flight_.clear();
+  if (pi < 0 && !for_me) {  // already decided
     maybe_respond();
     return;
   }
@@ -230,6 +336,11 @@ void MembershipProtocol::handle_response(const std::string& event, const std::st
   SdNode node = pi >= 0 ? pending_[size_t(pi)].node : self_;
   if (pi >= 0) pending_.erase(pending_.begin() + pi);
   if (accepted) {
+    if (for_me && !key_.empty())
+      for (const auto& m : members) {  // where each member's sequence stands
+        uint64_t& last = last_seq_[m.id];
+        if (m.last_seq > last) last = m.last_seq;
+      }
     members_ = std::move(members);
     if (target == self_id_) {
       joined_ = true;
@@ -240,7 +351,7 @@ void MembershipProtocol::handle_response(const std::string& event, const std::st
       events_->on_join(member_nodes(), node, reply);
     }
   } else if (target == self_id_) {
-    events_->on_join_refused(reply);
+    events_->on_join_refused(std::string(reply.begin(), reply.end()));
   }
   maybe_respond();
 }
@@ -254,6 +365,7 @@ void MembershipProtocol::handle_msg(const std::string& sender, const std::vector
 
 void MembershipProtocol::on_gone(const std::string& id) {
   if (suspended_) return;
+  foreign_.erase(id);
   last_event_ = "gone#" + id;
   int pi = pending_index(id);
   if (pi >= 0) pending_.erase(pending_.begin() + pi);
@@ -290,15 +402,16 @@ void MembershipProtocol::on_alone() {
 void MembershipProtocol::on_tick() {
   if (suspended_ || joined_ || !join_seen_) return;
   if (Clock::now() - join_sent_ < kJoinRetry) return;
+  if (!synced_ && !foreign_.empty()) {
+    // Unanswered, but someone we cannot authenticate is there: ask again.
+    if (!send_join().ok()) sd_err("failed to re-send our join");
+    return;
+  }
   if (!synced_) {
     // Nobody answered our JOIN: there is no member to answer it.
-    RecordWriter w;
-    {
-      std::lock_guard<std::mutex> lk(send_mu_);
-      w.u8(kFound).str(self_id_).u64(send_seq_++).node(self_);
-    }
     join_sent_ = Clock::now();
-    if (!transport_->send(w.buf()).ok()) sd_err("failed to send FOUND");
+    if (!send_record(kFound, [&](RecordWriter& w) { w.node(self_); }).ok())
+      sd_err("failed to send FOUND");
     return;
   }
   // Synced but unanswered (the master may never have seen our JOIN).
@@ -313,6 +426,7 @@ void MembershipProtocol::reset() {
   pending_.clear();
   in_flight_.clear();
   last_event_.clear();
+  foreign_.clear();
 }
 
 void MembershipProtocol::on_suspend(const std::string& why) {

@@ -10,6 +10,8 @@
 //  - FOUND {id, node}: an unanswered newcomer that has good reason to
 //    believe no member exists founds the cluster (see below).
 //  - MSG {sender, seq, data}: a broadcast.
+//  - REFUSAL {target, why}: the master turns away a JOIN it cannot
+//    authenticate (below). Not an event: only the newcomer named reads it.
 //  - gone(id) from the transport: a member or a waiting newcomer vanished.
 //    A JOIN from a new id with a member's address means the same: that
 //    sheep was started again (it holds the port), so its old incarnation
@@ -25,22 +27,42 @@
 // its JOIN it sends FOUND (members, when they exist, answer in
 // milliseconds). Unanswered JOINs are re-sent, so a newcomer the master
 // never saw is not forgotten.
+//
+// Trust (docs/PROTOCOL.md "Authenticated membership"): a record is taken
+// only from the sender the transport names (corosync knows the process
+// that sent it), and a synced participant takes decisions only from the
+// master. With a cluster key every record is sealed: the type byte has
+// bit 0x80 set and HMAC-SHA256(key, "sheepdog cluster record" | record)
+// follows it, and a sender's sequence numbers must grow (a replayed
+// record is dropped; the master's JOIN_RESPONSE tells a newcomer where
+// each member's sequence stands). Records that fail these checks are
+// dropped by every participant alike, never counted as events, so they
+// cannot move anyone's view. A JOIN that cannot be authenticated is
+// answered by the master with a refusal (rate-limited) and the newcomer
+// is never listed; a newcomer believes a refusal addressed to it even when
+// it cannot check it (it holds another key, or none).
 #pragma once
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster/driver.h"
 #include "cluster/transport.h"
+#include "cluster/wire_buffer.h"
+#include "base/rate_limit.h"
+#include "cluster_key.h"
 
 namespace sd {
 
 class MembershipProtocol : public ClusterDriver, public TransportEvents {
  public:
-  MembershipProtocol(std::unique_ptr<OrderedTransport> transport, const char* name)
-      : transport_(std::move(transport)), name_(name) {}
+  MembershipProtocol(std::unique_ptr<OrderedTransport> transport, const char* name,
+                     ClusterKey key = {})
+      : transport_(std::move(transport)), name_(name), key_(std::move(key)) {}
   ~MembershipProtocol() override;
 
   const char* name() const override { return name_; }
@@ -48,7 +70,7 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
   Status broadcast(const std::vector<char>& msg) override;
   void leave() override;
 
-  void on_record(const std::vector<char>& rec) override;
+  void on_record(const std::string& origin, const std::vector<char>& rec) override;
   void on_gone(const std::string& id) override;
   void on_alone() override;
   void on_tick() override;
@@ -57,10 +79,12 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
   void on_transport_failure(const std::string& why) override;
 
  private:
-  enum RecordType : uint8_t { kJoin = 1, kJoinResponse = 2, kMsg = 3, kFound = 4 };
+  enum RecordType : uint8_t { kJoin = 1, kJoinResponse = 2, kMsg = 3, kFound = 4, kRefusal = 5 };
+  static constexpr uint8_t kSealed = 0x80;  // type bit: a MAC follows the record
   struct Member {
     std::string id;
     SdNode node;
+    uint64_t last_seq = 0;  // in a JOIN_RESPONSE: where its sequence stands
   };
   struct PendingJoin {
     std::string id;
@@ -69,12 +93,23 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
   };
   using Clock = std::chrono::steady_clock;
 
+  // Builds a record of `type` from us with the next sequence number (the
+  // body written by `fill`), seals it when there is a key, and sends it;
+  // numbering and sending happen under send_mu_, so sequence numbers
+  // reach the medium in order.
+  template <typename Fill>
+  Status send_record(uint8_t type, Fill fill);
   Status send_join();
+  // A record that failed authentication: a JOIN is refused (by the master),
+  // a refusal addressed to us is believed, the rest is dropped.
+  void on_unauthenticated(uint8_t type, const std::string& sender, RecordReader& r, bool sealed);
+  // The master's REFUSAL of a newcomer it cannot authenticate.
+  void refuse_outright(const std::string& target, const std::string& why);
   void handle_join(const std::string& event, const std::string& id, const SdNode& node,
                    std::vector<char> info);
-  void handle_response(const std::string& event, const std::string& target, bool accepted,
-                       const std::string& basis, std::vector<Member> members,
-                       std::vector<char> reply);
+  void handle_response(const std::string& sender, const std::string& event,
+                       const std::string& target, bool accepted, const std::string& basis,
+                       std::vector<Member> members, std::vector<char> reply);
   void handle_found(const std::string& id, const SdNode& node);
   void handle_msg(const std::string& sender, const std::vector<char>& data);
   // Drops members_[index] (not ourselves) and tells the events.
@@ -89,9 +124,10 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
 
   std::unique_ptr<OrderedTransport> transport_;
   const char* name_;
+  const ClusterKey key_;
   ClusterEvents* events_ = nullptr;
   SdNode self_{};
-  std::mutex send_mu_;  // self_id_, send_seq_, stopped_
+  std::mutex send_mu_;  // guards self_id_, send_seq_, stopped_; held while sending
   std::string self_id_;
   uint64_t send_seq_ = 0;
   bool stopped_ = false;
@@ -106,6 +142,18 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
   std::string last_event_;  // id of the last delivered event
   Clock::time_point join_sent_;
   bool join_seen_ = false;  // our JOIN has been delivered
+  // With a key: the newest sequence number taken from each sender (kept
+  // after it leaves, so its old records cannot be replayed). Only
+  // authenticated senders get an entry.
+  std::unordered_map<std::string, uint64_t> last_seq_;
+  // Senders of records we could not authenticate, until they are gone
+  // (on_unauthenticated); at most kMaxForeign.
+  std::set<std::string> foreign_;
+  static constexpr size_t kMaxForeign = 1024;
+  RateLimit refusals_{10};    // answers to unauthenticated JOINs
+  // Log lines about dropped records, per kind: a claimed sender the medium
+  // contradicts, a bad or missing MAC, a replay.
+  RateLimit misaddressed_{1}, complaints_{1}, replays_{1};
 };
 
 }  // namespace sd

@@ -22,7 +22,9 @@ class TransportEvents {
  public:
   virtual ~TransportEvents() = default;
   // Records from every participant (ourselves included), in total order.
-  virtual void on_record(const std::vector<char>& rec) = 0;
+  // `origin` is the sender as the medium knows it: corosync's node and
+  // process ids; for the local driver, the id its frame names.
+  virtual void on_record(const std::string& origin, const std::vector<char>& rec) = 0;
   // Participant `id` is gone (died or left), in the same order.
   virtual void on_gone(const std::string& id) = 0;
   // Nobody but us is in the group at this point of the order.

@@ -99,20 +99,28 @@ void apply_vdis(VdiTable& table, const VdiList& vdis) {
   }
 }
 
-// The lock table, as a newcomer receives it.
-void write_locks(RecordWriter& w, const std::map<uint32_t, VdiLock>& locks) {
+// The lock table (with the tokens of ended holds that may come back), as
+// a newcomer receives it.
+void write_locks(RecordWriter& w, const VdiLocks& table) {
+  auto locks = table.all();
   w.u32(uint32_t(locks.size()));
   for (const auto& [vid, l] : locks) {
     w.u32(vid).u32(uint32_t(l.state)).u64(l.since);
-    w.raw(&l.owner.nid, sizeof(NodeId)).u64(l.owner.conn);
+    w.raw(&l.owner.nid, sizeof(NodeId)).u64(l.owner.conn).u64(l.token);
     w.u32(uint32_t(l.participants.size()));
     for (const auto& p : l.participants)
-      w.raw(&p.who.nid, sizeof(NodeId)).u64(p.who.conn).u32(uint32_t(p.state));
+      w.raw(&p.who.nid, sizeof(NodeId)).u64(p.who.conn).u32(uint32_t(p.state)).u64(p.token);
+  }
+  auto resumable = table.resumable();
+  w.u32(uint32_t(resumable.size()));
+  for (const auto& [vid, tokens] : resumable) {
+    w.u32(vid).u32(uint32_t(tokens.size()));
+    for (uint64_t t : tokens) w.u64(t);
   }
 }
 
-std::map<uint32_t, VdiLock> read_locks(RecordReader& r) {
-  std::map<uint32_t, VdiLock> out;
+void read_locks(RecordReader& r, std::map<uint32_t, VdiLock>* locks,
+                std::map<uint32_t, std::vector<uint64_t>>* resumable) {
   uint32_t n = r.u32();
   for (uint32_t i = 0; i < n && r.ok(); i++) {
     uint32_t vid = r.u32();
@@ -121,6 +129,7 @@ std::map<uint32_t, VdiLock> read_locks(RecordReader& r) {
     l.since = r.u64();
     r.raw(&l.owner.nid, sizeof(NodeId));
     l.owner.conn = r.u64();
+    l.token = r.u64();
     uint32_t np = r.u32();
     if (np > kMaxLockParticipants) r.fail();
     for (uint32_t j = 0; j < np && r.ok(); j++) {
@@ -128,19 +137,20 @@ std::map<uint32_t, VdiLock> read_locks(RecordReader& r) {
       r.raw(&p.who.nid, sizeof(NodeId));
       p.who.conn = r.u64();
       p.state = ParticipantState(r.u32());
+      p.token = r.u64();
       l.participants.push_back(p);
     }
-    if (r.ok()) out[vid] = std::move(l);
+    if (r.ok()) (*locks)[vid] = std::move(l);
   }
-  return out;
-}
-
-// A joining sheep's proof that it holds the cluster key: over its address.
-AuthMac join_proof(const ClusterKey& key, const NodeId& nid) {
-  char id[18];
-  std::memcpy(id, nid.addr, 16);
-  std::memcpy(id + 16, &nid.port, 2);
-  return key.join_proof(id, sizeof(id));
+  n = r.u32();
+  for (uint32_t i = 0; i < n && r.ok(); i++) {
+    uint32_t vid = r.u32();
+    uint32_t nt = r.u32();
+    if (nt > kMaxResumable) r.fail();
+    std::vector<uint64_t> tokens;
+    for (uint32_t j = 0; j < nt && r.ok(); j++) tokens.push_back(r.u64());
+    if (r.ok()) (*resumable)[vid] = std::move(tokens);
+  }
 }
 
 void log_released(const std::vector<uint32_t>& vids, const char* why) {
@@ -302,22 +312,19 @@ std::vector<char> Group::join_info() {
   w.raw(&settings_, sizeof(settings_));
   write_record(w, latest_);
   write_vdis(w, vdis_.all());
-  w.u8(!opts_.key.empty());
-  if (!opts_.key.empty()) {
-    AuthMac proof = join_proof(opts_.key, self_.nid);
-    w.raw(proof.data(), proof.size());
-  }
   return w.buf();
 }
 
 // As upstream, the master admits every newcomer (so a join is an epoch when
-// the cluster runs) and says whether it may stay. One that may not (another
+// the cluster runs) and says whether it may stay. (Whether it holds the
+// cluster key was settled before: the driver never hands over a join it
+// could not authenticate.) One that may not (another
 // cluster's node, the other vnode strategy, another protocol) leaves at
 // once, which is the next epoch. After a full restart (waiting) the newest
 // epoch among the nodes wins; a node with a newer epoch of another cluster
 // means this master must not lead either, and both stop.
 bool Group::check_join(const SdNode& node, const std::vector<char>& info,
-                       std::vector<char>* reply) {
+                       std::vector<char>* reply, std::string* refusal) {
   RecordReader r(info);
   uint8_t proto = r.u8();
   bool node_auto = r.u8() != 0;
@@ -325,17 +332,12 @@ bool Group::check_join(const SdNode& node, const std::vector<char>& info,
   r.raw(&theirs, sizeof(theirs));
   EpochRecord their = read_record(r);
   VdiList their_vdis = read_vdis(r);
-  bool has_proof = r.u8() != 0;
-  AuthMac proof{};
-  if (has_proof) r.raw(proof.data(), proof.size());
   std::string addr = node_addr_str(node.nid);
   std::lock_guard<std::mutex> lk(mu_);
   RecordWriter w;
   if (contains(members_, node)) {
-    std::string why = "a node with the address " + addr + " is already a member";
-    sd_err("refusing %s: %s", addr.c_str(), why.c_str());
-    w.u8(0).str(why);
-    *reply = w.buf();
+    *refusal = "a node with the address " + addr + " is already a member";
+    sd_err("refusing %s: %s", addr.c_str(), refusal->c_str());
     return false;
   }
   std::string why;        // the newcomer must leave
@@ -346,11 +348,6 @@ bool Group::check_join(const SdNode& node, const std::vector<char>& info,
   if (!r.ok() || proto != kSheepProtoVer) {
     why = "invalid protocol version: " + std::to_string(proto) + ", " +
           std::to_string(kSheepProtoVer);
-  } else if (!opts_.key.empty() &&
-             (!has_proof || !same_mac(proof, join_proof(opts_.key, node.nid)))) {
-    why = "the joining node " + addr + " does not hold the cluster key (sheep --auth-key)";
-  } else if (opts_.key.empty() && has_proof) {
-    why = "the joining node " + addr + " uses a cluster key and this cluster has none";
   } else if (!settings_.ctime) {
     // Not formatted: a formatted newcomer brings its cluster with it.
     if (theirs.ctime && waiting) {
@@ -381,7 +378,7 @@ bool Group::check_join(const SdNode& node, const std::vector<char>& info,
   VdiList vdis = vdis_.all();
   if (why.empty() && theirs.ctime == cluster.ctime) vdis = merge_vdis(vdis, their_vdis);
   write_vdis(w, vdis);
-  write_locks(w, locks_.all());
+  write_locks(w, locks_);
   *reply = w.buf();
   return true;
 }
@@ -400,7 +397,9 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
   auto status = ClusterStatus(r.u8());
   EpochRecord rec = read_record(r);
   VdiList vdis = read_vdis(r);
-  std::map<uint32_t, VdiLock> locks = read_locks(r);
+  std::map<uint32_t, VdiLock> locks;
+  std::map<uint32_t, std::vector<uint64_t>> resumable;
+  read_locks(r, &locks, &resumable);
   if (!r.ok()) {
     sd_err("malformed join reply");
     return !self_join;  // joining on what we cannot read would be worse than leaving
@@ -451,7 +450,7 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
   publish_lease();
   vdis_.clear();
   apply_vdis(vdis_, vdis);
-  locks_.replace(std::move(locks));
+  locks_.replace(std::move(locks), std::move(resumable));
   return true;
 }
 
@@ -491,11 +490,9 @@ void Group::on_join(const std::vector<SdNode>& members, const SdNode& node,
   if (dirty && !save_config().ok()) sd_err("failed to save config");
 }
 
-void Group::on_join_refused(const std::vector<char>& reply) {
-  RecordReader r(reply);
-  r.u8();
-  std::string why = r.str();
+void Group::on_join_refused(const std::string& why) {
   sd_err("the cluster refused this node: %s", why.c_str());
+  sd_err("failed to join Sheepdog");
   status_ = ClusterStatus::Killed;
   publish_lease();
   listener_.on_stop();
@@ -646,9 +643,11 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       if (len != 4) return Res::InvalidParms;
       uint32_t vid;
       std::memcpy(&vid, p, 4);
+      // A VDI a client holds the lock of is not deleted: decided here, in
+      // the cluster's order, so no lock can slip in between.
+      if (locks_.get(vid)) return Res::VdiLocked;
       vdis_.mark_deleted(vid);
-      if (locks_.release(vid, LockHolder{}) == Res::Success)
-        sd_info("VDI %" PRIx32 " unlocked: deleted", vid);
+      locks_.forget(vid);
       return Res::Success;
     }
     case kRecovery: {
@@ -663,7 +662,7 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
         uint32_t vid;
         std::memcpy(&vid, p + 4 * i, 4);
         vdis_.release(vid);
-        locks_.release(vid, LockHolder{});
+        locks_.forget(vid);
       }
       return Res::Success;
     }
@@ -679,8 +678,20 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
         return Res::Success;
       }
       if (type == kVdiRelease) {
-        Res r = locks_.release(m.vid, who, m.own_only);
-        if (r == Res::Success) sd_info("VDI %" PRIx32 " unlocked: released", m.vid);
+        std::vector<LockHolder> broken;
+        Res r = locks_.release(m.vid, who, m.own_only, &broken);
+        if (r != Res::Success) return r;
+        if (broken.empty()) {
+          sd_info("VDI %" PRIx32 " unlocked: released", m.vid);
+          return r;
+        }
+        sd_info("VDI %" PRIx32 " unlocked: the lock was broken by a client of %s", m.vid,
+                node_addr_str(m.nid).c_str());
+        // Its holders must not write on: the connections through us go.
+        std::vector<uint64_t> conns;
+        for (const auto& h : broken)
+          if (same_node_id(h.nid, self_.nid)) conns.push_back(h.conn);
+        if (!conns.empty()) listener_.on_locks_lost(conns);
         return r;
       }
       {
@@ -690,10 +701,16 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
           if (same_node_id(n.nid, m.nid)) member = true;
         if (!member) return Res::VdiLocked;  // its gateway left before this was decided
       }
-      Res r = locks_.lock(m.vid, who, m.shared, m.now);
+      // The name was looked up before this message: in the cluster's
+      // order the VDI may since have been deleted, or become a snapshot
+      // (then the gateway looks the name up again).
+      auto info = vdis_.get(m.vid);
+      if (!info || info->deleted) return Res::NoVdi;
+      if (m.expect_working && info->snapshot) return Res::Again;
+      Res r = locks_.lock(m.vid, who, m.shared, m.now, m.token, m.resume);
       if (r == Res::Success)
-        sd_info("VDI %" PRIx32 " locked%s by a client of %s", m.vid, m.shared ? " (shared)" : "",
-                node_addr_str(m.nid).c_str());
+        sd_info("VDI %" PRIx32 " locked%s%s by a client of %s", m.vid, m.shared ? " (shared)" : "",
+                m.resume ? " again" : "", node_addr_str(m.nid).c_str());
       return r;
     }
     case kBarrier:
@@ -774,25 +791,28 @@ Res Group::vdi_deleted(uint32_t vid) { return broadcast_and_wait(kVdiDeleted, &v
 Res Group::vdis_released(const std::vector<uint32_t>& vids) {
   return broadcast_and_wait(kVdisReleased, vids.data(), vids.size() * 4);
 }
-Res Group::broadcast_lock(MsgType type, uint32_t vid, const LockHolder& who, bool shared,
+Res Group::broadcast_lock(MsgType type, uint32_t vid, const LockHolder& who, const LockRequest& q,
                           bool own_only) {
   LockMsg m{};
   m.vid = vid;
-  m.shared = shared;
+  m.shared = q.shared;
   m.own_only = own_only;
+  m.resume = q.resume;
+  m.expect_working = q.expect_working;
   m.nid = who.nid;
   m.conn = who.conn;
   m.now = uint64_t(time(nullptr));
+  m.token = q.token;
   return broadcast_and_wait(type, &m, sizeof(m));
 }
-Res Group::lock_vdi(uint32_t vid, const LockHolder& who, bool shared) {
-  return broadcast_lock(kVdiLock, vid, who, shared);
+Res Group::lock_vdi(uint32_t vid, const LockHolder& who, const LockRequest& q) {
+  return broadcast_lock(kVdiLock, vid, who, q);
 }
 Res Group::release_vdi(uint32_t vid, const LockHolder& who, bool own_only) {
-  return broadcast_lock(kVdiRelease, vid, who, false, own_only);
+  return broadcast_lock(kVdiRelease, vid, who, LockRequest{}, own_only);
 }
 Res Group::release_locks(const LockHolder& who) {
-  return broadcast_lock(kLocksReleased, 0, who, false);
+  return broadcast_lock(kLocksReleased, 0, who, LockRequest{});
 }
 Res Group::barrier() { return broadcast_and_wait(kBarrier, nullptr, 0); }
 Res Group::recovery_done(uint32_t epoch) { return broadcast_and_wait(kRecoveryDone, &epoch, 4); }

@@ -25,7 +25,6 @@
 #include <vector>
 
 #include "cluster/driver.h"
-#include "cluster_key.h"
 #include "group/cluster_settings.h"
 #include "group/config_file.h"
 #include "group/epoch_log.h"
@@ -67,7 +66,6 @@ class GroupListener {
 struct GroupOptions {
   bool gateway = false;  // sheep -g
   int vnodes = 0;        // sheep -V (0: auto)
-  ClusterKey key;        // --auth-key: a joining sheep must hold it too
 };
 
 // A VDI created (fresh, clone, snapshot or rollback), as told to every node.
@@ -128,8 +126,17 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   Res vdis_released(const std::vector<uint32_t>& vids);
   Res set_recovery_disabled(bool disabled);
   // VDI locks (VdiLocks has the rules): decided in the cluster's order, so
-  // every node agrees. A holder whose sheep is not a member gets VdiLocked.
-  Res lock_vdi(uint32_t vid, const LockHolder& who, bool shared);
+  // every node agrees. A holder whose sheep is not a member gets VdiLocked;
+  // a VDI deleted meanwhile NoVdi; with expect_working, a VDI that became
+  // a snapshot meanwhile Again (look the name up again). A lock broken by
+  // someone else's release closes its holders' connections here.
+  struct LockRequest {
+    bool shared = false;
+    uint64_t token = 0;     // the hold's token (vdi_locks.h)
+    bool resume = false;    // take up the hold that had `token`
+    bool expect_working = false;  // the name was looked up as the working VDI
+  };
+  Res lock_vdi(uint32_t vid, const LockHolder& who, const LockRequest& q);
   Res release_vdi(uint32_t vid, const LockHolder& who, bool own_only);
   // Every lock of a client connection ends (it closed).
   Res release_locks(const LockHolder& who);
@@ -139,10 +146,10 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
 
   // ClusterEvents (called on the driver's delivery thread).
   bool check_join(const SdNode& node, const std::vector<char>& info,
-                  std::vector<char>* reply) override;
+                  std::vector<char>* reply, std::string* refusal) override;
   void on_join(const std::vector<SdNode>& members, const SdNode& node,
                const std::vector<char>& reply) override;
-  void on_join_refused(const std::vector<char>& reply) override;
+  void on_join_refused(const std::string& why) override;
   void on_leave(const std::vector<SdNode>& members, const SdNode& node) override;
   void on_message(const SdNode& sender, const std::vector<char>& msg) override;
   void on_driver_failure(const std::string& why) override;
@@ -173,12 +180,14 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
     uint32_t vid;
     uint8_t shared;
     uint8_t own_only;  // kVdiRelease
-    uint8_t pad[2];
+    uint8_t resume;
+    uint8_t expect_working;
     NodeId nid;
     uint64_t conn;
     uint64_t now;
+    uint64_t token;
   };
-  Res broadcast_lock(MsgType type, uint32_t vid, const LockHolder& who, bool shared,
+  Res broadcast_lock(MsgType type, uint32_t vid, const LockHolder& who, const LockRequest& q,
                      bool own_only = false);
   struct MsgHeader {
     uint32_t type;

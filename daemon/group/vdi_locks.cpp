@@ -1,65 +1,141 @@
 // The VDI lock table's rules; see vdi_locks.h.
 #include "group/vdi_locks.h"
 
+#include <algorithm>
+
 namespace sd {
 
+void VdiLocks::remember_locked(uint32_t vid, uint64_t token) {
+  if (!token) return;
+  auto& tokens = resumable_[vid];
+  tokens.push_back(token);
+  if (tokens.size() > kMaxResumable) tokens.erase(tokens.begin());
+}
+
+bool VdiLocks::take_resumable_locked(uint32_t vid, uint64_t token) {
+  auto it = resumable_.find(vid);
+  if (it == resumable_.end()) return false;
+  auto t = std::find(it->second.begin(), it->second.end(), token);
+  if (t == it->second.end()) return false;
+  it->second.erase(t);
+  if (it->second.empty()) resumable_.erase(it);
+  return true;
+}
+
 template <typename Pred>
-bool VdiLocks::drop(VdiLock& l, Pred pred) {
-  if (l.state == LockState::Locked) return pred(l.owner);
-  std::erase_if(l.participants, [&](const VdiLock::Participant& p) { return pred(p.who); });
+bool VdiLocks::drop_locked(uint32_t vid, VdiLock& l, Pred pred) {
+  if (l.state == LockState::Locked) {
+    if (!pred(l.owner)) return false;
+    remember_locked(vid, l.token);
+    return true;
+  }
+  std::erase_if(l.participants, [&](const VdiLock::Participant& p) {
+    if (!pred(p.who)) return false;
+    remember_locked(vid, p.token);
+    return true;
+  });
   return l.participants.empty();
 }
 
-Res VdiLocks::lock(uint32_t vid, const LockHolder& who, bool shared, uint64_t now) {
+Res VdiLocks::lock(uint32_t vid, const LockHolder& who, bool shared, uint64_t now, uint64_t token,
+                   bool resume) {
   std::lock_guard<std::mutex> lk(mu_);
   auto it = locks_.find(vid);
+  if (resume) {
+    // The hold may still be counted on the lost connection: it moves to
+    // the new one.
+    if (it != locks_.end()) {
+      VdiLock& l = it->second;
+      if (l.state == LockState::Locked && l.token == token) {
+        l.owner = who;
+        return Res::Success;
+      }
+      for (auto& p : l.participants)
+        if (p.token == token) {
+          p.who = who;
+          return Res::Success;
+        }
+    }
+    auto r = resumable_.find(vid);
+    if (!token || r == resumable_.end() ||
+        std::find(r->second.begin(), r->second.end(), token) == r->second.end())
+      return Res::InodeInvalidated;  // broken, released or taken over since
+  }
+  Res res = Res::Success;
   if (it == locks_.end()) {
     VdiLock l;
     l.since = now;
     if (shared) {
       l.state = LockState::Shared;
-      l.participants.push_back({who, ParticipantState::Shared});
+      l.participants.push_back({who, ParticipantState::Shared, token});
     } else {
       l.state = LockState::Locked;
       l.owner = who;
+      l.token = token;
     }
     locks_.emplace(vid, std::move(l));
-    return Res::Success;
+  } else {
+    VdiLock& l = it->second;
+    auto participant = std::find_if(l.participants.begin(), l.participants.end(),
+                                    [&](const VdiLock::Participant& p) { return p.who == who; });
+    if (l.state == LockState::Locked) {
+      if (l.owner == who && !shared) {
+        l.token = token;  // taken again on its own connection: the newest token counts
+      } else if (!shared) {
+        res = Res::VdiLocked;
+      } else {
+        // The hand-over: the holder keeps writing as the first participant.
+        l.state = LockState::Shared;
+        l.participants = {{l.owner, ParticipantState::Modified, l.token}};
+        l.owner = LockHolder{};
+        l.token = 0;
+        if (who == l.participants[0].who)
+          l.participants[0].token = token;
+        else
+          l.participants.push_back({who, ParticipantState::Shared, token});
+      }
+    } else if (!shared) {
+      res = Res::VdiLocked;
+    } else if (participant != l.participants.end()) {
+      participant->token = token;
+    } else if (l.participants.size() >= kMaxLockParticipants) {
+      res = Res::VdiLocked;
+    } else {
+      l.participants.push_back({who, ParticipantState::Shared, token});
+    }
   }
-  VdiLock& l = it->second;
-  if (l.state == LockState::Locked) {
-    if (l.owner == who && !shared) return Res::Success;
-    if (!shared) return Res::VdiLocked;
-    // The hand-over: the holder keeps writing as the first participant.
-    l.state = LockState::Shared;
-    l.participants = {{l.owner, ParticipantState::Modified}};
-    l.owner = LockHolder{};
-    if (who == l.participants[0].who) return Res::Success;
-    l.participants.push_back({who, ParticipantState::Shared});
-    return Res::Success;
-  }
-  if (!shared) return Res::VdiLocked;
-  for (const auto& p : l.participants)
-    if (p.who == who) return Res::Success;
-  if (l.participants.size() >= kMaxLockParticipants) return Res::VdiLocked;
-  l.participants.push_back({who, ParticipantState::Shared});
+  if (res != Res::Success) return res;
+  if (resume) take_resumable_locked(vid, token);
+  // Another client now writes the VDI alone: no earlier hold may come back.
+  if (!shared) resumable_.erase(vid);
   return Res::Success;
 }
 
-Res VdiLocks::release(uint32_t vid, const LockHolder& who, bool own_only) {
+Res VdiLocks::release(uint32_t vid, const LockHolder& who, bool own_only,
+                      std::vector<LockHolder>* broken) {
   std::lock_guard<std::mutex> lk(mu_);
   auto it = locks_.find(vid);
   if (it == locks_.end()) return Res::VdiNotLocked;
   VdiLock& l = it->second;
-  bool participant = false;
-  for (const auto& p : l.participants)
-    if (p.who == who) participant = true;
+  bool participant = std::any_of(l.participants.begin(), l.participants.end(),
+                                 [&](const VdiLock::Participant& p) { return p.who == who; });
   if (l.state == LockState::Shared && participant) {
-    if (drop(l, [&](const LockHolder& h) { return h == who; })) locks_.erase(it);
+    std::erase_if(l.participants, [&](const VdiLock::Participant& p) { return p.who == who; });
+    if (l.participants.empty()) locks_.erase(it);
     return Res::Success;
   }
-  if (own_only && !(l.state == LockState::Locked && l.owner == who)) return Res::Success;
-  locks_.erase(it);  // the holder, or dog breaking it
+  bool own = l.state == LockState::Locked && l.owner == who;
+  if (own_only && !own) return Res::Success;
+  if (!own) {
+    // dog breaking it: its holders lose it for good, and so does any
+    // earlier hold that might have come back.
+    if (broken) {
+      if (l.state == LockState::Locked) broken->push_back(l.owner);
+      for (const auto& p : l.participants) broken->push_back(p.who);
+    }
+    resumable_.erase(vid);
+  }
+  locks_.erase(it);
   return Res::Success;
 }
 
@@ -70,7 +146,7 @@ std::vector<uint32_t> VdiLocks::release_if(Pred pred) {
   for (auto it = locks_.begin(); it != locks_.end();) {
     size_t before = it->second.participants.size();
     bool was_owner = it->second.state == LockState::Locked && pred(it->second.owner);
-    bool gone = drop(it->second, pred);
+    bool gone = drop_locked(it->first, it->second, pred);
     if (was_owner || it->second.participants.size() != before) out.push_back(it->first);
     it = gone ? locks_.erase(it) : std::next(it);
   }
@@ -83,6 +159,12 @@ std::vector<uint32_t> VdiLocks::release_holder(const LockHolder& who) {
 
 std::vector<uint32_t> VdiLocks::release_node(const NodeId& nid) {
   return release_if([&](const LockHolder& h) { return same_node_id(h.nid, nid); });
+}
+
+void VdiLocks::forget(uint32_t vid) {
+  std::lock_guard<std::mutex> lk(mu_);
+  locks_.erase(vid);
+  resumable_.erase(vid);
 }
 
 std::vector<uint64_t> VdiLocks::connections_on(const NodeId& nid) const {
@@ -98,10 +180,14 @@ std::vector<uint64_t> VdiLocks::connections_on(const NodeId& nid) const {
 
 void VdiLocks::move(uint32_t from, uint32_t to) {
   std::lock_guard<std::mutex> lk(mu_);
-  auto it = locks_.find(from);
-  if (it == locks_.end() || locks_.count(to)) return;
-  locks_.emplace(to, std::move(it->second));
-  locks_.erase(it);
+  if (auto it = locks_.find(from); it != locks_.end() && !locks_.count(to)) {
+    locks_.emplace(to, std::move(it->second));
+    locks_.erase(it);
+  }
+  if (auto it = resumable_.find(from); it != resumable_.end() && !resumable_.count(to)) {
+    resumable_.emplace(to, std::move(it->second));
+    resumable_.erase(it);
+  }
 }
 
 bool VdiLocks::holds_any(const LockHolder& who) const {
@@ -112,6 +198,16 @@ bool VdiLocks::holds_any(const LockHolder& who) const {
       if (p.who == who) return true;
   }
   return false;
+}
+
+bool VdiLocks::may_write(uint32_t vid, const LockHolder& who) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = locks_.find(vid);
+  if (it == locks_.end()) return true;
+  const VdiLock& l = it->second;
+  if (l.state == LockState::Locked) return l.owner == who;
+  return std::any_of(l.participants.begin(), l.participants.end(),
+                     [&](const VdiLock::Participant& p) { return p.who == who; });
 }
 
 std::optional<VdiLock> VdiLocks::get(uint32_t vid) const {
@@ -126,14 +222,22 @@ std::map<uint32_t, VdiLock> VdiLocks::all() const {
   return locks_;
 }
 
-void VdiLocks::replace(std::map<uint32_t, VdiLock> table) {
+std::map<uint32_t, std::vector<uint64_t>> VdiLocks::resumable() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return resumable_;
+}
+
+void VdiLocks::replace(std::map<uint32_t, VdiLock> table,
+                       std::map<uint32_t, std::vector<uint64_t>> resumable) {
   std::lock_guard<std::mutex> lk(mu_);
   locks_ = std::move(table);
+  resumable_ = std::move(resumable);
 }
 
 void VdiLocks::clear() {
   std::lock_guard<std::mutex> lk(mu_);
   locks_.clear();
+  resumable_.clear();
 }
 
 }  // namespace sd

@@ -13,12 +13,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cinttypes>
 #include <chrono>
 #include <cstring>
 
 #include "base/log.h"
 #include "net.h"
-#include "server/ops.h"
 
 namespace sd {
 
@@ -33,15 +33,21 @@ constexpr int kMaxInflight = 512;
 constexpr size_t kInBuffer = 128 << 10;
 // Replies gathered into one writev().
 constexpr int kMaxBatch = 64;
+// Before the key is proved: room for one request and the handshake's
+// 64-byte payload, the time allowed, and how many such connections.
+constexpr size_t kUntrustedBuffer = 256;
+constexpr auto kHandshakeDeadline = std::chrono::seconds(5);
+constexpr size_t kMaxUntrusted = 256;
 
 }  // namespace
 
 struct Server::Conn {
   int fd = -1;
   uint64_t id = 0;
-  // Reading: bytes received and not yet parsed are in[in_pos, in_end);
-  // a request whose payload is still arriving is cur.
-  std::unique_ptr<char[]> in{new char[kInBuffer]};
+  // Reading: bytes received and not yet parsed are in[in_pos, in_end) of
+  // in_cap bytes; a request whose payload is still arriving is cur.
+  std::unique_ptr<char[]> in;
+  size_t in_cap = 0;
   size_t in_pos = 0, in_end = 0;
   std::unique_ptr<Request> cur;
   size_t payload_got = 0;
@@ -59,13 +65,19 @@ struct Server::Conn {
   bool reported = false;  // runner told it closed (once closed and idle)
   // Cluster key (loop thread only): trusted once proved, or from DIR/sock.
   bool trusted = true;
-  bool challenged = false;
+  bool challenged = false;        // a nonce was issued and awaits its answer
+  bool challenge_issued = false;  // one challenge per connection
+  std::chrono::steady_clock::time_point accepted_at{};
   AuthNonce nonce{};
   std::string peer;  // "ip:port" of a TCP client, for the log
 };
 
-Server::Server(RequestRunner& runner, ClusterKey key)
-    : runner_(runner), key_(std::move(key)), gway_wq_("gway", 32), io_wq_("io", 32) {
+Server::Server(RequestRunner& runner, ClusterKey key, unsigned tcp_timeout)
+    : runner_(runner),
+      key_(std::move(key)),
+      tcp_timeout_(tcp_timeout),
+      gway_wq_("gway", 32),
+      io_wq_("io", 32) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -158,7 +170,10 @@ void Server::run() {
     }
     // Connections with requests already buffered must not wait for the
     // socket to become readable again: poll without blocking, then serve them.
-    int n = epoll_wait(epfd_, events, 128, !ready_.empty() ? 0 : stopping_ ? 50 : -1);
+    int handshake_ms = expire_handshakes();
+    int wait_ms = !ready_.empty() ? 0 : stopping_ ? 50 : handshake_ms;
+    if (stopping_ && handshake_ms >= 0 && handshake_ms < wait_ms) wait_ms = handshake_ms;
+    int n = epoll_wait(epfd_, events, 128, wait_ms);
     if (n < 0 && errno != EINTR) {
       sd_err("epoll_wait: %s", std::strerror(errno));
       return;
@@ -237,10 +252,14 @@ void Server::accept_on(int lfd) {
       }
       return;
     }
-    if (lfd != unix_fd_) set_nodelay(fd);
+    if (lfd != unix_fd_) {
+      set_nodelay(fd);
+      set_dead_peer_timeout(fd, tcp_timeout_);
+    }
     auto c = std::make_shared<Conn>();
     c->fd = fd;
     c->id = next_conn_id_++;
+    c->accepted_at = std::chrono::steady_clock::now();
     if (lfd != unix_fd_) {
       c->trusted = key_.empty();
       sockaddr_storage sa{};
@@ -263,6 +282,20 @@ void Server::accept_on(int lfd) {
       }
       c->peer = std::string(host) + ":" + std::to_string(port);
     }
+    c->in_cap = c->trusted ? kInBuffer : kUntrustedBuffer;
+    c->in.reset(new char[c->in_cap]);
+    if (!c->trusted) {
+      // Too many strangers at once: the oldest one goes (a client that
+      // holds the key proves it in milliseconds).
+      while (untrusted_count_ >= kMaxUntrusted && !untrusted_.empty()) {
+        uint64_t oldest = untrusted_.front();
+        untrusted_.pop_front();
+        std::shared_ptr<Conn> o = find_conn(oldest);
+        if (o && !o->trusted) close_conn(oldest);
+      }
+      untrusted_.push_back(c->id);
+      untrusted_count_++;
+    }
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = c->id;
@@ -272,10 +305,43 @@ void Server::accept_on(int lfd) {
   }
 }
 
+int Server::expire_handshakes() {
+  auto now = std::chrono::steady_clock::now();
+  while (!untrusted_.empty()) {
+    std::shared_ptr<Conn> c = find_conn(untrusted_.front());
+    if (!c || c->trusted) {
+      untrusted_.pop_front();
+      continue;
+    }
+    auto deadline = c->accepted_at + kHandshakeDeadline;
+    if (deadline > now)
+      return int(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) + 1;
+    untrusted_.pop_front();
+    uint64_t skipped = 0;
+    if (auth_complaints_.allow(&skipped))
+      sd_warn("the connection from %s did not prove the cluster key in time: closed (%" PRIu64
+              " more refusals not logged)", c->peer.c_str(), skipped);
+    close_conn(c->id);
+  }
+  return -1;
+}
+
+void Server::trust(Conn& c) {
+  c.trusted = true;
+  untrusted_count_--;
+  std::unique_ptr<char[]> big(new char[kInBuffer]);
+  std::memcpy(big.get(), c.in.get() + c.in_pos, c.in_end - c.in_pos);
+  c.in_end -= c.in_pos;
+  c.in_pos = 0;
+  c.in = std::move(big);
+  c.in_cap = kInBuffer;
+}
+
 void Server::close_conn(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   Conn& c = *it->second;
+  if (!c.trusted) untrusted_count_--;
   epoll_ctl(epfd_, EPOLL_CTL_DEL, c.fd, nullptr);
   {
     std::lock_guard<std::mutex> lk(c.out_mu);
@@ -294,7 +360,9 @@ void Server::update_events(Conn& c) {
     out_pending = !c.outq.empty();
   }
   uint32_t want = 0;
-  if (!c.closing && c.inflight < kMaxInflight) want |= EPOLLIN;
+  // A connection that has not proved the key reads nothing more until its
+  // one answer is sent.
+  if (!c.closing && c.inflight < kMaxInflight && (c.trusted || !out_pending)) want |= EPOLLIN;
   if (out_pending) want |= EPOLLOUT;
   if (want == c.events) return;
   epoll_event ev{};
@@ -308,6 +376,10 @@ void Server::on_readable(Conn& c) {
   uint64_t id = c.id;
   // Bounded work per wake-up keeps one busy client from starving others.
   for (int rounds = 0; rounds < 256 && !c.closing && c.inflight < kMaxInflight; rounds++) {
+    if (!c.trusted) {
+      std::lock_guard<std::mutex> lk(c.out_mu);
+      if (!c.outq.empty()) break;  // its answer first (update_events)
+    }
     size_t buffered = c.in_end - c.in_pos;
     if (c.cur) {
       // The payload: from the buffer first, then straight from the socket.
@@ -337,7 +409,7 @@ void Server::on_readable(Conn& c) {
         c.in_pos = 0;
         c.in_end = buffered;
       }
-      ssize_t n = read(c.fd, c.in.get() + c.in_end, kInBuffer - c.in_end);
+      ssize_t n = read(c.fd, c.in.get() + c.in_end, c.in_cap - c.in_end);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         close_conn(id);
         return;
@@ -397,7 +469,9 @@ void Server::answer_untrusted(Conn& c, std::unique_ptr<Request> req) {
   r.rsp.id = r.hdr.id;
   r.rsp.epoch = runner_.reply_epoch();
   Res res = Res::AuthRequired;
-  if (r.hdr.opcode == kOpAuthChallenge && r.hdr.data_length >= kAuthNonceLen && r.payload == nullptr) {
+  if (r.hdr.opcode == kOpAuthChallenge && !c.challenge_issued &&
+      r.hdr.data_length >= kAuthNonceLen && r.payload == nullptr) {
+    c.challenge_issued = true;
     if (random_nonce(&c.nonce)) {
       c.challenged = true;
       std::memcpy(r.reply_buffer(kAuthNonceLen), c.nonce.data(), kAuthNonceLen);
@@ -415,19 +489,23 @@ void Server::answer_untrusted(Conn& c, std::unique_ptr<Request> req) {
     }
     c.challenged = false;  // one answer per challenge
     if (well_formed && same_mac(proof, key_.client_proof(c.nonce, client))) {
-      c.trusted = true;
+      trust(c);
       AuthMac ours = key_.server_proof(c.nonce, client);
       std::memcpy(r.reply_buffer(kAuthMacLen), ours.data(), kAuthMacLen);
       res = Res::Success;
     } else {
-      sd_err("authentication failed: the connection from %s does not hold the cluster key",
-             c.peer.c_str());
+      uint64_t skipped = 0;
+      if (auth_complaints_.allow(&skipped))
+        sd_err("authentication failed: the connection from %s does not hold the cluster key (%" PRIu64
+               " more refusals not logged)", c.peer.c_str(), skipped);
       res = Res::AuthFailed;
       c.closing = true;
     }
   } else {
-    sd_warn("request %02x from %s refused: the connection has not proved the cluster key",
-            r.hdr.opcode, c.peer.c_str());
+    uint64_t skipped = 0;
+    if (auth_complaints_.allow(&skipped))
+      sd_warn("request %02x from %s refused: the connection has not proved the cluster key (%" PRIu64
+              " more refusals not logged)", r.hdr.opcode, c.peer.c_str(), skipped);
     c.closing = true;  // one answer, then the connection goes: nothing piles up
   }
   r.rsp.result = uint32_t(res);
@@ -448,7 +526,7 @@ void Server::dispatch(Conn& c, std::unique_ptr<Request> req) {
     return;
   }
   c.inflight++;
-  const OpInfo* op = find_op(req->hdr.opcode);
+  RequestRunner::Queue queue = runner_.queue_of(*req);
   Request* raw = req.release();
   std::shared_ptr<Conn> conn = conns_.at(c.id);
   auto job = [this, conn, raw] {
@@ -456,12 +534,10 @@ void Server::dispatch(Conn& c, std::unique_ptr<Request> req) {
     runner_.run(*r);
     complete(*conn, std::move(r));
   };
-  if (!op) {
-    job();  // answered at once: INVALID_PARMS or VER_MISMATCH
-  } else if (op->kind == OpKind::Peer || op->kind == OpKind::Local) {
-    io_wq_.submit(job);
-  } else {
-    gway_wq_.submit(job);
+  switch (queue) {
+    case RequestRunner::Queue::Immediate: job(); break;  // INVALID_PARMS or VER_MISMATCH
+    case RequestRunner::Queue::Io: io_wq_.submit(job); break;
+    case RequestRunner::Queue::Gateway: gway_wq_.submit(job); break;
   }
 }
 

@@ -10,6 +10,12 @@
 // disk or on peers. SIGTERM and
 // SIGINT (through a signalfd) and request_stop() end the loop after pending
 // replies are flushed.
+//
+// Before a TCP connection has proved the cluster key it costs a bounded,
+// small amount: a 256-byte input buffer, one challenge, at most one reply
+// queued (nothing more is read until it is sent), 5 s to finish, and at
+// most 256 such connections at once (the oldest goes first). Accepted TCP connections detect a vanished peer through TCP
+// keepalive and TCP_USER_TIMEOUT (set_dead_peer_timeout).
 #pragma once
 #include <sys/types.h>
 
@@ -26,14 +32,19 @@
 #include "cluster_key.h"
 #include "server/request.h"
 #include "result.h"
+#include "base/rate_limit.h"
 #include "base/work_queue.h"
 
 namespace sd {
 
-// What the loop hands requests to (the ops table, through Sheep).
+// What the loop hands requests to (the opcode table in ops/).
 class RequestRunner {
  public:
   virtual ~RequestRunner() = default;
+  // Which worker pool runs a request: gateway work (may wait on peers),
+  // local I/O, or none (answered at once on the loop: unknown opcodes).
+  enum class Queue { Gateway, Io, Immediate };
+  virtual Queue queue_of(const Request& req) const = 0;
   // Runs a request to completion on a worker thread, filling req.rsp.
   virtual void run(Request& req) = 0;
   // Answers at once when that cannot block; false leaves req untouched.
@@ -49,7 +60,9 @@ class Server {
  public:
   // With a non-empty key every TCP connection must prove it holds the key
   // (cluster_key.h) before any of its requests runs; DIR/sock is trusted.
-  Server(RequestRunner& runner, ClusterKey key = {});
+  // TCP connections whose peer stops answering are closed after about
+  // tcp_timeout seconds (sheep --tcp-timeout).
+  Server(RequestRunner& runner, ClusterKey key = {}, unsigned tcp_timeout = 30);
   ~Server();
 
   // Opens the listening sockets; false (with a log line) on failure.
@@ -90,9 +103,15 @@ class Server {
   void answer_untrusted(Conn& c, std::unique_ptr<Request> req);
   // Tells the runner, on a worker, that c is closed and idle (c.out_mu held).
   void report_closed_locked(Conn& c);
+  // Closes connections that have not proved the key in time; returns the
+  // epoll timeout (ms) until the next deadline, -1 when there is none.
+  int expire_handshakes();
+  // c proved the key: it gets the full input buffer.
+  void trust(Conn& c);
 
   RequestRunner& runner_;
   const ClusterKey key_;
+  const unsigned tcp_timeout_;
   int epfd_ = -1;
   int tcp_fd_ = -1;
   int unix_fd_ = -1;
@@ -109,6 +128,11 @@ class Server {
   std::vector<uint64_t> done_;  // connections a worker wants the loop to look at
   std::vector<uint64_t> to_close_;  // connections to close; guarded by done_mu_
   std::vector<uint64_t> ready_;  // connections with buffered requests (loop only)
+  // Connections still to prove the key, oldest first (loop only; ids of
+  // connections since trusted or closed are skipped when met).
+  std::deque<uint64_t> untrusted_;
+  size_t untrusted_count_ = 0;
+  RateLimit auth_complaints_{5};  // log lines about refused connections
   std::atomic<bool> stopping_{false};
 };
 

@@ -51,7 +51,11 @@ bool parse_oid_name(const char* name, uint64_t* oid) {
 std::string PlainStore::path(uint64_t oid) const { return dir_ + "/" + oid_name(oid); }
 
 Status PlainStore::init() {
-  if (!make_dirs(dir_) || !make_dirs(dir_ + "/.stale")) return err(res_from_errno(errno));
+  // Object files hold VDI data: the directory is this user's only (0700),
+  // an older, wider one is tightened, and files are created 0600.
+  if (!make_dirs(dir_, 0700) || !make_dirs(dir_ + "/.stale", 0700)) return err(res_from_errno(errno));
+  for (const std::string& d : {dir_, dir_ + "/.stale"})
+    if (chmod(d.c_str(), 0700) < 0) return err(res_from_errno(errno));
   DIR* d = opendir(dir_.c_str());
   if (!d) return err(res_from_errno(errno));
   while (dirent* de = readdir(d)) {
@@ -160,7 +164,7 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
   // and the last rename wins (create replaces).
   SD_TRY(check_dir());
   std::string tmp = final_path + ".tmp." + std::to_string(syscall(SYS_gettid));
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT) return fail(dir_ + " is gone");

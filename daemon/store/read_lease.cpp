@@ -22,7 +22,7 @@ ReadLease::~ReadLease() {
 bool ReadLease::open(const std::string& dir, const NodeId& self) {
   std::string path = dir + "/" + kReadLeaseFile;
   // Opened in place, never recreated: clients keep their mapping of it.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0 || ftruncate(fd, kReadLeaseSize) < 0) {
     sd_warn("no local reads: cannot create %s: %s", path.c_str(), std::strerror(errno));
     if (fd >= 0) close(fd);

@@ -13,6 +13,7 @@
 #include "oid.h"
 #include "gateway/gateway.h"
 #include "group/group.h"
+#include "group/vdi_locks.h"
 #include "group/vdi_table.h"
 #include "peers/peer_calls.h"
 #include "peers/peer_pool.h"
@@ -247,6 +248,9 @@ Result<VdiReply> VdiOps::remove(const VdiLookup& q) {
   SD_TRY(gateway_.read(oid, &h, sizeof(h), 0));
   VdiReply reply = reply_for(f.vid, h);
   if (inode_is_deleted(h) && h.vdi_size == 0) return reply;
+  // A served VDI stays: its writer would go on writing a deleted VDI (or,
+  // with recycled vids, the next VDI to get this vid).
+  if (locks_.get(f.vid)) return err(Res::VdiLocked);
   uint64_t nr = map_entries(h);
   std::vector<uint32_t> map(nr);
   if (nr) SD_TRY(gateway_.read(oid, map.data(), uint32_t(nr * 4), uint32_t(inode_map_offset(0))));
@@ -257,11 +261,17 @@ Result<VdiReply> VdiOps::remove(const VdiLookup& q) {
       return reply;
     }
   }
-  h.vdi_size = 0;
-  std::memset(h.name, 0, sizeof(h.name));
-  SD_TRY(gateway_.write(oid, &h, sizeof(h), 0));
+  // Decided first, in the cluster's order (a lock taken meanwhile wins);
+  // then the inode is emptied.
   Res r = group_.vdi_deleted(f.vid);
   if (r != Res::Success) return err(r);
+  h.vdi_size = 0;
+  std::memset(h.name, 0, sizeof(h.name));
+  if (Status st = gateway_.write(oid, &h, sizeof(h), 0); !st.ok()) {
+    sd_err("vdi %" PRIx32 " is deleted, but its inode could not be emptied: %s", f.vid,
+           strerror(st.code()));
+    return err(st.code());
+  }
   sd_info("deleted vdi vid %" PRIx32, f.vid);
   if (group_.settings().flags & kClusterRecycleVid) release_family(f.vid);
   return reply;

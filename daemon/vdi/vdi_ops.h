@@ -26,6 +26,7 @@ namespace sd {
 class Gateway;
 class Group;
 class PeerPool;
+class VdiLocks;
 class VdiTable;
 
 struct VdiLookup {
@@ -54,11 +55,15 @@ struct VdiReply {
 
 class VdiOps {
  public:
-  // admin_peers reaches the master (release of objects).
-  VdiOps(Gateway& gateway, VdiTable& vdis, Group& group, PeerPool& admin_peers)
-      : gateway_(gateway), vdis_(vdis), group_(group), admin_peers_(admin_peers) {}
+  // admin_peers reaches the master (release of objects); locks says which
+  // VDIs a client holds (those are not deleted).
+  VdiOps(Gateway& gateway, VdiTable& vdis, const VdiLocks& locks, Group& group,
+         PeerPool& admin_peers)
+      : gateway_(gateway), vdis_(vdis), locks_(locks), group_(group), admin_peers_(admin_peers) {}
   Result<VdiReply> get_info(const VdiLookup& q);
   Result<VdiReply> create(const NewVdiParams& p);
+  // DEL_VDI. VdiLocked while a client holds the VDI's lock (checked again
+  // where the deletion is decided, in the cluster's order).
   Result<VdiReply> remove(const VdiLookup& q);
   // GET_VDI_ATTR: finds (creating, replacing or deleting per `flags`) the
   // attribute object for attr's name/tag/snap_id/key. Returns the object's
@@ -93,6 +98,7 @@ class VdiOps {
 
   Gateway& gateway_;
   VdiTable& vdis_;
+  const VdiLocks& locks_;
   Group& group_;
   PeerPool& admin_peers_;
   std::mutex mu_;

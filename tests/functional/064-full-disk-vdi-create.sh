@@ -22,7 +22,7 @@ nodes_before=$(dogn 0 node list)
 vid=$(dogn 0 vdi list -r test0 | awk '{print $8}')
 for i in 0 1 2 3 4 5 6 7 8 9 10; do
   out=$(echo "$i" | dogn 0 vdi write test0 $((i * (4 << 20))) 512 2>&1) && fail "write $i worked on full disks"
-  assert_eq "$out" "Failed to write object $(printf '%x' $((0x$vid << 32 | i))): Server has no space for new objects
+  assert_eq "$out" "Failed to write object $(printf '%016x' $((0x$vid << 32 | i))): Server has no space for new objects
 Failed to write VDI" "write $i on full disks"
 done
 out=$(dogn 0 vdi create test2 100M 2>&1) && fail "a VDI was created on full disks"

@@ -58,7 +58,7 @@ start_bad() {
 start_bad 3 --auth-key "$T/wrong"
 grep -q "does not hold the cluster key" "$T/3/sheep.log" || fail "wrong-key peer's log: $(tail -3 "$T/3/sheep.log")"
 grep -q "failed to join Sheepdog" "$T/3/sheep.log" || fail "wrong-key peer did not say it failed to join"
-grep -q "127.0.0.1:7003 may not stay: the joining node 127.0.0.1:7003 does not hold the cluster key" "$T/0/sheep.log" ||
+grep -q "refused a join from .*: the joining node 127.0.0.1:7003 does not hold the cluster key" "$T/0/sheep.log" ||
   fail "the master logs the refusal"
 start_bad 4
 grep -q "does not hold the cluster key" "$T/4/sheep.log" || fail "keyless peer's log"

@@ -148,6 +148,7 @@ filter_dates() {
 
 # ---- clusters of several sheep (local driver, one shared $T/cluster) ----
 CHECK_PLACEMENT=$BUILD/tests/tools/check-placement
+CPG_FORGE=$BUILD/tests/tools/cpg-forge
 
 node_count() { dogn "$1" node list -r | wc -l; }
 # wait_nodes N COUNT: node N lists COUNT nodes.
@@ -235,14 +236,16 @@ wait_recovered() {
   done
 }
 # start_corosync_hosts N: N namespace hosts, each with its corosync (knet,
-# token 1000 ms) and a sheep, all in one cluster.
+# token 1000 ms) and a sheep, all in one cluster. With COROSYNC_CRYPTO=1,
+# knet encrypts and authenticates with one authkey ($T/corosync-authkey).
 start_corosync_hosts() {
-  local n=$1 addrs="" i
+  local n=$1 addrs="" i crypto=()
   for ((i = 1; i <= n; i++)); do addrs+="${addrs:+,}10.77.0.$i"; done
+  [ "${COROSYNC_CRYPTO:-}" = 1 ] && crypto=(--crypto "$T/corosync-authkey")
   private_run_and_shm
   hosts_up "$n"
   for ((i = 1; i <= n; i++)); do
-    "$COROSYNC" conf "$T/coro$i" --addrs "$addrs" --token 1000
+    "$COROSYNC" conf "$T/coro$i" --addrs "$addrs" --token 1000 "${crypto[@]}"
     start_corosync "$T/coro$i" --netns "sdh-$i"
   done
   for ((i = 1; i <= n; i++)); do start_host_sheep "$i"; done

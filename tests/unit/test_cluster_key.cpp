@@ -26,8 +26,8 @@ std::string hex(const sd::AuthMac& m) {
 TEST_CASE("ClusterKey: proofs are HMAC-SHA256 over the label and both nonces") {
   auto key = sd::ClusterKey::from_bytes("0123456789abcdef");
   char id[18] = {};
-  CHECK(hex(key.join_proof(id, sizeof(id))) ==
-        "fe1584dcbce8ab29206c0b1d262ce08c94cc20ea8fda0733effd0eda5bb8b4d3");
+  CHECK(hex(key.message_mac("sheepdog cluster record", id, sizeof(id))) ==
+        "e61812b6ca715ad1ee33561124af5cd6c31b0d636e5917df9addc219ea3fdd75");
   sd::AuthNonce server, client;
   server.fill(1);
   client.fill(2);

@@ -38,7 +38,11 @@ struct FakeDriver : sd::ClusterDriver {
 struct Listener : sd::GroupListener {
   std::vector<uint32_t> epochs;
   std::vector<uint32_t> resets;
+  std::vector<uint64_t> lost_conns;
   int stops = 0;
+  void on_locks_lost(const std::vector<uint64_t>& conns) override {
+    lost_conns.insert(lost_conns.end(), conns.begin(), conns.end());
+  }
   void on_epoch(uint32_t e) override { epochs.push_back(e); }
   void on_all_recovered(uint32_t) override {}
   void on_store_reset(uint32_t e) override { resets.push_back(e); }
@@ -109,7 +113,8 @@ struct Cluster {
       return;
     }
     std::vector<char> reply;
-    REQUIRE(members.front()->group->check_join(n.self, n.group->join_info(), &reply));
+    std::string why;
+    REQUIRE(members.front()->group->check_join(n.self, n.group->join_info(), &reply, &why));
     members.push_back(&n);
     auto now = nodes();
     for (auto* m : std::vector<Node*>(members)) m->group->on_join(now, n.self, reply);
@@ -244,6 +249,18 @@ TEST_CASE("fresh nodes waiting for a format adopt the cluster a formatted node b
   CHECK(a.history() == "2[7000 7005] 1[7000] ");
 }
 
+sd::Group::LockRequest exclusive(uint64_t token = 1) {
+  sd::Group::LockRequest q;
+  q.token = token;
+  return q;
+}
+
+// A working VDI vid (and, when old is given, old becomes its snapshot).
+void add_vdi(Node& n, uint32_t vid, uint32_t old = 0) {
+  sd::VdiAddedMsg m{vid, old, old, 2, 0, 22, 0};
+  REQUIRE(n.group->vdi_added(m) == sd::Res::Success);
+}
+
 TEST_CASE("VDI locks: every member agrees, a newcomer receives them, a leaving gateway's end") {
   TempDir t;
   Cluster c;
@@ -251,10 +268,11 @@ TEST_CASE("VDI locks: every member agrees, a newcomer receives them, a leaving g
   c.join(a);
   c.join(b);
   REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
+  for (uint32_t vid : {5, 6, 7}) add_vdi(a, vid);
   sd::LockHolder via_b{b.self.nid, 101};
   sd::LockHolder via_a{a.self.nid, 7};
-  CHECK(b.group->lock_vdi(5, via_b, false) == sd::Res::Success);
-  CHECK(a.group->lock_vdi(5, via_a, false) == sd::Res::VdiLocked);
+  CHECK(b.group->lock_vdi(5, via_b, exclusive()) == sd::Res::Success);
+  CHECK(a.group->lock_vdi(5, via_a, exclusive()) == sd::Res::VdiLocked);
   REQUIRE(a.locks.get(5));
   CHECK(a.locks.get(5)->owner == via_b);
   c.join(d);
@@ -263,41 +281,55 @@ TEST_CASE("VDI locks: every member agrees, a newcomer receives them, a leaving g
   // A holder whose sheep is not a member cannot take a lock.
   sd::LockHolder ghost{d.self.nid, 1};
   ghost.nid.port = 7999;
-  CHECK(a.group->lock_vdi(6, ghost, false) == sd::Res::VdiLocked);
+  CHECK(a.group->lock_vdi(6, ghost, exclusive()) == sd::Res::VdiLocked);
   // The connection closes: released everywhere.
-  CHECK(b.group->lock_vdi(7, via_b, false) == sd::Res::Success);
+  CHECK(b.group->lock_vdi(7, via_b, exclusive()) == sd::Res::Success);
   CHECK(b.group->release_locks(via_b) == sd::Res::Success);
   for (Node* n : {&a, &b, &d}) CHECK(n->locks.all().empty());
   // The gateway leaves: released on every other node.
-  CHECK(b.group->lock_vdi(5, via_b, false) == sd::Res::Success);
+  CHECK(b.group->lock_vdi(5, via_b, exclusive()) == sd::Res::Success);
   c.leave(b);
   CHECK_FALSE(a.locks.get(5));
   CHECK_FALSE(d.locks.get(5));
 }
 
-TEST_CASE("with a cluster key, a sheep without it or with another is refused at the join") {
+TEST_CASE("VDI locks in the cluster's order: snapshots, deletes, breaks and resumes") {
   TempDir t;
-  sd::GroupOptions keyed;
-  keyed.key = sd::ClusterKey::from_bytes("the cluster's own key");
-  sd::GroupOptions wrong;
-  wrong.key = sd::ClusterKey::from_bytes("somebody else's key");
   Cluster c;
-  Node a(t.path + "/a", 7000, keyed), b(t.path + "/b", 7001, keyed);
+  Node a(t.path + "/a", 7000), b(t.path + "/b", 7001);
   c.join(a);
   c.join(b);
   REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
-  CHECK(b.group->status() == sd::ClusterStatus::Ok);
-  Node x(t.path + "/x", 7002, wrong);
-  c.join(x);
-  CHECK(x.group->status() == sd::ClusterStatus::Killed);
-  Node y(t.path + "/y", 7003);
-  c.join(y);
-  CHECK(y.group->status() == sd::ClusterStatus::Killed);
-  // And a keyless cluster refuses a sheep that has a key.
-  Cluster open;
-  Node p(t.path + "/p", 7100), q(t.path + "/q", 7101, keyed);
-  open.join(p);
-  REQUIRE(p.group->make_fs(format_settings(43)) == sd::Res::Success);
-  open.join(q);
-  CHECK(q.group->status() == sd::ClusterStatus::Killed);
+  add_vdi(a, 5);
+  add_vdi(a, 6, 5);  // 5 is now a snapshot, 6 its working VDI
+  sd::LockHolder w{b.self.nid, 11}, w2{b.self.nid, 12}, other{a.self.nid, 3};
+  // A name looked up as the working VDI just before a snapshot: the lock
+  // is not put on the frozen VDI; the gateway looks the name up again.
+  sd::Group::LockRequest q = exclusive(77);
+  q.expect_working = true;
+  CHECK(b.group->lock_vdi(5, w, q) == sd::Res::Again);
+  CHECK_FALSE(a.locks.get(5));
+  CHECK(b.group->lock_vdi(6, w, q) == sd::Res::Success);
+  // A locked VDI is not deleted; nor is a deleted one locked.
+  CHECK(a.group->vdi_deleted(6) == sd::Res::VdiLocked);
+  CHECK_FALSE(a.vdis.get(6)->deleted);
+  // The connection is lost: the same client takes the lock up again with
+  // its token, a stranger's token does nothing.
+  CHECK(b.group->release_locks(w) == sd::Res::Success);
+  sd::Group::LockRequest wrong = exclusive(78);
+  wrong.resume = true;
+  CHECK(b.group->lock_vdi(6, w2, wrong) == sd::Res::InodeInvalidated);
+  sd::Group::LockRequest again = exclusive(77);
+  again.resume = true;
+  CHECK(b.group->lock_vdi(6, w2, again) == sd::Res::Success);
+  CHECK(a.locks.get(6)->owner == w2);
+  // Broken by someone else: its connection is closed on its gateway (b),
+  // and it can never come back.
+  CHECK(a.group->release_vdi(6, other, false) == sd::Res::Success);
+  CHECK(b.listener.lost_conns == std::vector<uint64_t>{12});
+  CHECK(a.listener.lost_conns.empty());
+  CHECK(b.group->lock_vdi(6, w2, again) == sd::Res::InodeInvalidated);
+  // Now it may be deleted, and a deleted VDI takes no lock.
+  CHECK(a.group->vdi_deleted(6) == sd::Res::Success);
+  CHECK(b.group->lock_vdi(6, w, exclusive(5)) == sd::Res::NoVdi);
 }

@@ -1,5 +1,6 @@
 // MembershipProtocol over a fake ordered transport: joins, leaves, the
-// master's decisions and the orders in which they can interleave.
+// master's decisions and the orders in which they can interleave; with a
+// cluster key, what forged, replayed and keyless records can(not) do.
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -20,7 +21,7 @@ using sd::SdNode;
 struct Bus {
   struct Entry {
     bool gone;
-    std::string id;
+    std::string id;  // the origin the medium reports
     std::vector<char> rec;
   };
   std::vector<Entry> log;
@@ -54,7 +55,7 @@ class FakeTransport : public sd::OrderedTransport {
       Bus::Entry e = bus_.log[offset_++];
       any = true;
       if (e.gone) events_->on_gone(e.id);
-      else events_->on_record(e.rec);
+      else events_->on_record(e.id, e.rec);
     }
     return any;
   }
@@ -92,6 +93,7 @@ struct Recorder : sd::ClusterEvents {
   bool refuse_port = false;
   uint16_t refused = 0;
   bool refused_me = false;
+  std::string refusal;
   std::vector<std::string> messages;
 
   static std::string list(const std::vector<SdNode>& m) {
@@ -99,9 +101,11 @@ struct Recorder : sd::ClusterEvents {
     for (const auto& n : m) s += (s.empty() ? "" : " ") + std::to_string(n.nid.port);
     return "[" + s + "]";
   }
-  bool check_join(const SdNode& n, const std::vector<char>&, std::vector<char>* reply) override {
+  bool check_join(const SdNode& n, const std::vector<char>&, std::vector<char>* reply,
+                  std::string* why) override {
     bool ok = !(refuse_port && n.nid.port == refused);
-    *reply = {char(ok ? 'y' : 'n')};
+    *reply = {'y'};
+    if (!ok) *why = "no";
     return ok;
   }
   void on_join(const std::vector<SdNode>& m, const SdNode& n, const std::vector<char>& reply) override {
@@ -109,7 +113,10 @@ struct Recorder : sd::ClusterEvents {
                      (reply.empty() ? " founder" : ""));
     members.push_back(m);
   }
-  void on_join_refused(const std::vector<char>&) override { refused_me = true; }
+  void on_join_refused(const std::string& w) override {
+    refused_me = true;
+    refusal = w;
+  }
   void on_leave(const std::vector<SdNode>& m, const SdNode& n) override {
     events.push_back("leave " + std::to_string(n.nid.port) + " " + list(m));
     members.push_back(m);
@@ -126,10 +133,11 @@ struct Participant {
   Recorder rec;
   FakeTransport* transport;
   std::unique_ptr<sd::MembershipProtocol> proto;
-  Participant(Bus& bus, uint16_t port) {
+  Participant(Bus& bus, uint16_t port, const std::string& key = "") {
     auto t = std::make_unique<FakeTransport>(bus);
     transport = t.get();
-    proto = std::make_unique<sd::MembershipProtocol>(std::move(t), "fake");
+    proto = std::make_unique<sd::MembershipProtocol>(
+        std::move(t), "fake", key.empty() ? sd::ClusterKey{} : sd::ClusterKey::from_bytes(key));
     REQUIRE(proto->join(node(port), &rec).ok());
   }
 };
@@ -261,4 +269,112 @@ TEST_CASE("a member started again before its death was seen: its old self leaves
   settle({&a, &c, &b2});
   CHECK(a.rec.events.size() == before);
   CHECK(c.rec.members.back().size() == 3);
+}
+
+namespace {
+
+const char kKey[] = "the cluster's own key";
+
+// A record as MembershipProtocol writes it (unsealed): type, sender, seq.
+std::vector<char> record(uint8_t type, const std::string& sender, uint64_t seq,
+                         const std::vector<char>& body) {
+  sd::RecordWriter w;
+  w.u8(type).str(sender).u64(seq).raw(body.data(), body.size());
+  return w.buf();
+}
+
+std::vector<std::string> ports(const std::vector<SdNode>& m) {
+  std::vector<std::string> out;
+  for (const auto& n : m) out.push_back(std::to_string(n.nid.port));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("with a cluster key, a sheep without it or with another is refused and never listed") {
+  Bus bus;
+  Participant a(bus, 7000, kKey), b(bus, 7001, kKey);
+  settle({&a, &b});
+  Participant x(bus, 7002, "somebody else's key"), y(bus, 7003);
+  settle({&a, &b, &x, &y});
+  CHECK(x.rec.refused_me);
+  CHECK(x.rec.refusal.find("does not hold the cluster key") != std::string::npos);
+  CHECK(y.rec.refused_me);
+  CHECK(x.rec.events.empty());
+  CHECK(y.rec.events.empty());
+  CHECK(ports(a.rec.members.back()) == std::vector<std::string>{"7000", "7001"});
+  CHECK(ports(b.rec.members.back()) == std::vector<std::string>{"7000", "7001"});
+  // Ignoring the refusal gets it nowhere: its messages are dropped too.
+  REQUIRE(y.proto->broadcast({'z'}).ok());
+  REQUIRE(a.proto->broadcast({'a'}).ok());
+  settle({&a, &b});
+  CHECK(a.rec.messages == std::vector<std::string>{"7000:a"});
+  // Members still admit a sheep with the key.
+  Participant c(bus, 7004, kKey);
+  settle({&a, &b, &c});
+  CHECK(a.rec.events.back() == "join 7004 [7000 7001 7004]");
+}
+
+TEST_CASE("a keyless cluster refuses a sheep that has a key") {
+  Bus bus;
+  Participant a(bus, 7000);
+  settle({&a});
+  Participant k(bus, 7001, kKey);
+  settle({&a, &k});
+  CHECK(k.rec.refused_me);
+  CHECK(k.rec.refusal.find("uses a cluster key and this cluster has none") != std::string::npos);
+  CHECK(a.rec.events.size() == 1);
+}
+
+TEST_CASE("forged and replayed records change nothing in a keyed cluster") {
+  Bus bus;
+  Participant a(bus, 7000, kKey), b(bus, 7001, kKey);
+  settle({&a, &b});
+  REQUIRE(a.proto->broadcast({'f'}).ok());
+  settle({&a, &b});
+  REQUIRE(a.rec.messages.size() == 1);
+  // Every sealed record so far, replayed as it was: the format-like
+  // message, the joins, the master's answers.
+  std::vector<Bus::Entry> seen(bus.log.begin(), bus.log.end());
+  for (const auto& e : seen)
+    if (!e.gone) bus.log.push_back(e);
+  // A member's id claimed by another sender (the medium says who sent it).
+  bus.log.push_back({false, "intruder", record(3, a.transport->id(), 999, {1, 0, 0, 0, 'x'})});
+  // Unsealed records under a member's own id, with fresh sequence numbers.
+  sd::RecordWriter msg;
+  msg.bytes({'x'});
+  bus.log.push_back({false, a.transport->id(), record(3, a.transport->id(), 1000, msg.buf())});
+  sd::RecordWriter join;
+  join.node(node(7009)).bytes({});
+  bus.log.push_back({false, "ghost", record(1, "ghost", 1, join.buf())});
+  settle({&a, &b});
+  CHECK(a.rec.messages == std::vector<std::string>{"7000:f"});
+  CHECK(b.rec.messages == std::vector<std::string>{"7000:f"});
+  CHECK(a.rec.events.size() == 2);
+  CHECK(ports(a.rec.members.back()) == std::vector<std::string>{"7000", "7001"});
+  CHECK(ports(b.rec.members.back()) == std::vector<std::string>{"7000", "7001"});
+  // The cluster still works: a new member, messages in one order.
+  Participant c(bus, 7002, kKey);
+  settle({&a, &b, &c});
+  REQUIRE(b.proto->broadcast({'g'}).ok());
+  settle({&a, &b, &c});
+  CHECK(c.rec.messages == std::vector<std::string>{"7001:g"});
+  CHECK(a.rec.messages == std::vector<std::string>{"7000:f", "7001:g"});
+}
+
+TEST_CASE("without a key, a record is still taken only from the sender the medium names") {
+  Bus bus;
+  Participant a(bus, 7000), b(bus, 7001);
+  settle({&a, &b});
+  sd::RecordWriter msg;
+  msg.bytes({'x'});
+  bus.log.push_back({false, "intruder", record(3, a.transport->id(), 50, msg.buf())});
+  // A decision that does not come from the master is not one.
+  sd::RecordWriter resp;
+  resp.str("t9").u8(1).str("").u32(0).bytes({});
+  bus.log.push_back({false, b.transport->id(), record(2, b.transport->id(), 77, resp.buf())});
+  settle({&a, &b});
+  CHECK(a.rec.messages.empty());
+  CHECK(b.rec.messages.empty());
+  CHECK(ports(a.rec.members.back()) == std::vector<std::string>{"7000", "7001"});
 }

@@ -109,3 +109,41 @@ TEST_CASE("VdiLocks: a snapshot moves the lock to the new working VDI") {
   REQUIRE(locks.get(6));
   CHECK(locks.get(6)->owner == a);
 }
+
+TEST_CASE("VdiLocks: a hold comes back with its token only while nobody else took or broke it") {
+  sd::VdiLocks locks;
+  auto a = holder(7000, 1), a2 = holder(7000, 2), b = holder(7001, 1);
+  // Still counted on the lost connection: the token moves it to the new one.
+  CHECK(locks.lock(5, a, false, 1, 111) == sd::Res::Success);
+  CHECK(locks.lock(5, a2, false, 2, 111, true) == sd::Res::Success);
+  CHECK(locks.get(5)->owner == a2);
+  CHECK(locks.release_holder(a).empty());  // the old connection's close changes nothing
+  CHECK(locks.may_write(5, a2));
+  CHECK_FALSE(locks.may_write(5, a));
+  // Ended with its connection: resumable, once, with the right token.
+  CHECK(locks.release_holder(a2) == std::vector<uint32_t>{5});
+  CHECK(locks.may_write(5, b));
+  CHECK(locks.lock(5, a, false, 3, 999, true) == sd::Res::InodeInvalidated);
+  CHECK(locks.lock(5, a, false, 3, 111, true) == sd::Res::Success);
+  // Ended with its gateway, and another client took the VDI meanwhile.
+  CHECK(locks.release_node(a.nid) == std::vector<uint32_t>{5});
+  CHECK(locks.lock(5, b, false, 4, 222) == sd::Res::Success);
+  CHECK(locks.release_holder(b) == std::vector<uint32_t>{5});
+  CHECK(locks.lock(5, a, false, 5, 111, true) == sd::Res::InodeInvalidated);
+  // Broken (someone else's release): the holders are named, never back.
+  CHECK(locks.lock(5, b, false, 6, 222, true) == sd::Res::Success);
+  std::vector<sd::LockHolder> broken;
+  CHECK(locks.release(5, a, false, &broken) == sd::Res::Success);
+  REQUIRE(broken.size() == 1);
+  CHECK(broken[0] == b);
+  CHECK(locks.lock(5, b, false, 7, 222, true) == sd::Res::InodeInvalidated);
+  // Released by its own holder: not resumable either.
+  CHECK(locks.lock(6, a, false, 8, 333) == sd::Res::Success);
+  CHECK(locks.release(6, a, true) == sd::Res::Success);
+  CHECK(locks.lock(6, a, false, 9, 333, true) == sd::Res::InodeInvalidated);
+  // A deleted VDI forgets everything.
+  CHECK(locks.lock(7, a, false, 10, 444) == sd::Res::Success);
+  CHECK(locks.release_holder(a) == std::vector<uint32_t>{7});
+  locks.forget(7);
+  CHECK(locks.lock(7, a, false, 11, 444, true) == sd::Res::InodeInvalidated);
+}

@@ -4,12 +4,13 @@
 #include <cinttypes>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "base/log.h"
 #include "sha1.h"
 #include "oid.h"
-#include "server/ops.h"
+#include "ops/ops.h"
 #include "sheep.h"
 #include "vdi/vdi_ops.h"
 
@@ -28,6 +29,25 @@ bool fits(Sheep& s, const Request& r) {
   return uint64_t(r.hdr.obj.offset) + r.hdr.data_length <= s.policy.object_size_of(r.hdr.obj.oid);
 }
 
+// A client may write a VDI's data, or its inode's block map, only when no
+// other client holds the VDI's lock (docs/PROTOCOL.md "VDI locks"),
+// whatever the client itself checked: one writer per VDI is the sheep's
+// rule. The rest of the inode (name, tag, size) stays open to
+// administrators: dog vdi snapshot and resize work on a served VDI. A
+// deleted VDI takes no more writes.
+Res lock_guard(Sheep& s, const Request& r, uint64_t oid) {
+  if (is_vdi_obj(oid)) {
+    uint64_t lo = r.hdr.obj.offset, hi = lo + r.data_length();
+    if (hi <= kInodeHeaderSize || lo >= kInodeHeaderSize + kInodeMapSize) return Res::Success;
+  } else if (!is_data_obj(oid)) {
+    return Res::Success;
+  }
+  uint32_t vid = oid_to_vid(oid);
+  if (auto info = s.vdis.get(vid); info && info->deleted) return Res::NoVdi;
+  if (!s.locks.may_write(vid, LockHolder{s.self.nid, r.conn_id})) return Res::VdiLocked;
+  return Res::Success;
+}
+
 Res epoch_check(Sheep& s, const Request& r) {
   uint32_t mine = s.group.epoch();
   if (r.hdr.epoch < mine) return Res::OldNodeVer;
@@ -40,6 +60,7 @@ Res epoch_check(Sheep& s, const Request& r) {
 Res create_and_write_obj(Sheep& s, Request& r) {
   if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
   if (is_readonly(s, r.hdr.obj.oid)) return Res::Readonly;
+  if (Res g = lock_guard(s, r, r.hdr.obj.oid); g != Res::Success) return g;
   uint64_t cow = (r.hdr.flags & kFlagCow) ? r.hdr.obj.cow_oid : 0;
   return s.gateway
       .create_and_write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset,
@@ -78,6 +99,7 @@ Res write_obj(Sheep& s, Request& r) {
   if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
   uint64_t oid = r.hdr.obj.oid;
   if (is_readonly(s, oid)) return Res::Readonly;
+  if (Res g = lock_guard(s, r, oid); g != Res::Success) return g;
   // A write into an inode's map may drop references: VdiOps frees what
   // nothing names any more.
   if (is_vdi_obj(oid))
@@ -99,6 +121,8 @@ Res release_objects(Sheep& s, Request& r) {
 }
 
 Res remove_obj(Sheep& s, Request& r) {
+  if (is_data_obj(r.hdr.obj.oid))
+    if (Res g = lock_guard(s, r, r.hdr.obj.oid); g != Res::Success) return g;
   return s.gateway.remove(r.hdr.obj.oid, r.hdr.obj.copies).code();
 }
 
@@ -183,21 +207,30 @@ Res exist(Sheep& s, Request& r) {
   return holds_current(s, r.hdr.obj.oid) ? Res::Success : Res::NoObj;
 }
 
+// SHA-1 of this node's copy, read 1 MiB at a time: an object may be 2 GiB
+// (block_size_shift 31), and every request must cost a bounded amount.
 Res get_hash(Sheep& s, Request& r) {
+  constexpr uint32_t kChunk = 1u << 20;
   uint64_t oid = r.hdr.obj.oid;
   uint64_t size = s.policy.object_size_of(oid);
-  std::unique_ptr<char[]> buf(new char[size]);
+  std::unique_ptr<char[]> buf(new char[kChunk]);
   // The current copy, or (for an earlier tgt_epoch) the one kept for it.
   MembershipPtr m = s.group.membership();
-  Status st = err(Res::NoObj);
-  if (s.audit.check(oid, *m)) st = s.store.read(oid, buf.get(), uint32_t(size), 0);
-  uint32_t tgt = r.hdr.obj.tgt_epoch;
-  if (st.code() == Res::NoObj && tgt && tgt < m->epoch) {
-    if (auto e = s.store.newest_stale(oid, tgt))
-      st = s.store.read_stale(oid, *e, buf.get(), uint32_t(size), 0);
+  std::optional<uint32_t> stale;  // the epoch of the stale copy read instead
+  if (!s.audit.check(oid, *m) || !s.store.exists(oid)) {
+    uint32_t tgt = r.hdr.obj.tgt_epoch;
+    if (tgt && tgt < m->epoch) stale = s.store.newest_stale(oid, tgt);
+    if (!stale) return Res::NoObj;
   }
-  if (!st.ok()) return st.code();
-  sha1(buf.get(), size, r.rsp.hash.digest);
+  Sha1 h;
+  for (uint64_t off = 0; off < size; off += kChunk) {
+    uint32_t n = uint32_t(std::min<uint64_t>(kChunk, size - off));
+    Status st = stale ? s.store.read_stale(oid, *stale, buf.get(), n, off)
+                      : s.store.read(oid, buf.get(), n, off);
+    if (!st.ok()) return st.code();
+    h.update(buf.get(), n);
+  }
+  h.final(r.rsp.hash.digest);
   return Res::Success;
 }
 

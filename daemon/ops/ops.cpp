@@ -1,5 +1,5 @@
 // Opcode table and the checks every request goes through.
-#include "server/ops.h"
+#include "ops/ops.h"
 
 #include "base/log.h"
 #include "sheep.h"
@@ -112,6 +112,22 @@ void execute(Sheep& sheep, Request& req) {
   fill_reply_header(sheep, req, r);
   if (r != Res::Success && r != Res::NoObj)
     sd_debug("op %02x failed: %s", req.hdr.opcode, strerror(r));
+}
+
+RequestRunner::Queue OpRunner::queue_of(const Request& req) const {
+  const OpInfo* op = find_op(req.hdr.opcode);
+  if (!op) return Queue::Immediate;
+  return op->kind == OpKind::Peer || op->kind == OpKind::Local ? Queue::Io : Queue::Gateway;
+}
+
+uint32_t OpRunner::reply_epoch() const { return sheep_.group.epoch(); }
+
+void OpRunner::connection_closed(uint64_t conn_id) {
+  LockHolder who{sheep_.self.nid, conn_id};
+  if (!sheep_.locks.holds_any(who)) return;
+  Res r = sheep_.group.release_locks(who);
+  if (r != Res::Success)
+    sd_err("cannot release the VDI locks of a closed connection: %s", strerror(r));
 }
 
 bool execute_inline(Sheep& sheep, Request& req) {

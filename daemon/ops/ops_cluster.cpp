@@ -5,7 +5,7 @@
 #include <ctime>
 
 #include "base/log.h"
-#include "server/ops.h"
+#include "ops/ops.h"
 #include "sheep.h"
 
 namespace sd::ops {

@@ -3,7 +3,8 @@
 #include <cstring>
 #include <memory>
 
-#include "server/ops.h"
+#include "cluster_key.h"
+#include "ops/ops.h"
 #include "sheep.h"
 #include "vdi/vdi_ops.h"
 
@@ -29,30 +30,50 @@ void set_vdi_reply(Request& r, const VdiReply& v) {
 }
 
 // VDI operations run on the master, one at a time cluster-wide. Another
-// node forwards the request as it came and relays the answer; after a
+// node forwards the request (as `opcode`) and relays the answer; after a
 // change it waits until the master's broadcast has been applied locally, so
 // the client's next request here sees the new state.
-bool forward_to_master(Sheep& s, Request& r, Res* result, bool changes_state) {
-  if (s.group.is_master() || (r.hdr.flags & kFlagFwd)) return false;
+//
+// The forwarded flag only stops a second forward: a node that is not the
+// master answers a forwarded request with Again (the master changed on
+// the way; the forwarder asks the new one) and never runs it itself. So a
+// client that sets the flag gains nothing: on the master the request runs
+// as any other, elsewhere it is refused.
+bool forward_to_master(Sheep& s, Request& r, Res* result, bool changes_state,
+                       uint8_t opcode = 0) {
+  if (s.group.is_master()) return false;
+  if (r.hdr.flags & kFlagFwd) {
+    *result = Res::Again;
+    return true;
+  }
+  *result = Res::NetworkError;
   for (int attempt = 0; attempt < 5; attempt++) {
+    MembershipPtr seen = s.group.membership();
     SdNode master = s.group.master();
+    if (same_node_id(master.nid, s.self.nid)) return false;  // we became the master
     auto peer = s.admin_peers.get(master.nid);
     if (!peer) {
       *result = Res::NetworkError;
+      s.group.wait_for_change(seen.get(), std::chrono::milliseconds(200));
       continue;
     }
     SdReq req = r.hdr;
     req.flags |= kFlagFwd;
-    SdRsp rsp;
+    if (opcode) req.opcode = opcode;
     auto st = peer->call(req, r.data(), nullptr, 0);
     if (!st.ok()) {
       s.admin_peers.forget(master.nid);
       *result = Res::NetworkError;
+      s.group.wait_for_change(seen.get(), std::chrono::milliseconds(200));
       continue;
     }
-    rsp = *st;
-    r.rsp.vdi = rsp.vdi;
-    *result = Res(rsp.result);
+    if (Res(st->result) == Res::Again) {  // that node is no longer the master
+      *result = Res::Again;
+      s.group.wait_for_change(seen.get(), std::chrono::milliseconds(200));
+      continue;
+    }
+    r.rsp.vdi = st->vdi;
+    *result = Res(st->result);
     if (*result == Res::Success && changes_state) {
       Res b = s.group.barrier();
       if (b != Res::Success) *result = b;
@@ -104,22 +125,44 @@ Res get_vdi_info(Sheep& s, Request& r) {
 }
 
 // LOCK_VDI: GET_VDI_INFO, and on a cluster formatted with locking (-l) a
-// lock held by this client connection on this gateway (§5.8). The lookup
-// may run on the master; the lock is decided in the cluster's order.
+// lock held by this client connection on this gateway (docs/PROTOCOL.md
+// "VDI locks"). The lookup may run on the master (forwarded as
+// GET_VDI_INFO); the lock is decided in the cluster's order, and if the
+// working VDI became a snapshot in between, the name is looked up again.
+// The reply carries the hold's token (lock_token); a request that carries
+// one takes up that earlier hold instead of a new one.
 Res lock_vdi(Sheep& s, Request& r) {
-  Res res = get_vdi_info(s, r);
-  if (res != Res::Success || (r.hdr.flags & kFlagFwd)) return res;
-  if (!(s.group.settings().flags & kClusterUseLock)) return res;
-  uint32_t vid = r.rsp.vdi.vdi_id;
+  VdiLookup q;
+  if (!parse_name_tag(r, &q)) return Res::InvalidParms;
+  bool working = q.tag.empty() && q.snapid == 0;
   bool shared = r.hdr.vdi.type == 1;
-  res = s.group.lock_vdi(vid, LockHolder{s.self.nid, r.conn_id}, shared);
-  if (res == Res::VdiLocked) {
-    // Who holds it is in GET_VDI_COPIES; since when rides in the reply.
-    auto l = s.locks.get(vid);
-    r.rsp.vdi.vdi_id = vid;
-    r.rsp.vdi.lock_since = l ? l->since : 0;
+  uint64_t resume_token = r.hdr.vdi.lock_token;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    Res res;
+    if (!forward_to_master(s, r, &res, false, kOpGetVdiInfo)) {
+      auto v = s.vdi_ops.get_info(q);
+      res = v.ok() ? Res::Success : v.code();
+      if (v.ok()) set_vdi_reply(r, *v);
+    }
+    if (res != Res::Success || !(s.group.settings().flags & kClusterUseLock)) return res;
+    uint32_t vid = r.rsp.vdi.vdi_id;
+    Group::LockRequest lq;
+    lq.shared = shared;
+    lq.resume = resume_token != 0;
+    lq.token = lq.resume ? resume_token : random_token();
+    lq.expect_working = working;
+    res = s.group.lock_vdi(vid, LockHolder{s.self.nid, r.conn_id}, lq);
+    if (res == Res::Again) continue;  // a snapshot was taken meanwhile
+    if (res == Res::Success) r.rsp.vdi.lock_token = lq.token;
+    if (res == Res::VdiLocked) {
+      // Who holds it is in GET_VDI_COPIES; since when rides in the reply.
+      auto l = s.locks.get(vid);
+      r.rsp.vdi.vdi_id = vid;
+      r.rsp.vdi.lock_since = l ? l->since : 0;
+    }
+    return res;
   }
-  return res;
+  return Res::VdiLocked;
 }
 
 // RELEASE_VDI: vdi.base_vdi_id names the VDI. Without locking a no-op.

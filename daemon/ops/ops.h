@@ -1,7 +1,12 @@
-// The opcode table: for every opcode the daemon answers, its kind (which
-// work queue runs it and how it is checked), whether it is allowed before
-// format ("force"), and its handler. execute() applies upstream's rules
-// (version check, cluster status) and fills in the reply header.
+// The request handlers, the daemon's top layer (folder ops/, above
+// sheep.h): the opcode table gives, for every opcode the daemon answers,
+// its kind (which work queue runs it and how it is checked), whether it is
+// allowed before format ("force"), and its handler. execute() applies
+// upstream's rules (version check, cluster status) and fills in the reply
+// header. OpRunner hands the event loop (server/) to them.
+//
+// Folder ops/ may use every folder below it and sheep.h; nothing below
+// includes it (main.cpp builds the OpRunner).
 #pragma once
 #include <cstdint>
 #include <utility>
@@ -9,6 +14,7 @@
 
 #include "proto/results.h"
 #include "server/request.h"
+#include "server/server.h"
 
 namespace sd {
 
@@ -41,6 +47,23 @@ void execute(Sheep& sheep, Request& req);
 // object that is in the page cache) and returns true with req.rsp filled;
 // false leaves req untouched for execute() on a worker thread.
 bool execute_inline(Sheep& sheep, Request& req);
+
+// The event loop's RequestRunner: requests through the opcode table, and
+// the end of a client connection's VDI locks when it closes.
+class OpRunner : public RequestRunner {
+ public:
+  explicit OpRunner(Sheep& sheep) : sheep_(sheep) {}
+  Queue queue_of(const Request& req) const override;
+  void run(Request& req) override { execute(sheep_, req); }
+  bool run_inline(Request& req) override { return execute_inline(sheep_, req); }
+  uint32_t reply_epoch() const override;
+  // A client connection closed and none of its requests still runs: the
+  // VDI locks it held end (on a worker thread).
+  void connection_closed(uint64_t conn_id) override;
+
+ private:
+  Sheep& sheep_;
+};
 
 // Handler groups, defined in ops_object.cpp, ops_vdi.cpp, ops_cluster.cpp.
 namespace ops {
