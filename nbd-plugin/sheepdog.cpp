@@ -15,7 +15,7 @@
 // sheep, is refused at start-up (or at open, for export names), and a
 // writer whose lock was broken gets EROFS.
 //
-// Usage and config keys: see nbd-plugin/README.md and .config_help below.
+// Usage and config keys: see nbd-plugin/README.md and plugin_config.h.
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
@@ -37,6 +37,7 @@
 #include "client/sheep_client.h"
 #include "client/vdi.h"
 #include "export_lock.h"
+#include "plugin_config.h"
 #include "net.h"
 #include "proto/inode.h"
 #include "proto/results.h"
@@ -46,23 +47,8 @@
 
 namespace {
 
-// Configuration, filled in by .config and checked by .config_complete.
-struct Config {
-  std::string vdi;
-  std::string tag;
-  uint32_t snapid = 0;
-  std::string address = "127.0.0.1";
-  uint16_t port = sd::kListenPort;
-  std::string socket;
-  bool address_given = false;
-  bool port_given = false;
-  bool local_read = true;  // with socket=: read object files of that sheep directly
-  bool readonly = false;   // serve read-only, without a lock
-  bool shared_lock = false;  // lock=shared: a second writer for a hand-over
-  bool key_given = false;    // auth-key=
-};
+using plugin_config::cfg;
 
-Config cfg;
 std::unique_ptr<sd::SheepClient> client;
 std::unique_ptr<sd::LocalReader> local;  // before the VDIs that use it
 
@@ -129,139 +115,6 @@ void sheepdog_unload() {
   local.reset();
   client.reset();
 }
-
-constexpr char kDefaultKeyFile[] = "/etc/sheepdog/auth-key";
-
-// The cluster key our TCP connections prove; false (logged) if unreadable.
-bool use_key_file(const char* path, const char* what) {
-  sd::ClusterKey k;
-  std::string why;
-  if (!sd::ClusterKey::load(path, &k, &why)) {
-    nbdkit_error("sheepdog: %scannot read the cluster key %s: %s", what, path, why.c_str());
-    return false;
-  }
-  sd::set_client_key(k);
-  return true;
-}
-
-int sheepdog_config(const char* key, const char* value) {
-  if (std::strcmp(key, "vdi") == 0) {
-    if (!*value) {
-      nbdkit_error("sheepdog: vdi: the VDI name must not be empty");
-      return -1;
-    }
-    if (std::strlen(value) >= sd::kMaxVdiLen) {
-      nbdkit_error("sheepdog: vdi: the VDI name must be shorter than %zu bytes", sd::kMaxVdiLen);
-      return -1;
-    }
-    cfg.vdi = value;
-  } else if (std::strcmp(key, "tag") == 0) {
-    if (!*value) {
-      nbdkit_error("sheepdog: tag: the snapshot tag must not be empty");
-      return -1;
-    }
-    if (std::strlen(value) >= sd::kMaxVdiTagLen) {
-      nbdkit_error("sheepdog: tag: the snapshot tag must be shorter than %zu bytes",
-                   sd::kMaxVdiTagLen);
-      return -1;
-    }
-    cfg.tag = value;
-  } else if (std::strcmp(key, "snapid") == 0) {
-    uint64_t id;
-    if (!sd::parse_u64(value, UINT32_MAX, &id) || id == 0) {
-      nbdkit_error("sheepdog: snapid: '%s' is not a snapshot id (1..%" PRIu32 ")", value,
-                   UINT32_MAX);
-      return -1;
-    }
-    cfg.snapid = uint32_t(id);
-  } else if (std::strcmp(key, "address") == 0) {
-    if (!*value) {
-      nbdkit_error("sheepdog: address: must not be empty");
-      return -1;
-    }
-    cfg.address = value;
-    cfg.address_given = true;
-  } else if (std::strcmp(key, "port") == 0) {
-    uint64_t port;
-    if (!sd::parse_u64(value, 65535, &port) || port == 0) {
-      nbdkit_error("sheepdog: port: '%s' is not a port number (1..65535)", value);
-      return -1;
-    }
-    cfg.port = uint16_t(port);
-    cfg.port_given = true;
-  } else if (std::strcmp(key, "socket") == 0) {
-    if (!*value) {
-      nbdkit_error("sheepdog: socket: the unix socket path must not be empty");
-      return -1;
-    }
-    if (std::strlen(value) >= 108) {  // sizeof(sockaddr_un::sun_path)
-      nbdkit_error("sheepdog: socket: the unix socket path '%s' is too long", value);
-      return -1;
-    }
-    cfg.socket = value;
-  } else if (std::strcmp(key, "auth-key") == 0) {
-    if (!use_key_file(value, "auth-key: ")) return -1;
-    cfg.key_given = true;
-  } else if (std::strcmp(key, "readonly") == 0) {
-    int v = nbdkit_parse_bool(value);
-    if (v < 0) return -1;
-    cfg.readonly = v;
-  } else if (std::strcmp(key, "lock") == 0) {
-    if (std::strcmp(value, "exclusive") == 0) {
-      cfg.shared_lock = false;
-    } else if (std::strcmp(value, "shared") == 0) {
-      cfg.shared_lock = true;
-    } else {
-      nbdkit_error("sheepdog: lock: '%s' is not 'exclusive' or 'shared'", value);
-      return -1;
-    }
-  } else if (std::strcmp(key, "local-read") == 0) {
-    int v = nbdkit_parse_bool(value);
-    if (v < 0) return -1;
-    cfg.local_read = v;
-  } else {
-    nbdkit_error("sheepdog: unknown parameter '%s'", key);
-    return -1;
-  }
-  return 0;
-}
-
-int sheepdog_config_complete() {
-  // Without auth-key=, the default key file when there is one.
-  if (!cfg.key_given && access(kDefaultKeyFile, F_OK) == 0 && !use_key_file(kDefaultKeyFile, ""))
-    return -1;
-  if (cfg.vdi.empty() && (!cfg.tag.empty() || cfg.snapid)) {
-    nbdkit_error("sheepdog: tag and snapid need vdi=NAME");
-    return -1;
-  }
-  if (!cfg.tag.empty() && cfg.snapid) {
-    nbdkit_error("sheepdog: tag and snapid both name a snapshot: give only one of them");
-    return -1;
-  }
-  if (!cfg.socket.empty() && (cfg.address_given || cfg.port_given)) {
-    nbdkit_error("sheepdog: socket cannot be combined with address or port");
-    return -1;
-  }
-  return 0;
-}
-
-#define sheepdog_config_help                                                    \
-  "[vdi=]NAME          The VDI to serve. Without it the NBD export name\n"      \
-  "                    selects the VDI, and clients can list the VDIs.\n"      \
-  "tag=TAG             Serve the snapshot with this tag (read-only).\n"         \
-  "snapid=N            Serve the snapshot with this id (read-only).\n"          \
-  "address=ADDR        Address of a sheep (default 127.0.0.1).\n"               \
-  "port=PORT           Port of that sheep (default 7000).\n"                    \
-  "socket=PATH         Connect to a sheep's unix socket instead of TCP.\n"   \
-  "auth-key=FILE       The cluster key (default /etc/sheepdog/auth-key if it\n" \
-  "                    exists), for sheep started with --auth-key.\n"         \
-  "readonly=BOOL       Serve read-only, without taking the VDI's lock.\n"   \
-  "lock=exclusive|shared  exclusive (default): refuse to start when another\n" \
-  "                    writer holds the VDI. shared: write beside it, for a\n"  \
-  "                    hand-over such as a live migration.\n"                   \
-  "local-read=BOOL     With socket=, read that sheep's object files directly\n" \
-  "                    when its read lease allows (default true)."
-
 // Connects and opens the VDI once, before any NBD client is accepted.
 // Threads may only be started after nbdkit has forked into the background.
 int sheepdog_after_fork() {
@@ -570,8 +423,8 @@ struct nbdkit_plugin make_plugin() {
   p.version = SD_VERSION;
   p.description = "Serve a Sheepdog VDI over NBD";
   p.unload = sheepdog_unload;
-  p.config = sheepdog_config;
-  p.config_complete = sheepdog_config_complete;
+  p.config = plugin_config::config;
+  p.config_complete = plugin_config::config_complete;
   p.config_help = sheepdog_config_help;
   p.magic_config_key = "vdi";
   p.get_ready = sheepdog_get_ready;

@@ -19,58 +19,17 @@
 
 #include "base/log.h"
 #include "net.h"
+#include "server/connection.h"
 
 namespace sd {
 
 namespace {
 
 constexpr uint64_t kTcpId = 1, kUnixId = 2, kEventId = 3, kSignalId = 4, kIoId = 5;
-// Largest payload accepted: a whole inode object plus slack.
-constexpr uint32_t kMaxPayload = 32u << 20;
-// Requests a connection may have in flight before the loop stops reading it.
-constexpr int kMaxInflight = 512;
-// Per-connection receive buffer: one read() takes in many small requests.
-constexpr size_t kInBuffer = 128 << 10;
-// Replies gathered into one writev().
-constexpr int kMaxBatch = 64;
-// Before the key is proved: room for one request and the handshake's
-// 64-byte payload, the time allowed, and how many such connections.
-constexpr size_t kUntrustedBuffer = 256;
-constexpr auto kHandshakeDeadline = std::chrono::seconds(5);
-constexpr size_t kMaxUntrusted = 256;
 
 }  // namespace
 
-struct Server::Conn {
-  int fd = -1;
-  uint64_t id = 0;
-  // Reading: bytes received and not yet parsed are in[in_pos, in_end) of
-  // in_cap bytes; a request whose payload is still arriving is cur.
-  std::unique_ptr<char[]> in;
-  size_t in_cap = 0;
-  size_t in_pos = 0, in_end = 0;
-  std::unique_ptr<Request> cur;
-  size_t payload_got = 0;
-  uint32_t events = 0;
-  std::atomic<int> inflight{0};      // requests handed to workers
-  std::atomic<bool> closing{false};  // close once replies are flushed
-  // Writing, shared by the loop and the workers (a worker sends its own
-  // reply when it can, saving a wake-up of the loop): replies in completion
-  // order, out_off bytes of the front already sent.
-  std::mutex out_mu;
-  std::deque<std::unique_ptr<Request>> outq;
-  size_t out_off = 0;
-  bool closed = false;  // fd closed: replies are dropped
-  bool broken = false;  // a write failed: the loop closes it
-  bool reported = false;  // runner told it closed (once closed and idle)
-  // Cluster key (loop thread only): trusted once proved, or from DIR/sock.
-  bool trusted = true;
-  bool challenged = false;        // a nonce was issued and awaits its answer
-  bool challenge_issued = false;  // one challenge per connection
-  std::chrono::steady_clock::time_point accepted_at{};
-  AuthNonce nonce{};
-  std::string peer;  // "ip:port" of a TCP client, for the log
-};
+using namespace server_limits;
 
 Server::Server(RequestRunner& runner, ClusterKey key, unsigned tcp_timeout)
     : runner_(runner),
@@ -305,38 +264,6 @@ void Server::accept_on(int lfd) {
   }
 }
 
-int Server::expire_handshakes() {
-  auto now = std::chrono::steady_clock::now();
-  while (!untrusted_.empty()) {
-    std::shared_ptr<Conn> c = find_conn(untrusted_.front());
-    if (!c || c->trusted) {
-      untrusted_.pop_front();
-      continue;
-    }
-    auto deadline = c->accepted_at + kHandshakeDeadline;
-    if (deadline > now)
-      return int(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) + 1;
-    untrusted_.pop_front();
-    uint64_t skipped = 0;
-    if (auth_complaints_.allow(&skipped))
-      sd_warn("the connection from %s did not prove the cluster key in time: closed (%" PRIu64
-              " more refusals not logged)", c->peer.c_str(), skipped);
-    close_conn(c->id);
-  }
-  return -1;
-}
-
-void Server::trust(Conn& c) {
-  c.trusted = true;
-  untrusted_count_--;
-  std::unique_ptr<char[]> big(new char[kInBuffer]);
-  std::memcpy(big.get(), c.in.get() + c.in_pos, c.in_end - c.in_pos);
-  c.in_end -= c.in_pos;
-  c.in_pos = 0;
-  c.in = std::move(big);
-  c.in_cap = kInBuffer;
-}
-
 void Server::close_conn(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
@@ -459,58 +386,6 @@ void Server::on_readable(Conn& c) {
   // Replies answered inline during this wake-up go out together; requests
   // left in the buffer (round limit, in-flight cap) are noted there.
   on_writable(c);
-}
-
-void Server::answer_untrusted(Conn& c, std::unique_ptr<Request> req) {
-  Request& r = *req;
-  r.rsp = SdRsp{};
-  r.rsp.proto_ver = r.hdr.proto_ver;
-  r.rsp.opcode = r.hdr.opcode;
-  r.rsp.id = r.hdr.id;
-  r.rsp.epoch = runner_.reply_epoch();
-  Res res = Res::AuthRequired;
-  if (r.hdr.opcode == kOpAuthChallenge && !c.challenge_issued &&
-      r.hdr.data_length >= kAuthNonceLen && r.payload == nullptr) {
-    c.challenge_issued = true;
-    if (random_nonce(&c.nonce)) {
-      c.challenged = true;
-      std::memcpy(r.reply_buffer(kAuthNonceLen), c.nonce.data(), kAuthNonceLen);
-      res = Res::Success;
-    } else {
-      res = Res::SystemError;
-    }
-  } else if (r.hdr.opcode == kOpAuthResponse) {
-    AuthNonce client{};
-    AuthMac proof{};
-    bool well_formed = c.challenged && r.payload && r.hdr.data_length == kAuthNonceLen + kAuthMacLen;
-    if (well_formed) {
-      std::memcpy(client.data(), r.data(), kAuthNonceLen);
-      std::memcpy(proof.data(), r.data() + kAuthNonceLen, kAuthMacLen);
-    }
-    c.challenged = false;  // one answer per challenge
-    if (well_formed && same_mac(proof, key_.client_proof(c.nonce, client))) {
-      trust(c);
-      AuthMac ours = key_.server_proof(c.nonce, client);
-      std::memcpy(r.reply_buffer(kAuthMacLen), ours.data(), kAuthMacLen);
-      res = Res::Success;
-    } else {
-      uint64_t skipped = 0;
-      if (auth_complaints_.allow(&skipped))
-        sd_err("authentication failed: the connection from %s does not hold the cluster key (%" PRIu64
-               " more refusals not logged)", c.peer.c_str(), skipped);
-      res = Res::AuthFailed;
-      c.closing = true;
-    }
-  } else {
-    uint64_t skipped = 0;
-    if (auth_complaints_.allow(&skipped))
-      sd_warn("request %02x from %s refused: the connection has not proved the cluster key (%" PRIu64
-              " more refusals not logged)", r.hdr.opcode, c.peer.c_str(), skipped);
-    c.closing = true;  // one answer, then the connection goes: nothing piles up
-  }
-  r.rsp.result = uint32_t(res);
-  std::lock_guard<std::mutex> lk(c.out_mu);
-  c.outq.push_back(std::move(req));
 }
 
 void Server::dispatch(Conn& c, std::unique_ptr<Request> req) {

@@ -3,7 +3,8 @@
 # writer holds a VDI's lock, writes from any other client (dog vdi write,
 # raw requests through either sheep) are refused with VDI_LOCKED and
 # change nothing, a client that sets the forwarded flag gets no lock it did
-# not take, and rollback of the served VDI is refused. Administrators keep
+# not take, and rollback of the served VDI is refused; once the lock is
+# broken through another sheep, the writer's writes fail. Administrators keep
 # the inode's header: a snapshot of the served VDI works, and the writer
 # follows it (its lock moves to the new working VDI). GET_HASH of a 256 MiB
 # object (block_size_shift 28; 31 gives 2 GiB) costs the sheep about 1 MiB,
@@ -61,6 +62,14 @@ rc=0
 dogn 0 vdi rollback -f -s s1 disk 2>"$T/rb.err" || rc=$?
 grep -q "VDI is already locked" "$T/rb.err" || fail "rollback of the served VDI: $(cat "$T/rb.err")"
 assert_eq "$(dogn 0 vdi read disk 0 1 | od -An -tu1 | tr -d ' ')" "6" "the writer's data after the refused rollback"
+
+# The lock broken through the other sheep: the writer's gateway closes its
+# connection, and the writer is fenced.
+dogn 0 vdi lock unlock disk || fail "unlock through node 0"
+if write_at "$T/w.sock" 7 0 4096 2>/dev/null; then fail "the writer wrote after its lock was broken"; fi
+assert_eq "$(dogn 0 vdi read disk 0 1 | od -An -tu1 | tr -d ' ')" "6" "data after the broken writer's attempt"
+grep -q "unlocked: the lock was broken by a client of 127.0.0.1:7000" "$T/1/sheep.log" ||
+  fail "the writer's gateway did not log the break"
 
 # GET_HASH of a 256 MiB object.
 dogn 0 vdi create -z 28 big 1G || fail "create big"

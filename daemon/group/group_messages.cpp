@@ -1,0 +1,255 @@
+// Group: cluster-wide operations. Each is a message broadcast through the
+// cluster driver and applied by every member in the driver's order: the
+// sender waits until its own copy is applied (format, shutdown, VDIs
+// added, deleted and released, VDI locks, recovery settings and reports).
+#include "group/group.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstring>
+#include <ctime>
+
+#include "base/log.h"
+#include "group/group_detail.h"
+#include "proto/inode.h"
+#include "store/plain_store.h"
+#include "store/read_lease.h"
+
+namespace sd {
+
+using group_detail::log_released;
+
+// ---- cluster-wide operations ------------------------------------------------
+
+Res Group::broadcast_and_wait(MsgType type, const void* payload, size_t len) {
+  std::vector<char> msg(sizeof(MsgHeader) + len);
+  uint32_t seq;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (suspended_) return Res::Halt;
+    if (stopping_) return Res::Shutdown;
+    seq = next_seq_++;
+    waiting_.insert(seq);
+  }
+  MsgHeader h{type, seq};
+  std::memcpy(msg.data(), &h, sizeof(h));
+  if (len) std::memcpy(msg.data() + sizeof(h), payload, len);
+  Status st = driver_->broadcast(msg);
+  std::unique_lock<std::mutex> lk(mu_);
+  if (!st.ok()) {
+    waiting_.erase(seq);
+    return st.code();
+  }
+  cv_.wait(lk, [&] {
+    return done_.count(seq) != 0 || status_ == ClusterStatus::Killed || stopping_;
+  });
+  waiting_.erase(seq);
+  if (!done_.count(seq)) return Res::ClusterError;
+  Res r = done_[seq];
+  done_.erase(seq);
+  return r;
+}
+
+void Group::on_message(const SdNode& sender, const std::vector<char>& msg) {
+  if (msg.size() < sizeof(MsgHeader)) return;
+  MsgHeader h;
+  std::memcpy(&h, msg.data(), sizeof(h));
+  Res r = apply(MsgType(h.type), msg.data() + sizeof(h), msg.size() - sizeof(h), sender);
+  if (same_node(sender, self_)) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (waiting_.count(h.seq)) done_[h.seq] = r;
+    cv_.notify_all();
+  }
+}
+
+Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) {
+  switch (type) {
+    case kMakeFs: {
+      if (len != sizeof(ClusterSettings)) return Res::InvalidParms;
+      ClusterSettings s;
+      std::memcpy(&s, p, sizeof(s));
+      return apply_make_fs(s);
+    }
+    case kShutdown:
+      status_ = ClusterStatus::Shutdown;
+      publish_lease();
+      if (!save_config().ok()) sd_err("failed to save config");
+      sd_info("cluster shutdown requested");
+      listener_.on_stop();
+      return Res::Success;
+    case kVdiAdded: {
+      if (len != sizeof(VdiAddedMsg)) return Res::InvalidParms;
+      VdiAddedMsg m;
+      std::memcpy(&m, p, sizeof(m));
+      if (m.old_vid) vdis_.mark_snapshot(m.old_vid);
+      if (m.old_vid) locks_.move(m.old_vid, m.new_vid);
+      VdiInfo info;
+      info.copies = m.copies;
+      info.copy_policy = m.copy_policy;
+      info.block_size_shift = m.block_size_shift;
+      info.parent = m.parent;
+      vdis_.add(m.new_vid, info, true);
+      return Res::Success;
+    }
+    case kVdiDeleted: {
+      if (len != 4) return Res::InvalidParms;
+      uint32_t vid;
+      std::memcpy(&vid, p, 4);
+      // A VDI a client holds the lock of is not deleted: decided here, in
+      // the cluster's order, so no lock can slip in between.
+      if (locks_.get(vid)) return Res::VdiLocked;
+      vdis_.mark_deleted(vid);
+      locks_.forget(vid);
+      return Res::Success;
+    }
+    case kRecovery: {
+      if (len != 1) return Res::InvalidParms;
+      std::lock_guard<std::mutex> lk(mu_);
+      settings_.disable_recovery = p[0] != 0;
+      return Res::Success;
+    }
+    case kVdisReleased: {
+      if (len % 4) return Res::InvalidParms;
+      for (size_t i = 0; i < len / 4; i++) {
+        uint32_t vid;
+        std::memcpy(&vid, p + 4 * i, 4);
+        vdis_.release(vid);
+        locks_.forget(vid);
+      }
+      return Res::Success;
+    }
+    case kVdiLock:
+    case kVdiRelease:
+    case kLocksReleased: {
+      if (len != sizeof(LockMsg)) return Res::InvalidParms;
+      LockMsg m;
+      std::memcpy(&m, p, sizeof(m));
+      LockHolder who{m.nid, m.conn};
+      if (type == kLocksReleased) {
+        log_released(locks_.release_holder(who), "its client connection closed");
+        return Res::Success;
+      }
+      if (type == kVdiRelease) {
+        std::vector<LockHolder> broken;
+        Res r = locks_.release(m.vid, who, m.own_only, &broken);
+        if (r != Res::Success) return r;
+        if (broken.empty()) {
+          sd_info("VDI %" PRIx32 " unlocked: released", m.vid);
+          return r;
+        }
+        sd_info("VDI %" PRIx32 " unlocked: the lock was broken by a client of %s", m.vid,
+                node_addr_str(m.nid).c_str());
+        // Its holders must not write on: the connections through us go.
+        std::vector<uint64_t> conns;
+        for (const auto& h : broken)
+          if (same_node_id(h.nid, self_.nid)) conns.push_back(h.conn);
+        if (!conns.empty()) listener_.on_locks_lost(conns);
+        return r;
+      }
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        bool member = false;
+        for (const auto& n : members_)
+          if (same_node_id(n.nid, m.nid)) member = true;
+        if (!member) return Res::VdiLocked;  // its gateway left before this was decided
+      }
+      // The name was looked up before this message: in the cluster's
+      // order the VDI may since have been deleted, or become a snapshot
+      // (then the gateway looks the name up again).
+      auto info = vdis_.get(m.vid);
+      if (!info || info->deleted) return Res::NoVdi;
+      if (m.expect_working && info->snapshot) return Res::Again;
+      Res r = locks_.lock(m.vid, who, m.shared, m.now, m.token, m.resume);
+      if (r == Res::Success)
+        sd_info("VDI %" PRIx32 " locked%s%s by a client of %s", m.vid, m.shared ? " (shared)" : "",
+                m.resume ? " again" : "", node_addr_str(m.nid).c_str());
+      return r;
+    }
+    case kBarrier:
+      return Res::Success;
+    case kRecoveryDone: {
+      if (len != 4) return Res::InvalidParms;
+      uint32_t e;
+      std::memcpy(&e, p, 4);
+      MembershipPtr m = membership();
+      std::lock_guard<std::mutex> lk(mu_);
+      auto& who = recovered_by_[e];
+      who.insert(node_addr_str(sender.nid));
+      recovered_by_.erase(recovered_by_.begin(), recovered_by_.lower_bound(m->epoch));
+      if (e != m->epoch) return Res::Success;
+      for (const auto& n : m->nodes)
+        if (!who.count(node_addr_str(n.nid))) return Res::Success;
+      all_recovered_epoch_ = e;
+      listener_.on_all_recovered(e);
+      return Res::Success;
+    }
+  }
+  return Res::InvalidParms;
+}
+
+Res Group::apply_make_fs(const ClusterSettings& req) {
+  std::string store(req.store, strnlen(req.store, kStoreLen));
+  if (store != "plain") return Res::NoStore;
+  if (!store_.purge().ok()) return Res::Eio;
+  vdis_.clear();
+  locks_.clear();
+  if (!epochs_.clear().ok()) return Res::Eio;
+  rings_.clear();
+  listener_.on_store_reset(1);
+  all_recovered_epoch_ = 0;
+  std::vector<SdNode> nodes;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    settings_ = req;
+    if (!settings_.copies) settings_.copies = kDefaultCopies;
+    if (!settings_.block_size_shift) settings_.block_size_shift = kDefaultBlockSizeShift;
+    settings_.disable_recovery = false;
+    nodes = with_vnodes(members_);
+    latest_ = EpochRecord{1, uint64_t(time(nullptr)), nodes};
+    status_ = ClusterStatus::Ok;  // the lease follows with publish()
+  }
+  if (!save_config().ok()) return Res::Eio;
+  if (!epochs_.save(latest_).ok()) return Res::Eio;
+  publish(1, nodes);
+  sd_info("cluster formatted: %u copies, store %s", unsigned(req.copies), store.c_str());
+  return Res::Success;
+}
+
+Res Group::make_fs(const ClusterSettings& s) { return broadcast_and_wait(kMakeFs, &s, sizeof(s)); }
+Res Group::shutdown() { return broadcast_and_wait(kShutdown, nullptr, 0); }
+Res Group::vdi_added(const VdiAddedMsg& m) { return broadcast_and_wait(kVdiAdded, &m, sizeof(m)); }
+Res Group::vdi_deleted(uint32_t vid) { return broadcast_and_wait(kVdiDeleted, &vid, 4); }
+Res Group::vdis_released(const std::vector<uint32_t>& vids) {
+  return broadcast_and_wait(kVdisReleased, vids.data(), vids.size() * 4);
+}
+Res Group::broadcast_lock(MsgType type, uint32_t vid, const LockHolder& who, const LockRequest& q,
+                          bool own_only) {
+  LockMsg m{};
+  m.vid = vid;
+  m.shared = q.shared;
+  m.own_only = own_only;
+  m.resume = q.resume;
+  m.expect_working = q.expect_working;
+  m.nid = who.nid;
+  m.conn = who.conn;
+  m.now = uint64_t(time(nullptr));
+  m.token = q.token;
+  return broadcast_and_wait(type, &m, sizeof(m));
+}
+Res Group::lock_vdi(uint32_t vid, const LockHolder& who, const LockRequest& q) {
+  return broadcast_lock(kVdiLock, vid, who, q);
+}
+Res Group::release_vdi(uint32_t vid, const LockHolder& who, bool own_only) {
+  return broadcast_lock(kVdiRelease, vid, who, LockRequest{}, own_only);
+}
+Res Group::release_locks(const LockHolder& who) {
+  return broadcast_lock(kLocksReleased, 0, who, LockRequest{});
+}
+Res Group::barrier() { return broadcast_and_wait(kBarrier, nullptr, 0); }
+Res Group::recovery_done(uint32_t epoch) { return broadcast_and_wait(kRecoveryDone, &epoch, 4); }
+Res Group::set_recovery_disabled(bool d) {
+  char c = d;
+  return broadcast_and_wait(kRecovery, &c, 1);
+}
+
+}  // namespace sd
