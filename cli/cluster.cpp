@@ -1,9 +1,9 @@
 // dog cluster: info, format, shutdown, recover and check.
 //
 // cluster info prints the status line and the epoch history from
-// STAT_CLUSTER (PROTOCOL.md §7.3); cluster format checks every node's vnode
+// STAT_CLUSTER (docs/PROTOCOL.md §8.4); cluster format checks every node's vnode
 // strategy, asks before wiping a non-empty cluster and sends MAKE_FS
-// (§7.5). Both run after the NEED_NODELIST bootstrap. shutdown sends
+// (§8.6). Both run after the NEED_NODELIST bootstrap. shutdown sends
 // SHUTDOWN, recover FORCE_RECOVER / ENABLE_RECOVER / DISABLE_RECOVER, and
 // check runs vdi check (vdi_check.cpp) over every VDI.
 #include <sys/time.h>

@@ -20,7 +20,7 @@
 
 namespace dog {
 
-// Exit codes (CLI.md §2.1).
+// Exit codes (docs/CLI.md §2.1).
 enum Exit : int {
   kExitSuccess = 0,
   kExitFailure = 1,
@@ -145,7 +145,7 @@ void report_invalid_size(const char* text);
 // first, then the options every group shares (-a -p -h -r -v -T).
 const OptionDesc* find_option(const Command& cmd, char ch);
 
-// Usage of the current subcommand on stdout (CLI.md §2.6).
+// Usage of the current subcommand on stdout (docs/CLI.md §2.6).
 void print_subcommand_usage(const Context& ctx);
 
 // Runs the nested subcommand named by ctx.args[0] (which it removes),

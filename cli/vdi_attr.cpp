@@ -1,6 +1,6 @@
 // dog vdi setattr / getattr: key-value attributes of a VDI.
 //
-// GET_VDI_ATTR (PROTOCOL.md §5.7) sends a whole sheepdog_vdi_attr (name,
+// GET_VDI_ATTR (docs/PROTOCOL.md §6.7) sends a whole sheepdog_vdi_attr (name,
 // tag, snap_id, key, value) and finds, creates (CREAT, EXCL) or deletes
 // (DEL) the attribute object, replying with its vid and attr_id. setattr
 // then writes the record into that object; getattr reads it and prints the

@@ -1,5 +1,5 @@
 // dog vdi check: compare and repair the replicas of every object of a VDI
-// (PROTOCOL.md §9.2), or with -e only check that every replica exists.
+// (docs/PROTOCOL.md §11.4), or with -e only check that every replica exists.
 //
 // The objects are the inode and every allocated data object. Their
 // replica nodes are computed here with the vnode ring from the bootstrap's

@@ -1,5 +1,5 @@
 // Bitmaps, inode headers and allocation maps read the way upstream dog
-// reads them (PROTOCOL.md §0.2 "vdi list", §4.8 for hyper volumes).
+// reads them (docs/PROTOCOL.md §11.2; §5.4 for hyper volumes).
 #include "vdi_inventory.h"
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 // dog vdi lock {list|unlock}: the VDI locks of a cluster formatted with -l.
 //
 // GET_VDI_COPIES returns every VDI state record the node knows (1,428
-// bytes each, PROTOCOL.md §5.8; common/client/vdi_locks.h), including the
+// bytes each, docs/PROTOCOL.md §6.8; common/client/vdi_locks.h), including the
 // lock state, the owner and, for shared locks, the participants. list
 // prints the locked ones; unlock sends RELEASE_VDI for a VDI that is
 // locked, which breaks the lock whoever holds it.

@@ -3,12 +3,13 @@
 //
 // snapshot writes the tag into the working inode and asks NEW_VDI with
 // snapid 1 and the working vid as base: the server freezes the working
-// inode as the snapshot and gives the name a new working vid (PROTOCOL.md
-// §0.2, §5.5). clone makes a new name whose base is a snapshot (snapid 0);
-// -P / -n then copy every object so nothing is shared. rollback deletes the
-// working VDI (releasing its objects like vdi delete) and creates a new
-// working VDI of the same name on top of the snapshot, so the old working
-// vid disappears and the name gets a new vid, as upstream's output shows.
+// inode as the snapshot and gives the name a new working vid
+// (docs/PROTOCOL.md §11.3, §6.5). clone makes a new name whose base is a
+// snapshot (snapid 0); -P / -n then copy every object so nothing is
+// shared. rollback deletes the working VDI (releasing its objects like vdi
+// delete) and creates a new working VDI of the same name on top of the
+// snapshot, so the old working vid disappears and the name gets a new vid,
+// as upstream's output shows.
 // resize rewrites the inode's vdi_size (grow only).
 #include <algorithm>
 #include <cstdio>

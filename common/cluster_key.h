@@ -2,7 +2,7 @@
 // same file on every node) and the challenge-response built on it.
 //
 // Every TCP connection to a sheep that has a key starts with two requests
-// (PROTOCOL.md "Authentication", ours, not upstream's):
+// (docs/PROTOCOL.md "Authentication", ours, not upstream's):
 //   AUTH_CHALLENGE (0xE2): the sheep answers a fresh 32-byte nonce S.
 //   AUTH_RESPONSE  (0xE3): the client sends its nonce C and
 //       HMAC-SHA256(key, "sheepdog client proof" | S | C);

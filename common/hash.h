@@ -1,5 +1,5 @@
 // FNV-1a based hashes used for VDI ids, object placement and the vnode
-// ring (PROTOCOL.md §5.1). Test vectors are in tests/unit/test_hash.cpp.
+// ring (docs/PROTOCOL.md §6.1). Test vectors are in tests/unit/test_hash.cpp.
 #pragma once
 #include <cstddef>
 #include <cstdint>

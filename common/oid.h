@@ -1,5 +1,5 @@
 // Object ids: the 64-bit oid layout and the object kinds it encodes
-// (PROTOCOL.md §4.1), plus per-kind object sizes.
+// (docs/PROTOCOL.md §5.1), plus per-kind object sizes (§5.2).
 #pragma once
 #include <cstdint>
 

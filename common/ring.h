@@ -1,5 +1,5 @@
 // The vnode ring: consistent hashing of object ids onto nodes, with replicas
-// in distinct zones (PROTOCOL.md §6). Upstream dog computes the same
+// in distinct zones (docs/PROTOCOL.md §7). Upstream dog computes the same
 // placement from GET_NODE_LIST, so this must match upstream bit for bit.
 //
 // A VnodeRing is immutable once built; the daemon publishes one per epoch

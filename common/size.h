@@ -1,4 +1,4 @@
-// Sizes as dog parses and prints them (CLI.md §2.2): binary units, one
+// Sizes as dog parses and prints them (docs/CLI.md §2.2): binary units, one
 // optional suffix B/K/M/G/T/P, and printing with MB as the smallest unit.
 #pragma once
 #include <cstdint>

@@ -1,4 +1,4 @@
-// The sheep command line (CLI.md §1): parsing and validation with
+// The sheep command line (docs/CLI.md §1): parsing and validation with
 // upstream's messages, help and version text.
 #pragma once
 #include <cstdint>

@@ -34,6 +34,19 @@ if [ -z "$pattern" ] || [[ unit == *"$pattern"* ]]; then
   [ $rc -ne 0 ] && failures+=("unit")
 fi
 
+if [ -z "$pattern" ] || [[ layers == *"$pattern"* ]]; then
+  # The daemon's layering: no include runs back up a layer.
+  if out=$(scripts/check-layers.sh 2>&1); then
+    passed=$((passed + 1))
+    echo "PASS layers"
+  else
+    failed=$((failed + 1))
+    failures+=("layers")
+    echo "FAIL layers"
+    echo "$out" | sed 's/^/    /'
+  fi
+fi
+
 for t in tests/functional/[0-9]*.sh; do
   name=$(basename "$t" .sh)
   [ -n "$pattern" ] && [[ $name != *"$pattern"* ]] && continue

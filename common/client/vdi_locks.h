@@ -1,6 +1,6 @@
 // VDI locks from the client side: LOCK_VDI / RELEASE_VDI, and the
 // cluster's lock table as GET_VDI_COPIES returns it (upstream's 1,428-byte
-// vdi_state records, PROTOCOL.md §5.8). Shared by dog (vdi lock list and
+// vdi_state records, docs/PROTOCOL.md §6.8). Shared by dog (vdi lock list and
 // unlock) and the nbd plugin (the lock of a writable export).
 #pragma once
 #include <cstdint>

@@ -1,5 +1,5 @@
 // The inode (VDI) object and VDI attribute object layouts, and the object
-// sizes and limits that go with them (PROTOCOL.md §4).
+// sizes and limits that go with them (docs/PROTOCOL.md §5).
 //
 // A full inode object is 12,587,576 bytes: a 4,664-byte header, the
 // data_vdi_id map (2^20 u32) and the gref array (2^20 × 8 bytes). Clients

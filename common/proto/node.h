@@ -2,7 +2,7 @@
 // sd_node (80 bytes), cluster_info (CLUSTER_INFO reply, 491,568 bytes),
 // epoch_log (STAT_CLUSTER record header) and the 40-byte config file.
 //
-// Layouts follow upstream exactly (PROTOCOL.md §2.5, §7.3, §7.4, §8.1).
+// Layouts follow upstream exactly (docs/PROTOCOL.md §7.1, §8.4, §8.5, §9.2).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -38,7 +38,7 @@ static_assert(sizeof(SdNode) == 80);
 static_assert(offsetof(SdNode, nid) == 24 && offsetof(SdNode, nr_vnodes) == 64);
 static_assert(offsetof(SdNode, zone) == 68 && offsetof(SdNode, space) == 72);
 
-// Nodes are ordered by memcmp of the address, then by port (§6.1).
+// Nodes are ordered by memcmp of the address, then by port (docs/PROTOCOL.md §7.2).
 inline int compare_nodes(const SdNode& a, const SdNode& b) {
   int c = std::memcmp(a.nid.addr, b.nid.addr, 16);
   if (c) return c;

@@ -16,7 +16,7 @@ inline constexpr uint8_t kSheepProtoVer = 0x0a;   // internal ops (>= 0x80)
 inline constexpr uint16_t kListenPort = 7000;
 inline constexpr size_t kHeaderSize = 48;
 
-// Opcodes (PROTOCOL.md §2).
+// Opcodes (docs/PROTOCOL.md §3).
 enum Op : uint8_t {
   kOpCreateAndWriteObj = 0x01,
   kOpReadObj = 0x02,

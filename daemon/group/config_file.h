@@ -1,5 +1,5 @@
 // DIR/config: the node's persistent cluster settings (40-byte
-// sheepdog_config, PROTOCOL.md §8.1), rewritten atomically.
+// sheepdog_config, docs/PROTOCOL.md §9.2), rewritten atomically.
 #pragma once
 #include <string>
 

@@ -1,4 +1,4 @@
-// DIR/epoch/%08u: the membership of every epoch (PROTOCOL.md §7.2).
+// DIR/epoch/%08u: the membership of every epoch (docs/PROTOCOL.md §8.3).
 // Each file is N sd_node records (rb zeroed) followed by an 8-byte time_t,
 // written atomically. The history is what `dog cluster info` prints and
 // what recovery walks back through.

@@ -1,6 +1,6 @@
 // Group: joining and leaving. What a newcomer presents, the master's
 // verdict, the reply every member applies, and what a leave or a cut-off
-// ends (docs/PROTOCOL.md "Membership").
+// ends (docs/PROTOCOL.md §8.7).
 #include "group/group.h"
 
 #include <algorithm>

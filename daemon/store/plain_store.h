@@ -54,7 +54,7 @@ class PlainStore {
   // Removes every object and stale copy (format).
   Status purge();
 
-  // Stale copies (PROTOCOL.md §7.8): .stale/<oid>.<E> is this node's copy
+  // Stale copies (docs/PROTOCOL.md §9.4, §10): .stale/<oid>.<E> is this node's copy
   // of an object as it was at the end of epoch E. Never served as live;
   // recovery may take it back or send it to the node that needs it. An
   // index in memory (loaded by init()) answers lookups without scanning.

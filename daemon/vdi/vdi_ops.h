@@ -1,4 +1,4 @@
-// VDI operations inside the daemon (PROTOCOL.md §5): name lookup over the
+// VDI operations inside the daemon (docs/PROTOCOL.md §6): name lookup over the
 // hash-probed vid chain, create / clone / snapshot / rollback (NEW_VDI),
 // delete (DEL_VDI), and the release of data objects when an inode's map
 // entry stops naming them.

@@ -9,8 +9,7 @@ start_sheep 0
 dogn 0 cluster format -c 1 >/dev/null || fail "cluster format"
 dogn 0 vdi create test 1G || fail "vdi create"
 
-# Runs "$@" and prints its combined output and "[exit N]", as in
-# UPSTREAM-OUTPUTS.txt.
+# Runs "$@" and prints its combined output, then "[exit N]".
 run() {
   local rc=0
   "$@" 2>&1 || rc=$?

@@ -1,4 +1,4 @@
-// hash.h against the test vectors of PROTOCOL.md §12.
+// hash.h against the test vectors of docs/PROTOCOL.md §12.
 #include <doctest/doctest.h>
 
 #include <cstring>

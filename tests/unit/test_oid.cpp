@@ -1,4 +1,4 @@
-// oid.h: the oid bit layout and object sizes (PROTOCOL.md §4.1).
+// oid.h: the oid bit layout and object sizes (docs/PROTOCOL.md §5.1, §5.2).
 #include <doctest/doctest.h>
 
 #include "oid.h"

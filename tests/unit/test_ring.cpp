@@ -1,4 +1,4 @@
-// ring.h: placement (PROTOCOL.md §6.3, §12), zones, auto vnodes.
+// ring.h: placement (docs/PROTOCOL.md §7.4, §12), zones, auto vnodes.
 #include <doctest/doctest.h>
 
 #include <set>
@@ -46,7 +46,7 @@ TEST_CASE("node order is address, then port") {
   CHECK(sd::node_addr_str(nodes[2].nid) == "127.0.0.2:7000");
 }
 
-TEST_CASE("placement example of PROTOCOL.md §12") {
+TEST_CASE("placement example of docs/PROTOCOL.md §12") {
   sd::VnodeRing ring = three_zones();
   CHECK(ring.nr_vnodes() == 384);
   CHECK(ring.nr_zones() == 3);
@@ -145,7 +145,7 @@ TEST_CASE("auto vnodes: round_half_even(128 * space / avg) in single precision")
   // Exact 1:2:4 and 1:2:3 ratios.
   CHECK(auto_vnodes({2 * GiB, 4 * GiB, 8 * GiB}) == std::vector<uint16_t>{55, 110, 219});
   CHECK(auto_vnodes({100 * MiB, 200 * MiB, 300 * MiB}) == std::vector<uint16_t>{64, 128, 192});
-  // CLI.md §1.4 quotes 55/110/220 and 63/128/193 from upstream's tests 011
+  // docs/CLI.md §1.4 quotes 55/110/220 and 63/128/193 from upstream's tests 011
   // and 116, whose images had filesystem overhead; free space in the same
   // proportions as measured there gives the same numbers.
   CHECK(auto_vnodes({428000000, 857000000, 1715000000}) == std::vector<uint16_t>{55, 110, 220});

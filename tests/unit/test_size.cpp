@@ -1,4 +1,4 @@
-// size.h: dog's size parsing and printing (CLI.md §2.2).
+// size.h: dog's size parsing and printing (docs/CLI.md §2.2).
 #include <doctest/doctest.h>
 
 #include <cstdint>
