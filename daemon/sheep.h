@@ -29,6 +29,7 @@
 #include "recovery/epoch_recovery.h"
 #include "recovery/object_recovery.h"
 #include "recovery/ownership_audit.h"
+#include "server/fenced_connections.h"
 #include "server/server.h"
 #include "store/plain_store.h"
 #include "store/read_lease.h"
@@ -59,6 +60,7 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener {
   VdiOps vdi_ops;
   std::unique_ptr<ClusterDriver> driver;
   Server* server = nullptr;
+  FencedConnections fenced;  // connections whose VDI lock was broken
   std::thread leaver;  // runs leave_for_failed_store's leave; joined by main
 
   // Rebuilds the VDI table from the inode objects in the local store.
@@ -79,6 +81,7 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener {
   }
   void on_stop() override { request_stop(); }
   void on_locks_lost(const std::vector<uint64_t>& conns) override {
+    fenced.add(conns);
     if (server) server->close_connections(conns);
   }
   // RecoveryCluster.

@@ -81,29 +81,33 @@ bool ExportLock::ensure() {
   std::lock_guard<std::mutex> lk(mu_);
   if (held()) return true;
   if (fenced_) return false;
-  // The lock's connection is gone (or the sheep refused a write): take the
-  // lock up again on a new one, which the sheep allows only if nothing
-  // happened to it meanwhile. A sheep that is restarting is given a few
-  // seconds.
+  // The lock's connection is gone (or the sheep refused a write): make a
+  // new one and take the lock up again there before anything else may use
+  // it. The sheep allows that only if nothing happened to the lock
+  // meanwhile. A sheep that is restarting, joining or cut off is given a
+  // few seconds; the write fails after that and the next one tries again.
   nbdkit_debug("sheepdog: taking the lock of '%s' up again", name_.c_str());
+  sd::Res r = sd::Res::NetworkError;
   for (int attempt = 0; attempt < 50; attempt++) {
     if (attempt) usleep(100 * 1000);
-    if (!writer_->reconnect().ok()) continue;
-    sd::Res r = take_locked(false);
-    if (r == sd::Res::Success) {
+    if (!writer_->broken()) writer_->abort();  // a connection without our lock: not reused
+    sd::Status st = writer_->reconnect([&]() -> sd::Status { return take_locked(false); });
+    if (st.ok()) {
       nbdkit_debug("sheepdog: VDI '%s' locked again", name_.c_str());
       return true;
     }
-    if (r == sd::Res::NetworkError || r == sd::Res::VdiLocked) continue;
-    // Broken, released, taken by another writer, or the VDI is gone.
-    fenced_ = true;
-    nbdkit_error("sheepdog: the lock of VDI '%s' is lost for good (%s): it was broken, "
-                 "taken by another writer or the VDI was deleted; every write fails from now on",
-                 name_.c_str(), sd::strerror(r));
-    return false;
+    r = st.code();
+    if (r == sd::Res::InodeInvalidated || r == sd::Res::NoVdi) {
+      // Broken, released, taken by another writer, or the VDI is gone.
+      fenced_ = true;
+      nbdkit_error("sheepdog: the lock of VDI '%s' is lost for good (%s): it was broken, "
+                   "taken by another writer or the VDI was deleted; every write fails from now on",
+                   name_.c_str(), sd::strerror(r));
+      return false;
+    }
   }
-  nbdkit_error("sheepdog: cannot take the lock of VDI '%s' up again: the write fails",
-               name_.c_str());
+  nbdkit_error("sheepdog: cannot take the lock of VDI '%s' up again (%s): the write fails",
+               name_.c_str(), sd::strerror(r));
   return false;
 }
 

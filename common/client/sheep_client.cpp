@@ -146,6 +146,7 @@ std::unique_ptr<SheepClient::Ticket> SheepClient::submit(SdReq req, const void* 
   t->p.rlen = rbuf ? rlen : 0;
   {
     std::unique_lock<std::mutex> lk(mu_);
+    wait_gate_locked(lk);
     if (closed_) {
       t->p.done = t->p.failed = true;
       return t;
@@ -213,11 +214,26 @@ Status SheepClient::reconnect_locked(std::unique_lock<std::mutex>& lk) {
   return {};
 }
 
-Status SheepClient::reconnect() {
+void SheepClient::wait_gate_locked(std::unique_lock<std::mutex>& lk) {
+  cv_.wait(lk, [&] { return !gated_ || gate_owner_ == std::this_thread::get_id(); });
+}
+
+Status SheepClient::reconnect(const std::function<Status()>& prologue) {
   std::unique_lock<std::mutex> lk(mu_);
+  wait_gate_locked(lk);
   if (closed_) return err(Res::NetworkError);
   if (!dead_) return {};
-  return reconnect_locked(lk);
+  SD_TRY(reconnect_locked(lk));
+  if (!prologue) return {};
+  gated_ = true;
+  gate_owner_ = std::this_thread::get_id();
+  lk.unlock();
+  Status st = prologue();
+  lk.lock();
+  gated_ = false;
+  if (!st.ok()) fail_all_locked();
+  cv_.notify_all();
+  return st;
 }
 
 void SheepClient::abort(bool for_good) {

@@ -20,8 +20,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "net.h"
@@ -80,8 +82,12 @@ class SheepClient {
   // until reconnect(). Set before the first call.
   void set_auto_reconnect(bool on) { auto_reconnect_ = on; }
   // Makes a new connection if the current one failed (after the calls in
-  // flight have drained); nothing to do when it is alive.
-  Status reconnect();
+  // flight have drained); nothing to do when it is alive. `prologue`, when
+  // given, runs first on the new connection, from this thread: calls of
+  // other threads wait until it is done, and if it fails the connection
+  // is failed again (so nothing else ever travels on a connection on which
+  // the prologue, say taking a lock, did not succeed).
+  Status reconnect(const std::function<Status()>& prologue = nullptr);
 
   const Endpoint& endpoint() const { return ep_; }
   // True once the connection failed and nothing reconnected it yet
@@ -128,6 +134,8 @@ class SheepClient {
   void wake_next_leader_locked();
   // The reconnection itself (mu_ held through lk, dead_ set).
   Status reconnect_locked(std::unique_lock<std::mutex>& lk);
+  // Waits while another thread runs a reconnection's prologue (mu_ held).
+  void wait_gate_locked(std::unique_lock<std::mutex>& lk);
 
   Endpoint ep_;
   int fd_;
@@ -147,6 +155,9 @@ class SheepClient {
   std::atomic<bool> closed_{false};  // abort(for_good): never reconnect
   std::chrono::milliseconds timeout_{0};
   bool auto_reconnect_ = true;
+  // A reconnection's prologue runs (guarded by mu_): only its thread calls.
+  bool gated_ = false;
+  std::thread::id gate_owner_;
   std::atomic<uint32_t> last_epoch_{0};
   std::atomic<uint64_t> generation_{1};
 };

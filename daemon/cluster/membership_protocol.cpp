@@ -9,11 +9,12 @@
 namespace sd {
 
 namespace {
-// An unanswered newcomer re-sends its JOIN, and an unsynced one founds the
-// cluster, after this long.
-constexpr auto kJoinRetry = std::chrono::seconds(3);
 // What the MAC of a sealed record covers, before the record's bytes.
 constexpr char kRecordPurpose[] = "sheepdog cluster record";
+
+std::string seq_key(const std::string& id, uint64_t incarnation) {
+  return id + "#" + std::to_string(incarnation);
+}
 }  // namespace
 
 MembershipProtocol::~MembershipProtocol() { leave(); }
@@ -23,12 +24,31 @@ Status MembershipProtocol::join(const SdNode& self, ClusterEvents* events) {
   events_ = events;
   synced_ = transport_->has_history();
   auto id = transport_->start(this);
-  if (!id.ok()) return err(id.code());
+  if (!id.ok()) {
+    mark_ready();  // (nothing will be delivered; let nobody wait)
+    return err(id.code());
+  }
   {
     std::lock_guard<std::mutex> lk(send_mu_);
     self_id_ = *id;
   }
+  mark_ready();
   return send_join();
+}
+
+void MembershipProtocol::mark_ready() {
+  {
+    std::lock_guard<std::mutex> lk(ready_mu_);
+    ready_ = true;
+  }
+  ready_cv_.notify_all();
+}
+
+void MembershipProtocol::wait_ready() {
+  if (ready_fast_.load(std::memory_order_acquire)) return;
+  std::unique_lock<std::mutex> lk(ready_mu_);
+  ready_cv_.wait(lk, [&] { return ready_; });
+  ready_fast_.store(true, std::memory_order_release);
 }
 
 template <typename Fill>
@@ -37,7 +57,8 @@ Status MembershipProtocol::send_record(uint8_t type, Fill fill) {
   if (stopped_ && type == kMsg) return err(Res::ClusterError);
   RecordWriter w;
   w.buf().reserve(256);  // (also keeps GCC 12's -O3 stringop checker quiet)
-  w.u8(key_.empty() ? type : uint8_t(type | kSealed)).str(self_id_).u64(send_seq_++);
+  w.u8(key_.empty() ? type : uint8_t(type | kSealed)).str(self_id_).u64(incarnation_);
+  w.u64(send_seq_++);
   fill(w);
   if (!key_.empty()) {
     AuthMac mac = key_.message_mac(kRecordPurpose, w.buf().data(), w.buf().size());
@@ -84,6 +105,7 @@ int MembershipProtocol::pending_index(const std::string& id) const {
 }
 
 void MembershipProtocol::on_record(const std::string& origin, const std::vector<char>& rec) {
+  wait_ready();
   if (suspended_ || rec.empty()) return;
   bool sealed = uint8_t(rec[0]) & kSealed;
   size_t body = rec.size();
@@ -94,6 +116,7 @@ void MembershipProtocol::on_record(const std::string& origin, const std::vector<
   RecordReader r(rec.data(), body);
   uint8_t type = r.u8() & uint8_t(~kSealed);
   std::string sender = r.str();
+  uint64_t incarnation = r.u64();
   uint64_t seq = r.u64();
   if (!r.ok()) return;
   uint64_t skipped = 0;
@@ -118,7 +141,7 @@ void MembershipProtocol::on_record(const std::string& origin, const std::vector<
     return;
   }
   if (!key_.empty()) {
-    auto [it, fresh] = last_seq_.try_emplace(sender, seq);
+    auto [it, fresh] = last_seq_.try_emplace(seq_key(sender, incarnation), seq);
     if (!fresh) {
       if (seq <= it->second) {
         if (replays_.allow(&skipped))
@@ -130,12 +153,15 @@ void MembershipProtocol::on_record(const std::string& origin, const std::vector<
       it->second = seq;
     }
   }
-  std::string event = sender + "#" + std::to_string(seq);
+  // A record of a running cluster: an unsynced newcomer no longer has any
+  // reason to believe that nobody is there (it must not found its own).
+  if (sender != self_id_ && (type == kJoinResponse || type == kMsg)) cluster_seen_ = true;
+  std::string event = sender + "#" + std::to_string(incarnation) + "#" + std::to_string(seq);
   switch (type) {
     case kJoin: {
       SdNode node = r.node();
       std::vector<char> info = r.bytes();
-      if (r.ok()) handle_join(event, sender, node, std::move(info));
+      if (r.ok()) handle_join(event, sender, incarnation, node, std::move(info));
       break;
     }
     case kJoinResponse: {
@@ -148,6 +174,7 @@ void MembershipProtocol::on_record(const std::string& origin, const std::vector<
         Member m;
         m.id = r.str();
         m.node = r.node();
+        m.incarnation = r.u64();
         m.last_seq = r.u64();
         members.push_back(std::move(m));
       }
@@ -166,7 +193,7 @@ void MembershipProtocol::on_record(const std::string& origin, const std::vector<
     case kFound: {
       SdNode node = r.node();
       last_event_ = event;
-      if (r.ok()) handle_found(sender, node);
+      if (r.ok()) handle_found(sender, incarnation, node);
       break;
     }
     case kMsg: {
@@ -200,11 +227,21 @@ void MembershipProtocol::on_unauthenticated(uint8_t type, const std::string& sen
   if (type == kRefusal) {
     std::string target = r.str();
     std::string why = r.str();
-    if (r.ok() && target == self_id_ && !joined_) {
-      sd_err("the cluster refused this node, in a record we cannot authenticate (%s)",
-             sealed ? "the cluster holds another key" : "the cluster has no key");
-      events_->on_join_refused(why);
+    if (!r.ok() || target != self_id_ || joined_) return;
+    // Anyone on the medium could have sent it. A cluster that holds another
+    // key (or none) answers every JOIN we re-send the same way: believed
+    // once its refusals have lasted, so a forger cannot turn us away.
+    auto now = Clock::now();
+    if (!refused_since_) refused_since_ = now;
+    if (!key_.empty() && now - *refused_since_ < timing_.refusal_patience) {
+      if (complaints_.allow(&skipped))
+        sd_warn("a refusal of this node that we cannot authenticate: waiting to see whether "
+                "the cluster keeps refusing (%s)", why.c_str());
+      return;
     }
+    sd_err("the cluster refused this node, in records we cannot authenticate (%s)",
+           sealed ? "the cluster holds another key" : "the cluster has no key");
+    events_->on_join_refused(why);
     return;
   }
   if (complaints_.allow(&skipped))
@@ -224,10 +261,19 @@ void MembershipProtocol::refuse_outright(const std::string& target, const std::s
 }
 
 void MembershipProtocol::handle_join(const std::string& event, const std::string& id,
-                                     const SdNode& node, std::vector<char> info) {
+                                     uint64_t incarnation, const SdNode& node,
+                                     std::vector<char> info) {
   last_event_ = event;
   if (id == self_id_) join_seen_ = true;
-  if (member_index(id) >= 0) return;
+  if (int mi = member_index(id); mi >= 0) {
+    if (members_[size_t(mi)].incarnation == incarnation) return;  // a re-sent JOIN
+    // The same id from another process (corosync reuses node:pid when a
+    // restarted sheep gets its old pid): the old one is gone.
+    if (id != self_id_) {
+      sd_info("%s is back as a new process: its old one is gone", node_addr_str(node.nid).c_str());
+      remove_member(size_t(mi));
+    }
+  }
   // A newcomer with the address of a member (or of a waiting newcomer) is
   // that sheep started again: it bound the same port, so the old one is
   // dead, even if its death has not been seen yet. Everyone reads this
@@ -248,10 +294,12 @@ void MembershipProtocol::handle_join(const std::string& event, const std::string
     }
   }
   int pi = pending_index(id);
-  if (pi >= 0)
-    pending_[size_t(pi)].info = std::move(info);  // a re-sent JOIN
-  else
-    pending_.push_back({id, node, std::move(info)});
+  if (pi >= 0) {  // a re-sent JOIN (or the same id in a new process)
+    pending_[size_t(pi)].info = std::move(info);
+    pending_[size_t(pi)].incarnation = incarnation;
+  } else {
+    pending_.push_back({id, node, incarnation, std::move(info)});
+  }
   found_if_empty();
   maybe_respond();
 }
@@ -264,7 +312,7 @@ void MembershipProtocol::found_if_empty() {
   PendingJoin p = std::move(pending_.front());
   pending_.erase(pending_.begin());
   if (in_flight_ == p.id) in_flight_.clear();
-  members_.push_back({p.id, p.node});
+  members_.push_back({p.id, p.node, p.incarnation, 0});
   if (p.id == self_id_) {
     joined_ = true;
     sd_info("founded the cluster");
@@ -272,7 +320,8 @@ void MembershipProtocol::found_if_empty() {
   }
 }
 
-void MembershipProtocol::handle_found(const std::string& id, const SdNode& node) {
+void MembershipProtocol::handle_found(const std::string& id, uint64_t incarnation,
+                                      const SdNode& node) {
   // Members ignore it: they would have answered the JOIN. Unsynced
   // newcomers learn that the sender founds the cluster.
   if (synced_) return;
@@ -280,7 +329,7 @@ void MembershipProtocol::handle_found(const std::string& id, const SdNode& node)
   members_.clear();
   int pi = pending_index(id);
   if (pi >= 0) pending_.erase(pending_.begin() + pi);
-  members_.push_back({id, node});
+  members_.push_back({id, node, incarnation, 0});
   if (id == self_id_) {
     joined_ = true;
     sd_info("no member answered; founded the cluster");
@@ -297,16 +346,16 @@ void MembershipProtocol::maybe_respond() {
   bool ok = events_->check_join(p.node, p.info, &reply, &why);
   if (!ok) reply.assign(why.begin(), why.end());
   std::vector<Member> members = members_;
-  if (ok) members.push_back({p.id, p.node, 0});
+  if (ok) members.push_back({p.id, p.node, p.incarnation, 0});
   for (auto& m : members) {
-    auto it = last_seq_.find(m.id);
+    auto it = last_seq_.find(seq_key(m.id, m.incarnation));
     m.last_seq = it == last_seq_.end() ? 0 : it->second;
   }
   in_flight_ = p.id;
   Status st = send_record(kJoinResponse, [&](RecordWriter& w) {
     w.str(p.id).u8(ok).str(last_event_);
     w.u32(uint32_t(members.size()));
-    for (const auto& m : members) w.str(m.id).node(m.node).u64(m.last_seq);
+    for (const auto& m : members) w.str(m.id).node(m.node).u64(m.incarnation).u64(m.last_seq);
     w.bytes(reply);
   });
   if (!st.ok()) {
@@ -339,7 +388,7 @@ void MembershipProtocol::handle_response(const std::string& sender, const std::s
   if (accepted) {
     if (for_me && !key_.empty())
       for (const auto& m : members) {  // where each member's sequence stands
-        uint64_t& last = last_seq_[m.id];
+        uint64_t& last = last_seq_[seq_key(m.id, m.incarnation)];
         if (m.last_seq > last) last = m.last_seq;
       }
     members_ = std::move(members);
@@ -365,6 +414,7 @@ void MembershipProtocol::handle_msg(const std::string& sender, const std::vector
 }
 
 void MembershipProtocol::on_gone(const std::string& id) {
+  wait_ready();
   if (suspended_) return;
   foreign_.erase(id);
   last_event_ = "gone#" + id;
@@ -394,6 +444,7 @@ void MembershipProtocol::remove_member(size_t index) {
 }
 
 void MembershipProtocol::on_alone() {
+  wait_ready();
   if (suspended_ || synced_) return;
   synced_ = true;  // nobody else: the member list is empty and complete
   members_.clear();
@@ -401,10 +452,12 @@ void MembershipProtocol::on_alone() {
 }
 
 void MembershipProtocol::on_tick() {
+  wait_ready();
   if (suspended_ || joined_ || !join_seen_) return;
-  if (Clock::now() - join_sent_ < kJoinRetry) return;
-  if (!synced_ && !foreign_.empty()) {
-    // Unanswered, but someone we cannot authenticate is there: ask again.
+  if (Clock::now() - join_sent_ < timing_.join_retry) return;
+  if (!synced_ && (cluster_seen_ || !foreign_.empty())) {
+    // Unanswered, but a cluster (or someone we cannot authenticate) is
+    // there: ask again rather than found a second cluster.
     if (!send_join().ok()) sd_err("failed to re-send our join");
     return;
   }
@@ -428,9 +481,12 @@ void MembershipProtocol::reset() {
   in_flight_.clear();
   last_event_.clear();
   foreign_.clear();
+  cluster_seen_ = false;
+  refused_since_.reset();
 }
 
 void MembershipProtocol::on_suspend(const std::string& why) {
+  wait_ready();
   if (suspended_) return;
   suspended_ = true;
   reset();
@@ -438,6 +494,7 @@ void MembershipProtocol::on_suspend(const std::string& why) {
 }
 
 void MembershipProtocol::on_resume(const std::string& new_id) {
+  wait_ready();
   {
     std::lock_guard<std::mutex> lk(send_mu_);
     self_id_ = new_id;

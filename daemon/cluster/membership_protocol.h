@@ -1,15 +1,19 @@
 // MembershipProtocol: a ClusterDriver built on any OrderedTransport.
 //
 // It turns ordered records into members, a master and join decisions:
-//  - JOIN {id, node, info}: a newcomer asks in.
-//  - JOIN_RESPONSE {target, accepted, basis, members, reply}: the master's
+// Every record starts with its type, its sender's id, the sender's
+// incarnation (a random number per process) and the sender's sequence
+// number, then:
+//  - JOIN {node, info}: a newcomer asks in.
+//  - JOIN_RESPONSE {target, accepted, basis, members (each with its
+//    incarnation and sequence number), reply}: the master's
 //    decision, computed after delivering event `basis`. It is valid only if
 //    it is delivered right after that event (nothing changed in between);
 //    a stale response is ignored by all and the master answers again. The
 //    master answers one newcomer at a time, oldest first.
-//  - FOUND {id, node}: an unanswered newcomer that has good reason to
+//  - FOUND {node}: an unanswered newcomer that has good reason to
 //    believe no member exists founds the cluster (see below).
-//  - MSG {sender, seq, data}: a broadcast.
+//  - MSG {data}: a broadcast.
 //  - REFUSAL {target, why}: the master turns away a JOIN it cannot
 //    authenticate (below). Not an event: only the newcomer named reads it.
 //  - gone(id) from the transport: a member or a waiting newcomer vanished.
@@ -42,9 +46,12 @@
 // is never listed; a newcomer believes a refusal addressed to it even when
 // it cannot check it (it holds another key, or none).
 #pragma once
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -58,11 +65,22 @@
 
 namespace sd {
 
+struct MembershipTiming {
+  // An unanswered newcomer re-sends its JOIN, and an unsynced one founds
+  // the cluster, after this long.
+  std::chrono::milliseconds join_retry{3000};
+  // A keyed newcomer believes refusals it cannot authenticate (the cluster
+  // holds another key, or someone forges them) once they have kept coming
+  // this long.
+  std::chrono::milliseconds refusal_patience{10000};
+};
+
 class MembershipProtocol : public ClusterDriver, public TransportEvents {
  public:
+  using Timing = MembershipTiming;
   MembershipProtocol(std::unique_ptr<OrderedTransport> transport, const char* name,
-                     ClusterKey key = {})
-      : transport_(std::move(transport)), name_(name), key_(std::move(key)) {}
+                     ClusterKey key = {}, Timing timing = Timing())
+      : transport_(std::move(transport)), name_(name), key_(std::move(key)), timing_(timing) {}
   ~MembershipProtocol() override;
 
   const char* name() const override { return name_; }
@@ -84,11 +102,13 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
   struct Member {
     std::string id;
     SdNode node;
-    uint64_t last_seq = 0;  // in a JOIN_RESPONSE: where its sequence stands
+    uint64_t incarnation = 0;  // the sending process (see incarnation_)
+    uint64_t last_seq = 0;     // in a JOIN_RESPONSE: where its sequence stands
   };
   struct PendingJoin {
     std::string id;
     SdNode node;
+    uint64_t incarnation = 0;
     std::vector<char> info;
   };
   using Clock = std::chrono::steady_clock;
@@ -105,12 +125,12 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
   void on_unauthenticated(uint8_t type, const std::string& sender, RecordReader& r, bool sealed);
   // The master's REFUSAL of a newcomer it cannot authenticate.
   void refuse_outright(const std::string& target, const std::string& why);
-  void handle_join(const std::string& event, const std::string& id, const SdNode& node,
-                   std::vector<char> info);
+  void handle_join(const std::string& event, const std::string& id, uint64_t incarnation,
+                   const SdNode& node, std::vector<char> info);
   void handle_response(const std::string& sender, const std::string& event,
                        const std::string& target, bool accepted, const std::string& basis,
                        std::vector<Member> members, std::vector<char> reply);
-  void handle_found(const std::string& id, const SdNode& node);
+  void handle_found(const std::string& id, uint64_t incarnation, const SdNode& node);
   void handle_msg(const std::string& sender, const std::vector<char>& data);
   // Drops members_[index] (not ourselves) and tells the events.
   void remove_member(size_t index);
@@ -122,9 +142,24 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
   int member_index(const std::string& id) const;
   int pending_index(const std::string& id) const;
 
+  // Deliveries wait until join() has our id (a transport with history
+  // starts delivering from start(), before join() knows what it returned).
+  void mark_ready();
+  void wait_ready();
+
   std::unique_ptr<OrderedTransport> transport_;
   const char* name_;
   const ClusterKey key_;
+  const Timing timing_;
+  // Every record carries it: a random number per process, so that a sheep
+  // started again under the same id (corosync's node:pid, when the pid
+  // comes back) is told apart from its old self, whose sequence numbers
+  // are higher.
+  const uint64_t incarnation_ = random_token();
+  std::mutex ready_mu_;  // guards ready_
+  std::condition_variable ready_cv_;
+  bool ready_ = false;
+  std::atomic<bool> ready_fast_{false};  // (ready_ seen by the delivery thread)
   ClusterEvents* events_ = nullptr;
   SdNode self_{};
   std::mutex send_mu_;  // guards self_id_, send_seq_, stopped_; held while sending
@@ -142,10 +177,15 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
   std::string last_event_;  // id of the last delivered event
   Clock::time_point join_sent_;
   bool join_seen_ = false;  // our JOIN has been delivered
-  // With a key: the newest sequence number taken from each sender (kept
-  // after it leaves, so its old records cannot be replayed). Only
-  // authenticated senders get an entry.
+  // With a key: the newest sequence number taken from each sender process
+  // ("id#incarnation"; kept after it leaves, so its old records cannot be
+  // replayed). Only authenticated senders get an entry.
   std::unordered_map<std::string, uint64_t> last_seq_;
+  // An authenticated JOIN_RESPONSE or MSG from another sheep was seen: a
+  // cluster exists, so an unanswered newcomer asks again, never founds.
+  bool cluster_seen_ = false;
+  // When the first refusal we could not authenticate arrived.
+  std::optional<Clock::time_point> refused_since_;
   // Senders of records we could not authenticate, until they are gone
   // (on_unauthenticated); at most kMaxForeign.
   std::set<std::string> foreign_;

@@ -110,10 +110,14 @@ void write_locks(RecordWriter& w, const VdiLocks& table) {
     w.u32(vid).u32(uint32_t(tokens.size()));
     for (uint64_t t : tokens) w.u64(t);
   }
+  auto touched = table.touched();
+  w.u32(uint32_t(touched.size()));
+  for (uint32_t vid : touched) w.u32(vid);
 }
 
 void read_locks(RecordReader& r, std::map<uint32_t, VdiLock>* locks,
-                std::map<uint32_t, std::vector<uint64_t>>* resumable) {
+                std::map<uint32_t, std::vector<uint64_t>>* resumable,
+                std::set<uint32_t>* touched) {
   uint32_t n = r.u32();
   for (uint32_t i = 0; i < n && r.ok(); i++) {
     uint32_t vid = r.u32();
@@ -144,6 +148,8 @@ void read_locks(RecordReader& r, std::map<uint32_t, VdiLock>* locks,
     for (uint32_t j = 0; j < nt && r.ok(); j++) tokens.push_back(r.u64());
     if (r.ok()) (*resumable)[vid] = std::move(tokens);
   }
+  n = r.u32();
+  for (uint32_t i = 0; i < n && r.ok(); i++) touched->insert(r.u32());
 }
 
 }  // namespace
@@ -247,7 +253,8 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
   VdiList vdis = read_vdis(r);
   std::map<uint32_t, VdiLock> locks;
   std::map<uint32_t, std::vector<uint64_t>> resumable;
-  read_locks(r, &locks, &resumable);
+  std::set<uint32_t> touched;
+  read_locks(r, &locks, &resumable, &touched);
   if (!r.ok()) {
     sd_err("malformed join reply");
     return !self_join;  // joining on what we cannot read would be worse than leaving
@@ -298,7 +305,7 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
   publish_lease();
   vdis_.clear();
   apply_vdis(vdis_, vdis);
-  locks_.replace(std::move(locks), std::move(resumable));
+  locks_.replace(std::move(locks), std::move(resumable), std::move(touched));
   return true;
 }
 

@@ -57,9 +57,11 @@ Res VdiLocks::lock(uint32_t vid, const LockHolder& who, bool shared, uint64_t no
         }
     }
     auto r = resumable_.find(vid);
-    if (!token || r == resumable_.end() ||
-        std::find(r->second.begin(), r->second.end(), token) == r->second.end())
-      return Res::InodeInvalidated;  // broken, released or taken over since
+    bool known = token && r != resumable_.end() &&
+                 std::find(r->second.begin(), r->second.end(), token) != r->second.end();
+    // Nothing known of the VDI's lock (the cluster restarted since): the
+    // hold may come back. Otherwise it was broken, released or taken over.
+    if (!known && touched_.count(vid)) return Res::InodeInvalidated;
   }
   Res res = Res::Success;
   if (it == locks_.end()) {
@@ -105,6 +107,7 @@ Res VdiLocks::lock(uint32_t vid, const LockHolder& who, bool shared, uint64_t no
     }
   }
   if (res != Res::Success) return res;
+  touched_.insert(vid);
   if (resume) take_resumable_locked(vid, token);
   // Another client now writes the VDI alone: no earlier hold may come back.
   if (!shared) resumable_.erase(vid);
@@ -126,6 +129,7 @@ Res VdiLocks::release(uint32_t vid, const LockHolder& who, bool own_only,
   }
   bool own = l.state == LockState::Locked && l.owner == who;
   if (own_only && !own) return Res::Success;
+  touched_.insert(vid);
   if (!own) {
     // dog breaking it: its holders lose it for good, and so does any
     // earlier hold that might have come back.
@@ -227,17 +231,25 @@ std::map<uint32_t, std::vector<uint64_t>> VdiLocks::resumable() const {
   return resumable_;
 }
 
+std::set<uint32_t> VdiLocks::touched() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return touched_;
+}
+
 void VdiLocks::replace(std::map<uint32_t, VdiLock> table,
-                       std::map<uint32_t, std::vector<uint64_t>> resumable) {
+                       std::map<uint32_t, std::vector<uint64_t>> resumable,
+                       std::set<uint32_t> touched) {
   std::lock_guard<std::mutex> lk(mu_);
   locks_ = std::move(table);
   resumable_ = std::move(resumable);
+  touched_ = std::move(touched);
 }
 
 void VdiLocks::clear() {
   std::lock_guard<std::mutex> lk(mu_);
   locks_.clear();
   resumable_.clear();
+  touched_.clear();
 }
 
 }  // namespace sd

@@ -18,12 +18,15 @@
 // the hold ended only because the connection or its gateway went away. A
 // lock that was broken (RELEASE_VDI from someone else), released by its
 // holder, taken by another client since, or whose VDI was deleted cannot
-// be resumed: that writer is fenced for good.
+// be resumed: that writer is fenced for good. After a full cluster restart
+// the table is empty and nothing is known of earlier holds: a VDI whose
+// lock nobody has touched since may be resumed by whoever asks first.
 #pragma once
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "proto/node.h"
@@ -89,10 +92,14 @@ class VdiLocks {
   std::vector<uint64_t> connections_on(const NodeId& nid) const;
   std::optional<VdiLock> get(uint32_t vid) const;
   std::map<uint32_t, VdiLock> all() const;
-  // Tokens of ended holds that may be resumed, per vid (a newcomer's copy).
+  // Tokens of ended holds that may be resumed, per vid, and the vids whose
+  // lock was taken, released or broken since the table started (a
+  // newcomer's copy).
   std::map<uint32_t, std::vector<uint64_t>> resumable() const;
+  std::set<uint32_t> touched() const;
   void replace(std::map<uint32_t, VdiLock> table,
-               std::map<uint32_t, std::vector<uint64_t>> resumable = {});
+               std::map<uint32_t, std::vector<uint64_t>> resumable = {},
+               std::set<uint32_t> touched = {});
   void clear();
 
  private:
@@ -109,6 +116,7 @@ class VdiLocks {
   mutable std::mutex mu_;
   std::map<uint32_t, VdiLock> locks_;  // guarded by mu_; only locked VDIs
   std::map<uint32_t, std::vector<uint64_t>> resumable_;  // guarded by mu_
+  std::set<uint32_t> touched_;  // guarded by mu_; kept when a VDI is forgotten
 };
 
 }  // namespace sd

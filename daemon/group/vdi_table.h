@@ -18,9 +18,13 @@ struct VdiInfo {
   uint8_t copies = 0;
   uint8_t copy_policy = 0;
   uint8_t block_size_shift = 0;
-  bool snapshot = false;
+  bool snapshot = false;  // decided in the cluster's order (VDI added)
   bool deleted = false;
   uint32_t parent = 0;
+  // This node (the master) is making it a snapshot: its data takes no more
+  // writes here. Local only: every decision made in the cluster's order
+  // reads `snapshot`.
+  bool frozen = false;
 };
 
 class VdiTable {
@@ -29,6 +33,8 @@ class VdiTable {
   void clear();
   void add(uint32_t vid, const VdiInfo& info, bool set_inuse);
   void mark_snapshot(uint32_t vid);
+  // See VdiInfo::frozen.
+  void freeze(uint32_t vid);
   void mark_deleted(uint32_t vid);
   std::optional<VdiInfo> get(uint32_t vid) const;
   bool in_use(uint32_t vid) const;

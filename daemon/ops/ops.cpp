@@ -123,6 +123,7 @@ RequestRunner::Queue OpRunner::queue_of(const Request& req) const {
 uint32_t OpRunner::reply_epoch() const { return sheep_.group.epoch(); }
 
 void OpRunner::connection_closed(uint64_t conn_id) {
+  sheep_.fenced.remove(conn_id);  // none of its requests runs any more
   LockHolder who{sheep_.self.nid, conn_id};
   if (!sheep_.locks.holds_any(who)) return;
   Res r = sheep_.group.release_locks(who);

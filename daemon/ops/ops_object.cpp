@@ -2,6 +2,7 @@
 // act on the local store, and object existence/listing.
 #include <algorithm>
 #include <cinttypes>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -22,26 +23,35 @@ namespace {
 bool is_readonly(Sheep& s, uint64_t oid) {
   if (!is_data_obj(oid)) return false;
   auto info = s.vdis.get(oid_to_vid(oid));
-  return info && info->snapshot;
+  return info && (info->snapshot || info->frozen);
 }
 
 bool fits(Sheep& s, const Request& r) {
   return uint64_t(r.hdr.obj.offset) + r.hdr.data_length <= s.policy.object_size_of(r.hdr.obj.oid);
 }
 
-// A client may write a VDI's data, or its inode's block map, only when no
-// other client holds the VDI's lock (docs/PROTOCOL.md "VDI locks"),
-// whatever the client itself checked: one writer per VDI is the sheep's
-// rule. The rest of the inode (name, tag, size) stays open to
-// administrators: dog vdi snapshot and resize work on a served VDI. A
-// deleted VDI takes no more writes.
-Res lock_guard(Sheep& s, const Request& r, uint64_t oid) {
+// The inode fields administrators may write on a served VDI: its tag
+// (dog vdi snapshot names the snapshot) and its size (dog vdi resize).
+bool admin_field(uint64_t lo, uint64_t hi) {
+  auto within = [&](size_t off, size_t len) { return lo >= off && hi <= off + len; };
+  return within(offsetof(InodeHeader, tag), sizeof(InodeHeader::tag)) ||
+         within(offsetof(InodeHeader, vdi_size), sizeof(InodeHeader::vdi_size));
+}
+
+// A client may change a VDI's data or its inode only when no other client
+// holds the VDI's lock (docs/PROTOCOL.md "VDI locks"), whatever the client
+// itself checked: one writer per VDI is the sheep's rule. Two inode fields
+// stay open to administrators (admin_field); creating or removing an
+// object (whole_object) never is. A connection whose lock was broken, and
+// a deleted VDI, take no more writes.
+Res lock_guard(Sheep& s, const Request& r, uint64_t oid, bool whole_object = false) {
   if (is_vdi_obj(oid)) {
     uint64_t lo = r.hdr.obj.offset, hi = lo + r.data_length();
-    if (hi <= kInodeHeaderSize || lo >= kInodeHeaderSize + kInodeMapSize) return Res::Success;
+    if (!whole_object && admin_field(lo, hi)) return Res::Success;
   } else if (!is_data_obj(oid)) {
     return Res::Success;
   }
+  if (s.fenced.contains(r.conn_id)) return Res::VdiLocked;
   uint32_t vid = oid_to_vid(oid);
   if (auto info = s.vdis.get(vid); info && info->deleted) return Res::NoVdi;
   if (!s.locks.may_write(vid, LockHolder{s.self.nid, r.conn_id})) return Res::VdiLocked;
@@ -60,7 +70,7 @@ Res epoch_check(Sheep& s, const Request& r) {
 Res create_and_write_obj(Sheep& s, Request& r) {
   if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
   if (is_readonly(s, r.hdr.obj.oid)) return Res::Readonly;
-  if (Res g = lock_guard(s, r, r.hdr.obj.oid); g != Res::Success) return g;
+  if (Res g = lock_guard(s, r, r.hdr.obj.oid, true); g != Res::Success) return g;
   uint64_t cow = (r.hdr.flags & kFlagCow) ? r.hdr.obj.cow_oid : 0;
   return s.gateway
       .create_and_write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset,
@@ -121,8 +131,7 @@ Res release_objects(Sheep& s, Request& r) {
 }
 
 Res remove_obj(Sheep& s, Request& r) {
-  if (is_data_obj(r.hdr.obj.oid))
-    if (Res g = lock_guard(s, r, r.hdr.obj.oid); g != Res::Success) return g;
+  if (Res g = lock_guard(s, r, r.hdr.obj.oid, true); g != Res::Success) return g;
   return s.gateway.remove(r.hdr.obj.oid, r.hdr.obj.copies).code();
 }
 

@@ -162,7 +162,7 @@ Res lock_vdi(Sheep& s, Request& r) {
     }
     return res;
   }
-  return Res::VdiLocked;
+  return Res::Again;  // the VDI kept changing under us: the client may ask again
 }
 
 // RELEASE_VDI: vdi.base_vdi_id names the VDI. Without locking a no-op.

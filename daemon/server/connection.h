@@ -29,6 +29,7 @@ constexpr int kMaxBatch = 64;
 constexpr size_t kUntrustedBuffer = 256;
 constexpr auto kHandshakeDeadline = std::chrono::seconds(5);
 constexpr size_t kMaxUntrusted = 256;
+constexpr size_t kMaxUntrustedPerHost = 64;
 
 }  // namespace sd::server_limits
 
@@ -63,6 +64,7 @@ struct Server::Conn {
   std::chrono::steady_clock::time_point accepted_at{};
   AuthNonce nonce{};
   std::string peer;  // "ip:port" of a TCP client, for the log
+  std::string host;  // its address alone
 };
 
 }  // namespace sd

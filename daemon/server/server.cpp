@@ -239,21 +239,14 @@ void Server::accept_on(int lfd) {
           port = ntohs(in6->sin6_port);
         }
       }
+      c->host = host;
       c->peer = std::string(host) + ":" + std::to_string(port);
     }
     c->in_cap = c->trusted ? kInBuffer : kUntrustedBuffer;
     c->in.reset(new char[c->in_cap]);
-    if (!c->trusted) {
-      // Too many strangers at once: the oldest one goes (a client that
-      // holds the key proves it in milliseconds).
-      while (untrusted_count_ >= kMaxUntrusted && !untrusted_.empty()) {
-        uint64_t oldest = untrusted_.front();
-        untrusted_.pop_front();
-        std::shared_ptr<Conn> o = find_conn(oldest);
-        if (o && !o->trusted) close_conn(oldest);
-      }
-      untrusted_.push_back(c->id);
-      untrusted_count_++;
+    if (!c->trusted && !admit_untrusted(*c)) {
+      close(fd);
+      continue;
     }
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -268,7 +261,7 @@ void Server::close_conn(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   Conn& c = *it->second;
-  if (!c.trusted) untrusted_count_--;
+  if (!c.trusted) forget_untrusted(c);
   epoll_ctl(epfd_, EPOLL_CTL_DEL, c.fd, nullptr);
   {
     std::lock_guard<std::mutex> lk(c.out_mu);
@@ -447,6 +440,7 @@ void Server::complete(Conn& c, std::unique_ptr<Request> req) {
 void Server::report_closed_locked(Conn& c) {
   if (c.reported) return;
   c.reported = true;
+  if (!c.trusted) return;  // it ran nothing and held nothing
   uint64_t id = c.id;
   gway_wq_.submit([this, id] { runner_.connection_closed(id); });
 }

@@ -13,8 +13,9 @@
 //
 // Before a TCP connection has proved the cluster key it costs a bounded,
 // small amount: a 256-byte input buffer, one challenge, at most one reply
-// queued (nothing more is read until it is sent), 5 s to finish, and at
-// most 256 such connections at once (the oldest goes first). Accepted TCP connections detect a vanished peer through TCP
+// queued (nothing more is read until it is sent), 5 s to finish, at most
+// 64 such connections per client address and 256 in all (beyond that one
+// of them, picked at random, goes). Accepted TCP connections detect a vanished peer through TCP
 // keepalive and TCP_USER_TIMEOUT (set_dead_peer_timeout).
 #pragma once
 #include <sys/types.h>
@@ -25,6 +26,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -108,6 +110,11 @@ class Server {
   int expire_handshakes();
   // c proved the key: it gets the full input buffer.
   void trust(Conn& c);
+  // Counts a new connection that has yet to prove the key (making room
+  // under the caps); false when its host already has too many.
+  bool admit_untrusted(Conn& c);
+  // c no longer counts as a stranger (trusted or closed).
+  void forget_untrusted(Conn& c);
 
   RequestRunner& runner_;
   const ClusterKey key_;
@@ -132,6 +139,8 @@ class Server {
   // connections since trusted or closed are skipped when met).
   std::deque<uint64_t> untrusted_;
   size_t untrusted_count_ = 0;
+  std::unordered_map<std::string, size_t> untrusted_per_host_;  // loop only
+  std::minstd_rand rng_{std::random_device{}()};  // picks whom to turn away
   RateLimit auth_complaints_{5};  // log lines about refused connections
   std::atomic<bool> stopping_{false};
 };

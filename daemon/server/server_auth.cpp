@@ -34,9 +34,43 @@ int Server::expire_handshakes() {
   return -1;
 }
 
-void Server::trust(Conn& c) {
-  c.trusted = true;
+bool Server::admit_untrusted(Conn& c) {
+  uint64_t skipped = 0;
+  size_t& from_host = untrusted_per_host_[c.host];
+  if (from_host >= kMaxUntrustedPerHost) {
+    if (auth_complaints_.allow(&skipped))
+      sd_warn("a connection from %s turned away: %zu from that host have not proved the cluster "
+              "key yet (%" PRIu64 " more refusals not logged)", c.peer.c_str(), from_host, skipped);
+    return false;
+  }
+  // Too many strangers at once: one of them goes, picked at random, so
+  // that a flood cannot push out a client that holds the key (it proves
+  // it in milliseconds) by sheer numbers.
+  for (int tries = 0; untrusted_count_ >= kMaxUntrusted && !untrusted_.empty(); tries++) {
+    size_t i = tries < 8 ? size_t(rng_()) % untrusted_.size() : 0;
+    uint64_t victim = untrusted_[i];
+    std::shared_ptr<Conn> v = find_conn(victim);
+    if (!v || v->trusted) {
+      untrusted_.erase(untrusted_.begin() + long(i));  // already gone or trusted
+      continue;
+    }
+    close_conn(victim);
+  }
+  from_host++;
+  untrusted_.push_back(c.id);
+  untrusted_count_++;
+  return true;
+}
+
+void Server::forget_untrusted(Conn& c) {
   untrusted_count_--;
+  auto it = untrusted_per_host_.find(c.host);
+  if (it != untrusted_per_host_.end() && --it->second == 0) untrusted_per_host_.erase(it);
+}
+
+void Server::trust(Conn& c) {
+  forget_untrusted(c);
+  c.trusted = true;
   std::unique_ptr<char[]> big(new char[kInBuffer]);
   std::memcpy(big.get(), c.in.get() + c.in_pos, c.in_end - c.in_pos);
   c.in_end -= c.in_pos;

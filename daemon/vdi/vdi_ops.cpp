@@ -217,10 +217,11 @@ Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
     nr_map = nr_new;
   }
   if (old_vid) {
-    // Freeze the working VDI first: from here its data objects are read-only.
+    // Freeze the working VDI first: from here its data objects are
+    // read-only here; every node marks it a snapshot with the VDI added.
     SD_TRY(gateway_.write(vid_to_vdi_oid(old_vid), &t, sizeof(t),
                                 offsetof(InodeHeader, snap_ctime)));
-    vdis_.mark_snapshot(old_vid);
+    vdis_.freeze(old_vid);
   }
   // As upstream, a failure to write the new inode (no space, no node to
   // store it) is reported as such.

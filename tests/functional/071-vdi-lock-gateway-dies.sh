@@ -2,8 +2,9 @@
 # Locks never outlive their holder: when the gateway sheep of a writer is
 # killed, every other node drops its lock and a new writer opens through
 # another sheep. lock=shared joins a writer for a hand-over; export names
-# lock per export; a full restart starts without locks; a cluster
-# formatted with -L does not lock.
+# lock per export; a full restart starts without locks, and a writer still
+# serving takes its lock up again with its next write; a cluster formatted
+# with -L does not lock.
 source "$(dirname "$0")/lib.sh"
 for n in 0 1 2; do start_sheep $n; done
 wait_nodes 0 3
@@ -59,6 +60,12 @@ start_sheep 0
 start_sheep 1
 wait_for 30 sh -c "$DOG_BIN cluster info -p 7000 | grep -q 'Cluster status: running'"
 wait_for 10 unlocked 0
+# The shared writer (through sheep 0) was never fenced: its next write
+# takes its hold up again, as nothing is known against it.
+PATH=/usr/bin:$PATH "$nbdsh_bin" -u "nbd+unix:///?socket=$T/s.sock" -c "h.pwrite(b'y' * 4096, 0)" ||
+  fail "the writer after the full restart"
+dogn 0 vdi lock list | grep -q "port:7000(shared)$" || fail "the writer holds its lock again"
+assert_eq "$(dogn 1 vdi read disk 0 1)" "y" "the writer's data after the full restart"
 
 # -L: no locks, two writers are let be.
 dogn 0 cluster format -L -f -c 2 >/dev/null || fail "format -L"

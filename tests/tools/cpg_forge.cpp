@@ -9,6 +9,7 @@
 //   cpg-forge replay                  says "joined", waits (20 s at most) for
 //                                     a MSG record from a sheep and sends it
 //                                     again
+// (A record: type, sender id, incarnation, sequence number, body.)
 // It stays in the group for a second after sending, then leaves.
 #include <corosync/cpg.h>
 #include <poll.h>
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
     }
   };
   std::vector<char> rec;
-  uint64_t seq = 1ull << 40;
+  uint64_t incarnation = 7, seq = 1ull << 40;
   if (mode == "join" && argc == 4) {
     sd::SdNode n{};
     sd::parse_addr(argv[2], n.nid.addr);
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
     n.nr_vnodes = 128;
     rec.push_back(1);
     append_str(rec, self);
+    append(rec, &incarnation, 8);
     append(rec, &seq, 8);
     append(rec, &n, sizeof(n));
     append_u32(rec, 0);  // no join info
@@ -105,6 +107,7 @@ int main(int argc, char** argv) {
     std::vector<char> msg = from_hex(argv[3]);
     rec.push_back(3);
     append_str(rec, argv[2]);
+    append(rec, &incarnation, 8);
     append(rec, &seq, 8);
     append_u32(rec, uint32_t(msg.size()));
     append(rec, msg.data(), msg.size());

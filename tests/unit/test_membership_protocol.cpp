@@ -28,12 +28,16 @@ struct Bus {
   int next_id = 1;
 };
 
+// With history (the local driver) a participant sees everything ever
+// sent; without (corosync) only what was sent after it started.
 class FakeTransport : public sd::OrderedTransport {
  public:
-  explicit FakeTransport(Bus& bus) : bus_(bus) {}
+  FakeTransport(Bus& bus, bool history, std::string id = "")
+      : bus_(bus), history_(history), id_(std::move(id)) {}
   sd::Result<std::string> start(sd::TransportEvents* events) override {
     events_ = events;
-    id_ = "t" + std::to_string(bus_.next_id++);
+    if (id_.empty()) id_ = "t" + std::to_string(bus_.next_id++);
+    if (!history_) offset_ = bus_.log.size();
     return id_;
   }
   sd::Status send(const std::vector<char>& rec) override {
@@ -46,7 +50,7 @@ class FakeTransport : public sd::OrderedTransport {
     stopped_ = true;
     bus_.log.push_back({true, id_, {}});
   }
-  bool has_history() const override { return true; }
+  bool has_history() const override { return history_; }
   // Delivers everything not yet seen; false when nothing was new.
   bool deliver() {
     if (!events_ || dead_) return false;
@@ -71,6 +75,7 @@ class FakeTransport : public sd::OrderedTransport {
 
  private:
   Bus& bus_;
+  const bool history_;
   sd::TransportEvents* events_ = nullptr;
   std::string id_;
   size_t offset_ = 0;
@@ -133,11 +138,18 @@ struct Participant {
   Recorder rec;
   FakeTransport* transport;
   std::unique_ptr<sd::MembershipProtocol> proto;
-  Participant(Bus& bus, uint16_t port, const std::string& key = "") {
-    auto t = std::make_unique<FakeTransport>(bus);
+  // (Refusals that cannot be authenticated are believed at once here,
+  // unless patient.)
+  Participant(Bus& bus, uint16_t port, const std::string& key = "", bool history = true,
+              const std::string& id = "", bool patient = false) {
+    auto t = std::make_unique<FakeTransport>(bus, history, id);
     transport = t.get();
+    sd::MembershipProtocol::Timing timing;
+    if (!patient) timing.refusal_patience = std::chrono::milliseconds(0);
+    timing.join_retry = std::chrono::hours(1);
     proto = std::make_unique<sd::MembershipProtocol>(
-        std::move(t), "fake", key.empty() ? sd::ClusterKey{} : sd::ClusterKey::from_bytes(key));
+        std::move(t), "fake", key.empty() ? sd::ClusterKey{} : sd::ClusterKey::from_bytes(key),
+        timing);
     REQUIRE(proto->join(node(port), &rec).ok());
   }
 };
@@ -275,11 +287,12 @@ namespace {
 
 const char kKey[] = "the cluster's own key";
 
-// A record as MembershipProtocol writes it (unsealed): type, sender, seq.
+// A record as MembershipProtocol writes it (unsealed): type, sender,
+// incarnation, seq, body.
 std::vector<char> record(uint8_t type, const std::string& sender, uint64_t seq,
                          const std::vector<char>& body) {
   sd::RecordWriter w;
-  w.u8(type).str(sender).u64(seq).raw(body.data(), body.size());
+  w.u8(type).str(sender).u64(42).u64(seq).raw(body.data(), body.size());
   return w.buf();
 }
 
@@ -377,4 +390,64 @@ TEST_CASE("without a key, a record is still taken only from the sender the mediu
   CHECK(a.rec.messages.empty());
   CHECK(b.rec.messages.empty());
   CHECK(ports(a.rec.members.back()) == std::vector<std::string>{"7000", "7001"});
+}
+
+TEST_CASE("a sheep started again under the same id (a reused pid) is a new process, not a replay") {
+  // corosync (no history) names a process node:pid, and pids come back.
+  Bus bus;
+  Participant a(bus, 7000, kKey, false);
+  a.proto->on_alone();
+  settle({&a});
+  Participant b(bus, 7001, kKey, false, "1:77");
+  settle({&a, &b});
+  REQUIRE(a.proto->broadcast({'x'}).ok());
+  REQUIRE(b.proto->broadcast({'y'}).ok());
+  settle({&a, &b});
+  b.transport->crash();
+  settle({&a});
+  CHECK(a.rec.events.back() == "leave 7001 [7000]");
+  // Same id, fresh sequence numbers: still admitted, and heard.
+  Participant b2(bus, 7001, kKey, false, "1:77");
+  settle({&a, &b2});
+  CHECK(a.rec.events.back() == "join 7001 [7000 7001]");
+  CHECK(b2.rec.events == std::vector<std::string>{"join 7001 [7000 7001]"});
+  REQUIRE(b2.proto->broadcast({'z'}).ok());
+  settle({&a, &b2});
+  CHECK(a.rec.messages.back() == "7001:z");
+}
+
+TEST_CASE("a keyed newcomer is not turned away by one refusal it cannot authenticate") {
+  Bus bus;
+  Participant a(bus, 7000, kKey);
+  settle({&a});
+  // The newcomer's JOIN reaches the medium; before the master answers, a
+  // forger sends a refusal naming it.
+  Participant c(bus, 7001, kKey, true, "t-new", true);
+  sd::RecordWriter why;
+  why.str("t-new").str("go away");
+  bus.log.push_back({false, "forger", record(5, "forger", 1, why.buf())});
+  settle({&a, &c});
+  CHECK_FALSE(c.rec.refused_me);
+  CHECK(c.rec.events == std::vector<std::string>{"join 7001 [7000 7001]"});
+}
+
+TEST_CASE("without history (corosync), a newcomer learns the members and their sequence numbers") {
+  Bus bus;
+  Participant a(bus, 7000, kKey, false);
+  a.proto->on_alone();  // (corosync says so when a process is alone in the group)
+  settle({&a});
+  REQUIRE(a.rec.events == std::vector<std::string>{"join 7000 [7000] founder"});
+  REQUIRE(a.proto->broadcast({'1'}).ok());
+  settle({&a});
+  Participant b(bus, 7001, kKey, false);
+  settle({&a, &b});
+  CHECK(b.rec.events == std::vector<std::string>{"join 7001 [7000 7001]"});
+  // a's message from before b arrived, replayed: b knows a's sequence.
+  std::vector<Bus::Entry> before(bus.log.begin(), bus.log.begin() + 3);
+  for (const auto& e : before)
+    if (!e.gone && e.id == a.transport->id()) bus.log.push_back(e);
+  REQUIRE(a.proto->broadcast({'2'}).ok());
+  settle({&a, &b});
+  CHECK(b.rec.messages == std::vector<std::string>{"7000:2"});
+  CHECK(a.rec.messages == std::vector<std::string>{"7000:1", "7000:2"});
 }

@@ -147,3 +147,17 @@ TEST_CASE("VdiLocks: a hold comes back with its token only while nobody else too
   locks.forget(7);
   CHECK(locks.lock(7, a, false, 11, 444, true) == sd::Res::InodeInvalidated);
 }
+
+TEST_CASE("VdiLocks: after a full restart (an empty table) a hold comes back, unless taken first") {
+  sd::VdiLocks locks;
+  auto a = holder(7000, 1), b = holder(7001, 1);
+  CHECK(locks.lock(5, a, false, 1, 111, true) == sd::Res::Success);  // nothing known: back
+  CHECK(locks.get(5)->owner == a);
+  CHECK(locks.lock(6, b, false, 2, 222) == sd::Res::Success);  // someone else took 6 first
+  CHECK(locks.release_holder(b) == std::vector<uint32_t>{6});
+  CHECK(locks.lock(6, a, false, 3, 333, true) == sd::Res::InodeInvalidated);
+  // A deleted (forgotten) VDI stays known as touched: a new VDI that gets
+  // its vid is not taken over by an old writer.
+  locks.forget(6);
+  CHECK(locks.lock(6, a, false, 4, 333, true) == sd::Res::InodeInvalidated);
+}

@@ -6,6 +6,9 @@ of them.
 
   auth_flood.py PORT STREAMERS SILENT SECONDS DONE_FILE
 
+The connections come from four loopback addresses (127.0.0.2 to .5), as
+from four hosts (a sheep takes at most 64 strangers per address).
+
 Writes DONE_FILE once everything is sent, then waits up to SECONDS for
 the sheep to close all connections; prints "closed N of M" and exits 0
 only if it closed them all.
@@ -29,8 +32,9 @@ def main():
                                                    int(sys.argv[3]), float(sys.argv[4]),
                                                    sys.argv[5])
     socks = []
-    for _ in range(streamers + silent):
-        s = socket.create_connection(("127.0.0.1", port))
+    for i in range(streamers + silent):
+        s = socket.create_connection(("127.0.0.1", port),
+                                     source_address=("127.0.0.%d" % (2 + i % 4), 0))
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # read nothing, buffer little
         socks.append(s)
     burst = b"".join(challenge(i) for i in range(2000))

@@ -5,7 +5,7 @@ write to it would (tests of authenticated membership).
 The log is a sequence of frames: u32 length, u8 kind (1 record, 2 gone),
 a string id (u32 length + bytes), then for records the membership
 protocol's record: u8 type (bit 0x80: sealed, a 32-byte MAC at the end),
-string sender, u64 seq, then per type: JOIN (1) an 80-byte node and a
+string sender, u64 incarnation, u64 seq, then per type: JOIN (1) an 80-byte node and a
 byte string of join info; JOIN_RESPONSE (2); MSG (3) a byte string whose
 first u32 is the cluster message type (1 format, 10 lock release, ...).
 Appends take the log's flock, as sheep do.
@@ -45,8 +45,8 @@ def parse(frame):
     rtype = rec[0] & 0x7F
     (slen,) = struct.unpack_from("<I", rec, 1)
     sender = rec[5:5 + slen].decode()
-    (seq,) = struct.unpack_from("<Q", rec, 5 + slen)
-    return kind, fid, rtype, sender, seq, rec[13 + slen:]
+    (seq,) = struct.unpack_from("<Q", rec, 13 + slen)
+    return kind, fid, rtype, sender, seq, rec[21 + slen:]
 
 
 def node_port(rest):
@@ -88,12 +88,12 @@ def main():
                 print(sender, node_port(rest))
     elif cmd == "forge-join":
         fid, port = sys.argv[3], int(sys.argv[4])
-        rec = bytes([1]) + string(fid) + struct.pack("<Q", 1) + node(port) + struct.pack("<I", 0)
+        rec = bytes([1]) + string(fid) + struct.pack("<QQ", 7, 1) + node(port) + struct.pack("<I", 0)
         append(path, 1, fid, rec)
     elif cmd == "forge-msg":
         fid, mtype, payload = sys.argv[3], int(sys.argv[4]), bytes.fromhex(sys.argv[5])
         msg = struct.pack("<II", mtype, 999) + payload
-        rec = bytes([3]) + string(fid) + struct.pack("<Q", 1 << 40) + struct.pack("<I", len(msg)) + msg
+        rec = bytes([3]) + string(fid) + struct.pack("<QQ", 7, 1 << 40) + struct.pack("<I", len(msg)) + msg
         append(path, 1, fid, rec)
     elif cmd == "forge-gone":
         append(path, 2, sys.argv[3], b"")
