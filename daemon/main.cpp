@@ -276,6 +276,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   sheep.audit.load();
+  // Lock tokens revoked before a restart stay revoked (vdi_locks.h).
+  sheep.locks.keep_revoked_in(opts.dir + "/obj/.lock-revocations");
   sheep.lease.set_audited(sheep.audit.audited());
   sheep.store.set_failure_hook(
       [&sheep](const std::string& why) { sheep.leave_for_failed_store(why); });

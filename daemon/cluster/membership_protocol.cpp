@@ -1,6 +1,7 @@
 // Joins, leaves, master election and broadcasts over an ordered transport.
 #include "cluster/membership_protocol.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstring>
 
@@ -141,7 +142,9 @@ void MembershipProtocol::on_record(const std::string& origin, const std::vector<
     return;
   }
   if (!key_.empty()) {
-    auto [it, fresh] = last_seq_.try_emplace(seq_key(sender, incarnation), seq);
+    std::string key = seq_key(sender, incarnation);
+    if (last_seq_.size() >= kMaxWatermarks && !last_seq_.count(key)) forget_oldest_watermark();
+    auto [it, fresh] = last_seq_.try_emplace(key, seq);
     if (!fresh) {
       if (seq <= it->second) {
         if (replays_.allow(&skipped))
@@ -153,9 +156,12 @@ void MembershipProtocol::on_record(const std::string& origin, const std::vector<
       it->second = seq;
     }
   }
-  // A record of a running cluster: an unsynced newcomer no longer has any
-  // reason to believe that nobody is there (it must not found its own).
-  if (sender != self_id_ && (type == kJoinResponse || type == kMsg)) cluster_seen_ = true;
+  // A record of a running cluster: while its sender is there, an unsynced
+  // newcomer has no reason to believe that nobody is (it must not found
+  // a cluster of its own).
+  if (sender != self_id_ && (type == kJoinResponse || type == kMsg) &&
+      cluster_senders_.size() < kMaxForeign)
+    cluster_senders_.insert(sender);
   std::string event = sender + "#" + std::to_string(incarnation) + "#" + std::to_string(seq);
   switch (type) {
     case kJoin: {
@@ -179,9 +185,16 @@ void MembershipProtocol::on_record(const std::string& origin, const std::vector<
         members.push_back(std::move(m));
       }
       std::vector<char> reply = r.bytes();
+      std::vector<std::pair<std::string, uint64_t>> watermarks;
+      uint32_t nw = r.u32();
+      if (nw > kMaxWatermarks) r.fail();
+      for (uint32_t i = 0; i < nw && r.ok(); i++) {
+        std::string key = r.str();
+        watermarks.emplace_back(std::move(key), r.u64());
+      }
       if (r.ok())
         handle_response(sender, event, target, accepted, basis, std::move(members),
-                        std::move(reply));
+                        std::move(reply), watermarks);
       break;
     }
     case kRefusal: {  // not an event: only the newcomer it names cares
@@ -232,7 +245,9 @@ void MembershipProtocol::on_unauthenticated(uint8_t type, const std::string& sen
     // key (or none) answers every JOIN we re-send the same way: believed
     // once its refusals have lasted, so a forger cannot turn us away.
     auto now = Clock::now();
-    if (!refused_since_) refused_since_ = now;
+    // Refusals that stopped for a while start the count again.
+    if (!refused_since_ || now - last_refusal_ > 2 * timing_.join_retry) refused_since_ = now;
+    last_refusal_ = now;
     if (!key_.empty() && now - *refused_since_ < timing_.refusal_patience) {
       if (complaints_.allow(&skipped))
         sd_warn("a refusal of this node that we cannot authenticate: waiting to see whether "
@@ -265,15 +280,9 @@ void MembershipProtocol::handle_join(const std::string& event, const std::string
                                      std::vector<char> info) {
   last_event_ = event;
   if (id == self_id_) join_seen_ = true;
-  if (int mi = member_index(id); mi >= 0) {
-    if (members_[size_t(mi)].incarnation == incarnation) return;  // a re-sent JOIN
-    // The same id from another process (corosync reuses node:pid when a
-    // restarted sheep gets its old pid): the old one is gone.
-    if (id != self_id_) {
-      sd_info("%s is back as a new process: its old one is gone", node_addr_str(node.nid).c_str());
-      remove_member(size_t(mi));
-    }
-  }
+  // A re-sent JOIN. (A process that took over a member's id, corosync's
+  // node:pid, can only join after the member's leave was delivered.)
+  if (member_index(id) >= 0) return;
   // A newcomer with the address of a member (or of a waiting newcomer) is
   // that sheep started again: it bound the same port, so the old one is
   // dead, even if its death has not been seen yet. Everyone reads this
@@ -295,6 +304,7 @@ void MembershipProtocol::handle_join(const std::string& event, const std::string
   }
   int pi = pending_index(id);
   if (pi >= 0) {  // a re-sent JOIN (or the same id in a new process)
+    pending_[size_t(pi)].node = node;
     pending_[size_t(pi)].info = std::move(info);
     pending_[size_t(pi)].incarnation = incarnation;
   } else {
@@ -357,6 +367,14 @@ void MembershipProtocol::maybe_respond() {
     w.u32(uint32_t(members.size()));
     for (const auto& m : members) w.str(m.id).node(m.node).u64(m.incarnation).u64(m.last_seq);
     w.bytes(reply);
+    // Where every other sender we know of stands (departed ones too), so
+    // the newcomer drops the same replays as we do.
+    uint32_t n = uint32_t(std::min<size_t>(last_seq_.size(), kMaxWatermarks));
+    w.u32(n);
+    for (const auto& [key, seq] : last_seq_) {
+      if (n-- == 0) break;
+      w.str(key).u64(seq);
+    }
   });
   if (!st.ok()) {
     in_flight_.clear();
@@ -364,10 +382,10 @@ void MembershipProtocol::maybe_respond() {
   }
 }
 
-void MembershipProtocol::handle_response(const std::string& sender, const std::string& event,
-                                         const std::string& target, bool accepted,
-                                         const std::string& basis, std::vector<Member> members,
-                                         std::vector<char> reply) {
+void MembershipProtocol::handle_response(
+    const std::string& sender, const std::string& event, const std::string& target, bool accepted,
+    const std::string& basis, std::vector<Member> members, std::vector<char> reply,
+    const std::vector<std::pair<std::string, uint64_t>>& watermarks) {
   int pi = pending_index(target);
   bool for_me = target == self_id_ && !joined_;
   // Decisions come from the master; a synced participant knows who that is.
@@ -386,11 +404,15 @@ void MembershipProtocol::handle_response(const std::string& sender, const std::s
   SdNode node = pi >= 0 ? pending_[size_t(pi)].node : self_;
   if (pi >= 0) pending_.erase(pending_.begin() + pi);
   if (accepted) {
-    if (for_me && !key_.empty())
-      for (const auto& m : members) {  // where each member's sequence stands
-        uint64_t& last = last_seq_[seq_key(m.id, m.incarnation)];
-        if (m.last_seq > last) last = m.last_seq;
-      }
+    if (for_me && !key_.empty()) {
+      auto learn = [&](const std::string& key, uint64_t seq) {
+        if (last_seq_.size() >= kMaxWatermarks && !last_seq_.count(key)) return;
+        uint64_t& last = last_seq_[key];
+        if (seq > last) last = seq;
+      };
+      for (const auto& m : members) learn(seq_key(m.id, m.incarnation), m.last_seq);
+      for (const auto& [key, seq] : watermarks) learn(key, seq);
+    }
     members_ = std::move(members);
     if (target == self_id_) {
       joined_ = true;
@@ -417,6 +439,7 @@ void MembershipProtocol::on_gone(const std::string& id) {
   wait_ready();
   if (suspended_) return;
   foreign_.erase(id);
+  cluster_senders_.erase(id);
   last_event_ = "gone#" + id;
   int pi = pending_index(id);
   if (pi >= 0) pending_.erase(pending_.begin() + pi);
@@ -437,6 +460,16 @@ void MembershipProtocol::on_gone(const std::string& id) {
   maybe_respond();
 }
 
+void MembershipProtocol::forget_oldest_watermark() {
+  for (auto it = last_seq_.begin(); it != last_seq_.end(); ++it) {
+    std::string id = it->first.substr(0, it->first.rfind('#'));
+    if (member_index(id) < 0 && pending_index(id) < 0) {
+      last_seq_.erase(it);
+      return;
+    }
+  }
+}
+
 void MembershipProtocol::remove_member(size_t index) {
   SdNode node = members_[index].node;
   members_.erase(members_.begin() + long(index));
@@ -455,7 +488,7 @@ void MembershipProtocol::on_tick() {
   wait_ready();
   if (suspended_ || joined_ || !join_seen_) return;
   if (Clock::now() - join_sent_ < timing_.join_retry) return;
-  if (!synced_ && (cluster_seen_ || !foreign_.empty())) {
+  if (!synced_ && (!cluster_senders_.empty() || !foreign_.empty())) {
     // Unanswered, but a cluster (or someone we cannot authenticate) is
     // there: ask again rather than found a second cluster.
     if (!send_join().ok()) sd_err("failed to re-send our join");
@@ -481,7 +514,7 @@ void MembershipProtocol::reset() {
   in_flight_.clear();
   last_event_.clear();
   foreign_.clear();
-  cluster_seen_ = false;
+  cluster_senders_.clear();
   refused_since_.reset();
 }
 

@@ -129,7 +129,11 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
                    const SdNode& node, std::vector<char> info);
   void handle_response(const std::string& sender, const std::string& event,
                        const std::string& target, bool accepted, const std::string& basis,
-                       std::vector<Member> members, std::vector<char> reply);
+                       std::vector<Member> members, std::vector<char> reply,
+                       const std::vector<std::pair<std::string, uint64_t>>& watermarks);
+  // Makes room in last_seq_ for a new sender: drops a sender that is
+  // neither a member nor waiting to join.
+  void forget_oldest_watermark();
   void handle_found(const std::string& id, uint64_t incarnation, const SdNode& node);
   void handle_msg(const std::string& sender, const std::vector<char>& data);
   // Drops members_[index] (not ourselves) and tells the events.
@@ -181,11 +185,13 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
   // ("id#incarnation"; kept after it leaves, so its old records cannot be
   // replayed). Only authenticated senders get an entry.
   std::unordered_map<std::string, uint64_t> last_seq_;
-  // An authenticated JOIN_RESPONSE or MSG from another sheep was seen: a
-  // cluster exists, so an unanswered newcomer asks again, never founds.
-  bool cluster_seen_ = false;
-  // When the first refusal we could not authenticate arrived.
+  static constexpr size_t kMaxWatermarks = 4096;
+  // Senders of authenticated JOIN_RESPONSEs or MSGs that are still there:
+  // a cluster exists, so an unanswered newcomer asks again, never founds.
+  std::set<std::string> cluster_senders_;
+  // When the refusals we could not authenticate began, and the last one.
   std::optional<Clock::time_point> refused_since_;
+  Clock::time_point last_refusal_{};
   // Senders of records we could not authenticate, until they are gone
   // (on_unauthenticated); at most kMaxForeign.
   std::set<std::string> foreign_;

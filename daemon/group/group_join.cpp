@@ -115,6 +115,20 @@ void write_locks(RecordWriter& w, const VdiLocks& table) {
   for (uint32_t vid : touched) w.u32(vid);
 }
 
+// Revoked lock tokens (vdi_locks.h), as join info and join replies carry them.
+void write_tokens(RecordWriter& w, const std::set<uint64_t>& tokens) {
+  w.u32(uint32_t(tokens.size()));
+  for (uint64_t t : tokens) w.u64(t);
+}
+
+std::set<uint64_t> read_tokens(RecordReader& r) {
+  std::set<uint64_t> out;
+  uint32_t n = r.u32();
+  if (n > kMaxRevoked) r.fail();
+  for (uint32_t i = 0; i < n && r.ok(); i++) out.insert(r.u64());
+  return out;
+}
+
 void read_locks(RecordReader& r, std::map<uint32_t, VdiLock>* locks,
                 std::map<uint32_t, std::vector<uint64_t>>* resumable,
                 std::set<uint32_t>* touched) {
@@ -166,6 +180,7 @@ std::vector<char> Group::join_info() {
   w.raw(&settings_, sizeof(settings_));
   write_record(w, latest_);
   write_vdis(w, vdis_.all());
+  write_tokens(w, locks_.revoked());
   return w.buf();
 }
 
@@ -186,6 +201,7 @@ bool Group::check_join(const SdNode& node, const std::vector<char>& info,
   r.raw(&theirs, sizeof(theirs));
   EpochRecord their = read_record(r);
   VdiList their_vdis = read_vdis(r);
+  std::set<uint64_t> revoked = read_tokens(r);  // theirs and ours: revoked everywhere
   std::string addr = node_addr_str(node.nid);
   std::lock_guard<std::mutex> lk(mu_);
   RecordWriter w;
@@ -233,6 +249,14 @@ bool Group::check_join(const SdNode& node, const std::vector<char>& info,
   if (why.empty() && theirs.ctime == cluster.ctime) vdis = merge_vdis(vdis, their_vdis);
   write_vdis(w, vdis);
   write_locks(w, locks_);
+  if (why.empty()) {
+    std::set<uint64_t> ours = locks_.revoked();
+    revoked.insert(ours.begin(), ours.end());
+    while (revoked.size() > kMaxRevoked) revoked.erase(revoked.begin());
+  } else {
+    revoked = locks_.revoked();
+  }
+  write_tokens(w, revoked);
   *reply = w.buf();
   return true;
 }
@@ -255,6 +279,7 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
   std::map<uint32_t, std::vector<uint64_t>> resumable;
   std::set<uint32_t> touched;
   read_locks(r, &locks, &resumable, &touched);
+  std::set<uint64_t> revoked = read_tokens(r);
   if (!r.ok()) {
     sd_err("malformed join reply");
     return !self_join;  // joining on what we cannot read would be worse than leaving
@@ -296,6 +321,7 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
   }
   if (!self_join) {
     apply_vdis(vdis_, vdis);
+    locks_.merge_revoked(revoked);
     return true;
   }
   // (Copies that missed epochs while we were away stop being live through
@@ -306,6 +332,7 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
   vdis_.clear();
   apply_vdis(vdis_, vdis);
   locks_.replace(std::move(locks), std::move(resumable), std::move(touched));
+  locks_.merge_revoked(revoked);
   return true;
 }
 

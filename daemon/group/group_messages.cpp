@@ -83,6 +83,7 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       std::memcpy(&m, p, sizeof(m));
       if (m.old_vid) vdis_.mark_snapshot(m.old_vid);
       if (m.old_vid) locks_.move(m.old_vid, m.new_vid);
+      locks_.touch(m.new_vid);  // no hold from before it existed may come back
       VdiInfo info;
       info.copies = m.copies;
       info.copy_policy = m.copy_policy;
@@ -130,20 +131,29 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
         return Res::Success;
       }
       if (type == kVdiRelease) {
+        // A break (a release by anyone but a holder) fences the holders
+        // through us first: from this moment their gateway refuses what
+        // they still send, and their connections go.
+        if (auto l = locks_.get(m.vid); l && !m.own_only) {
+          bool holder = l->state == LockState::Locked ? l->owner == who : false;
+          for (const auto& p : l->participants) holder |= p.who == who;
+          std::vector<uint64_t> conns;
+          if (!holder) {
+            if (l->state == LockState::Locked && same_node_id(l->owner.nid, self_.nid))
+              conns.push_back(l->owner.conn);
+            for (const auto& p : l->participants)
+              if (same_node_id(p.who.nid, self_.nid)) conns.push_back(p.who.conn);
+          }
+          if (!conns.empty()) listener_.on_locks_lost(conns);
+        }
         std::vector<LockHolder> broken;
         Res r = locks_.release(m.vid, who, m.own_only, &broken);
         if (r != Res::Success) return r;
-        if (broken.empty()) {
+        if (broken.empty())
           sd_info("VDI %" PRIx32 " unlocked: released", m.vid);
-          return r;
-        }
-        sd_info("VDI %" PRIx32 " unlocked: the lock was broken by a client of %s", m.vid,
-                node_addr_str(m.nid).c_str());
-        // Its holders must not write on: the connections through us go.
-        std::vector<uint64_t> conns;
-        for (const auto& h : broken)
-          if (same_node_id(h.nid, self_.nid)) conns.push_back(h.conn);
-        if (!conns.empty()) listener_.on_locks_lost(conns);
+        else
+          sd_info("VDI %" PRIx32 " unlocked: the lock was broken by a client of %s", m.vid,
+                  node_addr_str(m.nid).c_str());
         return r;
       }
       {
@@ -192,7 +202,11 @@ Res Group::apply_make_fs(const ClusterSettings& req) {
   if (store != "plain") return Res::NoStore;
   if (!store_.purge().ok()) return Res::Eio;
   vdis_.clear();
-  locks_.clear();
+  // Every lock ends, for good: the writers through us are fenced.
+  std::vector<uint64_t> conns;
+  for (const auto& h : locks_.clear())
+    if (same_node_id(h.nid, self_.nid)) conns.push_back(h.conn);
+  if (!conns.empty()) listener_.on_locks_lost(conns);
   if (!epochs_.clear().ok()) return Res::Eio;
   rings_.clear();
   listener_.on_store_reset(1);

@@ -2,8 +2,67 @@
 #include "group/vdi_locks.h"
 
 #include <algorithm>
+#include <cstring>
+
+#include "base/file_util.h"
+#include "base/log.h"
 
 namespace sd {
+
+void VdiLocks::revoke_locked(uint64_t token) {
+  if (!token || !revoked_.insert(token).second) return;
+  revoked_dirty_ = true;
+  while (revoked_.size() > kMaxRevoked) revoked_.erase(revoked_.begin());
+}
+
+void VdiLocks::revoke_vid_locked(uint32_t vid, bool holds) {
+  if (auto r = resumable_.find(vid); r != resumable_.end()) {
+    for (uint64_t t : r->second) revoke_locked(t);
+    resumable_.erase(r);
+  }
+  if (!holds) return;
+  if (auto l = locks_.find(vid); l != locks_.end()) {
+    revoke_locked(l->second.token);
+    for (const auto& p : l->second.participants) revoke_locked(p.token);
+  }
+}
+
+void VdiLocks::save_revoked_locked() {
+  if (!revoked_dirty_ || revoked_path_.empty()) return;
+  revoked_dirty_ = false;
+  std::vector<uint64_t> v(revoked_.begin(), revoked_.end());
+  if (!write_file_atomic(revoked_path_, v.data(), v.size() * 8).ok())
+    sd_err("cannot save the revoked VDI lock tokens in %s", revoked_path_.c_str());
+}
+
+void VdiLocks::keep_revoked_in(const std::string& path) {
+  std::lock_guard<std::mutex> lk(mu_);
+  revoked_path_ = path;
+  auto data = read_file(path);
+  if (!data.ok()) return;  // none yet
+  for (size_t i = 0; i + 8 <= data->size(); i += 8) {
+    uint64_t t;
+    std::memcpy(&t, data->data() + i, 8);
+    revoke_locked(t);
+  }
+  revoked_dirty_ = false;
+}
+
+std::set<uint64_t> VdiLocks::revoked() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return revoked_;
+}
+
+void VdiLocks::merge_revoked(const std::set<uint64_t>& tokens) {
+  std::lock_guard<std::mutex> lk(mu_);
+  for (uint64_t t : tokens) revoke_locked(t);
+  save_revoked_locked();
+}
+
+void VdiLocks::touch(uint32_t vid) {
+  std::lock_guard<std::mutex> lk(mu_);
+  touched_.insert(vid);
+}
 
 void VdiLocks::remember_locked(uint32_t vid, uint64_t token) {
   if (!token) return;
@@ -60,8 +119,9 @@ Res VdiLocks::lock(uint32_t vid, const LockHolder& who, bool shared, uint64_t no
     bool known = token && r != resumable_.end() &&
                  std::find(r->second.begin(), r->second.end(), token) != r->second.end();
     // Nothing known of the VDI's lock (the cluster restarted since): the
-    // hold may come back. Otherwise it was broken, released or taken over.
-    if (!known && touched_.count(vid)) return Res::InodeInvalidated;
+    // hold may come back, unless it was revoked. Otherwise it was broken,
+    // released or taken over.
+    if (!known && (touched_.count(vid) || revoked_.count(token))) return Res::InodeInvalidated;
   }
   Res res = Res::Success;
   if (it == locks_.end()) {
@@ -82,7 +142,9 @@ Res VdiLocks::lock(uint32_t vid, const LockHolder& who, bool shared, uint64_t no
                                     [&](const VdiLock::Participant& p) { return p.who == who; });
     if (l.state == LockState::Locked) {
       if (l.owner == who && !shared) {
-        l.token = token;  // taken again on its own connection: the newest token counts
+        // Taken again on its own connection: the newest token counts.
+        if (l.token != token) revoke_locked(l.token);
+        l.token = token;
       } else if (!shared) {
         res = Res::VdiLocked;
       } else {
@@ -110,7 +172,8 @@ Res VdiLocks::lock(uint32_t vid, const LockHolder& who, bool shared, uint64_t no
   touched_.insert(vid);
   if (resume) take_resumable_locked(vid, token);
   // Another client now writes the VDI alone: no earlier hold may come back.
-  if (!shared) resumable_.erase(vid);
+  if (!shared) revoke_vid_locked(vid, false);
+  save_revoked_locked();
   return Res::Success;
 }
 
@@ -122,14 +185,19 @@ Res VdiLocks::release(uint32_t vid, const LockHolder& who, bool own_only,
   VdiLock& l = it->second;
   bool participant = std::any_of(l.participants.begin(), l.participants.end(),
                                  [&](const VdiLock::Participant& p) { return p.who == who; });
+  touched_.insert(vid);
   if (l.state == LockState::Shared && participant) {
-    std::erase_if(l.participants, [&](const VdiLock::Participant& p) { return p.who == who; });
+    std::erase_if(l.participants, [&](const VdiLock::Participant& p) {
+      if (!(p.who == who)) return false;
+      revoke_locked(p.token);
+      return true;
+    });
     if (l.participants.empty()) locks_.erase(it);
+    save_revoked_locked();
     return Res::Success;
   }
   bool own = l.state == LockState::Locked && l.owner == who;
   if (own_only && !own) return Res::Success;
-  touched_.insert(vid);
   if (!own) {
     // dog breaking it: its holders lose it for good, and so does any
     // earlier hold that might have come back.
@@ -137,9 +205,10 @@ Res VdiLocks::release(uint32_t vid, const LockHolder& who, bool own_only,
       if (l.state == LockState::Locked) broken->push_back(l.owner);
       for (const auto& p : l.participants) broken->push_back(p.who);
     }
-    resumable_.erase(vid);
   }
+  revoke_vid_locked(vid, true);
   locks_.erase(it);
+  save_revoked_locked();
   return Res::Success;
 }
 
@@ -167,8 +236,10 @@ std::vector<uint32_t> VdiLocks::release_node(const NodeId& nid) {
 
 void VdiLocks::forget(uint32_t vid) {
   std::lock_guard<std::mutex> lk(mu_);
+  revoke_vid_locked(vid, true);
   locks_.erase(vid);
-  resumable_.erase(vid);
+  touched_.insert(vid);
+  save_revoked_locked();
 }
 
 std::vector<uint64_t> VdiLocks::connections_on(const NodeId& nid) const {
@@ -245,11 +316,22 @@ void VdiLocks::replace(std::map<uint32_t, VdiLock> table,
   touched_ = std::move(touched);
 }
 
-void VdiLocks::clear() {
+std::vector<LockHolder> VdiLocks::clear() {
   std::lock_guard<std::mutex> lk(mu_);
+  std::vector<LockHolder> holders;
+  for (const auto& [vid, l] : locks_) {
+    if (l.state == LockState::Locked) holders.push_back(l.owner);
+    for (const auto& p : l.participants) holders.push_back(p.who);
+  }
+  std::vector<uint32_t> vids;
+  for (const auto& [vid, l] : locks_) vids.push_back(vid);
+  for (const auto& [vid, t] : resumable_) vids.push_back(vid);
+  for (uint32_t vid : vids) revoke_vid_locked(vid, true);
   locks_.clear();
   resumable_.clear();
   touched_.clear();
+  save_revoked_locked();
+  return holders;
 }
 
 }  // namespace sd

@@ -18,15 +18,19 @@
 // the hold ended only because the connection or its gateway went away. A
 // lock that was broken (RELEASE_VDI from someone else), released by its
 // holder, taken by another client since, or whose VDI was deleted cannot
-// be resumed: that writer is fenced for good. After a full cluster restart
-// the table is empty and nothing is known of earlier holds: a VDI whose
-// lock nobody has touched since may be resumed by whoever asks first.
+// be resumed: that writer is fenced for good. The tokens of such holds are
+// revoked, and the revoked tokens (the newest 4096 by value) are kept on
+// disk, so they stay revoked across a full restart of the cluster. After
+// such a restart the table is otherwise empty: a VDI whose lock nobody has
+// touched since (taken, released, broken, or the VDI created or deleted)
+// may be resumed by whoever asks first with a token that is not revoked.
 #pragma once
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "proto/node.h"
@@ -39,6 +43,8 @@ enum class ParticipantState : uint32_t { Modified = 1, Shared = 2, Invalidated =
 inline constexpr size_t kMaxLockParticipants = 31;
 // Ended holds remembered per VDI for a resume (the oldest are forgotten).
 inline constexpr size_t kMaxResumable = 32;
+// Revoked tokens kept (the smallest values go first, the same everywhere).
+inline constexpr size_t kMaxRevoked = 4096;
 
 struct LockHolder {
   NodeId nid{};        // the gateway sheep
@@ -82,6 +88,9 @@ class VdiLocks {
   std::vector<uint32_t> release_node(const NodeId& nid);
   // The VDI is gone (deleted, vid recycled): its lock and resumable holds go.
   void forget(uint32_t vid);
+  // Something happened to vid that no earlier hold may outlive (the VDI was
+  // created or deleted).
+  void touch(uint32_t vid);
   // A snapshot of `from` was taken: the writer goes on writing `to`, the
   // new working VDI, so its lock moves there.
   void move(uint32_t from, uint32_t to);
@@ -100,7 +109,16 @@ class VdiLocks {
   void replace(std::map<uint32_t, VdiLock> table,
                std::map<uint32_t, std::vector<uint64_t>> resumable = {},
                std::set<uint32_t> touched = {});
-  void clear();
+  // Every hold ends and is revoked (the cluster is formatted). Returns the
+  // holders it had.
+  std::vector<LockHolder> clear();
+
+  // Revoked tokens: kept in `path` from now on (read from it first; a
+  // missing file is an empty set). Without it they live in memory only.
+  void keep_revoked_in(const std::string& path);
+  std::set<uint64_t> revoked() const;
+  // Adds tokens revoked elsewhere (a joining sheep's, the master's).
+  void merge_revoked(const std::set<uint64_t>& tokens);
 
  private:
   // Removes `pred`'s holders from one entry, remembering their tokens as
@@ -112,11 +130,20 @@ class VdiLocks {
   std::vector<uint32_t> release_if(Pred pred);
   void remember_locked(uint32_t vid, uint64_t token);
   bool take_resumable_locked(uint32_t vid, uint64_t token);
+  // Revokes the tokens of vid's resumable holds (and of its lock, with
+  // holds) and forgets them as resumable.
+  void revoke_vid_locked(uint32_t vid, bool holds);
+  void revoke_locked(uint64_t token);
+  // Writes revoked_ to revoked_path_ if it changed (mu_ held).
+  void save_revoked_locked();
 
   mutable std::mutex mu_;
   std::map<uint32_t, VdiLock> locks_;  // guarded by mu_; only locked VDIs
   std::map<uint32_t, std::vector<uint64_t>> resumable_;  // guarded by mu_
   std::set<uint32_t> touched_;  // guarded by mu_; kept when a VDI is forgotten
+  std::set<uint64_t> revoked_;  // guarded by mu_
+  bool revoked_dirty_ = false;  // guarded by mu_
+  std::string revoked_path_;    // guarded by mu_
 };
 
 }  // namespace sd

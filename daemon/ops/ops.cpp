@@ -84,6 +84,8 @@ Res check_and_run(Sheep& sheep, Request& req) {
   if (!version_ok(h)) return Res::VerMismatch;
   const OpInfo* op = find_op(h.opcode);
   if (!op) return Res::InvalidParms;
+  // Its VDI lock was broken: nothing more it sent runs (it is being closed).
+  if (sheep.fenced.contains(req.conn_id)) return Res::VdiLocked;
   if (sheep.group.suspended() && !op->force) return Res::Halt;
   switch (sheep.group.status()) {
     case ClusterStatus::Shutdown: return Res::Shutdown;

@@ -29,7 +29,6 @@ constexpr int kMaxBatch = 64;
 constexpr size_t kUntrustedBuffer = 256;
 constexpr auto kHandshakeDeadline = std::chrono::seconds(5);
 constexpr size_t kMaxUntrusted = 256;
-constexpr size_t kMaxUntrustedPerHost = 64;
 
 }  // namespace sd::server_limits
 
@@ -64,7 +63,7 @@ struct Server::Conn {
   std::chrono::steady_clock::time_point accepted_at{};
   AuthNonce nonce{};
   std::string peer;  // "ip:port" of a TCP client, for the log
-  std::string host;  // its address alone
+  std::string host;  // its address alone (IPv6: its /64), for the caps
 };
 
 }  // namespace sd

@@ -224,6 +224,7 @@ void Server::accept_on(int lfd) {
       sockaddr_storage sa{};
       socklen_t len = sizeof(sa);
       char host[INET6_ADDRSTRLEN] = "?";
+      std::string host_key;  // the address, or for IPv6 its /64: one client
       uint16_t port = 0;
       if (getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
         if (sa.ss_family == AF_INET) {
@@ -232,22 +233,25 @@ void Server::accept_on(int lfd) {
           port = ntohs(in->sin_port);
         } else if (sa.ss_family == AF_INET6) {
           auto* in6 = reinterpret_cast<sockaddr_in6*>(&sa);
-          if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+          if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
             inet_ntop(AF_INET, in6->sin6_addr.s6_addr + 12, host, sizeof(host));
-          else
+          } else {
             inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+            in6_addr prefix{};
+            std::memcpy(prefix.s6_addr, in6->sin6_addr.s6_addr, 8);
+            char p[INET6_ADDRSTRLEN];
+            inet_ntop(AF_INET6, &prefix, p, sizeof(p));
+            host_key = std::string(p) + "/64";
+          }
           port = ntohs(in6->sin6_port);
         }
       }
-      c->host = host;
+      c->host = host_key.empty() ? std::string(host) : host_key;
       c->peer = std::string(host) + ":" + std::to_string(port);
     }
     c->in_cap = c->trusted ? kInBuffer : kUntrustedBuffer;
     c->in.reset(new char[c->in_cap]);
-    if (!c->trusted && !admit_untrusted(*c)) {
-      close(fd);
-      continue;
-    }
+    if (!c->trusted) admit_untrusted(*c);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = c->id;

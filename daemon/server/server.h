@@ -14,8 +14,8 @@
 // Before a TCP connection has proved the cluster key it costs a bounded,
 // small amount: a 256-byte input buffer, one challenge, at most one reply
 // queued (nothing more is read until it is sent), 5 s to finish, at most
-// 64 such connections per client address and 256 in all (beyond that one
-// of them, picked at random, goes). Accepted TCP connections detect a vanished peer through TCP
+// most 256 such connections (beyond that, the oldest from the address with
+// the most of them goes). Accepted TCP connections detect a vanished peer through TCP
 // keepalive and TCP_USER_TIMEOUT (set_dead_peer_timeout).
 #pragma once
 #include <sys/types.h>
@@ -26,7 +26,6 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -110,9 +109,9 @@ class Server {
   int expire_handshakes();
   // c proved the key: it gets the full input buffer.
   void trust(Conn& c);
-  // Counts a new connection that has yet to prove the key (making room
-  // under the caps); false when its host already has too many.
-  bool admit_untrusted(Conn& c);
+  // Counts a new connection that has yet to prove the key, making room
+  // under the cap first.
+  void admit_untrusted(Conn& c);
   // c no longer counts as a stranger (trusted or closed).
   void forget_untrusted(Conn& c);
 
@@ -139,9 +138,10 @@ class Server {
   // connections since trusted or closed are skipped when met).
   std::deque<uint64_t> untrusted_;
   size_t untrusted_count_ = 0;
-  std::unordered_map<std::string, size_t> untrusted_per_host_;  // loop only
-  std::minstd_rand rng_{std::random_device{}()};  // picks whom to turn away
+  // The same ids by client address (IPv6: by /64), oldest first (loop only).
+  std::unordered_map<std::string, std::deque<uint64_t>> untrusted_by_host_;
   RateLimit auth_complaints_{5};  // log lines about refused connections
+  RateLimit cap_complaints_{1};   // ... and about the cap on strangers
   std::atomic<bool> stopping_{false};
 };
 

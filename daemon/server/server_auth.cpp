@@ -34,38 +34,32 @@ int Server::expire_handshakes() {
   return -1;
 }
 
-bool Server::admit_untrusted(Conn& c) {
-  uint64_t skipped = 0;
-  size_t& from_host = untrusted_per_host_[c.host];
-  if (from_host >= kMaxUntrustedPerHost) {
-    if (auth_complaints_.allow(&skipped))
-      sd_warn("a connection from %s turned away: %zu from that host have not proved the cluster "
-              "key yet (%" PRIu64 " more refusals not logged)", c.peer.c_str(), from_host, skipped);
-    return false;
+void Server::admit_untrusted(Conn& c) {
+  // Too many strangers at once: the oldest of the address with the most of
+  // them goes. A flood from one address (or one IPv6 /64) pushes out only
+  // itself; a client that holds the key proves it in milliseconds.
+  while (untrusted_count_ >= kMaxUntrusted && !untrusted_by_host_.empty()) {
+    auto busiest = untrusted_by_host_.begin();
+    for (auto it = untrusted_by_host_.begin(); it != untrusted_by_host_.end(); ++it)
+      if (it->second.size() > busiest->second.size()) busiest = it;
+    uint64_t victim = busiest->second.front();
+    uint64_t skipped = 0;
+    if (cap_complaints_.allow(&skipped))
+      sd_warn("too many connections that have not proved the cluster key: %s goes (%" PRIu64
+              " more not logged)", busiest->first.c_str(), skipped);
+    close_conn(victim);  // (forget_untrusted drops it from busiest)
   }
-  // Too many strangers at once: one of them goes, picked at random, so
-  // that a flood cannot push out a client that holds the key (it proves
-  // it in milliseconds) by sheer numbers.
-  for (int tries = 0; untrusted_count_ >= kMaxUntrusted && !untrusted_.empty(); tries++) {
-    size_t i = tries < 8 ? size_t(rng_()) % untrusted_.size() : 0;
-    uint64_t victim = untrusted_[i];
-    std::shared_ptr<Conn> v = find_conn(victim);
-    if (!v || v->trusted) {
-      untrusted_.erase(untrusted_.begin() + long(i));  // already gone or trusted
-      continue;
-    }
-    close_conn(victim);
-  }
-  from_host++;
+  untrusted_by_host_[c.host].push_back(c.id);
   untrusted_.push_back(c.id);
   untrusted_count_++;
-  return true;
 }
 
 void Server::forget_untrusted(Conn& c) {
   untrusted_count_--;
-  auto it = untrusted_per_host_.find(c.host);
-  if (it != untrusted_per_host_.end() && --it->second == 0) untrusted_per_host_.erase(it);
+  auto it = untrusted_by_host_.find(c.host);
+  if (it == untrusted_by_host_.end()) return;
+  std::erase(it->second, c.id);
+  if (it->second.empty()) untrusted_by_host_.erase(it);
 }
 
 void Server::trust(Conn& c) {

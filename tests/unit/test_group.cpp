@@ -332,4 +332,16 @@ TEST_CASE("VDI locks in the cluster's order: snapshots, deletes, breaks and resu
   // Now it may be deleted, and a deleted VDI takes no lock.
   CHECK(a.group->vdi_deleted(6) == sd::Res::Success);
   CHECK(b.group->lock_vdi(6, w, exclusive(5)) == sd::Res::NoVdi);
+  // A VDI created since a hold ended is no place to take that hold up
+  // again, even with nothing else known about it.
+  add_vdi(a, 7);
+  sd::Group::LockRequest stranger = exclusive(4242);
+  stranger.resume = true;
+  CHECK(b.group->lock_vdi(7, w, stranger) == sd::Res::InodeInvalidated);
+  // A format ends every lock and fences the connections that held them.
+  CHECK(b.group->lock_vdi(7, w, exclusive(6)) == sd::Res::Success);
+  b.listener.lost_conns.clear();
+  REQUIRE(a.group->make_fs(format_settings(43)) == sd::Res::Success);
+  CHECK(b.listener.lost_conns == std::vector<uint64_t>{11});
+  CHECK(a.locks.all().empty());
 }

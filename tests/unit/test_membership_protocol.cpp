@@ -431,23 +431,32 @@ TEST_CASE("a keyed newcomer is not turned away by one refusal it cannot authenti
   CHECK(c.rec.events == std::vector<std::string>{"join 7001 [7000 7001]"});
 }
 
-TEST_CASE("without history (corosync), a newcomer learns the members and their sequence numbers") {
+TEST_CASE("without history (corosync), a newcomer learns where departed senders stand too") {
   Bus bus;
   Participant a(bus, 7000, kKey, false);
   a.proto->on_alone();  // (corosync says so when a process is alone in the group)
   settle({&a});
   REQUIRE(a.rec.events == std::vector<std::string>{"join 7000 [7000] founder"});
-  REQUIRE(a.proto->broadcast({'1'}).ok());
-  settle({&a});
   Participant b(bus, 7001, kKey, false);
   settle({&a, &b});
-  CHECK(b.rec.events == std::vector<std::string>{"join 7001 [7000 7001]"});
-  // a's message from before b arrived, replayed: b knows a's sequence.
-  std::vector<Bus::Entry> before(bus.log.begin(), bus.log.begin() + 3);
-  for (const auto& e : before)
-    if (!e.gone && e.id == a.transport->id()) bus.log.push_back(e);
-  REQUIRE(a.proto->broadcast({'2'}).ok());
+  REQUIRE(b.proto->broadcast({'m'}).ok());
   settle({&a, &b});
-  CHECK(b.rec.messages == std::vector<std::string>{"7000:2"});
-  CHECK(a.rec.messages == std::vector<std::string>{"7000:1", "7000:2"});
+  size_t b_msg = bus.log.size() - 1;
+  b.transport->crash();
+  settle({&a});
+  // c joins after b left: it learns b's sequence from the master.
+  Participant c(bus, 7002, kKey, false);
+  settle({&a, &c});
+  REQUIRE(c.rec.events == std::vector<std::string>{"join 7002 [7000 7002]"});
+  // d asks to join, and b's message is replayed (by someone who can forge
+  // b's origin) between d's JOIN and the master's answer: every member
+  // drops it, so the members keep agreeing that the answer is valid. (d
+  // itself has no watermarks before the answer: that window is what
+  // corosync's own crypto closes; docs/PROTOCOL.md "Authenticated
+  // membership".)
+  Participant d(bus, 7003, kKey, false);
+  bus.log.push_back(bus.log[b_msg]);
+  settle({&a, &c, &d});
+  CHECK(a.rec.events.back() == "join 7003 [7000 7002 7003]");
+  CHECK(c.rec.events.back() == "join 7003 [7000 7002 7003]");
 }

@@ -259,3 +259,67 @@ TEST_CASE("connect reports a refused connection through errno") {
   CHECK(unix_ep.str() == "unix:/nonexistent/sheep/sock");
   CHECK(ep.str() == "127.0.0.1:" + std::to_string(port));
 }
+
+TEST_CASE("without automatic reconnection, nothing goes out on a new connection before its prologue") {
+  // The server logs the order in which requests arrive on each connection.
+  std::mutex mu;
+  std::vector<std::pair<int, uint64_t>> seen;  // (connection number, oid)
+  std::atomic<int> conn{0};
+  sdtest::FakeServer server([&](int fd) {
+    int me = conn++;
+    if (me == 0) {  // the first connection is dropped at once
+      shutdown(fd, SHUT_RDWR);
+      return;
+    }
+    for (;;) {
+      sd::SdReq req;
+      std::vector<char> payload;
+      if (!sdtest::recv_req(fd, &req, &payload)) return;
+      {
+        std::lock_guard<std::mutex> lk(mu);
+        seen.push_back({me, req.obj.oid});
+      }
+      if (!answer(fd, req, payload)) return;
+    }
+  });
+  REQUIRE(server.ok());
+  auto client = sd::SheepClient::connect(server.endpoint());
+  REQUIRE(client);
+  client->set_auto_reconnect(false);
+  std::vector<char> buf(16);
+  // The connection fails, and stays failed: no call reconnects by itself.
+  CHECK(client->call(read_req(1, 16), nullptr, buf.data()).code() == sd::Res::NetworkError);
+  CHECK(client->call(read_req(2, 16), nullptr, buf.data()).code() == sd::Res::NetworkError);
+  CHECK(server.accepted() == 1);
+  // Another thread calls while the prologue (a slow call) runs on the new
+  // connection: its request reaches the server only after the prologue's.
+  std::thread other;
+  sd::Status st = client->reconnect([&]() -> sd::Status {
+    other = std::thread([&] {
+      std::vector<char> b(16);
+      CHECK(client->call(read_req(7, 16), nullptr, b.data()).ok());
+    });
+    // Not a synchronisation: without the gate the other call would
+    // overtake the prologue's here, and the order below would show it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::vector<char> p(16);
+    return client->exec(read_req(3, 16), nullptr, p.data());
+  });
+  CHECK(st.ok());
+  other.join();
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0] == std::pair<int, uint64_t>{1, 3});
+    CHECK(seen[1] == std::pair<int, uint64_t>{1, 7});
+  }
+  // A prologue that fails leaves the connection failed: no other call gets
+  // through on it.
+  client->abort();
+  st = client->reconnect([&]() -> sd::Status { return sd::err(sd::Res::VdiLocked); });
+  CHECK(st.code() == sd::Res::VdiLocked);
+  CHECK(client->broken());
+  CHECK(client->call(read_req(8, 16), nullptr, buf.data()).code() == sd::Res::NetworkError);
+  std::lock_guard<std::mutex> lk(mu);
+  CHECK(seen.size() == 2);
+}

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "group/vdi_locks.h"
+#include "fake_peers.h"
 
 namespace {
 
@@ -160,4 +161,32 @@ TEST_CASE("VdiLocks: after a full restart (an empty table) a hold comes back, un
   // its vid is not taken over by an old writer.
   locks.forget(6);
   CHECK(locks.lock(6, a, false, 4, 333, true) == sd::Res::InodeInvalidated);
+}
+
+TEST_CASE("VdiLocks: revoked tokens stay revoked across a full restart (kept on disk)") {
+  sdtest::TempDir t;
+  std::string file = t.path + "/revoked";
+  auto a = holder(7000, 1), b = holder(7001, 1);
+  {
+    sd::VdiLocks locks;
+    locks.keep_revoked_in(file);
+    CHECK(locks.lock(5, a, false, 1, 111) == sd::Res::Success);
+    CHECK(locks.release(5, b) == sd::Res::Success);  // broken
+    CHECK(locks.lock(6, a, false, 2, 222) == sd::Res::Success);
+    CHECK(locks.release(6, a, true) == sd::Res::Success);  // released by its holder
+    CHECK(locks.lock(7, a, false, 3, 333) == sd::Res::Success);
+    auto cleared = locks.clear();  // the cluster is formatted
+    REQUIRE(cleared.size() == 1);
+    CHECK(cleared[0] == a);
+  }
+  sd::VdiLocks after;  // every sheep stopped and started again
+  after.keep_revoked_in(file);
+  CHECK(after.revoked() == std::set<uint64_t>{111, 222, 333});
+  CHECK(after.lock(5, a, false, 4, 111, true) == sd::Res::InodeInvalidated);
+  CHECK(after.lock(6, a, false, 4, 222, true) == sd::Res::InodeInvalidated);
+  CHECK(after.lock(7, a, false, 4, 333, true) == sd::Res::InodeInvalidated);
+  CHECK(after.lock(8, a, false, 4, 444, true) == sd::Res::Success);  // never revoked
+  // Tokens revoked elsewhere (a joining sheep's) join ours.
+  after.merge_revoked({555});
+  CHECK(after.lock(9, b, false, 5, 555, true) == sd::Res::InodeInvalidated);
 }

@@ -4,10 +4,10 @@ requests and never read the answers, some connect and say nothing, some
 send half a header and stop. Then waits for the sheep to close every one
 of them.
 
-  auth_flood.py PORT STREAMERS SILENT SECONDS DONE_FILE
+  auth_flood.py PORT STREAMERS SILENT SECONDS DONE_FILE [ADDRESSES]
 
-The connections come from four loopback addresses (127.0.0.2 to .5), as
-from four hosts (a sheep takes at most 64 strangers per address).
+The connections come from ADDRESSES loopback addresses (default 4:
+127.0.0.2, .3, ..., then 127.0.1.x), as from that many hosts.
 
 Writes DONE_FILE once everything is sent, then waits up to SECONDS for
 the sheep to close all connections; prints "closed N of M" and exits 0
@@ -31,10 +31,12 @@ def main():
     port, streamers, silent, seconds, done_file = (int(sys.argv[1]), int(sys.argv[2]),
                                                    int(sys.argv[3]), float(sys.argv[4]),
                                                    sys.argv[5])
+    addresses = int(sys.argv[6]) if len(sys.argv) > 6 else 4
     socks = []
     for i in range(streamers + silent):
+        a = 2 + i % addresses
         s = socket.create_connection(("127.0.0.1", port),
-                                     source_address=("127.0.0.%d" % (2 + i % 4), 0))
+                                     source_address=("127.0.%d.%d" % (a // 250, a % 250 + 2), 0))
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # read nothing, buffer little
         socks.append(s)
     burst = b"".join(challenge(i) for i in range(2000))
