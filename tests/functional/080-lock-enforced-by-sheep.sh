@@ -43,6 +43,31 @@ for port in 7000 7001; do
 done
 assert_eq "$(dogn 0 vdi read disk 0 1M | md5sum)" "$want" "the writer's data"
 
+# Upstream's dog resizes by writing the whole inode header back: allowed
+# when only the size (or tag) changes, refused when anything else does.
+python3 - "$ROOT/tests/functional/helpers" "$inode" <<'EOP' || fail "whole-header writes"
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+import rawclient as rc
+oid = int(sys.argv[2], 0)
+def call(spec, payload=b""):
+    s = rc.connect(7000)
+    s.sendall(rc.build(spec) + payload)
+    return rc.read_reply(s)
+hdr = bytearray(call({"op": "0x02", "oid": hex(oid), "dlen": "4664"})["data"])
+assert len(hdr) == 4664
+size_off, copies_off = 536, 554
+new = bytearray(hdr)
+struct.pack_into("<Q", new, size_off, 32 << 20)
+r = call({"op": "0x03", "flags": "1", "oid": hex(oid), "dlen": "4664"}, bytes(new))
+assert r["result"] == 0, "size change refused: 0x%x" % r["result"]
+bad = bytearray(new)
+bad[copies_off] = 1
+r = call({"op": "0x03", "flags": "1", "oid": hex(oid), "dlen": "4664"}, bytes(bad))
+assert r["result"] == 7, "copies change not refused: 0x%x" % r["result"]
+EOP
+assert_eq "$(dogn 0 vdi list -r disk | awk '{print $4}')" "33554432" "the size after the header write"
+
 # The forwarded flag: on the master (node 0) the request is an ordinary
 # LOCK_VDI and is refused; elsewhere it is not run at all.
 assert_eq "$("$RAW" 7000 req op=0x12 flags=0x41 payload=name:disk:256 | result_of)" "0x07" \
