@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <cerrno>
 #include <cstring>
@@ -39,8 +40,8 @@ AuthMac ClusterKey::mac(const char* label, const void* a, size_t alen, const voi
                         size_t blen) const {
   AuthMac out{};
   std::string msg(label);
-  msg.append(static_cast<const char*>(a), alen);
-  msg.append(static_cast<const char*>(b), blen);
+  if (alen) msg.append(static_cast<const char*>(a), alen);
+  if (blen) msg.append(static_cast<const char*>(b), blen);
   unsigned int len = 0;
   HMAC(EVP_sha256(), key_.data(), int(key_.size()),
        reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out.data(), &len);
@@ -57,6 +58,27 @@ AuthMac ClusterKey::server_proof(const AuthNonce& server, const AuthNonce& clien
 
 AuthMac ClusterKey::message_mac(const char* purpose, const void* data, size_t len) const {
   return mac(purpose, data, len, nullptr, 0);
+}
+
+std::string ClusterKey::zookeeper_credentials() const {
+  static const char kPurpose[] = "sheepdog zookeeper digest";
+  AuthMac m = message_mac(kPurpose, nullptr, 0);
+  static const char kHex[] = "0123456789abcdef";
+  std::string password;
+  for (uint8_t b : m) {
+    password += kHex[b >> 4];
+    password += kHex[b & 15];
+  }
+  return "sheepdog:" + password;
+}
+
+std::string ClusterKey::zookeeper_acl_id() const {
+  std::string cred = zookeeper_credentials();
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(cred.data()), cred.size(), digest);
+  unsigned char b64[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
+  int n = EVP_EncodeBlock(b64, digest, SHA_DIGEST_LENGTH);
+  return "sheepdog:" + std::string(reinterpret_cast<char*>(b64), size_t(n));
 }
 
 bool random_nonce(AuthNonce* out) { return RAND_bytes(out->data(), int(out->size())) == 1; }

@@ -43,6 +43,12 @@ class ClusterKey {
   // different kinds of message apart.
   AuthMac message_mac(const char* purpose, const void* data, size_t len) const;
 
+  // ZooKeeper's digest scheme, for the cluster's znodes: the credentials
+  // sheep present ("sheepdog:PASSWORD", the password derived from the key)
+  // and the ACL id that admits them ("sheepdog:" base64 SHA-1 of those).
+  std::string zookeeper_credentials() const;
+  std::string zookeeper_acl_id() const;
+
  private:
   AuthMac mac(const char* label, const void* a, size_t alen, const void* b, size_t blen) const;
   std::string key_;

@@ -197,6 +197,21 @@ int main(int argc, char** argv) {
     opts.cluster = "local";
 #endif
   }
+#ifdef SD_HAVE_ZOOKEEPER
+  if (opts.cluster == "zookeeper") {
+    ZooKeeperOptions zk;
+    std::string why;
+    if (!parse_zookeeper_options(opts.cluster_opts, &zk, &why)) {
+      std::fprintf(stderr, "%s\n", why.c_str());
+      return 1;
+    }
+    if (!zookeeper_available(zk)) {
+      std::fprintf(stderr, "cannot reach ZooKeeper at %s: start it, or name servers that answer\n",
+                   zk.hosts.c_str());
+      return 1;
+    }
+  }
+#endif
   if (opts.cluster == "local") {
     if (opts.cluster_opts.empty()) opts.cluster_opts = default_local_dir();
     if (opts.cluster_opts.empty()) {
@@ -306,7 +321,8 @@ int main(int argc, char** argv) {
   if (opts.cluster == "local")
     sd_info("cluster driver: local, in %s (sheep on this machine only)", opts.cluster_opts.c_str());
   else
-    sd_info("cluster driver: %s", opts.cluster.c_str());
+    sd_info("cluster driver: %s%s%s", opts.cluster.c_str(), opts.cluster_opts.empty() ? "" : ":",
+            opts.cluster_opts.c_str());
   sheep.driver = make_cluster_driver(opts.cluster, opts.cluster_opts, key);
   if (!sheep.driver) {
     sd_err("invalid cluster driver '%s'", opts.cluster.c_str());

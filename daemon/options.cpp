@@ -16,11 +16,14 @@ namespace sd {
 
 namespace {
 
+const char kDrivers[] = "local"
 #ifdef SD_HAVE_COROSYNC
-const char kDrivers[] = "local corosync";
-#else
-const char kDrivers[] = "local";
+                        " corosync"
 #endif
+#ifdef SD_HAVE_ZOOKEEPER
+                        " zookeeper"
+#endif
+    ;
 
 struct OptHelp {
   char letter;
@@ -38,7 +41,9 @@ const OptHelp kOpts[] = {
      "corosync does not answer)\n"
      "\tlocal: use local driver (sheep on one machine; directory /run/sheepdog/local, or "
      "$XDG_RUNTIME_DIR/sheepdog/local)\n"
-     "\tlocal:PATH: use a membership directory of your choice (this user's, mode 0700)\n"},
+     "\tlocal:PATH: use a membership directory of your choice (this user's, mode 0700)\n"
+     "\tzookeeper:HOST:PORT[,HOST:PORT...][/CLUSTER][,timeout=MS]: use a ZooKeeper ensemble\n"
+     "\t  (session timeout in milliseconds, default 3000)\n"},
     {'D', "directio", false, "accepted and ignored: writes are made durable with fdatasync",
      nullptr},
     {'f', "foreground", false, "make the program run in foreground", nullptr},
@@ -136,7 +141,14 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
         std::string s = optarg;
         size_t colon = s.find(':');
         std::string name = s.substr(0, colon);
-        if (name != "local" && name != "corosync") {
+        bool known = name == "local";
+#ifdef SD_HAVE_COROSYNC
+        known |= name == "corosync";
+#endif
+#ifdef SD_HAVE_ZOOKEEPER
+        known |= name == "zookeeper";
+#endif
+        if (!known) {
           std::fprintf(stderr, "Invalid cluster driver '%s'\n", name.c_str());
           std::fprintf(stderr, "\nSupported features:\n\tCluster drivers: %s\n", kDrivers);
           return 1;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Measures the cluster drivers: failure detection time and ordered message
-# throughput, for the local driver and for corosync (one host, and three
-# hosts in network namespaces). Not part of the test suite.
+# throughput, for the local driver, for corosync (one host, and three
+# hosts in network namespaces) and for ZooKeeper (one server on the host).
+# Not part of the test suite.
 #   scripts/bench-cluster-driver.sh [BUILD_DIR]      (default build/)
 # Runs itself in private namespaces; needs root.
 set -euo pipefail
@@ -22,34 +23,37 @@ now_ms() { date +%s%3N; }
 wait_count() {  # wait_count DOG_ARGS... -- COUNT
   local want=${*: -1}
   local args=("${@:1:$#-1}")
-  for _ in $(seq 1 400); do
+  for _ in $(seq 1 1000); do
     [ "$("$DOG" node list -r "${args[@]}" 2>/dev/null | wc -l)" -eq "$want" ] && return 0
     sleep 0.01
   done
   return 1
 }
 
-run_local_or_single_corosync() {
-  local driver=$1
-  for i in 0 1 2; do "$SHEEP" "$T/$driver$i" -p $((7100 + i)) -z "$i" -c "$driver"; done
+run_on_one_host() {  # run_on_one_host LABEL DRIVER
+  local label=$1 driver=$2
+  for i in 0 1 2; do "$SHEEP" "$T/$label$i" -p $((7100 + i)) -z "$i" -c "$driver"; done
   wait_count -p 7100 3
   "$DOG" cluster format -c 3 -p 7100 >/dev/null
-  echo "-- $driver driver, 3 sheep on one host"
+  echo "-- $label driver, 3 sheep on one host"
   "$BENCH" -p 7100 -n 500 -j 1
   "$BENCH" -p 7100 -n 4000 -j 16
   local t0
   t0=$(now_ms)
-  pkill -9 -f "$SHEEP $T/${driver}2 "
+  pkill -9 -f "$SHEEP $T/${label}2 "
   wait_count -p 7100 2
   echo "kill -9 of a sheep seen after $(($(now_ms) - t0)) ms"
-  pkill -f "$SHEEP $T/$driver" || true
+  pkill -f "$SHEEP $T/$label" || true
   sleep 0.5
 }
 
-run_local_or_single_corosync "local:$T/localdir"
+run_on_one_host local "local:$T/localdir"
 "$ROOT/scripts/corosync.sh" start "$T/coro" >/dev/null
-run_local_or_single_corosync corosync
+run_on_one_host corosync corosync
 "$ROOT/scripts/corosync.sh" stop "$T/coro" --kill
+"$ROOT/scripts/zookeeper.sh" start "$T/zk" --port 2181
+run_on_one_host zookeeper zookeeper:127.0.0.1:2181
+"$ROOT/scripts/zookeeper.sh" stop "$T/zk" --kill
 
 echo "-- corosync driver, 3 hosts (network namespaces, knet, token 1000 ms)"
 "$ROOT/scripts/netns-hosts.sh" up 3 sdb >/dev/null

@@ -7,6 +7,7 @@ PKGS=(
   nbdkit nbdkit-plugin-dev libnbd-dev libnbd-bin nbdfuse python3-libnbd
   doctest-dev liburcu-dev libaio-dev libssl-dev
   corosync libcpg-dev libcorosync-common-dev libquorum-dev libvotequorum-dev
+  zookeeper libzookeeper-mt-dev
   fio qemu-utils fuse3 e2fsprogs util-linux iproute2 nftables procps
 )
 missing=()

@@ -71,6 +71,24 @@ std::string default_local_dir();
 // Creates the local driver's directory (0700) or checks that it is this
 // user's and writable by nobody else; false with *why otherwise.
 bool prepare_local_dir(const std::string& dir, std::string* why);
+#ifdef SD_HAVE_ZOOKEEPER
+// `-c zookeeper:HOST:PORT[,HOST:PORT...][/CLUSTER][,timeout=MS]`, as
+// upstream: the servers, the cluster's znode (/sheepdog, or
+// /sheepdog/CLUSTER) and the session timeout (default 3000 ms).
+struct ZooKeeperOptions {
+  std::string hosts;
+  std::string path = "/sheepdog";
+  uint32_t timeout_ms = 3000;
+};
+// False with upstream's message in *why for a malformed option string.
+bool parse_zookeeper_options(const std::string& text, ZooKeeperOptions* out, std::string* why);
+// nullptr when the options do not parse.
+std::unique_ptr<ClusterDriver> make_zookeeper_driver(const std::string& opts,
+                                                     const ClusterKey& key);
+// True when one of the servers answers (within the session timeout, 5 s at
+// least).
+bool zookeeper_available(const ZooKeeperOptions& o);
+#endif
 #ifdef SD_HAVE_COROSYNC
 std::unique_ptr<ClusterDriver> make_corosync_driver(const ClusterKey& key);
 // True when a corosync with the CPG service answers on this host.

@@ -10,6 +10,9 @@ std::unique_ptr<ClusterDriver> make_cluster_driver(const std::string& name,
 #ifdef SD_HAVE_COROSYNC
   if (name == "corosync") return make_corosync_driver(key);
 #endif
+#ifdef SD_HAVE_ZOOKEEPER
+  if (name == "zookeeper") return make_zookeeper_driver(opts, key);
+#endif
   return nullptr;
 }
 

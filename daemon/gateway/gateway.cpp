@@ -25,10 +25,17 @@ bool retryable(Res r) {
          r == Res::WaitForJoin || r == Res::WaitForFormat || r == Res::Killed;
 }
 
-constexpr int kMaxAttempts = 20;
-// How long a retry waits for the membership to move on (it returns as soon
-// as it does).
+// How long a request keeps being retried while the cluster notices a dead
+// peer (the zookeeper driver takes its session timeout, 3 s by default; a
+// peer that never answers fails its calls after 30 s), and how long each
+// retry waits for the membership to move on (it returns as soon as it does).
+constexpr auto kRetryFor = std::chrono::seconds(20);
 constexpr auto kSettle = std::chrono::milliseconds(50);
+
+// True while a request begun at `start` may be tried again.
+bool may_retry(std::chrono::steady_clock::time_point start) {
+  return std::chrono::steady_clock::now() - start < kRetryFor;
+}
 
 // Spreads reads over the copies; cheap, per thread, seeded once.
 uint32_t spread() {
@@ -41,7 +48,7 @@ uint32_t spread() {
 Status Gateway::read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies) {
   if (uint64_t(offset) + len > policy_.object_size_of(oid)) return err(Res::InvalidParms);
   Res last = Res::NoObj;
-  for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
+  for (auto began = std::chrono::steady_clock::now();;) {
     MembershipPtr m = members_.membership();
     Placement p = m->ring.place(oid, policy_.copies_for(oid, copies));
     if (!p.count) return err(Res::Halt);
@@ -68,7 +75,7 @@ Status Gateway::read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uin
       last = st.code();
       if (retryable(last)) retry = true;
     }
-    if (!retry) break;
+    if (!retry || !may_retry(began)) break;
     members_.wait_for_change(m.get(), kSettle);  // an epoch change in progress
   }
   return err(last);
@@ -78,7 +85,7 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len
                           uint32_t offset, uint8_t copies) {
   if (kind != Kind::Remove && members_.halted()) return err(Res::Halt);
   Res last = Res::Success;
-  for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
+  for (auto start = std::chrono::steady_clock::now();;) {
     MembershipPtr m = members_.membership();
     Placement p = m->ring.place(oid, policy_.copies_for(oid, copies));
     if (!p.count) return err(Res::Halt);
@@ -151,7 +158,7 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len
       if (kind == Kind::Remove) drop_other_copies(oid, *m, p);
       return {};
     }
-    if (!retry) break;
+    if (!retry || !may_retry(start)) break;
     members_.wait_for_change(m.get(), kSettle);  // an epoch change in progress
   }
   sd_err("%016" PRIx64 ": %s", oid, strerror(last));

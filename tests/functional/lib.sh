@@ -214,6 +214,15 @@ start_host_sheep() {
 }
 host_sheep_gone() { ! pgrep -f "^$SHEEP $T/h$1 " >/dev/null; }
 
+# ---- ZooKeeper ----
+ZOOKEEPER=$ROOT/scripts/zookeeper.sh
+ZK_TOOL=$BUILD/tests/tools/zk-tool
+# start_zookeeper DIR [scripts/zookeeper.sh start options]: stopped at exit.
+start_zookeeper() {
+  "$ZOOKEEPER" start "$@" || fail "zookeeper did not start in $1"
+  on_exit "$ZOOKEEPER stop $1 --kill"
+}
+
 # ---- recovery ----
 # Every object on exactly its owners (no missing, no extra copies).
 placement_ok() { "$CHECK_PLACEMENT" -p "${1:-7000}" >/dev/null 2>&1; }
