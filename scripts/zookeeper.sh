@@ -27,14 +27,15 @@ wait_until() {  # wait_until SECONDS CMD...
     sleep 0.05
   done
 }
-# four_letter WORD: the server's answer to a four-letter command.
+# four_letter WORD: the server's answer to a four-letter command (a server
+# that accepts but never answers, starting or frozen, costs at most 3 s).
 four_letter() {
   local addr port
   addr=$(cat "$dir/addr") port=$(cat "$dir/port")
   if [ -s "$dir/netns" ]; then
-    ip netns exec "$(cat "$dir/netns")" bash -c "exec 3<>/dev/tcp/$addr/$port; printf $1 >&3; cat <&3"
+    timeout 3 ip netns exec "$(cat "$dir/netns")" bash -c "exec 3<>/dev/tcp/$addr/$port; printf $1 >&3; cat <&3"
   else
-    bash -c "exec 3<>/dev/tcp/$addr/$port; printf $1 >&3; cat <&3"
+    timeout 3 bash -c "exec 3<>/dev/tcp/$addr/$port; printf $1 >&3; cat <&3"
   fi
 }
 # (Outputs are captured before matching: with pipefail, grep -q closing the

@@ -39,6 +39,7 @@
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -120,7 +121,6 @@ class ZooKeeperTransport : public OrderedTransport {
     auto* t = static_cast<ZooKeeperTransport*>(ctx);
     if (type == ZOO_SESSION_EVENT) {
       t->zk_state_ = state;
-      if (state == ZOO_CONNECTED_STATE) t->connected_since_ = Clock::now();
     } else if (type == ZOO_CHILD_EVENT && path) {
       if (t->queue_path() == path) t->queue_changed_ = true;
       if (t->member_path() == path) t->members_changed_ = true;
@@ -287,59 +287,120 @@ class ZooKeeperTransport : public OrderedTransport {
     }
     deallocate_String_vector(&names);
     std::sort(fresh.begin(), fresh.end());
-    std::vector<char> buf(kMaxFrame);
-    for (const auto& [s, name] : fresh) {
-      if (stopping_ || suspended_) return true;
-      int len = int(buf.size());
-      rc = zoo_get(zh_, (queue_path() + "/" + name).c_str(), 0, buf.data(), &len, nullptr);
-      if (rc == ZNONODE) {  // cleaned up: every member had read it, and so had we
-        last_read_ = s;
-        continue;
+    // Fetched in batches of requests in flight together, delivered in order.
+    constexpr size_t kBatch = 64;
+    for (size_t from = 0; from < fresh.size(); from += kBatch) {
+      size_t n = std::min(kBatch, fresh.size() - from);
+      Fetch fetch(n);
+      for (size_t i = 0; i < n; i++) {
+        fetch.slot[i].owner = &fetch;
+        std::string path = queue_path() + "/" + fresh[from + i].second;
+        if (zoo_aget(zh_, path.c_str(), 0, on_fetched, &fetch.slot[i]) != ZOK) {
+          fetch.slot[i].rc = ZCONNECTIONLOSS;
+          fetch.done_one();
+        }
       }
-      if (rc != ZOK) return false;
-      last_read_ = s;
-      if (len <= 0) continue;
-      RecordReader f(buf.data(), size_t(len));
-      uint8_t kind = f.u8();
-      std::string who = f.str();
-      if (!f.ok() || who.empty()) continue;
-      size_t hdr = 1 + 4 + who.size();
-      if (kind == kRecord) {
-        events_->on_record(who, std::vector<char>(buf.data() + hdr, buf.data() + len));
-      } else if (kind == kGone && !gone_.count(who)) {
-        if (gone_.size() > 100000) gone_.clear();
-        gone_.insert(who);
-        events_->on_gone(who);
+      fetch.wait();
+      for (size_t i = 0; i < n; i++) {
+        if (stopping_ || suspended_) return true;
+        const Fetch::Slot& f = fetch.slot[i];
+        int64_t s = fresh[from + i].first;
+        if (f.rc == ZNONODE) {  // cleaned up: every member had read it, and so had we
+          last_read_ = s;
+          continue;
+        }
+        if (f.rc != ZOK) return false;
+        last_read_ = s;
+        deliver(f.data);
       }
     }
     return true;
   }
 
+  // Queue entries being fetched at once: each completion fills its slot.
+  struct Fetch {
+    struct Slot {
+      Fetch* owner = nullptr;
+      int rc = ZOK;
+      std::vector<char> data;
+    };
+    explicit Fetch(size_t n) : slot(n), left(n) {}
+    void done_one() {
+      std::lock_guard<std::mutex> lk(mu);
+      if (--left == 0) cv.notify_all();
+    }
+    void wait() {
+      std::unique_lock<std::mutex> lk(mu);
+      cv.wait(lk, [&] { return left == 0; });
+    }
+    std::vector<Slot> slot;
+    std::mutex mu;  // guards left
+    std::condition_variable cv;
+    size_t left;
+  };
+
+  static void on_fetched(int rc, const char* value, int len, const Stat*, const void* ctx) {
+    auto* slot = static_cast<Fetch::Slot*>(const_cast<void*>(ctx));
+    slot->rc = rc;
+    if (rc == ZOK && value && len > 0) slot->data.assign(value, value + len);
+    slot->owner->done_one();
+  }
+
+  // One queue entry, read: a record for the protocol, or a leave (the
+  // first GONE of an id counts).
+  void deliver(const std::vector<char>& frame) {
+    if (frame.empty()) return;
+    RecordReader f(frame.data(), frame.size());
+    uint8_t kind = f.u8();
+    std::string who = f.str();
+    if (!f.ok() || who.empty()) return;
+    size_t hdr = 1 + 4 + who.size();
+    if (kind == kRecord) {
+      events_->on_record(who, std::vector<char>(frame.begin() + long(hdr), frame.end()));
+    } else if (kind == kGone && !gone_.count(who)) {
+      if (gone_.size() > 100000) gone_.clear();
+      gone_.insert(who);
+      events_->on_gone(who);
+    }
+  }
+
   // The oldest member deletes the queue entries every member has read.
+  // The member list is read afresh, not taken from our cache: a newcomer
+  // registered a moment ago (its reading starts at the tail it saw) must
+  // hold back the cleanup before its first record is appended.
   void clean_queue() {
-    if (members_.empty() || members_.begin()->first != my_member_.substr(my_member_.rfind('/') + 1))
-      return;
+    String_vector members{};
+    if (zoo_get_children(zh_, member_path().c_str(), 0, &members) != ZOK) return;
+    std::vector<std::string> names(members.data, members.data + members.count);
+    deallocate_String_vector(&members);
+    std::sort(names.begin(), names.end());
+    if (names.empty() || names.front() != my_member_.substr(my_member_.rfind('/') + 1)) return;
     int64_t oldest = last_read_;
-    for (const auto& [name, id] : members_) {
+    for (const std::string& name : names) {
       char buf[256];
       int len = sizeof(buf);
       if (zoo_get(zh_, (member_path() + "/" + name).c_str(), 0, buf, &len, nullptr) != ZOK ||
           len < 0)
-        return;
+        return;  // gone meanwhile: next time
       RecordReader r(buf, size_t(len));
       r.str();
       int64_t next = int64_t(r.u64());
       if (!r.ok()) return;
       oldest = std::min(oldest, next - 1);
     }
-    String_vector names{};
-    if (zoo_get_children(zh_, queue_path().c_str(), 0, &names) != ZOK) return;
-    for (int i = 0; i < names.count; i++)
-      if (seq_of(names.data[i]) >= 0 && seq_of(names.data[i]) <= oldest)
-        zoo_delete(zh_, (queue_path() + "/" + names.data[i]).c_str(), -1);
-    deallocate_String_vector(&names);
+    String_vector queued{};
+    if (zoo_get_children(zh_, queue_path().c_str(), 0, &queued) != ZOK) return;
+    for (int i = 0; i < queued.count; i++)
+      if (seq_of(queued.data[i]) >= 0 && seq_of(queued.data[i]) <= oldest)
+        zoo_adelete(zh_, (queue_path() + "/" + queued.data[i]).c_str(), -1, on_deleted, nullptr);
+    deallocate_String_vector(&queued);
   }
 
+  // Appends a frame to the queue. Asynchronous: a client's requests reach
+  // the ensemble in the order it sends them, so frames keep their order,
+  // and several can be in flight (ZooKeeper commits them together). A
+  // failure is logged when it comes back; the session is then in trouble
+  // and the loop handles that.
   Status append_locked(FrameKind kind, const std::string& id, const std::vector<char>& payload) {
     RecordWriter w;
     w.u8(kind).str(id).raw(payload.data(), payload.size());
@@ -347,15 +408,29 @@ class ZooKeeperTransport : public OrderedTransport {
       sd_err("a cluster message of %zu bytes is too big for ZooKeeper", w.buf().size());
       return err(Res::InvalidParms);
     }
-    int rc = zoo_create(zh_, (queue_path() + "/q-").c_str(), w.buf().data(), int(w.buf().size()),
-                        acl(), ZOO_PERSISTENT_SEQUENTIAL, nullptr, 0);
+    int rc = zoo_acreate(zh_, (queue_path() + "/q-").c_str(), w.buf().data(),
+                         int(w.buf().size()), acl(), ZOO_PERSISTENT_SEQUENTIAL, on_appended, this);
     if (rc != ZOK) {
-      uint64_t skipped = 0;
-      if (complaints_.allow(&skipped))
-        sd_err("cannot append to %s: %s", queue_path().c_str(), zerror(rc));
+      complain_append(rc);
       return err(Res::ClusterError);
     }
     return {};
+  }
+
+  // The C client insists on a completion for every asynchronous call. A
+  // failed delete is retried by the next cleanup.
+  static void on_deleted(int, const void*) {}
+
+  static void on_appended(int rc, const char*, const void* ctx) {
+    if (rc != ZOK)
+      static_cast<ZooKeeperTransport*>(const_cast<void*>(ctx))->complain_append(rc);
+  }
+
+  void complain_append(int rc) {
+    uint64_t skipped = 0;
+    if (complaints_.allow(&skipped))
+      sd_err("cannot append to %s: %s (%" PRIu64 " more not logged)", queue_path().c_str(),
+             zerror(rc), skipped);
   }
 
   // ---- the loop -------------------------------------------------------
@@ -465,7 +540,7 @@ class ZooKeeperTransport : public OrderedTransport {
   std::atomic<bool> stopping_{false};
   std::atomic<int> zk_state_{0};
   std::atomic<bool> queue_changed_{false}, members_changed_{false};
-  Clock::time_point connected_since_{}, last_connected_{};
+  Clock::time_point last_connected_{};
   RateLimit complaints_{1};
   // Loop-thread state (and start()'s, before the loop exists).
   std::string id_;
@@ -489,7 +564,9 @@ bool parse_zookeeper_options(const std::string& text, ZooKeeperOptions* out, std
     std::string v = s.substr(t + 9);
     char* end = nullptr;
     unsigned long ms = std::strtoul(v.c_str(), &end, 10);
-    if (v.empty() || *end || ms < 100 || ms > 600000) {
+    bool digits = !v.empty() && v.size() <= 6 &&
+                  std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || *end || ms < 100 || ms > 600000) {
       *why = "Invalid ZooKeeper session timeout '" + v + "': must be milliseconds between 100 and 600000";
       return false;
     }

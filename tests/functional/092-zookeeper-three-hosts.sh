@@ -22,7 +22,7 @@ zk_sheep() {  # zk_sheep I: the sheep of host I
 }
 for i in 1 2 3; do zk_sheep "$i"; done
 for i in 1 2 3; do wait_for 30 host_nodes_are "$i" 3; done
-host_dog 1 cluster format -c 3 >/dev/null || fail "format"
+host_dog 1 cluster format -c 2 >/dev/null || fail "format"
 host_dog 2 vdi create disk 128M || fail "create"
 
 on_host 1 env LD_PRELOAD="$(nbdkit_preload)" nbdkit -U "$T/w.sock" -P "$T/w.pid" "$PLUGIN" \
@@ -64,6 +64,9 @@ if head -c 4096 /dev/zero | ip netns exec sdh-3 "$DOG_BIN" vdi write disk 0 4096
   fail "the cut-off host acknowledged a write"
 fi
 for i in 1 2; do wait_for 20 host_nodes_are "$i" 2; done
+# Two copies on three hosts: the copies host 3 held are made again.
+e=$(host_epoch 1)
+wait_for 60 grep -q "epoch $e: recovery done ([1-9]" "$T/h1/sheep.log" "$T/h2/sheep.log"
 assert_eq "$(host_dog 2 vdi read disk 0 64M | md5sum)" "$want" "data with host 3 cut off"
 "$NETNS" heal 3 sdh || fail "heal"
 wait_for 40 serves 3

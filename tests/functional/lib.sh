@@ -42,7 +42,7 @@ fail() {
   for log in "$T"/*/sheep.log; do
     [ -f "$log" ] && { echo "--- tail of $log" >&2; tail -n 15 "$log" >&2; }
   done
-  for log in "$T"/asan.* "$T"/ubsan.*; do
+  for log in "$T"/hung.log "$T"/asan.* "$T"/ubsan.*; do
     [ -f "$log" ] && { echo "--- $log" >&2; head -n 40 "$log" >&2; }
   done
   # Once more at the end: the runner shows only the last lines.
@@ -64,13 +64,21 @@ wait_for() {
 }
 
 # dog against node N (port 7000+N): dogn N args...
+# dog never waits forever on a sheep: one that hangs for 120 s is recorded
+# in $T/hung.log (which fail prints) and counts as failed.
+_dog() {
+  local rc=0
+  timeout -k 5 120 "$DOG_BIN" "$@" || rc=$?
+  [ $rc -eq 124 ] && echo "dog $* hung for 120 s" >>"$T/hung.log"
+  return $rc
+}
 dogn() {
   local n=$1
   shift
   local port=$((7000 + n))
-  "$DOG_BIN" "$@" -p "$port"
+  _dog "$@" -p "$port"
 }
-dog() { "$DOG_BIN" "$@"; }
+dog() { _dog "$@"; }
 
 # start_sheep N [extra args]: data dir $T/N, port 7000+N, zone N; waits
 # until it answers and lists itself.

@@ -61,3 +61,14 @@ TEST_CASE("ClusterKey: key files") {
   REQUIRE(sd::random_nonce(&b));
   CHECK(a != b);
 }
+
+TEST_CASE("ClusterKey: ZooKeeper's digest credentials and ACL id (values from Python)") {
+  auto key = sd::ClusterKey::from_bytes("0123456789abcdef");
+  // user:password, the password being the hex of an HMAC under the key...
+  CHECK(key.zookeeper_credentials() ==
+        "sheepdog:ecb79464e94154346012014d122841986f44f7c818a0befb1bd6913991834b6d");
+  // ...and the ACL id ZooKeeper's digest scheme derives from it:
+  // user:base64(SHA-1(user:password)).
+  CHECK(key.zookeeper_acl_id() == "sheepdog:DpaZh4R8x2WqCQPYn3JX/Z+DA8c=");
+  CHECK(sd::ClusterKey::from_bytes("0123456789abcdeX").zookeeper_acl_id() != key.zookeeper_acl_id());
+}
