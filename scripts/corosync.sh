@@ -37,17 +37,7 @@ fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
-# A process is gone when it no longer exists or is a zombie.
-gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
-
-wait_until() {  # wait_until SECONDS CMD...
-  local end=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -ge $end ] && return 1
-    sleep 0.05
-  done
-}
+source "$(dirname "$0")/service-helpers.sh"
 
 case "$cmd" in
 conf)
@@ -140,11 +130,7 @@ start)
   fi
   ;;
 stop)
-  [ -f "$dir/pid" ] || exit 0
-  pid=$(cat "$dir/pid")
-  if [ "${1:-}" = "--kill" ]; then kill -9 "$pid" 2>/dev/null || true; else kill "$pid" 2>/dev/null || true; fi
-  wait_until 20 gone "$pid" || { echo "corosync $pid did not stop" >&2; exit 1; }
-  rm -f "$dir/pid"
+  stop_service "$dir" corosync 20 "${1:-}"
   ;;
 running)
   [ -f "$dir/pid" ] && ! gone "$(cat "$dir/pid")"

@@ -18,15 +18,7 @@ shift 2
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
-gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
-wait_until() {  # wait_until SECONDS CMD...
-  local end=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -ge $end ] && return 1
-    sleep 0.05
-  done
-}
+source "$(dirname "$0")/service-helpers.sh"
 # four_letter WORD: the server's answer to a four-letter command (a server
 # that accepts but never answers, starting or frozen, costs at most 3 s).
 four_letter() {
@@ -102,11 +94,7 @@ start)
   fi
   ;;
 stop)
-  [ -f "$dir/pid" ] || exit 0
-  pid=$(cat "$dir/pid")
-  if [ "${1:-}" = "--kill" ]; then kill -9 "$pid" 2>/dev/null || true; else kill "$pid" 2>/dev/null || true; fi
-  wait_until 30 gone "$pid" || { echo "zookeeper $pid did not stop" >&2; exit 1; }
-  rm -f "$dir/pid"
+  stop_service "$dir" zookeeper 30 "${1:-}"
   ;;
 running)
   [ -f "$dir/pid" ] && ! gone "$(cat "$dir/pid")" && serving

@@ -183,6 +183,10 @@ class ZooKeeperTransport : public OrderedTransport {
         return false;
       }
     }
+    if (!key_.empty()) {
+      for (const std::string& p : {base(), member_path(), queue_path()})
+        if (!guard_path(zh, p, why)) return false;
+    }
     // The queue's tail: we read what comes after it.
     String_vector names{};
     int rc = zoo_get_children(zh, queue_path().c_str(), 0, &names);
@@ -221,6 +225,33 @@ class ZooKeeperTransport : public OrderedTransport {
     }
     for (const auto& [name, id] : members_)
       if (id != id_) alone_ = false;
+    return true;
+  }
+
+  // With a key, the cluster's znodes must carry the key's ACL and nothing
+  // else: one made by someone else (or by sheep without a key) with an
+  // open ACL would let anyone delete the empty member directory, or add
+  // fake members. Such an ACL is replaced by ours while it still lets us.
+  bool guard_path(zhandle_t* zh, const std::string& p, std::string* why) {
+    ACL_vector have{};
+    Stat st{};
+    int rc = zoo_get_acl(zh, p.c_str(), &have, &st);
+    if (rc != ZOK) {
+      *why = "cannot read the ACL of " + p + ": " + zerror(rc);
+      return false;
+    }
+    bool ours = have.count == 1 && have.data[0].perms == ZOO_PERM_ALL &&
+                std::strcmp(have.data[0].id.scheme, "digest") == 0 &&
+                acl_id_ == have.data[0].id.id;
+    deallocate_ACL_vector(&have);
+    if (ours) return true;
+    rc = zoo_set_acl(zh, p.c_str(), -1, &acl_);
+    if (rc != ZOK) {
+      *why = p + " carries an ACL that is not this cluster key's, and it cannot be changed (" +
+             zerror(rc) + "): it belongs to another cluster, or remove it";
+      return false;
+    }
+    sd_warn("%s had an ACL other than the cluster key's: replaced by the key's", p.c_str());
     return true;
   }
 

@@ -7,13 +7,20 @@
 #   serving I/O; ZooKeeper back, they form the cluster again, the same
 #   epochs everywhere, the data intact;
 # - with a cluster key, the cluster's znodes carry a digest ACL: a client
-#   without the key can neither read them nor add to the queue.
+#   without the key can neither read them nor add to the queue, even when
+#   it made them first with an open ACL.
 source "$(dirname "$0")/lib.sh"
 start_zookeeper "$T/zk" --port 2181
 head -c 32 /dev/urandom | base64 >"$T/key"
 export SHEEPDOG_AUTH_KEY=$T/key
 export DRIVER=zookeeper:127.0.0.1:2181,timeout=1000
+# Someone without the key made the cluster's znodes first, open to all:
+# the first sheep puts the key's ACL on them.
+"$ZK_TOOL" 127.0.0.1:2181 create /sheepdog >/dev/null || fail "pre-create /sheepdog"
+"$ZK_TOOL" 127.0.0.1:2181 create /sheepdog/member >/dev/null || fail "pre-create the member znode"
 start_cluster 3 --auth-key "$T/key"
+grep -q "/sheepdog/member had an ACL other than the cluster key's" "$T/0/sheep.log" ||
+  fail "the open member znode was not taken over"
 dogn 0 cluster format -c 3 >/dev/null || fail "format"
 dogn 0 vdi create disk 16M || fail "create"
 head -c 8M /dev/urandom >"$T/a"
@@ -24,6 +31,7 @@ want=$(md5sum <"$T/a")
 assert_eq "$("$ZK_TOOL" 127.0.0.1:2181 read /sheepdog/queue)" "not authenticated" "reading the queue without the key"
 assert_eq "$("$ZK_TOOL" 127.0.0.1:2181 create /sheepdog/queue/)" "not authenticated" "appending without the key"
 assert_eq "$("$ZK_TOOL" 127.0.0.1:2181 count /sheepdog/member)" "not authenticated" "listing the members without the key"
+assert_eq "$("$ZK_TOOL" 127.0.0.1:2181 create /sheepdog/member/)" "not authenticated" "adding a fake member without the key"
 
 # Frozen for longer than the session timeout.
 pid=$(sheep_pid 2)
