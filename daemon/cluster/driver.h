@@ -55,6 +55,9 @@ class ClusterDriver {
   virtual Status broadcast(const std::vector<char>& msg) = 0;
   // Leaves the cluster gracefully; no events are delivered afterwards.
   virtual void leave() = 0;
+  // False while the driver cannot vouch that this node is still a member
+  // the others see (OrderedTransport::in_contact): no I/O then. Any thread.
+  virtual bool in_contact() const { return true; }
 };
 
 // Creates the driver named by `-c NAME[:OPTS]`; nullptr for an unknown name.

@@ -87,6 +87,7 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
   Status join(const SdNode& self, ClusterEvents* events) override;
   Status broadcast(const std::vector<char>& msg) override;
   void leave() override;
+  bool in_contact() const override { return transport_->in_contact(); }
 
   void on_record(const std::string& origin, const std::vector<char>& rec) override;
   void on_gone(const std::string& id) override;

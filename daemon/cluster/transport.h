@@ -49,6 +49,10 @@ class OrderedTransport {
   virtual void stop() = 0;
   // True when a newcomer sees every record ever sent (see above).
   virtual bool has_history() const = 0;
+  // False when the medium cannot vouch, right now, that we are still a
+  // participant the others see (a ZooKeeper session not confirmed lately:
+  // the others may be about to drop us). Called from any thread; cheap.
+  virtual bool in_contact() const { return true; }
 };
 
 }  // namespace sd

@@ -11,29 +11,29 @@
 //                          payload}, read by every participant in order.
 // A participant is its session ("z" and the session id in hex). When a
 // member znode disappears (its session closed or expired), every
-// participant that sees it appends a "gone" frame for it; readers deliver
-// the first one and ignore the rest, so a leave takes its place in the
-// same order everywhere. A newcomer reads from the queue's tail at the
-// time it arrived (no history: the master's JOIN_RESPONSE tells it the
-// members) and is alone when no other member znode exists. The
+// participant that sees it appends a "gone" frame for it; every reader
+// delivers all of them, so the leave (and the no-op repeats) sit at the
+// same places in everyone's order. A newcomer registers, then reads from
+// the queue's tail (no history: the master's JOIN_RESPONSE tells it the
+// members), and is alone when no other member znode exists. The
 // participant with the oldest member znode deletes the queue entries every
 // member has read, so the queue stays short.
 //
 // With a cluster key every znode carries a digest ACL derived from it
 // (ClusterKey::zookeeper_acl_id): without the key a client can neither
-// read nor write them.
+// read nor write them; children that do not carry it are deleted.
 //
-// Sessions: a sheep that has been disconnected from ZooKeeper for 2/3 of
-// the session timeout may already be gone for the others: it suspends
-// (stops serving I/O, forgets the membership), closes its handle, and
-// once ZooKeeper answers again joins with a new session, as a newcomer. An
-// expired session is handled the same way. Nothing ever uses a handle in
-// an unusable state.
+// Sessions: an answer to a `sync` (one goes every tenth of the session
+// timeout) vouches for us for half the timeout after its question left
+// (in_contact). Past that the others may be about to drop us: the sheep
+// refuses I/O at once, and the loop suspends (forgets the membership),
+// closes the handle, and once ZooKeeper answers again joins with a new
+// session, as a newcomer. An expired session, or an append that failed
+// (a cluster message may be lost), is handled the same way. Nothing ever
+// uses a handle in an unusable state.
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-#define THREADED  // the synchronous API of the multi-threaded client
-#include <zookeeper/zookeeper.h>
 
 #include <algorithm>
 #include <atomic>
@@ -52,6 +52,8 @@
 #include "cluster/membership_protocol.h"
 #include "cluster/transport.h"
 #include "cluster/wire_buffer.h"
+#include "cluster/zookeeper_transport.h"
+#include "cluster/zookeeper_znodes.h"
 
 namespace sd {
 
@@ -60,28 +62,10 @@ namespace {
 enum FrameKind : uint8_t { kRecord = 1, kGone = 2 };
 using Clock = std::chrono::steady_clock;
 
-// The digits of a sequential znode's name (m-0000000042 → 42); -1 if none.
-int64_t seq_of(const char* name) {
-  const char* dash = std::strrchr(name, '-');
-  if (!dash || !dash[1]) return -1;
-  char* end = nullptr;
-  long long v = std::strtoll(dash + 1, &end, 10);
-  return end && *end == 0 ? int64_t(v) : -1;
-}
-
 class ZooKeeperTransport : public OrderedTransport {
  public:
   ZooKeeperTransport(ZooKeeperOptions opts, ClusterKey key)
-      : opts_(std::move(opts)), key_(std::move(key)) {
-    if (!key_.empty()) {
-      acl_id_ = key_.zookeeper_acl_id();
-      acl_entry_.perms = ZOO_PERM_ALL;
-      acl_entry_.id.scheme = const_cast<char*>("digest");
-      acl_entry_.id.id = acl_id_.data();
-      acl_.count = 1;
-      acl_.data = &acl_entry_;
-    }
-  }
+      : opts_(std::move(opts)), key_(std::move(key)), acl_(key_) {}
   ~ZooKeeperTransport() override { stop(); }
 
   Result<std::string> start(TransportEvents* events) override {
@@ -131,7 +115,6 @@ class ZooKeeperTransport : public OrderedTransport {
   std::string base() const { return opts_.path; }
   std::string queue_path() const { return base() + "/queue"; }
   std::string member_path() const { return base() + "/member"; }
-  const ACL_vector* acl() const { return key_.empty() ? &ZOO_OPEN_ACL_UNSAFE : &acl_; }
 
   // Connects, authenticates, creates the cluster's paths, registers our
   // member znode and finds the queue's tail; false with *why otherwise.
@@ -157,9 +140,10 @@ class ZooKeeperTransport : public OrderedTransport {
       *why = "no server answered";
       return false;
     }
-    last_connected_ = Clock::now();
     // What the servers granted (they bound it by their tick time).
     timeout_ms_ = uint32_t(std::max(100, zoo_recv_timeout(zh)));
+    ping_in_flight_ = false;
+    append_failed_ = false;
     if (!key_.empty()) {
       std::string cred = key_.zookeeper_credentials();
       int rc = zoo_add_auth(zh, "digest", cred.data(), int(cred.size()), nullptr, nullptr);
@@ -177,7 +161,7 @@ class ZooKeeperTransport : public OrderedTransport {
         }
         continue;
       }
-      int rc = zoo_create(zh, p.c_str(), nullptr, -1, acl(), 0, nullptr, 0);
+      int rc = zoo_create(zh, p.c_str(), nullptr, -1, acl_.vector(), 0, nullptr, 0);
       if (rc != ZOK && rc != ZNODEEXISTS) {
         *why = "cannot create " + p + ": " + zerror(rc);
         return false;
@@ -185,36 +169,47 @@ class ZooKeeperTransport : public OrderedTransport {
     }
     if (!key_.empty()) {
       for (const std::string& p : {base(), member_path(), queue_path()})
-        if (!guard_path(zh, p, why)) return false;
+        if (!acl_.guard(zh, p, why)) return false;
+      for (const std::string& p : {member_path(), queue_path()})
+        if (!acl_.sweep(zh, p, why)) return false;
     }
-    // The queue's tail: we read what comes after it.
-    String_vector names{};
-    int rc = zoo_get_children(zh, queue_path().c_str(), 0, &names);
-    if (rc != ZOK) {
-      *why = "cannot read " + queue_path() + ": " + zerror(rc) +
-             (rc == ZNOAUTH ? " (it belongs to a cluster with another key, or none)" : "");
-      return false;
-    }
-    last_read_ = -1;
-    for (int i = 0; i < names.count; i++) last_read_ = std::max(last_read_, seq_of(names.data[i]));
-    deallocate_String_vector(&names);
     const clientid_t* cid = zoo_client_id(zh);
     char idbuf[32];
     std::snprintf(idbuf, sizeof(idbuf), "z%" PRIx64, uint64_t(cid->client_id));
     id_ = idbuf;
-    // Our member znode: our id and how far we read.
+    // Registered first, as having read nothing, which holds the cleanup
+    // back; then the tail is read, and what we will read next is set.
+    // (The other order would let the oldest member delete an entry past
+    // the tail we saw before our member znode was there to stop it.)
+    last_read_ = -1;
     std::vector<char> data = member_data();
     char created[512];
-    rc = zoo_create(zh, (member_path() + "/m-").c_str(), data.data(), int(data.size()), acl(),
-                    ZOO_EPHEMERAL_SEQUENTIAL, created, sizeof(created));
+    int rc = zoo_create(zh, (member_path() + "/m-").c_str(), data.data(), int(data.size()), acl_.vector(),
+                        ZOO_EPHEMERAL_SEQUENTIAL, created, sizeof(created));
     if (rc != ZOK) {
-      *why = "cannot register in " + member_path() + ": " + zerror(rc);
+      *why = "cannot register in " + member_path() + ": " + zerror(rc) +
+             (rc == ZNOAUTH ? " (it belongs to a cluster with another key, or none)" : "");
       return false;
     }
     my_member_ = created;
+    String_vector names{};
+    rc = zoo_get_children(zh, queue_path().c_str(), 0, &names);
+    if (rc != ZOK) {
+      *why = "cannot read " + queue_path() + ": " + zerror(rc);
+      return false;
+    }
+    for (int i = 0; i < names.count; i++) last_read_ = std::max(last_read_, znode_seq(names.data[i]));
+    deallocate_String_vector(&names);
+    data = member_data();
+    int64_t asked_ms = now_ms();  // the servers heard from us after this
+    rc = zoo_set(zh, my_member_.c_str(), data.data(), int(data.size()), -1);
+    if (rc != ZOK) {
+      *why = "cannot update " + my_member_ + ": " + zerror(rc);
+      return false;
+    }
+    confirmed_ms_ = asked_ms;
     reported_read_ = last_read_;
     members_.clear();
-    gone_.clear();
     gone_sent_.clear();
     queue_changed_ = members_changed_ = true;
     // Alone: nobody else is registered.
@@ -225,33 +220,6 @@ class ZooKeeperTransport : public OrderedTransport {
     }
     for (const auto& [name, id] : members_)
       if (id != id_) alone_ = false;
-    return true;
-  }
-
-  // With a key, the cluster's znodes must carry the key's ACL and nothing
-  // else: one made by someone else (or by sheep without a key) with an
-  // open ACL would let anyone delete the empty member directory, or add
-  // fake members. Such an ACL is replaced by ours while it still lets us.
-  bool guard_path(zhandle_t* zh, const std::string& p, std::string* why) {
-    ACL_vector have{};
-    Stat st{};
-    int rc = zoo_get_acl(zh, p.c_str(), &have, &st);
-    if (rc != ZOK) {
-      *why = "cannot read the ACL of " + p + ": " + zerror(rc);
-      return false;
-    }
-    bool ours = have.count == 1 && have.data[0].perms == ZOO_PERM_ALL &&
-                std::strcmp(have.data[0].id.scheme, "digest") == 0 &&
-                acl_id_ == have.data[0].id.id;
-    deallocate_ACL_vector(&have);
-    if (ours) return true;
-    rc = zoo_set_acl(zh, p.c_str(), -1, &acl_);
-    if (rc != ZOK) {
-      *why = p + " carries an ACL that is not this cluster key's, and it cannot be changed (" +
-             zerror(rc) + "): it belongs to another cluster, or remove it";
-      return false;
-    }
-    sd_warn("%s had an ACL other than the cluster key's: replaced by the key's", p.c_str());
     return true;
   }
 
@@ -275,13 +243,24 @@ class ZooKeeperTransport : public OrderedTransport {
 
   // Re-reads the member znodes (and sets the watch); a member znode that
   // is gone means its participant is: a GONE frame is appended for it.
+  // False (to be retried) when ZooKeeper does not answer.
   bool read_members() {
     String_vector names{};
     int rc = zoo_wget_children(zh_, member_path().c_str(), on_watch, this, &names);
     if (rc != ZOK) return false;
     std::map<std::string, std::string> now;
-    for (int i = 0; i < names.count; i++) {
-      std::string name = names.data[i];
+    bool ok = true;
+    if (names.count > int(kMaxMembers)) {
+      uint64_t skipped = 0;
+      if (complaints_.allow(&skipped))
+        sd_err("%s has %d children; only the oldest %zu are taken for members", member_path().c_str(),
+               names.count, kMaxMembers);
+    }
+    std::vector<std::string> sorted(names.data, names.data + names.count);
+    deallocate_String_vector(&names);
+    std::sort(sorted.begin(), sorted.end());
+    if (sorted.size() > kMaxMembers) sorted.resize(kMaxMembers);
+    for (const std::string& name : sorted) {
       auto known = members_.find(name);
       if (known != members_.end()) {
         now[name] = known->second;
@@ -289,21 +268,23 @@ class ZooKeeperTransport : public OrderedTransport {
       }
       char buf[256];
       int len = sizeof(buf);
-      if (zoo_get(zh_, (member_path() + "/" + name).c_str(), 0, buf, &len, nullptr) != ZOK ||
-          len < 0)
-        continue;  // gone again already
-      RecordReader r(buf, size_t(len));
+      rc = zoo_get(zh_, (member_path() + "/" + name).c_str(), 0, buf, &len, nullptr);
+      if (rc == ZNONODE) continue;  // gone again already
+      if (rc != ZOK) {
+        ok = false;  // not known yet: looked at again at the retry
+        continue;
+      }
+      RecordReader r(buf, size_t(std::max(len, 0)));
       std::string id = r.str();
-      if (r.ok()) now[name] = id;
+      if (r.ok() && valid_participant_id(id)) now[name] = id;
     }
-    deallocate_String_vector(&names);
     for (const auto& [name, id] : members_)
       if (!now.count(name) && !gone_sent_.count(id) && id != id_) {
         std::lock_guard<std::mutex> lk(zh_mu_);
         if (append_locked(kGone, id, {}).ok()) gone_sent_.insert(id);
       }
     members_ = std::move(now);
-    return true;
+    return ok;
   }
 
   // Delivers every queue entry after last_read_, in order.
@@ -313,7 +294,7 @@ class ZooKeeperTransport : public OrderedTransport {
     if (rc != ZOK) return false;
     std::vector<std::pair<int64_t, std::string>> fresh;
     for (int i = 0; i < names.count; i++) {
-      int64_t s = seq_of(names.data[i]);
+      int64_t s = znode_seq(names.data[i]);
       if (s > last_read_) fresh.push_back({s, names.data[i]});
     }
     deallocate_String_vector(&names);
@@ -377,34 +358,43 @@ class ZooKeeperTransport : public OrderedTransport {
     slot->owner->done_one();
   }
 
-  // One queue entry, read: a record for the protocol, or a leave (the
-  // first GONE of an id counts).
+  // One queue entry, read: a record for the protocol, or a leave. Every
+  // GONE frame is delivered, duplicates too (each member that saw the
+  // member znode vanish appends one): every reader then sees the same
+  // sequence, and a leave after the first is a no-op for all alike.
   void deliver(const std::vector<char>& frame) {
     if (frame.empty()) return;
     RecordReader f(frame.data(), frame.size());
     uint8_t kind = f.u8();
     std::string who = f.str();
-    if (!f.ok() || who.empty()) return;
+    if (!f.ok() || !valid_participant_id(who)) return;
     size_t hdr = 1 + 4 + who.size();
     if (kind == kRecord) {
       events_->on_record(who, std::vector<char>(frame.begin() + long(hdr), frame.end()));
-    } else if (kind == kGone && !gone_.count(who)) {
-      if (gone_.size() > 100000) gone_.clear();
-      gone_.insert(who);
+    } else if (kind == kGone) {
       events_->on_gone(who);
     }
   }
 
-  // The oldest member deletes the queue entries every member has read.
-  // The member list is read afresh, not taken from our cache: a newcomer
-  // registered a moment ago (its reading starts at the tail it saw) must
-  // hold back the cleanup before its first record is appended.
-  void clean_queue() {
+  // The member znodes' names, sorted (oldest first); false if unread.
+  bool list_members(std::vector<std::string>* out) {
     String_vector members{};
-    if (zoo_get_children(zh_, member_path().c_str(), 0, &members) != ZOK) return;
-    std::vector<std::string> names(members.data, members.data + members.count);
+    if (zoo_get_children(zh_, member_path().c_str(), 0, &members) != ZOK) return false;
+    out->assign(members.data, members.data + members.count);
     deallocate_String_vector(&members);
-    std::sort(names.begin(), names.end());
+    std::sort(out->begin(), out->end());
+    return true;
+  }
+
+  // The oldest member deletes the queue entries every member has read.
+  // The member list is read afresh, not taken from our cache, and read
+  // again after the members' positions: a newcomer registers (as having
+  // read nothing) before it looks for the queue's tail, so if it is in
+  // neither list it registered after we read the positions, and saw a
+  // tail later than anything they allow us to delete.
+  void clean_queue() {
+    std::vector<std::string> names, again;
+    if (!list_members(&names)) return;
     if (names.empty() || names.front() != my_member_.substr(my_member_.rfind('/') + 1)) return;
     int64_t oldest = last_read_;
     for (const std::string& name : names) {
@@ -419,10 +409,11 @@ class ZooKeeperTransport : public OrderedTransport {
       if (!r.ok()) return;
       oldest = std::min(oldest, next - 1);
     }
+    if (!list_members(&again) || again != names) return;  // next time
     String_vector queued{};
     if (zoo_get_children(zh_, queue_path().c_str(), 0, &queued) != ZOK) return;
     for (int i = 0; i < queued.count; i++)
-      if (seq_of(queued.data[i]) >= 0 && seq_of(queued.data[i]) <= oldest)
+      if (znode_seq(queued.data[i]) >= 0 && znode_seq(queued.data[i]) <= oldest)
         zoo_adelete(zh_, (queue_path() + "/" + queued.data[i]).c_str(), -1, on_deleted, nullptr);
     deallocate_String_vector(&queued);
   }
@@ -430,8 +421,10 @@ class ZooKeeperTransport : public OrderedTransport {
   // Appends a frame to the queue. Asynchronous: a client's requests reach
   // the ensemble in the order it sends them, so frames keep their order,
   // and several can be in flight (ZooKeeper commits them together). A
-  // failure is logged when it comes back; the session is then in trouble
-  // and the loop handles that.
+  // failure (now or when it comes back) means a frame may be lost, or
+  // stored without our knowing (a connection lost meanwhile): the
+  // protocol cannot go on from there, so the loop suspends and we join
+  // again with a new session.
   Status append_locked(FrameKind kind, const std::string& id, const std::vector<char>& payload) {
     RecordWriter w;
     w.u8(kind).str(id).raw(payload.data(), payload.size());
@@ -440,9 +433,11 @@ class ZooKeeperTransport : public OrderedTransport {
       return err(Res::InvalidParms);
     }
     int rc = zoo_acreate(zh_, (queue_path() + "/q-").c_str(), w.buf().data(),
-                         int(w.buf().size()), acl(), ZOO_PERSISTENT_SEQUENTIAL, on_appended, this);
+                         int(w.buf().size()), acl_.vector(), ZOO_PERSISTENT_SEQUENTIAL, on_appended, this);
     if (rc != ZOK) {
       complain_append(rc);
+      append_failed_ = true;
+      wake();
       return err(Res::ClusterError);
     }
     return {};
@@ -453,8 +448,50 @@ class ZooKeeperTransport : public OrderedTransport {
   static void on_deleted(int, const void*) {}
 
   static void on_appended(int rc, const char*, const void* ctx) {
-    if (rc != ZOK)
-      static_cast<ZooKeeperTransport*>(const_cast<void*>(ctx))->complain_append(rc);
+    if (rc == ZOK) return;
+    auto* t = static_cast<ZooKeeperTransport*>(const_cast<void*>(ctx));
+    t->complain_append(rc);
+    t->append_failed_ = true;
+    t->wake();
+  }
+
+  // ---- contact ----------------------------------------------------------
+
+  static int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+        .count();
+  }
+
+  // How long an answer vouches for us. The leader expires a session a
+  // timeout T after it last heard of it, and a follower passes what its
+  // clients did on every half tick (a tick is at most T/2: ZooKeeper's own
+  // bound). An answer to a `sync` went through the leader after we asked,
+  // so the leader had heard of us at most a ping interval (T/10) and half
+  // a tick (T/4) before we asked: it cannot drop us earlier than 0.65 T
+  // after the question left. We stop at T/2.
+  int64_t contact_ms() const { return int64_t(timeout_ms_.load()) / 2; }
+
+ public:
+  bool in_contact() const override { return now_ms() - confirmed_ms_.load() < contact_ms(); }
+
+ private:
+  // Sends a `sync` (it goes through the leader, and writes nothing) every
+  // tenth of the timeout; each answer moves confirmed_ms_ to when its
+  // question left.
+  void ping() {
+    if (ping_in_flight_ || now_ms() - ping_sent_ms_.load() < int64_t(timeout_ms_.load()) / 10) return;
+    ping_sent_ms_ = now_ms();
+    ping_in_flight_ = true;
+    if (zoo_async(zh_, member_path().c_str(), on_pinged, this) != ZOK) ping_in_flight_ = false;
+  }
+
+  static void on_pinged(int rc, const char*, const void* ctx) {
+    auto* t = static_cast<ZooKeeperTransport*>(const_cast<void*>(ctx));
+    if (rc == ZOK) {
+      int64_t sent = t->ping_sent_ms_.load();
+      if (sent > t->confirmed_ms_.load()) t->confirmed_ms_ = sent;
+    }
+    t->ping_in_flight_ = false;
   }
 
   void complain_append(int rc) {
@@ -523,13 +560,16 @@ class ZooKeeperTransport : public OrderedTransport {
                                                    : "ZooKeeper refused our credentials");
         continue;
       }
-      if (state == ZOO_CONNECTED_STATE) {
-        last_connected_ = now;
-      } else if (now - last_connected_ > std::chrono::milliseconds(timeout_ms_ * 2 / 3)) {
+      if (!in_contact()) {
         // The others may be about to see our session expire: stop first.
-        suspend("lost contact with ZooKeeper for " + std::to_string(timeout_ms_ * 2 / 3) + " ms");
+        suspend("no answer from ZooKeeper for " + std::to_string(contact_ms()) + " ms");
         continue;
       }
+      if (append_failed_) {
+        suspend("a cluster message may be lost (an append to ZooKeeper failed)");
+        continue;
+      }
+      if (state == ZOO_CONNECTED_STATE) ping();
       if (state == ZOO_CONNECTED_STATE) {
         bool ok = true;
         if (members_changed_.exchange(false)) ok &= read_members();
@@ -555,13 +595,16 @@ class ZooKeeperTransport : public OrderedTransport {
     }
   }
 
-  static constexpr size_t kMaxFrame = 1 << 20;  // ZooKeeper's default jute.maxbuffer
+  // ZooKeeper's default jute.maxbuffer is 1 MiB - 1 for a whole request:
+  // path, ACL and headers fit in the rest.
+  static constexpr size_t kMaxFrame = (1 << 20) - 8192;
+  // Far more sheep than a cluster has; bounds what fake member znodes
+  // (possible without a key) can cost.
+  static constexpr size_t kMaxMembers = 4096;
 
   const ZooKeeperOptions opts_;
   const ClusterKey key_;
-  std::string acl_id_;
-  ACL acl_entry_{};
-  ACL_vector acl_{};
+  const ZnodeAcl acl_;
   TransportEvents* events_ = nullptr;
   std::mutex zh_mu_;  // guards zh_ (the handle) and suspended_ against send()
   zhandle_t* zh_ = nullptr;
@@ -571,81 +614,28 @@ class ZooKeeperTransport : public OrderedTransport {
   std::atomic<bool> stopping_{false};
   std::atomic<int> zk_state_{0};
   std::atomic<bool> queue_changed_{false}, members_changed_{false};
-  Clock::time_point last_connected_{};
+  // Contact (see in_contact): steady-clock milliseconds, shared with the
+  // client's completion thread and with the threads that ask.
+  std::atomic<int64_t> confirmed_ms_{0}, ping_sent_ms_{0};
+  std::atomic<bool> ping_in_flight_{false};
+  std::atomic<bool> append_failed_{false};
+  std::atomic<uint32_t> timeout_ms_{3000};  // the session timeout granted
   RateLimit complaints_{1};
   // Loop-thread state (and start()'s, before the loop exists).
   std::string id_;
   std::string my_member_;                      // our member znode's path
   std::map<std::string, std::string> members_;  // member znode name -> participant id
-  std::set<std::string> gone_;                  // ids whose GONE was delivered
   std::set<std::string> gone_sent_;             // ids we appended a GONE for
   int64_t last_read_ = -1;                      // the newest queue entry read
   int64_t reported_read_ = -1;                  // ... as our member znode says
   bool alone_ = false;
-  uint32_t timeout_ms_ = 3000;                  // the session timeout granted
 };
 
 }  // namespace
 
-bool parse_zookeeper_options(const std::string& text, ZooKeeperOptions* out, std::string* why) {
-  ZooKeeperOptions o;
-  std::string s = text;
-  size_t t = s.find(",timeout=");
-  if (t != std::string::npos) {
-    std::string v = s.substr(t + 9);
-    char* end = nullptr;
-    unsigned long ms = std::strtoul(v.c_str(), &end, 10);
-    bool digits = !v.empty() && v.size() <= 6 &&
-                  std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits || *end || ms < 100 || ms > 600000) {
-      *why = "Invalid ZooKeeper session timeout '" + v + "': must be milliseconds between 100 and 600000";
-      return false;
-    }
-    o.timeout_ms = uint32_t(ms);
-    s = s.substr(0, t);
-  }
-  size_t slash = s.find('/');
-  if (slash != std::string::npos) {
-    std::string cluster = s.substr(slash + 1);
-    s = s.substr(0, slash);
-    if (cluster.empty() || cluster.find('/') != std::string::npos) {
-      *why = "Invalid ZooKeeper cluster id '" + cluster + "'";
-      return false;
-    }
-    o.path = "/sheepdog/" + cluster;
-  }
-  if (s.empty()) {
-    *why = "You must specify zookeeper servers.";
-    return false;
-  }
-  o.hosts = s;
-  *out = o;
-  return true;
-}
-
-std::unique_ptr<ClusterDriver> make_zookeeper_driver(const std::string& opts,
-                                                     const ClusterKey& key) {
-  ZooKeeperOptions o;
-  std::string why;
-  if (!parse_zookeeper_options(opts, &o, &why)) return nullptr;
-  return std::make_unique<MembershipProtocol>(std::make_unique<ZooKeeperTransport>(o, key),
-                                              "zookeeper", key);
-}
-
-bool zookeeper_available(const ZooKeeperOptions& o) {
-  zoo_set_debug_level(ZooLogLevel(0));
-  std::atomic<int> state{0};
-  auto watcher = [](zhandle_t*, int type, int st, const char*, void* ctx) {
-    if (type == ZOO_SESSION_EVENT) static_cast<std::atomic<int>*>(ctx)->store(st);
-  };
-  zhandle_t* zh = zookeeper_init(o.hosts.c_str(), watcher, int(o.timeout_ms), nullptr, &state, 0);
-  if (!zh) return false;
-  auto deadline = Clock::now() + std::chrono::milliseconds(std::max<uint32_t>(o.timeout_ms, 5000));
-  while (state != ZOO_CONNECTED_STATE && Clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  bool ok = state == ZOO_CONNECTED_STATE;
-  zookeeper_close(zh);
-  return ok;
+std::unique_ptr<OrderedTransport> make_zookeeper_transport(const ZooKeeperOptions& opts,
+                                                           const ClusterKey& key) {
+  return std::make_unique<ZooKeeperTransport>(opts, key);
 }
 
 }  // namespace sd

@@ -155,8 +155,9 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   void on_driver_failure(const std::string& why) override;
   void on_suspended(const std::string& why) override;
   std::vector<char> join_info() override;
-  // True while cut off from the cluster (no quorum, driver gone): no I/O.
-  bool suspended() const { return suspended_.load(); }
+  // True while cut off from the cluster (no quorum, driver gone), or while
+  // the driver cannot vouch that we still are a member: no I/O.
+  bool suspended() const { return suspended_.load() || (driver_ && !driver_->in_contact()); }
   bool cluster_recovered() const override;
 
   // Running and in the cluster (not waiting, shut down or suspended).
@@ -217,7 +218,7 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   VdiLocks& locks_;
   ReadLease& lease_;
   GroupListener& listener_;
-  ClusterDriver* driver_ = nullptr;
+  ClusterDriver* driver_ = nullptr;  // set by start(), before any request runs
   mutable std::mutex mu_;  // everything below except status_ and membership_
   ClusterSettings settings_;
   std::vector<SdNode> members_;  // oldest first, as the driver reports them

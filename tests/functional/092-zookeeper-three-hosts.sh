@@ -24,6 +24,9 @@ for i in 1 2 3; do zk_sheep "$i"; done
 for i in 1 2 3; do wait_for 30 host_nodes_are "$i" 3; done
 host_dog 1 cluster format -c 2 >/dev/null || fail "format"
 host_dog 2 vdi create disk 128M || fail "create"
+# Three copies: every host can serve this one from its own store alone.
+host_dog 2 vdi create -c 3 full 4M || fail "create full"
+head -c 4M /dev/urandom | host_dog 2 vdi write full 0 4M || fail "write full"
 
 on_host 1 env LD_PRELOAD="$(nbdkit_preload)" nbdkit -U "$T/w.sock" -P "$T/w.pid" "$PLUGIN" \
   vdi=disk address=10.77.0.1 || fail "nbdkit on host 1"
@@ -55,8 +58,15 @@ assert_eq "$(host_epoch 2)" "$(host_epoch 1)" "epochs after sheep 2 is back"
 want=$(host_dog 1 vdi read disk 0 64M | md5sum)
 assert_eq "$(host_dog 2 vdi read disk 0 64M | md5sum)" "$want" "data through host 2"
 
-# Host 3 cut off: it stops serving, the others drop it and recover.
+# Host 3 cut off: it stops serving before the others can drop it (by the
+# time they list two nodes, it refuses even what it holds itself), then
+# they drop it and recover.
+ip netns exec sdh-3 "$DOG_BIN" vdi read full 0 4M -a 10.77.0.3 >/dev/null || fail "host 3 serves full"
 "$NETNS" partition 3 sdh || fail "partition"
+wait_for 20 host_nodes_are 1 2
+if ip netns exec sdh-3 "$DOG_BIN" vdi read full 0 4M -a 10.77.0.3 >/dev/null 2>"$T/cut.err"; then
+  fail "host 3 still served I/O after the others had dropped it"
+fi
 serves() { host_dog "$1" vdi read disk 0 4096 >/dev/null 2>&1; }
 wait_for 15 sh -c "! ip netns exec sdh-3 '$DOG_BIN' vdi read disk 0 4096 -a 10.77.0.3 >/dev/null 2>&1"
 grep -q "no longer serving I/O" "$T/h3/sheep.log" || fail "host 3 did not stop serving"

@@ -202,7 +202,7 @@ on_host() {
 host_dog() {
   local i=$1
   shift
-  ip netns exec "sdh-$i" "$DOG_BIN" "$@" -a "10.77.0.$i"
+  timeout -k 5 120 ip netns exec "sdh-$i" "$DOG_BIN" "$@" -a "10.77.0.$i"
 }
 host_listed() {
   local out

@@ -1,8 +1,12 @@
 // parse_zookeeper_options: upstream's `-c zookeeper:...` syntax, and the
-// messages for what does not parse.
+// messages for what does not parse; and the names the transport reads
+// back from znodes, which anyone with access to the path can forge.
 #include <doctest/doctest.h>
 
 #include "cluster/driver.h"
+#ifdef SD_HAVE_ZOOKEEPER
+#include "cluster/zookeeper_znodes.h"
+#endif
 
 #ifdef SD_HAVE_ZOOKEEPER
 namespace {
@@ -46,5 +50,21 @@ TEST_CASE("zookeeper options: refusals") {
               "': must be milliseconds between 100 and 600000");
   CHECK(refusal("h:1/") == "Invalid ZooKeeper cluster id ''");
   CHECK(refusal("h:1/a/b") == "Invalid ZooKeeper cluster id 'a/b'");
+}
+
+TEST_CASE("zookeeper znodes: sequence numbers") {
+  CHECK(sd::znode_seq("m-0000000042") == 42);
+  CHECK(sd::znode_seq("q-0000000000") == 0);
+  CHECK(sd::znode_seq("a-b-0000000007") == 7);
+  for (const char* bad : {"m-", "m", "m-12x", "m--5", "m-99999999999999999999999", "m- 1", ""})
+    CHECK(sd::znode_seq(bad) == -1);
+}
+
+TEST_CASE("zookeeper znodes: participant ids") {
+  CHECK(sd::valid_participant_id("z1"));
+  CHECK(sd::valid_participant_id("z0123456789abcdef"));
+  for (const char* bad : {"", "z", "z0123456789abcdef0", "zABC", "y12", "z12 ", "z-1", "z1\n"})
+    CHECK_FALSE(sd::valid_participant_id(bad));
+  CHECK_FALSE(sd::valid_participant_id(std::string("z1\0", 3)));
 }
 #endif
