@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -117,10 +118,19 @@ bool LocalReader::read(uint64_t oid, int copies, void* buf, uint32_t len, uint64
   return ok;
 }
 
+// The sheep's driver still vouches for its membership (proto/read_lease.h).
+bool LocalReader::vouched() const {
+  int64_t until = page_->until_ms.load();
+  if (until == 0) return true;
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now().time_since_epoch());
+  return now.count() < until;
+}
+
 bool LocalReader::try_read(uint64_t oid, int copies, void* buf, uint32_t len, uint64_t offset) {
   if (!alive_.load() || copies <= 0) return false;
   const uint64_t gen = page_->gen.load();
-  if (!page_->serving.load()) return false;
+  if (!page_->serving.load() || !vouched()) return false;
   uint64_t members = page_->members.load();
   auto ring = std::atomic_load(&ring_);
   if (!ring || ring->version != members) {
@@ -168,7 +178,7 @@ bool LocalReader::try_read(uint64_t oid, int copies, void* buf, uint32_t len, ui
     offset += uint64_t(n);
   }
   // Fresh only if nothing changed meanwhile (and the sheep is still up).
-  return page_->gen.load() == gen && page_->serving.load() && alive_.load();
+  return page_->gen.load() == gen && page_->serving.load() && vouched() && alive_.load();
 }
 
 }  // namespace sd

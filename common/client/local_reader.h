@@ -57,6 +57,7 @@ class LocalReader {
   };
   LocalReader(std::string dir, ReadLeasePage* page);
   bool try_read(uint64_t oid, int copies, void* buf, uint32_t len, uint64_t offset);
+  bool vouched() const;
   // Fetches the sheep's node list for the lease's current membership.
   bool refresh_ring();
   void watch();

@@ -12,7 +12,12 @@
 //   members  bumped whenever the sheep publishes a membership (node list),
 //            even within one epoch (a restart publishes partial lists).
 //   self     the sheep's node id, to find it in GET_NODE_LIST.
-// A client reads gen, checks serving, confirms from the ring of the current
+//   until    0, or the CLOCK_MONOTONIC millisecond at which the sheep's
+//            cluster driver stops vouching that it is still a member the
+//            others see (ZooKeeper: half a session timeout after the last
+//            answer). A sheep frozen or cut off cannot lower `serving` in
+//            time; this bound expires by itself.
+// A client reads gen, checks serving (and until), confirms from the ring of the current
 // `members` version (GET_NODE_LIST, accepted only if `members` did not move
 // around the call) that this sheep holds a copy of the object, reads the
 // object file, then reads gen again: only if it is unchanged is the data as
@@ -38,8 +43,10 @@ struct ReadLeasePage {
   std::atomic<uint32_t> serving;
   NodeId self;
   std::atomic<uint64_t> members;
+  std::atomic<int64_t> until_ms;  // added after the first version: zero there
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free &&
+              std::atomic<int64_t>::is_always_lock_free &&
               std::atomic<uint32_t>::is_always_lock_free,
               "the lease is shared between processes: its atomics must be lock-free");
 static_assert(sizeof(ReadLeasePage) <= kReadLeaseSize);

@@ -42,6 +42,8 @@ class ClusterEvents {
   // gone): stop serving and forget the membership. The driver joins again
   // by itself when it can; on_join then arrives for ourselves once more.
   virtual void on_suspended(const std::string& why) = 0;
+  // About every 100 ms, on the driver's thread.
+  virtual void on_tick() {}
   // What to present to the master when (re)joining.
   virtual std::vector<char> join_info() = 0;
 };
@@ -58,6 +60,8 @@ class ClusterDriver {
   // False while the driver cannot vouch that this node is still a member
   // the others see (OrderedTransport::in_contact): no I/O then. Any thread.
   virtual bool in_contact() const { return true; }
+  // Until when (steady-clock ms) it vouches so; 0 when it has no bound.
+  virtual int64_t contact_until_ms() const { return 0; }
 };
 
 // Creates the driver named by `-c NAME[:OPTS]`; nullptr for an unknown name.

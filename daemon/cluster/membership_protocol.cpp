@@ -486,6 +486,7 @@ void MembershipProtocol::on_alone() {
 
 void MembershipProtocol::on_tick() {
   wait_ready();
+  if (events_) events_->on_tick();
   if (suspended_ || joined_ || !join_seen_) return;
   if (Clock::now() - join_sent_ < timing_.join_retry) return;
   if (!synced_ && (!cluster_senders_.empty() || !foreign_.empty())) {

@@ -88,6 +88,7 @@ class MembershipProtocol : public ClusterDriver, public TransportEvents {
   Status broadcast(const std::vector<char>& msg) override;
   void leave() override;
   bool in_contact() const override { return transport_->in_contact(); }
+  int64_t contact_until_ms() const override { return transport_->contact_until_ms(); }
 
   void on_record(const std::string& origin, const std::vector<char>& rec) override;
   void on_gone(const std::string& id) override;

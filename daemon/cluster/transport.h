@@ -11,6 +11,7 @@
 // corosync gone) suspends: nothing is delivered until on_resume, after
 // which the participant must join again as a newcomer.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,9 @@ class OrderedTransport {
   // participant the others see (a ZooKeeper session not confirmed lately:
   // the others may be about to drop us). Called from any thread; cheap.
   virtual bool in_contact() const { return true; }
+  // Until when (steady-clock ms) the medium vouches for us as above; 0
+  // when it has no such bound.
+  virtual int64_t contact_until_ms() const { return 0; }
 };
 
 }  // namespace sd

@@ -472,7 +472,8 @@ class ZooKeeperTransport : public OrderedTransport {
   int64_t contact_ms() const { return int64_t(timeout_ms_.load()) / 2; }
 
  public:
-  bool in_contact() const override { return now_ms() - confirmed_ms_.load() < contact_ms(); }
+  bool in_contact() const override { return now_ms() < contact_until_ms(); }
+  int64_t contact_until_ms() const override { return confirmed_ms_.load() + contact_ms(); }
 
  private:
   // Sends a `sync` (it goes through the leader, and writes nothing) every

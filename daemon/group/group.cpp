@@ -164,9 +164,14 @@ void Group::wait_for_change(const Membership* seen, std::chrono::milliseconds ti
 
 bool Group::cluster_recovered() const { return all_recovered_epoch_.load() >= epoch(); }
 
+void Group::on_tick() {
+  if (driver_) lease_.set_valid_until(driver_->contact_until_ms());
+}
+
 void Group::publish_lease(bool new_membership) {
   // (The lease itself waits until every object file is known current for
   // the epoch: ReadLease::set_audited.)
+  if (driver_) lease_.set_valid_until(driver_->contact_until_ms());
   lease_.set_state(epoch(), status_ == ClusterStatus::Ok && !suspended_, new_membership);
 }
 

@@ -154,6 +154,7 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   void on_message(const SdNode& sender, const std::vector<char>& msg) override;
   void on_driver_failure(const std::string& why) override;
   void on_suspended(const std::string& why) override;
+  void on_tick() override;
   std::vector<char> join_info() override;
   // True while cut off from the cluster (no quorum, driver gone), or while
   // the driver cannot vouch that we still are a member: no I/O.

@@ -38,6 +38,7 @@ bool ReadLease::open(const std::string& dir, const NodeId& self) {
   page_->serving.store(0);
   page_->gen.fetch_add(1);
   page_->self = self;
+  page_->until_ms.store(0);
   page_->magic.store(kReadLeaseMagic);
   page_->gen.fetch_add(1);
   return true;
@@ -58,6 +59,11 @@ void ReadLease::set_audited(uint32_t epoch) {
   std::lock_guard<std::mutex> lk(mu_);
   audited_ = epoch;
   publish_locked(false);
+}
+
+void ReadLease::set_valid_until(int64_t steady_ms) {
+  if (page_ && page_->until_ms.load(std::memory_order_relaxed) != steady_ms)
+    page_->until_ms.store(steady_ms);
 }
 
 void ReadLease::publish_locked(bool new_membership) {

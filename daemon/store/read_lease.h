@@ -1,5 +1,5 @@
 // ReadLease: the sheep's side of DIR/obj/.read-lease (see proto/read_lease.h):
-// maps the page and publishes gen/epoch/serving as they change.
+// maps the page and publishes gen/epoch/serving/until as they change.
 #pragma once
 #include <cstdint>
 #include <mutex>
@@ -26,6 +26,9 @@ class ReadLease {
   // Every object file is known current through `epoch` (the ownership
   // audit): local reads are offered only for an epoch that far.
   void set_audited(uint32_t epoch);
+  // How long the cluster driver vouches for this sheep's membership
+  // (steady-clock ms, 0: no bound). Any thread.
+  void set_valid_until(int64_t steady_ms);
 
  private:
   void publish_locked(bool new_membership);
