@@ -95,4 +95,6 @@ for i in 1 2 3; do wait_for 30 host_nodes_are "$i" 3; done
 assert_eq "$(host_epoch 2)" "$(host_epoch 1)" "epochs after the ensemble's restart"
 assert_eq "$(host_epoch 3)" "$(host_epoch 1)" "epochs after the ensemble's restart (host 3)"
 for i in 1 2 3; do assert_eq "$(host_dog "$i" vdi read disk 0 64M | md5sum)" "$want" "data through host $i"; done
+# Recovery settles with every object on exactly the hosts the ring names.
+wait_for 60 ip netns exec sdh-1 "$CHECK_PLACEMENT" -a 10.77.0.1 -p 7000
 pass
