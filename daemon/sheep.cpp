@@ -19,9 +19,10 @@ Sheep::Sheep(const SheepOptions& o)
             lease, *this),
       policy(vdis, group),
       audit(store, rings, group, policy, o.dir + "/obj/.audited"),
-      recovery(store, peers, rings, audit, group, policy),
+      replica(store, audit, group, policy),
+      recovery(store, peers, rings, audit, replica, group, policy),
       epoch_recovery(store, peers, audit, recovery, group, *this, policy),
-      gateway(group, policy, peers, store, audit, recovery),
+      gateway(group, policy, peers, replica, recovery),
       vdi_ops(gateway, vdis, locks, group, admin_peers) {
   audit.set_listener(this);
 }

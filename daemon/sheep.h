@@ -27,6 +27,7 @@
 #include "options.h"
 #include "peers/peer_pool.h"
 #include "recovery/epoch_recovery.h"
+#include "recovery/local_replica.h"
 #include "recovery/object_recovery.h"
 #include "recovery/ownership_audit.h"
 #include "server/fenced_connections.h"
@@ -54,6 +55,7 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener {
   Group group;
   ObjectPolicy policy;            // copies and sizes of objects
   OwnershipAudit audit;           // which live copies may be served
+  LocalReplica replica;           // this node's copy of each object
   ObjectRecovery recovery;        // single objects, on demand
   EpochRecovery epoch_recovery;   // everything, after each epoch change
   Gateway gateway;

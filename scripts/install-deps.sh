@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(
   build-essential g++ meson ninja-build pkg-config
   nbdkit nbdkit-plugin-dev libnbd-dev libnbd-bin nbdfuse python3-libnbd
-  doctest-dev liburcu-dev libaio-dev libssl-dev
+  doctest-dev liburcu-dev libaio-dev libssl-dev libisal-dev
   corosync libcpg-dev libcorosync-common-dev libquorum-dev libvotequorum-dev
   zookeeper libzookeeper-mt-dev
   fio qemu-utils fuse3 e2fsprogs util-linux iproute2 nftables procps

@@ -1,6 +1,7 @@
 // Routing object requests to their owners.
 #include "gateway/gateway.h"
 
+#include <cassert>
 #include <cinttypes>
 #include <cstring>
 #include <memory>
@@ -11,9 +12,8 @@
 #include "group/object_policy.h"
 #include "peers/peer_calls.h"
 #include "peers/peer_pool.h"
+#include "recovery/local_replica.h"
 #include "recovery/object_recovery.h"
-#include "recovery/ownership_audit.h"
-#include "store/plain_store.h"
 
 namespace sd {
 
@@ -46,7 +46,7 @@ uint32_t spread() {
 }  // namespace
 
 Status Gateway::read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies) {
-  if (uint64_t(offset) + len > policy_.object_size_of(oid)) return err(Res::InvalidParms);
+  assert(uint64_t(offset) + len <= policy_.object_size_of(oid));
   Res last = Res::NoObj;
   for (auto began = std::chrono::steady_clock::now();;) {
     MembershipPtr m = members_.membership();
@@ -119,16 +119,9 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len
     if (local >= 0) {
       Status st;
       switch (kind) {
-        case Kind::Create:
-          st = audit_.write_whole(oid, m->epoch, [&] {
-            return store_.create_and_write(oid, policy_.object_size_of(oid), buf, len, offset);
-          });
-          break;
+        case Kind::Create: st = replica_.create(oid, m->epoch, buf, len, offset); break;
         case Kind::Write: st = local_write(oid, buf, len, offset); break;
-        case Kind::Remove:
-          st = store_.remove(oid);
-          if (!store_.remove_stale(oid).ok()) sd_warn("cannot drop stale copies of %016" PRIx64, oid);
-          break;
+        case Kind::Remove: st = replica_.remove(oid); break;
       }
       results[local] = st.code();
     }
@@ -169,13 +162,12 @@ bool Gateway::read_local_cached(uint64_t oid, void* buf, uint32_t len, uint32_t 
                                 uint8_t copies) {
   MembershipPtr m = members_.membership();
   if (!m->ring.holds(oid, policy_.copies_for(oid, copies), m->self_index)) return false;
-  return audit_.check(oid, *m) && store_.read_cached(oid, buf, len, offset);
+  return replica_.read_cached(oid, buf, len, offset);
 }
 
 template <class Op>
 Status Gateway::on_local_copy(uint64_t oid, Op&& op) {
-  Status st = err(Res::NoObj);
-  if (audit_.check(oid, *members_.membership())) st = op();
+  Status st = op();
   if (st.code() != Res::NoObj) return st;
   Status fetched = recovery_.fetch(oid);
   if (fetched.code() == Res::OldNodeVer) return fetched;  // the ring moved on: retry there
@@ -184,11 +176,11 @@ Status Gateway::on_local_copy(uint64_t oid, Op&& op) {
 }
 
 Status Gateway::local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset) {
-  return on_local_copy(oid, [&] { return store_.read(oid, buf, len, offset); });
+  return on_local_copy(oid, [&] { return replica_.read(oid, buf, len, offset); });
 }
 
 Status Gateway::local_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset) {
-  return on_local_copy(oid, [&] { return store_.write(oid, buf, len, offset); });
+  return on_local_copy(oid, [&] { return replica_.write(oid, buf, len, offset); });
 }
 
 void Gateway::drop_other_copies(uint64_t oid, const Membership& m, const Placement& owners) {
@@ -209,14 +201,14 @@ void Gateway::drop_other_copies(uint64_t oid, const Membership& m, const Placeme
 
 Status Gateway::write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
                       uint8_t copies) {
-  if (uint64_t(offset) + len > policy_.object_size_of(oid)) return err(Res::InvalidParms);
+  assert(uint64_t(offset) + len <= policy_.object_size_of(oid));
   return write_all(Kind::Write, oid, buf, len, offset, copies);
 }
 
 Status Gateway::create_and_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
                                  uint8_t copies, uint64_t cow_oid) {
   uint64_t size = policy_.object_size_of(oid);
-  if (uint64_t(offset) + len > size) return err(Res::InvalidParms);
+  assert(uint64_t(offset) + len <= size);
   if (!cow_oid || (offset == 0 && len == size))
     return write_all(Kind::Create, oid, buf, len, offset, copies);
   // Copy-on-write: the whole source object with the new bytes laid over it.

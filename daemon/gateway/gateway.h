@@ -10,6 +10,9 @@
 // written again under the new ring. VDI operations inside the daemon use
 // the same entry points, so they work unchanged on a cluster.
 //
+// This node's own copy goes through LocalReplica, the path the peer
+// handlers use for the copies other gateways send here.
+//
 // Folder gateway/ may use base/, store/, peers/, group/ and recovery/.
 #pragma once
 #include <cstdint>
@@ -20,21 +23,18 @@
 namespace sd {
 
 class PeerPool;
-class PlainStore;
 class ObjectPolicy;
-class OwnershipAudit;
+class LocalReplica;
 class ObjectRecovery;
 
 class Gateway {
  public:
   Gateway(const MembershipSource& members, const ObjectPolicy& policy, PeerPool& peers,
-          PlainStore& store, OwnershipAudit& audit, ObjectRecovery& recovery)
-      : members_(members),
-        policy_(policy),
-        peers_(peers),
-        store_(store),
-        audit_(audit),
-        recovery_(recovery) {}
+          LocalReplica& replica, ObjectRecovery& recovery)
+      : members_(members), policy_(policy), peers_(peers), replica_(replica), recovery_(recovery) {}
+
+  // Offsets and lengths must lie within the object (ops.cpp checks what
+  // clients send; the daemon's own callers compute them): asserted only.
 
   Status read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies = 0);
   Status write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset, uint8_t copies = 0);
@@ -43,9 +43,9 @@ class Gateway {
                           uint8_t copies = 0, uint64_t cow_oid = 0);
   Status remove(uint64_t oid, uint8_t copies = 0);
 
-  // The local store with on-demand recovery: a miss on an object this node
-  // should hold fetches it from earlier owners first. OldNodeVer when the
-  // ring moved on meanwhile.
+  // This node's copy (LocalReplica) with on-demand recovery: a miss on an
+  // object this node should hold fetches it from earlier owners first.
+  // OldNodeVer when the ring moved on meanwhile.
   Status local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset);
   Status local_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset);
   // A read that cannot block (for the event loop): true when this node
@@ -68,8 +68,7 @@ class Gateway {
   const MembershipSource& members_;
   const ObjectPolicy& policy_;
   PeerPool& peers_;
-  PlainStore& store_;
-  OwnershipAudit& audit_;
+  LocalReplica& replica_;
   ObjectRecovery& recovery_;
 };
 

@@ -9,11 +9,12 @@ namespace sd {
 namespace {
 
 using K = OpKind;
+using R = OpRange;
 
 const OpInfo kOps[] = {
-    {kOpCreateAndWriteObj, "CREATE_AND_WRITE_OBJ", K::Gateway, false, ops::create_and_write_obj},
-    {kOpReadObj, "READ_OBJ", K::Gateway, false, ops::read_obj},
-    {kOpWriteObj, "WRITE_OBJ", K::Gateway, false, ops::write_obj},
+    {kOpCreateAndWriteObj, "CREATE_AND_WRITE_OBJ", K::Gateway, false, ops::create_and_write_obj, R::InObject},
+    {kOpReadObj, "READ_OBJ", K::Gateway, false, ops::read_obj, R::InObject},
+    {kOpWriteObj, "WRITE_OBJ", K::Gateway, false, ops::write_obj, R::InObject},
     {kOpRemoveObj, "REMOVE_OBJ", K::Gateway, false, ops::remove_obj},
     {kOpNewVdi, "NEW_VDI", K::Cluster, false, ops::new_vdi},
     {kOpLockVdi, "LOCK_VDI", K::Cluster, false, ops::lock_vdi},
@@ -34,9 +35,9 @@ const OpInfo kOps[] = {
     {kOpKillNode, "KILL_NODE", K::Local, true, ops::kill_node},
     {kOpGetObjList, "GET_OBJ_LIST", K::Local, false, ops::get_obj_list},
     {kOpGetEpoch, "GET_EPOCH", K::Local, false, ops::get_epoch},
-    {kOpCreateAndWritePeer, "CREATE_AND_WRITE_PEER", K::Peer, false, ops::create_and_write_peer},
-    {kOpReadPeer, "READ_PEER", K::Peer, false, ops::read_peer},
-    {kOpWritePeer, "WRITE_PEER", K::Peer, false, ops::write_peer},
+    {kOpCreateAndWritePeer, "CREATE_AND_WRITE_PEER", K::Peer, false, ops::create_and_write_peer, R::InObject},
+    {kOpReadPeer, "READ_PEER", K::Peer, false, ops::read_peer, R::InObject},
+    {kOpWritePeer, "WRITE_PEER", K::Peer, false, ops::write_peer, R::InObject},
     {kOpRemovePeer, "REMOVE_PEER", K::Peer, false, ops::remove_peer},
     {kOpEnableRecover, "ENABLE_RECOVER", K::Cluster, false, ops::enable_recover},
     {kOpDisableRecover, "DISABLE_RECOVER", K::Cluster, false, ops::disable_recover},
@@ -64,6 +65,13 @@ struct TableInit {
     for (const auto& op : kOps) g_table[op.opcode] = &op;
   }
 } g_table_init;
+
+// The byte range a request addresses lies within its object (OpRange).
+bool in_range(Sheep& sheep, const OpInfo& op, const Request& req) {
+  if (op.range == OpRange::None) return true;
+  const SdReq& h = req.hdr;
+  return uint64_t(h.obj.offset) + h.data_length <= sheep.policy.object_size_of(h.obj.oid);
+}
 
 bool version_ok(const SdReq& h) {
   return h.opcode < 0x80 ? h.proto_ver <= kProtoVer : h.proto_ver == kSheepProtoVer;
@@ -99,6 +107,7 @@ Res check_and_run(Sheep& sheep, Request& req) {
   // elsewhere (NetworkError is retried under the next epoch).
   bool object_op = op->kind == OpKind::Peer || op->kind == OpKind::Gateway;
   if (object_op && sheep.store.failed()) return Res::NetworkError;
+  if (!in_range(sheep, *op, req)) return Res::InvalidParms;
   Res r = op->handler(sheep, req);
   if (object_op && r != Res::Success && sheep.store.failed()) return Res::NetworkError;
   return r;
@@ -136,7 +145,8 @@ void OpRunner::connection_closed(uint64_t conn_id) {
 bool execute_inline(Sheep& sheep, Request& req) {
   const SdReq& h = req.hdr;
   if (h.opcode != kOpReadObj && h.opcode != kOpReadPeer) return false;
-  if (!version_ok(h) || sheep.group.suspended() || sheep.group.status() != ClusterStatus::Ok)
+  if (!version_ok(h) || sheep.group.suspended() || sheep.group.status() != ClusterStatus::Ok ||
+      !in_range(sheep, *find_op(h.opcode), req))
     return false;
   req.rsp = SdRsp{};
   bool done = h.opcode == kOpReadObj ? ops::read_obj_cached(sheep, req)

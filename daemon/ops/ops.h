@@ -1,7 +1,8 @@
 // The request handlers, the daemon's top layer (folder ops/, above
 // sheep.h): the opcode table gives, for every opcode the daemon answers,
 // its kind (which work queue runs it and how it is checked), whether it is
-// allowed before format ("force"), and its handler. execute() applies
+// allowed before format ("force"), its handler, and whether it addresses a
+// byte range of an object (checked here, once). execute() applies
 // upstream's rules (version check, cluster status) and fills in the reply
 // header. OpRunner hands the event loop (server/) to them.
 //
@@ -29,12 +30,20 @@ enum class OpKind {
 
 using OpHandler = Res (*)(Sheep&, Request&);
 
+// Whether a request addresses bytes of one object: [obj.offset,
+// obj.offset + data_length) of obj.oid (the payload of a write, the reply
+// of a read). Such a range is checked against the object's size once, here
+// where the request is parsed, before any handler runs; the layers below
+// only assert it.
+enum class OpRange : uint8_t { None, InObject };
+
 struct OpInfo {
   uint8_t opcode;
   const char* name;
   OpKind kind;
   bool force;  // allowed before format and while waiting for members
   OpHandler handler;
+  OpRange range = OpRange::None;
 };
 
 // nullptr for opcodes the daemon does not implement.

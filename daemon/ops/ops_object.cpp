@@ -26,10 +26,6 @@ bool is_readonly(Sheep& s, uint64_t oid) {
   return info && (info->snapshot || info->frozen);
 }
 
-bool fits(Sheep& s, const Request& r) {
-  return uint64_t(r.hdr.obj.offset) + r.hdr.data_length <= s.policy.object_size_of(r.hdr.obj.oid);
-}
-
 // The inode fields administrators may write on a served VDI: its tag
 // (dog vdi snapshot names the snapshot) and its size (dog vdi resize).
 bool admin_field(uint64_t lo, uint64_t hi) {
@@ -82,7 +78,7 @@ Res epoch_check(Sheep& s, const Request& r) {
 }  // namespace
 
 Res create_and_write_obj(Sheep& s, Request& r) {
-  if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
+  if (!r.is_write()) return Res::InvalidParms;
   if (is_readonly(s, r.hdr.obj.oid)) return Res::Readonly;
   if (Res g = lock_guard(s, r, r.hdr.obj.oid, true); g != Res::Success) return g;
   uint64_t cow = (r.hdr.flags & kFlagCow) ? r.hdr.obj.cow_oid : 0;
@@ -93,7 +89,6 @@ Res create_and_write_obj(Sheep& s, Request& r) {
 }
 
 Res read_obj(Sheep& s, Request& r) {
-  if (!fits(s, r)) return Res::InvalidParms;
   char* buf = r.reply_buffer(r.hdr.data_length);
   Status st = s.gateway.read(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset,
                              r.hdr.obj.copies);
@@ -105,22 +100,19 @@ Res read_obj(Sheep& s, Request& r) {
 }
 
 bool read_obj_cached(Sheep& s, Request& r) {
-  if (!fits(s, r)) return false;
   char* buf = r.reply_buffer(r.hdr.data_length);
   return s.gateway.read_local_cached(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset,
                                      r.hdr.obj.copies);
 }
 
 bool read_peer_cached(Sheep& s, Request& r) {
-  if (!fits(s, r) || (r.hdr.flags & kFlagRecovery) || epoch_check(s, r) != Res::Success)
-    return false;
-  if (!s.audit.check(r.hdr.obj.oid, *s.group.membership())) return false;
+  if ((r.hdr.flags & kFlagRecovery) || epoch_check(s, r) != Res::Success) return false;
   char* buf = r.reply_buffer(r.hdr.data_length);
-  return s.store.read_cached(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
+  return s.replica.read_cached(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
 }
 
 Res write_obj(Sheep& s, Request& r) {
-  if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
+  if (!r.is_write()) return Res::InvalidParms;
   uint64_t oid = r.hdr.obj.oid;
   if (is_readonly(s, oid)) return Res::Readonly;
   if (Res g = lock_guard(s, r, oid); g != Res::Success) return g;
@@ -162,17 +154,14 @@ static Res after_write(Sheep& s, const Request& r, Res res) {
 
 Res create_and_write_peer(Sheep& s, Request& r) {
   if (Res e = epoch_check(s, r); e != Res::Success) return e;
-  if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
-  s.audit.mark_current(r.hdr.obj.oid, r.hdr.epoch);
-  Res res = s.store
-                .create_and_write(r.hdr.obj.oid, s.policy.object_size_of(r.hdr.obj.oid), r.data(),
-                                  r.data_length(), r.hdr.obj.offset)
+  if (!r.is_write()) return Res::InvalidParms;
+  Res res = s.replica
+                .create(r.hdr.obj.oid, r.hdr.epoch, r.data(), r.data_length(), r.hdr.obj.offset)
                 .code();
   return after_write(s, r, res);
 }
 
 Res read_peer(Sheep& s, Request& r) {
-  if (!fits(s, r)) return Res::InvalidParms;
   bool recovery = r.hdr.flags & kFlagRecovery;
   char* buf;
   Status st;
@@ -202,7 +191,7 @@ Res read_peer(Sheep& s, Request& r) {
 
 Res write_peer(Sheep& s, Request& r) {
   if (Res e = epoch_check(s, r); e != Res::Success) return e;
-  if (!r.is_write() || !fits(s, r)) return Res::InvalidParms;
+  if (!r.is_write()) return Res::InvalidParms;
   Res res =
       s.gateway.local_write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset).code();
   return after_write(s, r, res);
@@ -215,8 +204,7 @@ Res remove_peer(Sheep& s, Request& r) {
   bool any_copy = r.hdr.flags & kFlagRecovery;
   if (!any_copy)
     if (Res e = epoch_check(s, r); e != Res::Success) return e;
-  Res res = s.store.remove(r.hdr.obj.oid).code();
-  if (!s.store.remove_stale(r.hdr.obj.oid).ok()) return Res::Eio;
+  Res res = s.replica.remove(r.hdr.obj.oid).code();
   if (any_copy && res == Res::NoObj) return Res::Success;
   return res;
 }
@@ -268,10 +256,7 @@ Res repair_replica(Sheep& s, Request& r) {
   uint32_t epoch = s.group.epoch();
   if (Status st = s.recovery.read_from_peer(nid, oid, epoch, buf.get(), uint32_t(size)); !st.ok())
     return st.code();
-  return s.audit
-      .write_whole(oid, epoch,
-                   [&] { return s.store.create_and_write(oid, size, buf.get(), uint32_t(size), 0); })
-      .code();
+  return s.replica.create(oid, epoch, buf.get(), uint32_t(size), 0).code();
 }
 
 // The oids of the payload this node lacks come back with NO_OBJ.

@@ -7,6 +7,7 @@
 
 #include "group/epoch_rings.h"
 #include "base/log.h"
+#include "recovery/local_replica.h"
 #include "recovery/ownership_audit.h"
 #include "group/object_policy.h"
 #include "peers/peer_calls.h"
@@ -38,15 +39,6 @@ Status ObjectRecovery::fetch(uint64_t oid) {
   return st;
 }
 
-Status ObjectRecovery::store_copy(uint64_t oid, uint32_t epoch, const char* buf, uint64_t size) {
-  return audit_.write_whole(
-      oid, epoch, [&] { return store_.create_and_write(oid, size, buf, uint32_t(size), 0); });
-}
-
-Status ObjectRecovery::restore_own(uint64_t oid, uint32_t epoch, uint32_t stale_epoch) {
-  return audit_.write_whole(oid, epoch, [&] { return store_.restore_stale(oid, stale_epoch); });
-}
-
 Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
   if (m->self_index < 0) return err(Res::NoObj);
   const NodeId& self = m->nodes[size_t(m->self_index)].nid;
@@ -64,13 +56,13 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
       if (same_node_id(n.nid, self)) {
         if (e == m->epoch) continue;
         auto stale = store_.newest_stale(oid, e);
-        if (!stale || !restore_own(oid, m->epoch, *stale).ok()) continue;
+        if (!stale || !replica_.restore_stale(oid, m->epoch, *stale).ok()) continue;
         sd_info("recovered %016" PRIx64 " from our own copy of epoch %u", oid, *stale);
         return {};
       }
       if (!m->has(n.nid)) continue;  // gone: nothing to ask
       if (!read_from_peer(n.nid, oid, e, buf.get(), uint32_t(size)).ok()) continue;
-      SD_TRY(store_copy(oid, m->epoch, buf.get(), size));
+      SD_TRY(replica_.create(oid, m->epoch, buf.get(), uint32_t(size), 0));
       sd_info("recovered %016" PRIx64 " from %s (epoch %u)", oid, node_addr_str(n.nid).c_str(), e);
       return {};
     }
@@ -92,13 +84,13 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
   }
   auto own = store_.newest_stale(oid, 0);
   if (own && (!best_node || *own >= best)) {
-    SD_TRY(restore_own(oid, m->epoch, *own));
+    SD_TRY(replica_.restore_stale(oid, m->epoch, *own));
     sd_warn("%016" PRIx64 ": no current copy anywhere; took our own stale copy of epoch %u", oid,
             *own);
     return {};
   }
   if (!best_node) return err(Res::NoObj);
-  SD_TRY(store_copy(oid, m->epoch, buf.get(), size));
+  SD_TRY(replica_.create(oid, m->epoch, buf.get(), uint32_t(size), 0));
   sd_warn("%016" PRIx64 ": no current copy anywhere; took the stale copy of epoch %u from %s", oid,
           best, node_addr_str(best_node->nid).c_str());
   return {};
@@ -114,12 +106,10 @@ Status ObjectRecovery::read_from_peer(const NodeId& nid, uint64_t oid, uint32_t 
 
 Status ObjectRecovery::read_for_recovery(uint64_t oid, uint32_t tgt_epoch, void* buf,
                                          uint32_t len, uint32_t offset, uint32_t* copy_epoch) {
-  MembershipPtr m = members_.membership();
-  if (audit_.check(oid, *m)) {
-    Status st = store_.read(oid, buf, len, offset);
-    if (st.ok()) *copy_epoch = m->epoch;
-    if (st.code() != Res::NoObj) return st;
-  }
+  uint32_t epoch = members_.membership()->epoch;  // current through at least this
+  Status st = replica_.read(oid, buf, len, offset);
+  if (st.ok()) *copy_epoch = epoch;
+  if (st.code() != Res::NoObj) return st;
   auto stale = store_.newest_stale(oid, tgt_epoch);
   if (!stale) return err(Res::NoObj);
   SD_TRY(store_.read_stale(oid, *stale, buf, len, offset));

@@ -31,15 +31,18 @@ class PeerPool;
 class EpochRings;
 class ObjectPolicy;
 class OwnershipAudit;
+class LocalReplica;
 
 class ObjectRecovery {
  public:
   ObjectRecovery(PlainStore& store, PeerPool& peers, EpochRings& rings, OwnershipAudit& audit,
-                 const MembershipSource& members, const ObjectPolicy& policy)
+                 LocalReplica& replica, const MembershipSource& members,
+                 const ObjectPolicy& policy)
       : store_(store),
         peers_(peers),
         rings_(rings),
         audit_(audit),
+        replica_(replica),
         members_(members),
         policy_(policy) {}
 
@@ -58,15 +61,12 @@ class ObjectRecovery {
 
  private:
   Status try_fetch(uint64_t oid, const MembershipPtr& m);
-  // Stores a copy fetched from a peer as the live object, current at epoch.
-  Status store_copy(uint64_t oid, uint32_t epoch, const char* buf, uint64_t size);
-  // Puts our own stale copy back as the live object, current at epoch.
-  Status restore_own(uint64_t oid, uint32_t epoch, uint32_t stale_epoch);
 
   PlainStore& store_;
   PeerPool& peers_;
   EpochRings& rings_;
   OwnershipAudit& audit_;
+  LocalReplica& replica_;
   const MembershipSource& members_;
   const ObjectPolicy& policy_;
   std::mutex mu_;

@@ -112,6 +112,19 @@ assert_eq "$(raw req op=0x03 flags=1 id=150 oid=$oid offset=4194303 payload=hex:
   "$(hdr 150 0x03 0x05 0)" "WRITE_OBJ across the end of the object"
 assert_eq "$(raw req op=0x03 flags=1 id=151 oid=$oid offset=4194304 payload=hex:5858)" \
   "$(hdr 151 0x03 0x05 0)" "WRITE_OBJ just past the end of the object"
+# The same range check for every request that addresses bytes of an
+# object, made once where the request is parsed: CREATE_AND_WRITE_OBJ and
+# the peer opcodes other sheep send (read, write, create and write).
+assert_eq "$(raw req op=0x01 flags=1 id=153 oid=$oid offset=4194303 payload=hex:5858)" \
+  "$(hdr 153 0x01 0x05 0)" "CREATE_AND_WRITE_OBJ across the end of the object"
+assert_eq "$(raw req op=0xa5 flags=1 epoch=$epoch id=154 oid=$oid offset=4194303 payload=hex:5858)" \
+  "$(hdr 154 0xa5 0x05 0)" "WRITE_PEER across the end of the object"
+assert_eq "$(raw req op=0xa3 flags=1 epoch=$epoch id=155 oid=$oid offset=4194304 payload=hex:5858)" \
+  "$(hdr 155 0xa3 0x05 0)" "CREATE_AND_WRITE_PEER past the end of the object"
+assert_eq "$(raw req op=0xa4 epoch=$epoch id=156 oid=$oid offset=4194300 dlen=8)" \
+  "$(hdr 156 0xa4 0x05 0)" "READ_PEER across the end of the object"
+assert_eq "$(raw req op=0xa4 epoch=$epoch id=157 oid=$oid offset=4194296 dlen=8)" \
+  "$(hdr 157 0xa4 0x00 8) data=5441494c44415441" "READ_PEER within the object"
 assert_eq "$(raw req op=0x02 id=152 oid=$oid offset=4194296 dlen=8)" \
   "$(hdr 152 0x02 0x00 8) data=5441494c44415441" "object tail after the refused writes"
 assert_eq "$(dogn 0 vdi read test 4194296 8)" "TAILDATA" "object tail read by dog"

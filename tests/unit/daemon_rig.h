@@ -1,5 +1,5 @@
-// DaemonRig: one sheep's object parts (store, policy, audit, recovery,
-// gateway) built on a temporary directory, with a fake membership whose
+// DaemonRig: one sheep's object parts (store, policy, audit, local
+// replica, recovery, gateway) built on a temporary directory, with a fake membership whose
 // other members are FakePeers. Unit tests only.
 #pragma once
 #include <memory>
@@ -15,6 +15,7 @@
 #include "group/vdi_table.h"
 #include "oid.h"
 #include "peers/peer_pool.h"
+#include "recovery/local_replica.h"
 #include "recovery/object_recovery.h"
 #include "recovery/ownership_audit.h"
 #include "ring.h"
@@ -43,8 +44,9 @@ struct DaemonRig {
   sd::EpochLog epochs{dir.path + "/epoch"};
   sd::EpochRings rings{epochs, peers, members};
   sd::OwnershipAudit audit{store, rings, members, policy, dir.path + "/obj/.audited"};
-  sd::ObjectRecovery recovery{store, peers, rings, audit, members, policy};
-  sd::Gateway gateway{members, policy, peers, store, audit, recovery};
+  sd::LocalReplica replica{store, audit, members, policy};
+  sd::ObjectRecovery recovery{store, peers, rings, audit, replica, members, policy};
+  sd::Gateway gateway{members, policy, peers, replica, recovery};
 
   DaemonRig() {
     sd::make_dirs(dir.path + "/epoch");

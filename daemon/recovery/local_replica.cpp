@@ -1,0 +1,58 @@
+// This node's own copy of an object (see local_replica.h).
+#include "recovery/local_replica.h"
+
+#include <cassert>
+#include <cinttypes>
+
+#include "base/log.h"
+#include "group/object_policy.h"
+#include "recovery/ownership_audit.h"
+#include "store/plain_store.h"
+
+namespace sd {
+
+bool LocalReplica::fits(uint64_t oid, uint32_t len, uint64_t offset) const {
+  return offset + len <= policy_.object_size_of(oid);
+}
+
+bool LocalReplica::current(uint64_t oid) { return audit_.check(oid, *members_.membership()); }
+
+Status LocalReplica::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset) {
+  assert(fits(oid, len, offset));
+  if (!current(oid)) return err(Res::NoObj);
+  return store_.read(oid, buf, len, offset);
+}
+
+Status LocalReplica::write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset) {
+  assert(fits(oid, len, offset));
+  if (!current(oid)) return err(Res::NoObj);
+  return store_.write(oid, buf, len, offset);
+}
+
+bool LocalReplica::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset) {
+  assert(fits(oid, len, offset));
+  return current(oid) && store_.read_cached(oid, buf, len, offset);
+}
+
+Status LocalReplica::create(uint64_t oid, uint32_t epoch, const void* buf, uint32_t len,
+                            uint64_t offset) {
+  assert(fits(oid, len, offset));
+  uint64_t size = policy_.object_size_of(oid);
+  return audit_.write_whole(oid, epoch,
+                            [&] { return store_.create_and_write(oid, size, buf, len, offset); });
+}
+
+Status LocalReplica::restore_stale(uint64_t oid, uint32_t epoch, uint32_t stale_epoch) {
+  return audit_.write_whole(oid, epoch, [&] { return store_.restore_stale(oid, stale_epoch); });
+}
+
+Status LocalReplica::remove(uint64_t oid) {
+  Status live = store_.remove(oid);
+  if (Status st = store_.remove_stale(oid); !st.ok()) {
+    sd_err("%016" PRIx64 ": cannot remove its stale copies: %s", oid, strerror(st.code()));
+    return err(Res::Eio);
+  }
+  return live;
+}
+
+}  // namespace sd

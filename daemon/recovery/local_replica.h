@@ -1,0 +1,61 @@
+// LocalReplica: this node's own copy of an object, and the one path by
+// which it is read, written, put in place whole and removed, whoever asks:
+// the gateway for the copy it holds itself, the peer handlers for the
+// copies other gateways send here, recovery and repair for the copies they
+// bring back.
+//
+// It keeps the ownership audit in step with the files: a live copy that
+// may have missed writes is never read or written (the audit moves it to
+// .stale and the caller sees NoObj); a copy put in place whole is marked
+// current at its epoch and settled afterwards; removing a copy removes its
+// stale copies too, since recovery could otherwise bring the object back.
+//
+// Offsets and lengths were checked against the object's size where the
+// request was parsed (ops/ops.cpp) or computed (the daemon's own callers):
+// here they are only asserted.
+#pragma once
+#include <cstdint>
+
+#include "group/membership.h"
+#include "result.h"
+
+namespace sd {
+
+class ObjectPolicy;
+class OwnershipAudit;
+class PlainStore;
+
+class LocalReplica {
+ public:
+  LocalReplica(PlainStore& store, OwnershipAudit& audit, const MembershipSource& members,
+               const ObjectPolicy& policy)
+      : store_(store), audit_(audit), members_(members), policy_(policy) {}
+
+  // The current live copy; NoObj when there is none here.
+  Status read(uint64_t oid, void* buf, uint32_t len, uint64_t offset);
+  Status write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset);
+  // A read that cannot block (for the event loop): true only when a current
+  // copy is here and the bytes came from the page cache.
+  bool read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset);
+  // Puts a whole copy in place, current at `epoch`: the object's size, the
+  // bytes [offset, offset+len) from buf, zeros elsewhere.
+  Status create(uint64_t oid, uint32_t epoch, const void* buf, uint32_t len, uint64_t offset);
+  // Puts our own stale copy of `stale_epoch` back as the live one, current
+  // at `epoch`.
+  Status restore_stale(uint64_t oid, uint32_t epoch, uint32_t stale_epoch);
+  // Removes the live copy and every stale one. NoObj when there was no live
+  // copy (the stale ones are gone all the same); Eio when a stale copy
+  // could not be removed.
+  Status remove(uint64_t oid);
+
+ private:
+  bool fits(uint64_t oid, uint32_t len, uint64_t offset) const;
+  bool current(uint64_t oid);
+
+  PlainStore& store_;
+  OwnershipAudit& audit_;
+  const MembershipSource& members_;
+  const ObjectPolicy& policy_;
+};
+
+}  // namespace sd
