@@ -394,6 +394,47 @@ int cluster_check(Context& ctx) {
   return kExitSuccess;
 }
 
+// ---- cluster alter-copy ---------------------------------------------------
+
+// The copies of VDIs created from now on (existing VDIs keep theirs: `vdi
+// alter-copy` changes one).
+int cluster_alter_copy(Context& ctx) {
+  if (opts.copy_policy) {
+    err("Changing redundancy level of erasure coded vdi is not supported yet.");
+    print_subcommand_usage(ctx);
+    return kExitUsage;
+  }
+  uint8_t copies = opts.copies;
+  if (!copies) {
+    std::printf("The cluster's redundancy level is not specified, use %d as default.\n",
+                sd::kDefaultCopies);
+    copies = sd::kDefaultCopies;
+  }
+  if (copies > ctx.nodes.size() && !opts.force) confirm_copies_over_nodes(copies, ctx.nodes.size());
+  auto rsp = request(ctx.ep, sd::request::cluster_default(), nullptr, nullptr);
+  if (!rsp.ok()) return kExitSysfail;
+  if (rsp->cluster_default.copy_policy) {
+    err("The cluster's copy policy is erasure code, changing it is not supported yet.");
+    return kExitFailure;
+  }
+  const uint8_t old = rsp->cluster_default.nr_copies;
+  if (old == copies) {
+    err("The cluster's redundancy level is already set to %d, nothing changed.", copies);
+    return kExitFailure;
+  }
+  if (!opts.force)
+    confirm_caution("Changing cluster's redundancy level will affect",
+                    "all the VDIs to be created later.");
+  rsp = request(ctx.ep, sd::request::alter_cluster_copy(copies, 0), nullptr, nullptr);
+  if (!rsp.ok()) return kExitSysfail;
+  if (sd::Res(rsp->result) != sd::Res::Success) {
+    err("Failed to change the cluster's redundancy level: %s", sd::strerror(sd::Res(rsp->result)));
+    return kExitFailure;
+  }
+  err("The cluster's redundancy level is set to %d, the old one was %d.", copies, old);
+  return kExitSuccess;
+}
+
 const Subcommand kClusterSubs[] = {
     {"info", nullptr, "aprhvTd", "show cluster information", kNeedNodelist, cluster_info},
     {"format", nullptr, "bclLtaphzTVRfF", "create a Sheepdog store", kNeedNodelist, cluster_format},
@@ -401,6 +442,8 @@ const Subcommand kClusterSubs[] = {
     {"recover", nullptr, "afphT", "See 'dog cluster recover' for more information", kNeedArg,
      run_nested, kRecoverSubs, sizeof(kRecoverSubs) / sizeof(kRecoverSubs[0])},
     {"check", nullptr, "aphT", "check and repair cluster", kNeedNodelist, cluster_check},
+    {"alter-copy", nullptr, "aphTcf", "set the cluster's redundancy level", kNeedNodelist,
+     cluster_alter_copy},
 };
 
 }  // namespace

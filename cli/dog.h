@@ -38,6 +38,10 @@ void err(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 // A confirmation prompt: text to stdout (no newline, no flush), then one
 // line from stdin. Anything not starting with "yes" (any case) exits 0.
 void confirm(const char* text);
+// The two-line "Caution!" prompt with the dog drawing, then confirm().
+void confirm_caution(const char* first_line, const char* second_line);
+// alter-copy: asked (unless forced) when more copies than nodes are wanted.
+void confirm_copies_over_nodes(int copies, size_t nodes);
 
 // ---------------------------------------------------------------------
 // Command tables.

@@ -49,4 +49,20 @@ void confirm(const char* text) {
   if (strncasecmp(buf, "yes", 3) != 0) std::exit(kExitSuccess);
 }
 
+void confirm_caution(const char* first_line, const char* second_line) {
+  std::string text = std::string("    __\n   ()'`;\n   /\\|`  Caution! ") + first_line +
+                     "\n  /  |   " + second_line +
+                     "\n(/_)_|_  Are you sure you want to continue? [yes/no]: ";
+  confirm(text.c_str());
+}
+
+void confirm_copies_over_nodes(int copies, size_t nodes) {
+  char text[160];
+  std::snprintf(text, sizeof(text),
+                "Number of copies (%d) is larger than number of nodes (%zu).\n"
+                "Are you sure you want to continue? [yes/no]: ",
+                copies, nodes);
+  confirm(text);
+}
+
 }  // namespace dog

@@ -468,6 +468,8 @@ const Subcommand kVdiSubs[] = {
      vdi_backup},
     {"restore", "<vdiname> <backup>", "saphTBI",
      "restore snapshot images from a backup provided in STDIN", kNeedArg, vdi_restore},
+    {"alter-copy", "<vdiname>", "caphTf", "set the vdi's redundancy level",
+     kNeedNodelist | kNeedArg, vdi_alter_copy},
     {"lock", nullptr, "saphT", "See 'dog vdi lock' for more information", kNeedArg, run_nested,
      kVdiLockSubs, kNrVdiLockSubs},
 };

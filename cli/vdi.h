@@ -3,7 +3,7 @@
 // and write; vdi_snapshot.cpp snapshot, clone, rollback and resize;
 // vdi_tree.cpp tree and graph; vdi_object.cpp object and track;
 // vdi_attr.cpp setattr and getattr; vdi_check.cpp check; vdi_backup.cpp
-// backup and restore; vdi_lock.cpp lock.
+// backup and restore; vdi_lock.cpp lock; vdi_alter_copy.cpp alter-copy.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -92,6 +92,7 @@ int vdi_getattr(Context& ctx);
 int vdi_check(Context& ctx);
 int vdi_backup(Context& ctx);
 int vdi_restore(Context& ctx);
+int vdi_alter_copy(Context& ctx);
 int vdi_lock(Context& ctx);
 extern const Subcommand kVdiObjectSubs[];
 extern const size_t kNrVdiObjectSubs;

@@ -75,6 +75,7 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener {
 
   // GroupListener.
   void on_epoch(uint32_t epoch) override { epoch_recovery.epoch_changed(epoch); }
+  void on_copies_changed(uint32_t vid) override { epoch_recovery.copies_changed(vid); }
   void on_all_recovered(uint32_t epoch) override { epoch_recovery.all_recovered(epoch); }
   void on_store_reset(uint32_t epoch) override { audit.reset(epoch); }
   void on_peer_left(const NodeId& nid) override {

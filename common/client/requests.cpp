@@ -33,6 +33,24 @@ SdReq make_fs(const Format& f, uint32_t store_name_len) {
 }
 
 SdReq shutdown() { return make_req(kOpShutdown); }
+
+SdReq cluster_default() { return make_req(kOpGetClusterDefault); }
+
+SdReq alter_cluster_copy(uint8_t copies, uint8_t copy_policy) {
+  SdReq r = make_req(kOpAlterClusterCopy);
+  r.cluster.copies = copies;
+  r.cluster.copy_policy = copy_policy;
+  return r;
+}
+
+SdReq alter_vdi_copy(uint32_t vid, uint8_t copies, uint8_t copy_policy, uint8_t block_size_shift) {
+  SdReq r = make_req(kOpAlterVdiCopy);
+  r.vdi_state.new_vid = vid;
+  r.vdi_state.copies = copies;
+  r.vdi_state.copy_policy = copy_policy;
+  r.vdi_state.block_size_shift = block_size_shift;
+  return r;
+}
 SdReq kill_node() { return make_req(kOpKillNode); }
 SdReq force_recover(uint32_t bytes) { return make_req(kOpForceRecover, 0, bytes); }
 SdReq recovery(bool enable) { return make_req(enable ? kOpEnableRecover : kOpDisableRecover); }

@@ -29,6 +29,11 @@ struct Format {
 };
 SdReq make_fs(const Format& f, uint32_t store_name_len);  // payload: the store name, NUL included
 SdReq shutdown();
+SdReq cluster_default();                              // GET_CLUSTER_DEFAULT
+SdReq alter_cluster_copy(uint8_t copies, uint8_t copy_policy);  // ALTER_CLUSTER_COPY
+// ALTER_VDI_COPY: the VDI's copies (and, as upstream's dog sends them, its
+// copy policy and block size shift).
+SdReq alter_vdi_copy(uint32_t vid, uint8_t copies, uint8_t copy_policy, uint8_t block_size_shift);
 SdReq kill_node();
 SdReq force_recover(uint32_t bytes);
 SdReq recovery(bool enable);                          // ENABLE_RECOVER / DISABLE_RECOVER

@@ -87,7 +87,8 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len
   Res last = Res::Success;
   for (auto start = std::chrono::steady_clock::now();;) {
     MembershipPtr m = members_.membership();
-    Placement p = m->ring.place(oid, policy_.copies_for(oid, copies));
+    const int nr_copies = policy_.copies_for(oid, copies);
+    Placement p = m->ring.place(oid, nr_copies);
     if (!p.count) return err(Res::Halt);
     // Send to every remote copy first, then write the local one, then
     // collect: all copies are written in parallel.
@@ -143,7 +144,10 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len
     // epoch may have fetched the object before our write landed on the
     // copy they fetched from. Writing again under the new ring is harmless
     // (the same bytes) and reaches them.
-    if (last == Res::Success && members_.membership()->epoch != m->epoch) {
+    // The same when the object's copy count changed meanwhile
+    // (ALTER_VDI_COPY): a new owner may have fetched it before our write.
+    if (last == Res::Success && (members_.membership()->epoch != m->epoch ||
+                                 policy_.copies_for(oid, copies) != nr_copies)) {
       last = Res::OldNodeVer;
       retry = true;
     }

@@ -61,6 +61,9 @@ class GroupListener {
   // This sheep was cut off from the cluster: the others dropped the VDI
   // locks its clients held on these connections, so they must end here too.
   virtual void on_locks_lost(const std::vector<uint64_t>& /*conns*/) {}
+  // The copy count of VDI `vid` changed (ALTER_VDI_COPY), within the epoch:
+  // its objects have other owners now.
+  virtual void on_copies_changed(uint32_t /*vid*/) {}
 };
 
 struct GroupOptions {
@@ -120,6 +123,10 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   // Cluster-wide operations; each returns the main step's result.
   Res make_fs(const ClusterSettings& s);
   Res shutdown();
+  // ALTER_CLUSTER_COPY: the copies of VDIs created from now on.
+  Res alter_cluster_copy(uint8_t copies);
+  // ALTER_VDI_COPY: refused (VdiLocked) while a client holds the VDI's lock.
+  Res alter_vdi_copy(uint32_t vid, uint8_t copies);
   Res vdi_added(const VdiAddedMsg& m);
   Res vdi_deleted(uint32_t vid);
   // Recycled VIDs: these vids are free again on every node.
@@ -177,6 +184,13 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
     kVdiLock,
     kVdiRelease,
     kLocksReleased,
+    kAlterClusterCopy,
+    kAlterVdiCopy,
+  };
+  struct AlterVdiCopyMsg {
+    uint32_t vid;
+    uint8_t copies;
+    uint8_t pad[3];
   };
   struct LockMsg {
     uint32_t vid;

@@ -177,6 +177,37 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
     }
     case kBarrier:
       return Res::Success;
+    case kAlterClusterCopy: {
+      if (len != 1 || p[0] == 0 || uint8_t(p[0]) > kMaxCopies) return Res::InvalidParms;
+      uint8_t old;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        old = settings_.copies;
+        settings_.copies = uint8_t(p[0]);
+      }
+      if (!save_config().ok()) sd_err("failed to save config");
+      sd_info("the cluster's redundancy level is %u (was %u)", unsigned(uint8_t(p[0])),
+              unsigned(old));
+      return Res::Success;
+    }
+    case kAlterVdiCopy: {
+      if (len != sizeof(AlterVdiCopyMsg)) return Res::InvalidParms;
+      AlterVdiCopyMsg m;
+      std::memcpy(&m, p, sizeof(m));
+      if (m.copies == 0 || m.copies > kMaxCopies) return Res::InvalidParms;
+      auto info = vdis_.get(m.vid);
+      if (!info || info->deleted) return Res::NoVdi;
+      if (info->copy_policy) return Res::InvalidParms;  // erasure-coded
+      // Decided here, in the cluster's order: no writer may be moving
+      // bytes to the old owners while the new ones fetch.
+      if (locks_.get(m.vid)) return Res::VdiLocked;
+      if (info->copies == m.copies) return Res::Success;
+      vdis_.set_copies(m.vid, m.copies);
+      sd_info("VDI %" PRIx32 " now keeps %u copies (was %u)", m.vid, unsigned(m.copies),
+              unsigned(info->copies));
+      listener_.on_copies_changed(m.vid);
+      return Res::Success;
+    }
     case kRecoveryDone: {
       if (len != 4) return Res::InvalidParms;
       uint32_t e;
@@ -231,6 +262,13 @@ Res Group::apply_make_fs(const ClusterSettings& req) {
 
 Res Group::make_fs(const ClusterSettings& s) { return broadcast_and_wait(kMakeFs, &s, sizeof(s)); }
 Res Group::shutdown() { return broadcast_and_wait(kShutdown, nullptr, 0); }
+Res Group::alter_cluster_copy(uint8_t copies) {
+  return broadcast_and_wait(kAlterClusterCopy, &copies, 1);
+}
+Res Group::alter_vdi_copy(uint32_t vid, uint8_t copies) {
+  AlterVdiCopyMsg m{vid, copies, {}};
+  return broadcast_and_wait(kAlterVdiCopy, &m, sizeof(m));
+}
 Res Group::vdi_added(const VdiAddedMsg& m) { return broadcast_and_wait(kVdiAdded, &m, sizeof(m)); }
 Res Group::vdi_deleted(uint32_t vid) { return broadcast_and_wait(kVdiDeleted, &vid, 4); }
 Res Group::vdis_released(const std::vector<uint32_t>& vids) {

@@ -36,6 +36,12 @@ void VdiTable::mark_snapshot(uint32_t vid) {
   if (it != info_.end()) it->second.snapshot = true;
 }
 
+void VdiTable::set_copies(uint32_t vid, uint8_t copies) {
+  std::unique_lock lk(mu_);
+  auto it = info_.find(vid);
+  if (it != info_.end()) it->second.copies = copies;
+}
+
 void VdiTable::freeze(uint32_t vid) {
   std::unique_lock lk(mu_);
   auto it = info_.find(vid);

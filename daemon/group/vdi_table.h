@@ -33,6 +33,8 @@ class VdiTable {
   void clear();
   void add(uint32_t vid, const VdiInfo& info, bool set_inuse);
   void mark_snapshot(uint32_t vid);
+  // ALTER_VDI_COPY: the VDI's objects keep `copies` copies from now on.
+  void set_copies(uint32_t vid, uint8_t copies);
   // See VdiInfo::frozen.
   void freeze(uint32_t vid);
   void mark_deleted(uint32_t vid);

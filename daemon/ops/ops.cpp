@@ -55,6 +55,8 @@ const OpInfo kOps[] = {
     {kOpReleaseObjects, "RELEASE_OBJECTS", K::Cluster, false, ops::release_objects},
     {kOpGetStaleList, "GET_STALE_LIST", K::Local, false, ops::get_stale_list},
     {kOpGetRecovery, "GET_RECOVERY", K::Local, true, ops::get_recovery},
+    {kOpAlterClusterCopy, "ALTER_CLUSTER_COPY", K::Cluster, false, ops::alter_cluster_copy},
+    {kOpAlterVdiCopy, "ALTER_VDI_COPY", K::Cluster, false, ops::alter_vdi_copy},
     {kOpSetRecovery, "SET_RECOVERY", K::Local, true, ops::set_recovery},
 };
 

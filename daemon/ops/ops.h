@@ -110,6 +110,8 @@ Res flush_vdi(Sheep&, Request&);
 Res get_node_list(Sheep&, Request&);
 Res make_fs(Sheep&, Request&);
 Res shutdown(Sheep&, Request&);
+Res alter_cluster_copy(Sheep&, Request&);
+Res alter_vdi_copy(Sheep&, Request&);
 Res stat_sheep(Sheep&, Request&);
 Res stat_cluster(Sheep&, Request&);
 Res cluster_info(Sheep&, Request&);

@@ -39,6 +39,24 @@ Res make_fs(Sheep& s, Request& r) {
 
 Res shutdown(Sheep& s, Request&) { return s.group.shutdown(); }
 
+// The default copies of VDIs created from now on; replication only.
+Res alter_cluster_copy(Sheep& s, Request& r) {
+  uint8_t copies = r.hdr.cluster.copies;
+  if (r.hdr.cluster.copy_policy || copies == 0 || copies > kMaxCopies) return Res::InvalidParms;
+  if (!s.group.formatted()) return Res::WaitForFormat;
+  return s.group.alter_cluster_copy(copies);
+}
+
+// A replicated VDI's copies; recovery then moves its objects to their new
+// owners (EpochRecovery::copies_changed).
+Res alter_vdi_copy(Sheep& s, Request& r) {
+  const auto& v = r.hdr.vdi_state;
+  if (v.copy_policy || v.copies == 0 || v.copies > kMaxCopies || v.new_vid == 0 ||
+      v.new_vid >= kNrVdis)
+    return Res::InvalidParms;
+  return s.group.alter_vdi_copy(v.new_vid, v.copies);
+}
+
 Res kill_node(Sheep& s, Request&) {
   sd_info("killed by request");
   s.group.set_killed();

@@ -46,6 +46,25 @@ void EpochRecovery::epoch_changed(uint32_t epoch) {
   cv_.notify_all();
 }
 
+void EpochRecovery::copies_changed(uint32_t vid) {
+  std::lock_guard<std::mutex> lk(mu_);
+  altered_.insert(vid);
+  cv_.notify_all();
+}
+
+void EpochRecovery::retire_unowned(const std::set<uint32_t>& vids) {
+  MembershipPtr m = members_.membership();
+  if (m->self_index < 0) return;
+  size_t n = 0;
+  for (uint64_t oid : store_.list()) {
+    if (!vids.count(oid_to_vid(oid)) || m->ring.holds(oid, policy_.copies_for(oid), m->self_index))
+      continue;
+    if (audit_.retire(oid, m->epoch).ok()) n++;
+  }
+  if (n) sd_info("epoch %u: %zu copies no longer owned after a change of copies: moved to .stale",
+                 m->epoch, n);
+}
+
 void EpochRecovery::all_recovered(uint32_t epoch) {
   std::lock_guard<std::mutex> lk(mu_);
   clean_ = std::max(clean_, epoch);
@@ -96,8 +115,30 @@ void EpochRecovery::run() {
   log::set_thread_name("recovery");
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
-    cv_.wait(lk, [&] { return stopping_ || wanted_ > recovered_ || clean_ > cleaned_; });
+    cv_.wait(lk, [&] {
+      return stopping_ || wanted_ > recovered_ || clean_ > cleaned_ || !altered_.empty();
+    });
     if (stopping_) return;
+    if (!altered_.empty()) {
+      std::set<uint32_t> vids;
+      vids.swap(altered_);
+      lk.unlock();
+      retire_unowned(vids);
+      lk.lock();
+      // The pass again for the current epoch (its report makes every node
+      // clean up once more). A freshly formatted cluster never ran one.
+      uint32_t epoch = members_.membership()->epoch;
+      if (epoch) {
+        wanted_ = std::max(wanted_, epoch);
+        if (recovered_ >= epoch) recovered_ = epoch - 1;
+        // Cleaning waits for the reports of this pass (a stale copy goes
+        // only where an owner holds the object live, so one that comes
+        // early is harmless).
+        clean_ = std::min(clean_, epoch - 1);
+        cleaned_ = std::min(cleaned_, epoch - 1);
+      }
+      continue;
+    }
     if (wanted_ > recovered_) {
       uint32_t epoch = wanted_;
       lk.unlock();

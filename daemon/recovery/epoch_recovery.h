@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "group/membership.h"
@@ -69,6 +70,11 @@ class EpochRecovery {
   void epoch_changed(uint32_t epoch);
   // Every member of `epoch` has recovered it.
   void all_recovered(uint32_t epoch);
+  // VDI `vid` keeps another number of copies from now on, within the
+  // epoch: the live copies of its objects this node no longer owns become
+  // stale (they stop getting writes), and the pass runs again for the
+  // current epoch, so the new owners fetch and the stale copies go.
+  void copies_changed(uint32_t vid);
   // For STAT_RECOVERY.
   RecoveryState state() const;
   void set_throttle(uint32_t max_objects, uint64_t interval_ms);
@@ -79,6 +85,9 @@ class EpochRecovery {
   // False when a newer epoch superseded this run.
   bool recover(uint32_t epoch);
   void clean_up(uint32_t epoch);
+  // The live copies of these VDIs' objects this node does not own under
+  // the current ring move to .stale.
+  void retire_unowned(const std::set<uint32_t>& vids);
   bool superseded(uint32_t epoch) const;
   void wait_while_paused(uint32_t epoch);
 
@@ -97,6 +106,7 @@ class EpochRecovery {
   uint32_t recovered_ = 0;  // newest epoch recovered here; guarded by mu_
   uint32_t clean_ = 0;      // newest epoch every member recovered; guarded by mu_
   uint32_t cleaned_ = 0;    // guarded by mu_
+  std::set<uint32_t> altered_;  // VDIs whose copies changed; guarded by mu_
   // Progress (STAT_RECOVERY).
   std::atomic<bool> in_recovery_{false};
   std::atomic<uint32_t> phase_{0};

@@ -55,6 +55,13 @@ void OwnershipAudit::mark_current(uint64_t oid, uint32_t epoch) {
   any_fresh_ = true;
 }
 
+Status OwnershipAudit::retire(uint64_t oid, uint32_t epoch) {
+  std::lock_guard<std::mutex> lk(mu_);
+  Status st = store_.move_to_stale(oid, epoch);
+  if (st.ok()) fresh_.erase(oid);
+  return st;
+}
+
 bool OwnershipAudit::has_current(uint64_t oid, const Membership& m) {
   return check(oid, m) && store_.exists(oid);
 }

@@ -79,6 +79,10 @@ class OwnershipAudit {
     settle(oid, epoch);
     return st;
   }
+  // The live copy of oid stops being served: it moves to .stale as current
+  // through `epoch` (its owners changed within the epoch; see
+  // EpochRecovery::copies_changed). NoObj when there is none.
+  Status retire(uint64_t oid, uint32_t epoch);
   // True when a current live copy of oid is here (check() passes and the
   // file exists).
   bool has_current(uint64_t oid, const Membership& m);
