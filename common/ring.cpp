@@ -41,7 +41,8 @@ VnodeRing::VnodeRing(std::vector<SdNode> nodes) : nodes_(std::move(nodes)) {
 Placement VnodeRing::place(uint64_t oid, int copies) const {
   Placement p;
   if (vnodes_.empty()) return p;
-  int want = std::min(copies, nr_zones_);
+  // Never more than a Placement holds, whatever a caller asks for.
+  int want = std::min({copies, nr_zones_, int(sizeof(p.node) / sizeof(p.node[0]))});
   uint64_t x = sd_hash_oid(oid);
   auto it = std::lower_bound(vnodes_.begin(), vnodes_.end(), x,
                              [](const Vnode& v, uint64_t h) { return v.hash < h; });

@@ -68,10 +68,14 @@ struct TableInit {
   }
 } g_table_init;
 
-// The byte range a request addresses lies within its object (OpRange).
-bool in_range(Sheep& sheep, const OpInfo& op, const Request& req) {
-  if (op.range == OpRange::None) return true;
+// What is checked once, where a request is parsed: the byte range it
+// addresses lies within its object (OpRange), and the copies it names
+// (obj.copies sizes placements) are no more than a VDI may have.
+bool well_formed(Sheep& sheep, const OpInfo& op, const Request& req) {
   const SdReq& h = req.hdr;
+  if (op.range == OpRange::None && h.opcode != kOpRemoveObj) return true;
+  if (h.obj.copies > kMaxCopies) return false;
+  if (op.range == OpRange::None) return true;
   return uint64_t(h.obj.offset) + h.data_length <= sheep.policy.object_size_of(h.obj.oid);
 }
 
@@ -109,7 +113,7 @@ Res check_and_run(Sheep& sheep, Request& req) {
   // elsewhere (NetworkError is retried under the next epoch).
   bool object_op = op->kind == OpKind::Peer || op->kind == OpKind::Gateway;
   if (object_op && sheep.store.failed()) return Res::NetworkError;
-  if (!in_range(sheep, *op, req)) return Res::InvalidParms;
+  if (!well_formed(sheep, *op, req)) return Res::InvalidParms;
   Res r = op->handler(sheep, req);
   if (object_op && r != Res::Success && sheep.store.failed()) return Res::NetworkError;
   return r;
@@ -148,7 +152,7 @@ bool execute_inline(Sheep& sheep, Request& req) {
   const SdReq& h = req.hdr;
   if (h.opcode != kOpReadObj && h.opcode != kOpReadPeer) return false;
   if (!version_ok(h) || sheep.group.suspended() || sheep.group.status() != ClusterStatus::Ok ||
-      !in_range(sheep, *find_op(h.opcode), req))
+      !well_formed(sheep, *find_op(h.opcode), req))
     return false;
   req.rsp = SdRsp{};
   bool done = h.opcode == kOpReadObj ? ops::read_obj_cached(sheep, req)

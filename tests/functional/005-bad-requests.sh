@@ -125,6 +125,12 @@ assert_eq "$(raw req op=0xa4 epoch=$epoch id=156 oid=$oid offset=4194300 dlen=8)
   "$(hdr 156 0xa4 0x05 0)" "READ_PEER across the end of the object"
 assert_eq "$(raw req op=0xa4 epoch=$epoch id=157 oid=$oid offset=4194296 dlen=8)" \
   "$(hdr 157 0xa4 0x00 8) data=5441494c44415441" "READ_PEER within the object"
+# More copies than a VDI may have (31): refused, not placed (a placement
+# holds at most 32 nodes).
+assert_eq "$(raw req op=0x02 id=158 oid=$oid copies=200 dlen=8)" "$(hdr 158 0x02 0x05 0)" \
+  "READ_OBJ asking for 200 copies"
+assert_eq "$(raw req op=0x03 flags=1 id=159 oid=$oid copies=32 offset=64 payload=hex:5858)" \
+  "$(hdr 159 0x03 0x05 0)" "WRITE_OBJ asking for 32 copies"
 assert_eq "$(raw req op=0x02 id=152 oid=$oid offset=4194296 dlen=8)" \
   "$(hdr 152 0x02 0x00 8) data=5441494c44415441" "object tail after the refused writes"
 assert_eq "$(dogn 0 vdi read test 4194296 8)" "TAILDATA" "object tail read by dog"
