@@ -114,7 +114,8 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len
         results[i] = Res::NetworkError;
         continue;
       }
-      SdReq req = peer::object_req(op, m->epoch, oid, kind == Kind::Remove ? 0 : len, offset);
+      SdReq req = peer::object_req(op, m->epoch, oid, kind == Kind::Remove ? 0 : len, offset,
+                                   uint8_t(nr_copies));
       remote[i].ticket = remote[i].peer->submit(req, buf, nullptr);
     }
     if (local >= 0) {

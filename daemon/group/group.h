@@ -44,6 +44,10 @@ class ReadLease;
 // What the layers above hear from the group (on its delivery thread, or
 // the thread of a cluster-wide operation; never with a lock of theirs held
 // by the group).
+// on_copies_changed's name for the objects placed by the cluster's count
+// (vid 0 is never a VDI's).
+inline constexpr uint32_t kClusterDefaultCopies = 0;
+
 class GroupListener {
  public:
   virtual ~GroupListener() = default;
@@ -61,8 +65,10 @@ class GroupListener {
   // This sheep was cut off from the cluster: the others dropped the VDI
   // locks its clients held on these connections, so they must end here too.
   virtual void on_locks_lost(const std::vector<uint64_t>& /*conns*/) {}
-  // The copy count of VDI `vid` changed (ALTER_VDI_COPY), within the epoch:
-  // its objects have other owners now.
+  // The copy count of VDI `vid` changed (ALTER_VDI_COPY), or with vid
+  // kClusterDefaultCopies the cluster's (ALTER_CLUSTER_COPY, which places
+  // VDI attribute objects), within the epoch: those objects have other
+  // owners now.
   virtual void on_copies_changed(uint32_t /*vid*/) {}
 };
 

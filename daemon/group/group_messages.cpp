@@ -180,12 +180,21 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
     case kAlterClusterCopy: {
       if (len != 1 || p[0] == 0 || uint8_t(p[0]) > kMaxCopies) return Res::InvalidParms;
       uint8_t old;
+      uint32_t epoch = membership()->epoch;
       {
         std::lock_guard<std::mutex> lk(mu_);
         old = settings_.copies;
+        if (old == uint8_t(p[0])) return Res::Success;
+        // VDI attribute objects follow the cluster's count: as for
+        // ALTER_VDI_COPY, only on a recovered cluster, and the pass again.
+        if (settings_.disable_recovery || all_recovered_epoch_.load() < epoch)
+          return Res::NodeInRecovery;
+        recovered_by_.erase(epoch);
+        all_recovered_epoch_ = epoch - 1;
         settings_.copies = uint8_t(p[0]);
       }
       if (!save_config().ok()) sd_err("failed to save config");
+      listener_.on_copies_changed(kClusterDefaultCopies);
       sd_info("the cluster's redundancy level is %u (was %u)", unsigned(uint8_t(p[0])),
               unsigned(old));
       return Res::Success;
@@ -202,6 +211,19 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       // bytes to the old owners while the new ones fetch.
       if (locks_.get(m.vid)) return Res::VdiLocked;
       if (info->copies == m.copies) return Res::Success;
+      // Only on a cluster every node has recovered, with recovery on: the
+      // audit judges a copy's past with today's count, which is right only
+      // when every copy was checked at the current epoch.
+      uint32_t epoch = membership()->epoch;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (settings_.disable_recovery || all_recovered_epoch_.load() < epoch)
+          return Res::NodeInRecovery;
+        // The pass runs again: this epoch is not recovered until every
+        // node has reported once more.
+        recovered_by_.erase(epoch);
+        all_recovered_epoch_ = epoch - 1;
+      }
       vdis_.set_copies(m.vid, m.copies);
       sd_info("VDI %" PRIx32 " now keeps %u copies (was %u)", m.vid, unsigned(m.copies),
               unsigned(info->copies));
@@ -255,6 +277,7 @@ Res Group::apply_make_fs(const ClusterSettings& req) {
   }
   if (!save_config().ok()) return Res::Eio;
   if (!epochs_.save(latest_).ok()) return Res::Eio;
+  all_recovered_epoch_ = 1;  // an empty store has nothing to recover
   publish(1, nodes);
   sd_info("cluster formatted: %u copies, store %s", unsigned(req.copies), store.c_str());
   return Res::Success;

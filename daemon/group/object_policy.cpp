@@ -6,12 +6,16 @@
 
 namespace sd {
 
+std::optional<int> ObjectPolicy::vdi_copies(uint64_t oid) const {
+  if (is_vdi_attr_obj(oid)) return std::nullopt;
+  auto info = vdis_.get(oid_to_vid(oid));
+  if (info && info->copies) return int(info->copies);
+  return std::nullopt;
+}
+
 int ObjectPolicy::copies_for(uint64_t oid, uint8_t requested) const {
+  if (auto own = vdi_copies(oid)) return *own;
   if (requested) return requested;
-  if (!is_vdi_attr_obj(oid)) {
-    auto info = vdis_.get(oid_to_vid(oid));
-    if (info && info->copies) return info->copies;
-  }
   int c = settings_.settings().copies;
   return c ? c : kDefaultCopies;
 }

@@ -3,6 +3,7 @@
 // defaults. Every layer that places, sizes or checks an object asks here.
 #pragma once
 #include <cstdint>
+#include <optional>
 
 #include "group/cluster_settings.h"
 #include "group/vdi_table.h"
@@ -13,9 +14,13 @@ class ObjectPolicy {
  public:
   ObjectPolicy(const VdiTable& vdis, const SettingsSource& settings)
       : vdis_(vdis), settings_(settings) {}
-  // Copies to keep of oid: the request's, else its VDI's, else the cluster
-  // default (before the cap at the number of zones, which the ring applies).
+  // Copies to keep of oid: its VDI's when the table knows the VDI (a
+  // client sends the count it read from the inode, which ALTER_VDI_COPY
+  // may have changed since), else the request's, else the cluster default
+  // (before the cap at the number of zones, which the ring applies).
   int copies_for(uint64_t oid, uint8_t requested = 0) const;
+  // The VDI's own count, when the table knows oid's VDI.
+  std::optional<int> vdi_copies(uint64_t oid) const;
   // Size of the object oid names (data objects use their VDI's block size).
   uint64_t object_size_of(uint64_t oid) const;
 

@@ -68,6 +68,15 @@ Res lock_guard(Sheep& s, const Request& r, uint64_t oid, bool whole_object = fal
   return Res::VdiLocked;
 }
 
+// The sender placed the object with the copy count this node's VDI table
+// gives (both sides have applied the same ALTER_VDI_COPY); else it tries
+// again, like a sender of another epoch.
+Res copies_check(Sheep& s, const Request& r) {
+  auto own = s.policy.vdi_copies(r.hdr.obj.oid);
+  if (own && r.hdr.obj.copies && *own != r.hdr.obj.copies) return Res::OldNodeVer;
+  return Res::Success;
+}
+
 Res epoch_check(Sheep& s, const Request& r) {
   uint32_t mine = s.group.epoch();
   if (r.hdr.epoch < mine) return Res::OldNodeVer;
@@ -154,6 +163,7 @@ static Res after_write(Sheep& s, const Request& r, Res res) {
 
 Res create_and_write_peer(Sheep& s, Request& r) {
   if (Res e = epoch_check(s, r); e != Res::Success) return e;
+  if (Res e = copies_check(s, r); e != Res::Success) return e;
   if (!r.is_write()) return Res::InvalidParms;
   Res res = s.replica
                 .create(r.hdr.obj.oid, r.hdr.epoch, r.data(), r.data_length(), r.hdr.obj.offset)
@@ -172,6 +182,9 @@ Res read_peer(Sheep& s, Request& r) {
     if (r.hdr.epoch > s.group.epoch() &&
         !s.group.wait_for_epoch(r.hdr.epoch, std::chrono::seconds(10)))
       return Res::NewNodeVer;
+    // Nor is a copy sent while the two sides place it differently: a
+    // write placed the old way could still land here after it.
+    if (Res e = copies_check(s, r); e != Res::Success) return e;
     buf = r.reply_buffer(r.hdr.data_length);
     uint32_t copy_epoch = 0;
     st = s.recovery.read_for_recovery(r.hdr.obj.oid, r.hdr.obj.tgt_epoch, buf, r.hdr.data_length,
@@ -191,6 +204,7 @@ Res read_peer(Sheep& s, Request& r) {
 
 Res write_peer(Sheep& s, Request& r) {
   if (Res e = epoch_check(s, r); e != Res::Success) return e;
+  if (Res e = copies_check(s, r); e != Res::Success) return e;
   if (!r.is_write()) return Res::InvalidParms;
   Res res =
       s.gateway.local_write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset).code();
@@ -202,8 +216,10 @@ Res write_peer(Sheep& s, Request& r) {
 // whatever our epoch.
 Res remove_peer(Sheep& s, Request& r) {
   bool any_copy = r.hdr.flags & kFlagRecovery;
-  if (!any_copy)
+  if (!any_copy) {
     if (Res e = epoch_check(s, r); e != Res::Success) return e;
+    if (Res e = copies_check(s, r); e != Res::Success) return e;
+  }
   Res res = s.replica.remove(r.hdr.obj.oid).code();
   if (any_copy && res == Res::NoObj) return Res::Success;
   return res;

@@ -6,12 +6,14 @@
 
 namespace sd::peer {
 
-SdReq object_req(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset) {
+SdReq object_req(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
+                 uint8_t copies) {
   bool carries_data = opcode == kOpWritePeer || opcode == kOpCreateAndWritePeer;
   SdReq req = make_req(opcode, carries_data ? kFlagWrite : 0, len);
   req.epoch = epoch;
   req.obj.oid = oid;
   req.obj.offset = offset;
+  req.obj.copies = copies;
   return req;
 }
 
@@ -24,8 +26,8 @@ Status read(SheepClient& c, uint32_t epoch, uint64_t oid, void* buf, uint32_t le
 }
 
 Status read_for_recovery(SheepClient& c, uint32_t epoch, uint64_t oid, uint32_t tgt_epoch,
-                         void* buf, uint32_t size, uint32_t* copy_epoch) {
-  SdReq req = object_req(kOpReadPeer, epoch, oid, size, 0);
+                         void* buf, uint32_t size, uint32_t* copy_epoch, uint8_t copies) {
+  SdReq req = object_req(kOpReadPeer, epoch, oid, size, 0, copies);
   req.flags |= kFlagRecovery;
   req.obj.tgt_epoch = tgt_epoch;
   SdRsp rsp;

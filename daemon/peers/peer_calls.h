@@ -17,7 +17,11 @@ namespace sd::peer {
 
 // A peer request for object I/O under `epoch` (the data, if any, is sent
 // by the caller with SheepClient::submit/exec).
-SdReq object_req(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset);
+// `copies`: the count the sender places the object with; a peer whose VDI
+// table says otherwise (ALTER_VDI_COPY not applied on one side yet) refuses
+// with OLD_NODE_VER, and the sender tries again.
+SdReq object_req(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
+                 uint8_t copies = 0);
 
 // READ_PEER of len bytes at offset of the peer's current copy.
 Status read(SheepClient& c, uint32_t epoch, uint64_t oid, void* buf, uint32_t len,
@@ -25,8 +29,9 @@ Status read(SheepClient& c, uint32_t epoch, uint64_t oid, void* buf, uint32_t le
 // A recovery read: a whole object, from a copy current through at least
 // tgt_epoch (0: the newest copy the peer has of any age). *copy_epoch, when
 // given, receives the epoch through which the copy sent is current.
+// `copies` is the count the caller places the object with (0: unsaid).
 Status read_for_recovery(SheepClient& c, uint32_t epoch, uint64_t oid, uint32_t tgt_epoch,
-                         void* buf, uint32_t size, uint32_t* copy_epoch);
+                         void* buf, uint32_t size, uint32_t* copy_epoch, uint8_t copies = 0);
 // REMOVE_PEER that drops whatever copy the peer keeps, live or stale.
 Status remove_any_copy(SheepClient& c, uint32_t epoch, uint64_t oid);
 

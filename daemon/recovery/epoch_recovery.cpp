@@ -57,8 +57,9 @@ void EpochRecovery::retire_unowned(const std::set<uint32_t>& vids) {
   if (m->self_index < 0) return;
   size_t n = 0;
   for (uint64_t oid : store_.list()) {
-    if (!vids.count(oid_to_vid(oid)) || m->ring.holds(oid, policy_.copies_for(oid), m->self_index))
-      continue;
+    // (vid 0: the objects the cluster's count places, VDI attributes.)
+    bool affected = is_vdi_attr_obj(oid) ? vids.count(0) > 0 : vids.count(oid_to_vid(oid)) > 0;
+    if (!affected || m->ring.holds(oid, policy_.copies_for(oid), m->self_index)) continue;
     if (audit_.retire(oid, m->epoch).ok()) n++;
   }
   if (n) sd_info("epoch %u: %zu copies no longer owned after a change of copies: moved to .stale",
@@ -145,6 +146,10 @@ void EpochRecovery::run() {
       bool done = recover(epoch);
       lk.lock();
       if (done) recovered_ = std::max(recovered_, epoch);
+      if (pass_again_) {
+        pass_again_ = false;
+        cv_.wait_for(lk, std::chrono::milliseconds(100), [&] { return stopping_ || wanted_ > epoch; });
+      }
       continue;
     }
     uint32_t epoch = clean_;
@@ -204,6 +209,7 @@ bool EpochRecovery::recover(uint32_t epoch) {
   if (!todo.empty()) sd_info("epoch %u: recovering %zu objects", epoch, todo.size());
 
   // 2. Fetch them, throttled.
+  size_t fenced = 0;  // refused: a peer places them with another copy count
   auto window_start = std::chrono::steady_clock::now();
   uint32_t in_window = 0;
   for (size_t i = 0; i < todo.size(); i++) {
@@ -232,6 +238,7 @@ bool EpochRecovery::recover(uint32_t epoch) {
       i--;
       continue;
     }
+    if (st.code() == Res::OldNodeVer && !superseded(epoch)) fenced++;
     if (!st.ok() && st.code() != Res::NoObj && st.code() != Res::OldNodeVer)
       sd_err("epoch %u: cannot recover %016" PRIx64 ": %s", epoch, todo[i], strerror(st.code()));
     finished_++;
@@ -241,6 +248,16 @@ bool EpochRecovery::recover(uint32_t epoch) {
     return false;
   }
 
+  if (fenced) {
+    // Some members have not applied an ALTER_VDI_COPY yet: the pass runs
+    // again shortly (nothing is reported meanwhile).
+    sd_info("epoch %u: %zu objects wait for every node to apply a change of copies", epoch,
+            fenced);
+    in_recovery_ = false;
+    std::lock_guard<std::mutex> lk(mu_);
+    pass_again_ = true;
+    return false;
+  }
   // 3. Tell the others.
   phase_ = kNotifyCompletion;
   if (!todo.empty()) sd_info("epoch %u: recovery done (%zu objects)", epoch, todo.size());

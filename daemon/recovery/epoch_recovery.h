@@ -70,7 +70,8 @@ class EpochRecovery {
   void epoch_changed(uint32_t epoch);
   // Every member of `epoch` has recovered it.
   void all_recovered(uint32_t epoch);
-  // VDI `vid` keeps another number of copies from now on, within the
+  // VDI `vid` (0: the cluster's count, which places VDI attribute objects)
+  // keeps another number of copies from now on, within the
   // epoch: the live copies of its objects this node no longer owns become
   // stale (they stop getting writes), and the pass runs again for the
   // current epoch, so the new owners fetch and the stale copies go.
@@ -107,6 +108,7 @@ class EpochRecovery {
   uint32_t clean_ = 0;      // newest epoch every member recovered; guarded by mu_
   uint32_t cleaned_ = 0;    // guarded by mu_
   std::set<uint32_t> altered_;  // VDIs whose copies changed; guarded by mu_
+  bool pass_again_ = false;     // the last pass was fenced (see recover); guarded by mu_
   // Progress (STAT_RECOVERY).
   std::atomic<bool> in_recovery_{false};
   std::atomic<uint32_t> phase_{0};

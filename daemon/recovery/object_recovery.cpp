@@ -61,7 +61,12 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
         return {};
       }
       if (!m->has(n.nid)) continue;  // gone: nothing to ask
-      if (!read_from_peer(n.nid, oid, e, buf.get(), uint32_t(size)).ok()) continue;
+      Status got = read_from_peer(n.nid, oid, e, buf.get(), uint32_t(size));
+      // The peer places the object with another copy count (an
+      // ALTER_VDI_COPY one of us has not applied yet): no older copy may
+      // stand in for the one it holds. Tried again later.
+      if (got.code() == Res::OldNodeVer) return got;
+      if (!got.ok()) continue;
       SD_TRY(replica_.create(oid, m->epoch, buf.get(), uint32_t(size), 0));
       sd_info("recovered %016" PRIx64 " from %s (epoch %u)", oid, node_addr_str(n.nid).c_str(), e);
       return {};
@@ -75,7 +80,9 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
   for (const SdNode& n : m->nodes) {
     if (same_node_id(n.nid, self)) continue;
     uint32_t e = 0;
-    if (!read_from_peer(n.nid, oid, 0, cand.get(), uint32_t(size), &e).ok()) continue;
+    Status got = read_from_peer(n.nid, oid, 0, cand.get(), uint32_t(size), &e);
+    if (got.code() == Res::OldNodeVer) return got;  // as above
+    if (!got.ok()) continue;
     if (!best_node || e > best) {
       best = e;
       best_node = &n;
@@ -101,7 +108,7 @@ Status ObjectRecovery::read_from_peer(const NodeId& nid, uint64_t oid, uint32_t 
   auto peer = peers_.get(nid);
   if (!peer) return err(Res::NetworkError);
   return peer::read_for_recovery(*peer, members_.membership()->epoch, oid, tgt_epoch, buf, size,
-                                 copy_epoch);
+                                 copy_epoch, uint8_t(policy_.copies_for(oid)));
 }
 
 Status ObjectRecovery::read_for_recovery(uint64_t oid, uint32_t tgt_epoch, void* buf,

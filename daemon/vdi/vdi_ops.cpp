@@ -359,6 +359,9 @@ void VdiOps::release_objects(const std::vector<std::pair<uint32_t, uint32_t>>& o
     if (v.parent) children[v.parent].push_back(vid);
   }
   for (const auto& [owner, idx] : objects) {
+    // (RELEASE_OBJECTS comes from peers: an index past a flat inode's map
+    // names no entry to read, and no object this sheep could have made.)
+    if (idx >= kInodeDataIndex) continue;
     // The family of the owner: itself and every descendant.
     std::vector<uint32_t> family{owner}, queue{owner};
     while (!queue.empty()) {

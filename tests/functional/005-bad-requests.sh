@@ -131,6 +131,11 @@ assert_eq "$(raw req op=0x02 id=158 oid=$oid copies=200 dlen=8)" "$(hdr 158 0x02
   "READ_OBJ asking for 200 copies"
 assert_eq "$(raw req op=0x03 flags=1 id=159 oid=$oid copies=32 offset=64 payload=hex:5858)" \
   "$(hdr 159 0x03 0x05 0)" "WRITE_OBJ asking for 32 copies"
+# RELEASE_OBJECTS (ours, sheep to sheep) naming a block index past any
+# flat inode's map: nothing is read or freed, and the sheep stays up.
+assert_eq "$(raw req op=0xe0 flags=1 id=160 payload=hex:252b7c00ffffffff252b7c0000001000)" \
+  "$(hdr 160 0xe0 0x00 0)" "RELEASE_OBJECTS with indexes past the map"
+[ -n "$(sheep_pid 0)" ] || fail "sheep died on RELEASE_OBJECTS past the map"
 assert_eq "$(raw req op=0x02 id=152 oid=$oid offset=4194296 dlen=8)" \
   "$(hdr 152 0x02 0x00 8) data=5441494c44415441" "object tail after the refused writes"
 assert_eq "$(dogn 0 vdi read test 4194296 8)" "TAILDATA" "object tail read by dog"

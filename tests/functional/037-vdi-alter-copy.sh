@@ -3,7 +3,8 @@
 # them: a standalone replicated VDI goes from 2 to 3 copies and every object
 # ends on exactly its 3 owners, then back to 2 and the extra copies go;
 # snapshots' families, erasure-coded shapes, the same count and unknown
-# VDIs are refused; a served (locked) VDI is not changed under its writer;
+# VDIs are refused, and so is a change while recovery is held; a served
+# (locked) VDI is not changed under its writer;
 # cluster alter-copy changes only the VDIs created later; the new count
 # survives a restart of every sheep.
 source "$(dirname "$0")/lib.sh"
@@ -67,6 +68,13 @@ assert_eq "$out" "Number of copies (5) is larger than number of nodes (4).
 Are you sure you want to continue? [yes/no]: " "more copies than nodes"
 assert_eq "$(dogn 0 vdi list -r a | awk '{print $9}')" "3" "nothing changed by the refusals"
 
+# Not while recovery is held: the sheep refuses, dog puts the inode back.
+dogn 0 cluster recover disable >/dev/null || fail "recover disable"
+expect 1 "Failed to change a's redundancy level: Targeted node is in recovery" -- \
+  vdi alter-copy -f -c 2 a
+assert_eq "$(dogn 0 vdi list -r a | awk '{print $9}')" "3" "inode put back after a refusal"
+dogn 0 cluster recover enable >/dev/null || fail "recover enable"
+
 # A VDI being written is not re-homed under its writer.
 start_nbdkit "$T/w.sock" vdi=a
 out=$(dogn 0 vdi alter-copy -f -c 2 a 2>&1) && fail "alter-copy of a served VDI: $out"
@@ -110,7 +118,7 @@ assert_eq "$(dogn 1 vdi list -r a | awk '{print $9}')" "2" "a VDI created before
 
 # Every sheep restarted: the counts come back from the inodes and config.
 for i in 0 1 2 3; do kill -9 "$(sheep_pid "$i")"; done
-for i in 0 1 2 3; do wait_for 10 sh -c "! pgrep -f '^$SHEEP $T/$i ' >/dev/null"; done
+for i in 0 1 2 3; do wait_for 20 sheep_gone "$i"; done
 for i in 0 1 2 3; do start_sheep "$i"; done
 wait_nodes 0 4
 wait_recovered
