@@ -62,6 +62,18 @@ struct DaemonRig {
     if (current) members.publish(e, nodes, self);
     return nodes;
   }
+  // A data oid of vid 1 (copies 2) that this node owns under the first
+  // node list and not under the second.
+  uint64_t owned_in_first_only(const std::vector<sd::SdNode>& first,
+                               const std::vector<sd::SdNode>& second) {
+    sd::VnodeRing r1(first), r2(second);
+    for (uint32_t idx = 0; idx < 100000; idx++) {
+      uint64_t o = sd::vid_to_data_oid(1, idx);
+      if (r1.holds(o, 2, r1.find(self.nid)) && !r2.holds(o, 2, r2.find(self.nid))) return o;
+    }
+    FAIL("no oid owned under the first list only");
+    return 0;
+  }
   // A data oid of vid 1 whose owners under `nodes` (copies 2) satisfy pred.
   template <class Pred>
   uint64_t find_oid(const std::vector<sd::SdNode>& nodes, Pred pred) {

@@ -41,15 +41,7 @@ TEST_CASE("local replica: a copy the audit does not vouch for is neither read no
   FakePeer a(1), b(2), c(3);
   auto e1 = rig.epoch(1, {a.node(), b.node()}, true, false);
   auto e2 = rig.epoch(2, {a.node(), b.node(), c.node()}, true, false);
-  uint64_t oid = 0;
-  {
-    sd::VnodeRing r1(e1), r2(e2);
-    for (uint32_t idx = 0; idx < 100000 && !oid; idx++) {
-      uint64_t o = sd::vid_to_data_oid(1, idx);
-      if (r1.holds(o, 2, r1.find(rig.self.nid)) && !r2.holds(o, 2, r2.find(rig.self.nid))) oid = o;
-    }
-  }
-  REQUIRE(oid);
+  uint64_t oid = rig.owned_in_first_only(e1, e2);
   rig.epoch(3, {a.node(), b.node()}, true, true);  // ours again, after missing epoch 2
   std::vector<char> data(kObject, 'v');
   REQUIRE(rig.store.create_and_write(oid, kObject, data.data(), kObject, 0).ok());

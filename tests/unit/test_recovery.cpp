@@ -95,15 +95,7 @@ TEST_CASE("the audit retires a copy kept through an epoch this node did not own 
   // An oid we own in epochs 1 and 3 but not in 2 (a newcomer took it).
   FakePeer c(3);
   auto e2 = rig.epoch(2, {a.node(), b.node(), c.node()}, true, false);
-  uint64_t oid = 0;
-  {
-    sd::VnodeRing r1(e1), r2(e2);
-    for (uint32_t idx = 0; idx < 100000 && !oid; idx++) {
-      uint64_t o = sd::vid_to_data_oid(1, idx);
-      if (r1.holds(o, 2, r1.find(rig.self.nid)) && !r2.holds(o, 2, r2.find(rig.self.nid))) oid = o;
-    }
-  }
-  REQUIRE(oid);
+  uint64_t oid = rig.owned_in_first_only(e1, e2);
   rig.epoch(3, {a.node(), b.node()}, true, true);  // c is gone: ours again
   auto data = object("v1");
   REQUIRE(rig.store.create_and_write(oid, data.size(), data.data(), uint32_t(data.size()), 0).ok());
