@@ -169,7 +169,11 @@ int vdi_clone(Context& ctx) {
     return kExitFailure;
   }
   uint32_t vid = 0;
-  sd::Status st = new_vdi(*c, dst, (*base)->hdr, *base_vid, 0, &vid);
+  // -n (--no-share): a VDI of its own, with no parent, holding a copy of
+  // every object, as upstream's dog makes it (standalone: `vdi alter-copy`
+  // accepts it).
+  uint32_t parent = vdi_opts.no_share ? 0 : *base_vid;
+  sd::Status st = new_vdi(*c, dst, (*base)->hdr, parent, 0, &vid);
   if (!st.ok()) {
     err("Failed to create VDI %s: %s", dst.c_str(), sd::strerror(shown_res(st.code())));
     return kExitFailure;

@@ -207,6 +207,11 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       auto info = vdis_.get(m.vid);
       if (!info || info->deleted) return Res::NoVdi;
       if (info->copy_policy) return Res::InvalidParms;  // erasure-coded
+      // Standalone only (dog checks it too, but not in the cluster's
+      // order): objects shared along a family belong to their owner's
+      // count, which another member of the family cannot change.
+      if (info->snapshot || info->parent || vdis_.live_children(m.vid))
+        return Res::InvalidParms;
       // Decided here, in the cluster's order: no writer may be moving
       // bytes to the old owners while the new ones fetch.
       if (locks_.get(m.vid)) return Res::VdiLocked;

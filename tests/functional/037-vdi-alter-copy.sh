@@ -57,12 +57,19 @@ To create erasure coded vdi, set -c x:y
   x(2,4,8,16)  - number of data strips
   y(1 to 15)   - number of parity strips" -- vdi alter-copy -c 40 a
 dogn 0 vdi create b 8M || fail "create b"
+head -c 4M /dev/urandom | dogn 0 vdi write b 0 4M || fail "write b"
 dogn 0 vdi snapshot -s s1 b || fail "snapshot b"
 expect 1 "Only standalone vdi supports changing redundancy level.
 Please clone b with -n (--no-share) option first." -- vdi alter-copy -f -c 3 b
 dogn 0 vdi clone -s s1 b c || fail "clone"
 expect 1 "Only standalone vdi supports changing redundancy level.
 Please clone c with -n (--no-share) option first." -- vdi alter-copy -f -c 3 c
+# ... which a clone made with -n is: a VDI of its own, as upstream makes it.
+dogn 0 vdi clone -n -s s1 b n || fail "clone -n"
+expect 0 "n's redundancy level is set to 3, the old one was 2." -- vdi alter-copy -f -c 3 n
+wait_recovered
+assert_eq "$(dogn 1 vdi read n 0 8M | md5sum)" "$(dogn 2 vdi read -s s1 b 0 8M | md5sum)" \
+  "the -n clone's data"
 out=$(echo no | dogn 0 vdi alter-copy -c 5 a)
 assert_eq "$out" "Number of copies (5) is larger than number of nodes (4).
 Are you sure you want to continue? [yes/no]: " "more copies than nodes"
