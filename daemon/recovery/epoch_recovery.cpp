@@ -147,8 +147,14 @@ void EpochRecovery::run() {
       lk.lock();
       if (done) recovered_ = std::max(recovered_, epoch);
       if (pass_again_) {
+        // Backing off (0.1 s doubling to 5 s): the other nodes normally
+        // apply the change within milliseconds.
         pass_again_ = false;
-        cv_.wait_for(lk, std::chrono::milliseconds(100), [&] { return stopping_ || wanted_ > epoch; });
+        auto wait = std::chrono::milliseconds(100 << std::min(fenced_rounds_++, 6u));
+        cv_.wait_for(lk, std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(5)),
+                     [&] { return stopping_ || wanted_ > epoch; });
+      } else if (done) {
+        fenced_rounds_ = 0;
       }
       continue;
     }
