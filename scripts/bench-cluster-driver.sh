@@ -18,7 +18,9 @@ SHEEP=$BUILD/daemon/sheep
 DOG=$BUILD/cli/dog
 BENCH=$BUILD/tests/tools/driver-bench
 T=$(mktemp -d /tmp/sdbench.XXXXXX)
-trap 'pkill -9 -f "$SHEEP $T/" 2>/dev/null; rm -rf "$T"' EXIT
+# (Keeps the script's own status: under set -e a pkill that finds nothing
+# would otherwise end it with status 1.)
+trap 'rc=$?; set +e; pkill -9 -f "$SHEEP $T/" 2>/dev/null; rm -rf "$T"; exit $rc' EXIT
 now_ms() { date +%s%3N; }
 wait_count() {  # wait_count DOG_ARGS... -- COUNT
   local want=${*: -1}

@@ -36,7 +36,19 @@ if [ -z "${SD_SOAK_INNER:-}" ]; then
 fi
 SHEEP=$BUILD/daemon/sheep DOG=$BUILD/cli/dog PLUGIN=$BUILD/nbd-plugin/nbdkit-sheepdog-plugin.so
 T=$(mktemp -d /tmp/sdsoak.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; pkill -9 -f "$SHEEP $T/" 2>/dev/null; [ -f "$T/nbdkit.pid" ] && kill "$(cat "$T/nbdkit.pid")" 2>/dev/null; sleep 0.5; rm -rf "$T"' EXIT
+# (The cleanup keeps the script's own status: under set -e, a kill with
+# nothing left to kill would otherwise end it with status 2.)
+cleanup() {
+  local rc=$?
+  set +e
+  kill $(jobs -p) 2>/dev/null
+  pkill -9 -f "$SHEEP $T/" 2>/dev/null
+  [ -f "$T/nbdkit.pid" ] && kill "$(cat "$T/nbdkit.pid")" 2>/dev/null
+  sleep 0.5
+  rm -rf "$T"
+  exit $rc
+}
+trap cleanup EXIT
 log() { echo "[$(date +%T)] $*"; }
 start() { "$SHEEP" "$T/$1" -p $((7000 + $1)) -z "$1" -c "local:$T/cluster"; }
 count() { "$DOG" node list -r -p $((7000 + $1)) 2>/dev/null | wc -l; }
