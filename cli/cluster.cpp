@@ -399,18 +399,10 @@ int cluster_check(Context& ctx) {
 // The copies of VDIs created from now on (existing VDIs keep theirs: `vdi
 // alter-copy` changes one).
 int cluster_alter_copy(Context& ctx) {
-  if (opts.copy_policy) {
-    err("Changing redundancy level of erasure coded vdi is not supported yet.");
-    print_subcommand_usage(ctx);
-    return kExitUsage;
-  }
-  uint8_t copies = opts.copies;
-  if (!copies) {
-    std::printf("The cluster's redundancy level is not specified, use %d as default.\n",
-                sd::kDefaultCopies);
-    copies = sd::kDefaultCopies;
-  }
-  if (copies > ctx.nodes.size() && !opts.force) confirm_copies_over_nodes(copies, ctx.nodes.size());
+  uint8_t copies = 0;
+  if (int rc = alter_copy_count(ctx, opts.copies, opts.copy_policy, opts.force, "cluster", &copies);
+      rc != kExitSuccess)
+    return rc;
   auto rsp = request(ctx.ep, sd::request::cluster_default(), nullptr, nullptr);
   if (!rsp.ok()) return kExitSysfail;
   if (rsp->cluster_default.copy_policy) {

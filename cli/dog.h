@@ -40,8 +40,6 @@ void err(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void confirm(const char* text);
 // The two-line "Caution!" prompt with the dog drawing, then confirm().
 void confirm_caution(const char* first_line, const char* second_line);
-// alter-copy: asked (unless forced) when more copies than nodes are wanted.
-void confirm_copies_over_nodes(int copies, size_t nodes);
 
 // ---------------------------------------------------------------------
 // Command tables.
@@ -151,6 +149,13 @@ const OptionDesc* find_option(const Command& cmd, char ch);
 
 // Usage of the current subcommand on stdout (docs/CLI.md §2.6).
 void print_subcommand_usage(const Context& ctx);
+// The first steps of `vdi alter-copy` and `cluster alter-copy`, as
+// upstream's dog takes them: an erasure-coded -c is refused with the usage;
+// no -c means 3, said on stdout ("The <what>'s redundancy level is not
+// specified, ..."); more copies than nodes asks first unless forced.
+// kExitSuccess with *copies set, else the exit code.
+int alter_copy_count(const Context& ctx, uint8_t requested, uint8_t copy_policy, bool force,
+                     const char* what, uint8_t* copies);
 
 // Runs the nested subcommand named by ctx.args[0] (which it removes),
 // after its NEED_NODELIST / NEED_ARG checks. An unknown or missing name

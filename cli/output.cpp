@@ -14,6 +14,7 @@
 #include <string>
 
 #include "dog.h"
+#include "proto/inode.h"
 
 namespace dog {
 
@@ -56,13 +57,28 @@ void confirm_caution(const char* first_line, const char* second_line) {
   confirm(text.c_str());
 }
 
-void confirm_copies_over_nodes(int copies, size_t nodes) {
-  char text[160];
-  std::snprintf(text, sizeof(text),
-                "Number of copies (%d) is larger than number of nodes (%zu).\n"
-                "Are you sure you want to continue? [yes/no]: ",
-                copies, nodes);
-  confirm(text);
+int alter_copy_count(const Context& ctx, uint8_t requested, uint8_t copy_policy, bool force,
+                     const char* what, uint8_t* copies) {
+  if (copy_policy) {
+    err("Changing redundancy level of erasure coded vdi is not supported yet.");
+    print_subcommand_usage(ctx);
+    return kExitUsage;
+  }
+  *copies = requested;
+  if (!*copies) {
+    std::printf("The %s's redundancy level is not specified, use %d as default.\n", what,
+                sd::kDefaultCopies);
+    *copies = sd::kDefaultCopies;
+  }
+  if (*copies > ctx.nodes.size() && !force) {
+    char text[160];
+    std::snprintf(text, sizeof(text),
+                  "Number of copies (%d) is larger than number of nodes (%zu).\n"
+                  "Are you sure you want to continue? [yes/no]: ",
+                  *copies, ctx.nodes.size());
+    confirm(text);
+  }
+  return kExitSuccess;
 }
 
 }  // namespace dog

@@ -13,19 +13,11 @@ namespace dog {
 
 int vdi_alter_copy(Context& ctx) {
   const std::string& name = ctx.args[0];
-  if (vdi_opts.copy_policy) {
-    err("Changing redundancy level of erasure coded vdi is not supported yet.");
-    print_subcommand_usage(ctx);
-    return kExitUsage;
-  }
-  uint8_t copies = vdi_opts.copies;
-  if (!copies) {
-    std::printf("The vdi's redundancy level is not specified, use %d as default.\n",
-                sd::kDefaultCopies);
-    copies = sd::kDefaultCopies;
-  }
-  if (copies > ctx.nodes.size() && !vdi_opts.force)
-    confirm_copies_over_nodes(copies, ctx.nodes.size());
+  uint8_t copies = 0;
+  if (int rc = alter_copy_count(ctx, vdi_opts.copies, vdi_opts.copy_policy, vdi_opts.force, "vdi",
+                                &copies);
+      rc != kExitSuccess)
+    return rc;
 
   sd::SheepClient* c = client_for(ctx.ep);
   sd::Result<uint32_t> vid = c ? sd::lookup_vdi(*c, name) : sd::Result<uint32_t>(sd::err(sd::Res::Eio));
