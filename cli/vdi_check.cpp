@@ -8,6 +8,11 @@
 // digest, and every node whose copy is missing or differs is told to fetch
 // the object from a good node (REPAIR_REPLICA). -e sends each node the
 // list of oids it should hold (OIDS_EXIST) and reports the missing ones.
+//
+// Of an erasure-coded VDI's data objects, every strip is read from its
+// owner (READ_PEER with its ec_index) and the parity is recomputed from the
+// data strips: a missing strip, or the one strip that disagrees with the
+// rest, is rebuilt by its owner from the others (REPAIR_REPLICA).
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +21,7 @@
 #include <vector>
 
 #include "client/vdi.h"
+#include "erasure_code.h"
 #include "oid.h"
 #include "proto/inode.h"
 #include "ring.h"
@@ -111,6 +117,92 @@ void check_object(const Context& ctx, const sd::VnodeRing& ring, uint64_t oid, i
   }
 }
 
+// The strips of an erasure-coded object agree: the parity recomputed from
+// the data strips equals the parity read (absent strips skipped).
+bool strips_agree(const sd::ErasureCode& code, const std::vector<std::vector<uint8_t>>& strip,
+                  const std::vector<bool>& found, uint32_t strip_len) {
+  const int d = code.shape().data, total = code.shape().strips();
+  std::vector<const uint8_t*> have(static_cast<size_t>(total), nullptr);
+  std::vector<std::vector<uint8_t>> redo(static_cast<size_t>(total), std::vector<uint8_t>(strip_len));
+  std::vector<uint8_t*> want(static_cast<size_t>(total), nullptr);
+  for (int k = 0; k < total; k++) {
+    if (k < d && k < int(found.size()) && found[size_t(k)]) have[size_t(k)] = strip[size_t(k)].data();
+    else want[size_t(k)] = redo[size_t(k)].data();
+  }
+  // The data strips here, and the rest computed from them.
+  int data_here = 0;
+  for (int k = 0; k < d; k++) data_here += have[size_t(k)] != nullptr;
+  if (data_here < d) return false;
+  if (!code.reconstruct(have.data(), want.data(), strip_len)) return false;
+  for (int k = d; k < int(found.size()); k++)
+    if (found[size_t(k)] && redo[size_t(k)] != strip[size_t(k)]) return false;
+  return true;
+}
+
+void check_ec_object(const Context& ctx, const sd::VnodeRing& ring, uint64_t oid, int copies,
+                     const sd::EcShape& shape, uint64_t object_size) {
+  sd::Placement p = ring.place(oid, copies);
+  const int n = p.count, d = shape.data;
+  const uint32_t strip_len = uint32_t(object_size / uint64_t(d));
+  std::vector<std::vector<uint8_t>> strip(static_cast<size_t>(n));
+  std::vector<bool> found(static_cast<size_t>(n));
+  int good = -1;
+  std::vector<int> missing;
+  for (int k = 0; k < n; k++) {
+    const sd::SdNode& node = ctx.nodes[p.node[k]];
+    strip[size_t(k)].resize(strip_len);
+    sd::SdReq req = sd::request::peer_object(sd::kOpReadPeer, ctx.epoch, oid, strip_len, 0, 0,
+                                             uint8_t(k));
+    auto rsp = request(node_endpoint(node), req, nullptr, strip[size_t(k)].data());
+    sd::Res res = rsp.ok() ? sd::Res(rsp->result) : rsp.code();
+    if (res == sd::Res::Success && rsp->data_length == strip_len) {
+      found[size_t(k)] = true;
+      if (good < 0) good = k;
+    } else if (res == sd::Res::NoObj) {
+      missing.push_back(k);
+    } else {
+      err("failed to read %016llx from %s, %s", ull(oid), sd::node_addr_str(node.nid).c_str(),
+          sd::strerror(res == sd::Res::Success ? sd::Res::Eio : res));
+      return;
+    }
+  }
+  if (int(missing.size()) > shape.parity) {
+    err("failed to rebuild object %016llx. %d copies get lost, more than %d", ull(oid),
+        int(missing.size()), shape.parity);
+    return;
+  }
+  sd::ErasureCode code(shape);
+  if (missing.empty() && !strips_agree(code, strip, found, strip_len)) {
+    err("object %016llx is inconsistent", ull(oid));
+    // With one parity strip a wrong strip shows, but not which one it is.
+    if (shape.parity < 2 || n < d + 2) return;
+    // One strip wrong: the only one whose absence makes the rest agree.
+    for (int j = 0; j < n; j++) {
+      std::vector<bool> without = found;
+      without[size_t(j)] = false;
+      std::vector<std::vector<uint8_t>> rebuilt = strip;
+      // Rebuild strip j (and any data strip) from the others.
+      std::vector<const uint8_t*> have(size_t(shape.strips()), nullptr);
+      std::vector<uint8_t*> want(size_t(shape.strips()), nullptr);
+      for (int k = 0; k < n; k++) {
+        if (k == j) want[size_t(k)] = rebuilt[size_t(k)].data();
+        else have[size_t(k)] = strip[size_t(k)].data();
+      }
+      if (!code.reconstruct(have.data(), want.data(), strip_len)) continue;
+      std::vector<bool> all(static_cast<size_t>(n), true);
+      if (!strips_agree(code, rebuilt, all, strip_len)) continue;
+      const sd::SdNode& bad = ctx.nodes[p.node[j]];
+      if (repair(bad, ctx.nodes[p.node[j == 0 ? 1 : 0]], oid))
+        std::printf("fixed replica %016llx, copy index %d\n", ull(oid), j);
+      return;
+    }
+    return;
+  }
+  for (int k : missing)
+    if (repair(ctx.nodes[p.node[k]], ctx.nodes[p.node[good]], oid))
+      std::printf("fixed missing %016llx, copy index %d\n", ull(oid), k);
+}
+
 // -e: one OIDS_EXIST per node with the oids it should hold.
 int check_exist(const Context& ctx, const std::string& name, const sd::VnodeRing& ring,
                 const std::vector<uint64_t>& oids, int copies) {
@@ -175,12 +267,20 @@ int check_vdi(Context& ctx, const std::string& name, uint32_t vid, bool exist_on
   sd::VnodeRing ring(ctx.nodes);
   int copies = std::min<int>(h->nr_copies, ring.nr_zones());
   if (exist_only) return check_exist(ctx, name, ring, oids, copies);
-  if (h->copy_policy != 0) {
-    // Erasure-coded strips are not compared by this dog; only the inode,
-    // which is replicated, is checked.
-    oids.resize(1);
+  auto shape = sd::ec_shape_of(h->copy_policy);
+  if (shape && ring.nr_zones() < int(h->nr_copies)) {
+    err("ABORT: Not enough active zones for consistency-checking erasure coded VDI");
+    return kExitFailure;
   }
-  for (uint64_t oid : oids) check_object(ctx, ring, oid, copies);
+  const uint64_t object_size = 1ull << h->block_size_shift;
+  for (uint64_t oid : oids) {
+    // The inode stays replicated; data objects of any VDI this one names
+    // (a clone's parent too) are coded as this VDI is.
+    if (shape && sd::is_data_obj(oid))
+      check_ec_object(ctx, ring, oid, copies, *shape, object_size);
+    else
+      check_object(ctx, ring, oid, copies);
+  }
   std::printf("finish check&repair %s\n", name.c_str());
   return kExitSuccess;
 }

@@ -19,6 +19,9 @@
 namespace sd {
 
 inline constexpr uint32_t kEcStripe = 512;
+// Which piece of an object a node holds or a request addresses: the whole
+// object (replicated), or strip i, 0 ≤ i < D+P.
+inline constexpr int kWholeObject = -1;
 inline constexpr int kEcMaxStrips = 31;  // 16 data + 15 parity
 
 struct EcShape {

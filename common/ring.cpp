@@ -67,11 +67,20 @@ int VnodeRing::find(const NodeId& nid) const {
 }
 
 bool VnodeRing::holds(uint64_t oid, int copies, int index) const {
-  if (index < 0) return false;
+  return position(oid, copies, index) >= 0;
+}
+
+int VnodeRing::position(uint64_t oid, int copies, int index) const {
+  if (index < 0) return -1;
   Placement p = place(oid, copies);
   for (int i = 0; i < p.count; i++)
-    if (p.node[i] == index) return true;
-  return false;
+    if (p.node[i] == index) return i;
+  return -1;
+}
+
+bool VnodeRing::holds_piece(uint64_t oid, int copies, int index, int piece) const {
+  int pos = position(oid, copies, index);
+  return piece < 0 ? pos >= 0 : pos == piece;
 }
 
 void assign_auto_vnodes(std::vector<SdNode>& nodes) {

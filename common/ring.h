@@ -35,6 +35,12 @@ class VnodeRing {
   int find(const NodeId& nid) const;
   // True when the node at `index` is one of oid's owners.
   bool holds(uint64_t oid, int copies, int index) const;
+  // The node's position among oid's owners (the strip index it holds of
+  // an erasure-coded object), -1 when it is not one.
+  int position(uint64_t oid, int copies, int index) const;
+  // holds() for a piece: any position for a whole copy (piece < 0), that
+  // very position for strip `piece`.
+  bool holds_piece(uint64_t oid, int copies, int index, int piece) const;
 
  private:
   struct Vnode {

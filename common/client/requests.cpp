@@ -134,6 +134,18 @@ SdReq repair_replica(uint64_t oid, const NodeId& from) {
   return r;
 }
 
+SdReq peer_object(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
+                  uint8_t copies, uint8_t ec_index) {
+  bool carries_data = opcode == kOpWritePeer || opcode == kOpCreateAndWritePeer;
+  SdReq req = make_req(opcode, carries_data ? kFlagWrite : 0, len);
+  req.epoch = epoch;
+  req.obj.oid = oid;
+  req.obj.offset = offset;
+  req.obj.copies = copies;
+  req.obj.ec_index = ec_index;
+  return req;
+}
+
 SdReq oids_exist(uint32_t count) {
   return make_req(kOpOidsExist, kFlagWrite | kFlagPiggyback, uint32_t(count * sizeof(uint64_t)));
 }

@@ -1,5 +1,5 @@
 // Requests: the one encoder of every request dog and the nbd plugin send
-// (the daemon's own peer requests are in daemon/peers/). Each function
+// (the daemon's peer calls are in daemon/peers/, on top of peer_object). Each function
 // fills the header of one opcode; the caller sends it with the payload the
 // comment names. Typed calls for what dog and the plugin both ask
 // (node list, VDI bitmaps) perform the call as well.
@@ -70,6 +70,12 @@ SdReq exist(uint64_t oid);
 SdReq get_hash(uint64_t oid, uint32_t epoch);
 SdReq repair_replica(uint64_t oid, const NodeId& from);
 SdReq oids_exist(uint32_t count);                     // payload: count oids; missing ones back
+// The object requests sheep send each other (READ/WRITE/CREATE_AND_WRITE/
+// REMOVE_PEER), which dog vdi check sends too: len bytes at offset of the
+// node's copy, or of its strip ec_index of an erasure-coded object, under
+// `epoch`; `copies` is the count the sender places the object with.
+SdReq peer_object(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
+                  uint8_t copies, uint8_t ec_index);
 
 }  // namespace sd::request
 

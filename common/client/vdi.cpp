@@ -166,7 +166,9 @@ Status Vdi::read_block(uint64_t idx, char* buf, uint32_t len, uint32_t off) {
 int Vdi::copies_of(uint32_t owner) {
   {
     std::shared_lock<std::shared_mutex> lk(mu_);
-    if (owner == header_.vdi_id) return header_.nr_copies;
+    // An erasure-coded VDI's objects are strips on disk: never read
+    // locally (0 copies).
+    if (owner == header_.vdi_id) return header_.copy_policy ? 0 : header_.nr_copies;
   }
   // A block still owned by a parent snapshot: that VDI's copy count, which
   // the sheep uses to place it (a clone may have been given another).
@@ -174,7 +176,7 @@ int Vdi::copies_of(uint32_t owner) {
   auto it = owner_copies_.find(owner);
   if (it != owner_copies_.end()) return it->second;
   auto h = read_inode_header(client_, owner);
-  int copies = h.ok() ? h->nr_copies : 0;  // 0: never read locally
+  int copies = h.ok() && !h->copy_policy ? h->nr_copies : 0;  // 0: never read locally
   if (h.ok()) owner_copies_[owner] = copies;
   return copies;
 }

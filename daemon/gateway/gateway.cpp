@@ -14,28 +14,11 @@
 #include "peers/peer_pool.h"
 #include "recovery/local_replica.h"
 #include "recovery/object_recovery.h"
+#include "gateway/retry_policy.h"
 
 namespace sd {
 
 namespace {
-
-// Codes after which a request is resent against a fresh membership.
-bool retryable(Res r) {
-  return r == Res::OldNodeVer || r == Res::NewNodeVer || r == Res::NetworkError ||
-         r == Res::WaitForJoin || r == Res::WaitForFormat || r == Res::Killed;
-}
-
-// How long a request keeps being retried while the cluster notices a dead
-// peer (the zookeeper driver takes its session timeout, 3 s by default; a
-// peer that never answers fails its calls after 30 s), and how long each
-// retry waits for the membership to move on (it returns as soon as it does).
-constexpr auto kRetryFor = std::chrono::seconds(20);
-constexpr auto kSettle = std::chrono::milliseconds(50);
-
-// True while a request begun at `start` may be tried again.
-bool may_retry(std::chrono::steady_clock::time_point start) {
-  return std::chrono::steady_clock::now() - start < kRetryFor;
-}
 
 // Spreads reads over the copies; cheap, per thread, seeded once.
 uint32_t spread() {
@@ -47,6 +30,7 @@ uint32_t spread() {
 
 Status Gateway::read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies) {
   assert(uint64_t(offset) + len <= policy_.object_size_of(oid));
+  if (auto shape = policy_.ec_shape(oid)) return ec_read(*shape, oid, buf, len, offset, copies);
   Res last = Res::NoObj;
   for (auto began = std::chrono::steady_clock::now();;) {
     MembershipPtr m = members_.membership();
@@ -81,15 +65,19 @@ Status Gateway::read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uin
   return err(last);
 }
 
-Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len,
-                          uint32_t offset, uint8_t copies) {
-  if (kind != Kind::Remove && members_.halted()) return err(Res::Halt);
+Status Gateway::write_all(Kind kind, uint64_t oid, const Payload& data, uint8_t copies) {
   Res last = Res::Success;
   for (auto start = std::chrono::steady_clock::now();;) {
     MembershipPtr m = members_.membership();
     const int nr_copies = policy_.copies_for(oid, copies);
     Placement p = m->ring.place(oid, nr_copies);
     if (!p.count) return err(Res::Halt);
+    if (kind != Kind::Remove) {
+      // A strict cluster writes only with every copy in a zone of its own;
+      // an erasure-coded object needs at least its D data strips placed.
+      if (members_.strict() && p.count < nr_copies) return err(Res::Halt);
+      if (p.count < data.min_owners) return err(Res::SystemError);
+    }
     // Send to every remote copy first, then write the local one, then
     // collect: all copies are written in parallel.
     struct Remote {
@@ -114,15 +102,21 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len
         results[i] = Res::NetworkError;
         continue;
       }
-      SdReq req = peer::object_req(op, m->epoch, oid, kind == Kind::Remove ? 0 : len, offset,
-                                   uint8_t(nr_copies));
+      int piece = data.strips ? i : kWholeObject;
+      const void* buf = data.strips ? data.strips[i] : data.buf;
+      SdReq req = peer::object_req(op, m->epoch, oid, kind == Kind::Remove ? 0 : data.len,
+                                   data.offset, uint8_t(nr_copies), piece);
       remote[i].ticket = remote[i].peer->submit(req, buf, nullptr);
     }
     if (local >= 0) {
       Status st;
+      int piece = data.strips ? local : kWholeObject;
+      const void* buf = data.strips ? data.strips[local] : data.buf;
       switch (kind) {
-        case Kind::Create: st = replica_.create(oid, m->epoch, buf, len, offset); break;
-        case Kind::Write: st = local_write(oid, buf, len, offset); break;
+        case Kind::Create:
+          st = replica_.create(oid, m->epoch, buf, data.len, data.offset, piece);
+          break;
+        case Kind::Write: st = local_write(oid, buf, data.len, data.offset, piece); break;
         case Kind::Remove: st = replica_.remove(oid); break;
       }
       results[local] = st.code();
@@ -180,12 +174,13 @@ Status Gateway::on_local_copy(uint64_t oid, Op&& op) {
   return op();
 }
 
-Status Gateway::local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset) {
-  return on_local_copy(oid, [&] { return replica_.read(oid, buf, len, offset); });
+Status Gateway::local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, int piece) {
+  return on_local_copy(oid, [&] { return replica_.read(oid, buf, len, offset, piece); });
 }
 
-Status Gateway::local_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset) {
-  return on_local_copy(oid, [&] { return replica_.write(oid, buf, len, offset); });
+Status Gateway::local_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
+                            int piece) {
+  return on_local_copy(oid, [&] { return replica_.write(oid, buf, len, offset, piece); });
 }
 
 void Gateway::drop_other_copies(uint64_t oid, const Membership& m, const Placement& owners) {
@@ -207,25 +202,31 @@ void Gateway::drop_other_copies(uint64_t oid, const Membership& m, const Placeme
 Status Gateway::write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
                       uint8_t copies) {
   assert(uint64_t(offset) + len <= policy_.object_size_of(oid));
-  return write_all(Kind::Write, oid, buf, len, offset, copies);
+  if (auto shape = policy_.ec_shape(oid))
+    return ec_write(Kind::Write, *shape, oid, buf, len, offset, copies);
+  return write_all(Kind::Write, oid, {buf, len, offset}, copies);
 }
 
 Status Gateway::create_and_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
                                  uint8_t copies, uint64_t cow_oid) {
   uint64_t size = policy_.object_size_of(oid);
   assert(uint64_t(offset) + len <= size);
-  if (!cow_oid || (offset == 0 && len == size))
-    return write_all(Kind::Create, oid, buf, len, offset, copies);
+  auto shape = policy_.ec_shape(oid);
+  if (!cow_oid || (offset == 0 && len == size)) {
+    if (shape) return ec_write(Kind::Create, *shape, oid, buf, len, offset, copies);
+    return write_all(Kind::Create, oid, {buf, len, offset}, copies);
+  }
   // Copy-on-write: the whole source object with the new bytes laid over it.
   if (policy_.object_size_of(cow_oid) != size) return err(Res::InvalidParms);
   std::unique_ptr<char[]> whole(new char[size]);
   SD_TRY(read(cow_oid, whole.get(), uint32_t(size), 0, copies));
   if (len) std::memcpy(whole.get() + offset, buf, len);
-  return write_all(Kind::Create, oid, whole.get(), uint32_t(size), 0, copies);
+  if (shape) return ec_write(Kind::Create, *shape, oid, whole.get(), uint32_t(size), 0, copies);
+  return write_all(Kind::Create, oid, {whole.get(), uint32_t(size), 0}, copies);
 }
 
 Status Gateway::remove(uint64_t oid, uint8_t copies) {
-  return write_all(Kind::Remove, oid, nullptr, 0, 0, copies);
+  return write_all(Kind::Remove, oid, {}, copies);
 }
 
 }  // namespace sd

@@ -13,10 +13,20 @@
 // This node's own copy goes through LocalReplica, the path the peer
 // handlers use for the copies other gateways send here.
 //
+// Data objects of erasure-coded VDIs (docs/PROTOCOL.md §7.6) take the
+// paths of erasure_io.cpp: a write encodes its stripes and sends strip k
+// to the k-th owner, all of them durable before it succeeds (a partial
+// stripe is read first, under StripeLocks); a read fetches the D data
+// strips and decodes from the parity when some are missing.
+//
 // Folder gateway/ may use base/, store/, peers/, group/ and recovery/.
 #pragma once
 #include <cstdint>
 
+#include <vector>
+
+#include "erasure_code.h"
+#include "gateway/stripe_locks.h"
 #include "group/membership.h"
 #include "result.h"
 
@@ -46,8 +56,11 @@ class Gateway {
   // This node's copy (LocalReplica) with on-demand recovery: a miss on an
   // object this node should hold fetches it from earlier owners first.
   // OldNodeVer when the ring moved on meanwhile.
-  Status local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset);
-  Status local_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset);
+  // `piece`: the strip of an erasure-coded object, offsets within it.
+  Status local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset,
+                    int piece = kWholeObject);
+  Status local_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
+                     int piece = kWholeObject);
   // A read that cannot block (for the event loop): true when this node
   // holds a current copy of oid and the bytes came from the page cache
   // through an open descriptor. False means nothing; the caller takes the
@@ -56,8 +69,27 @@ class Gateway {
 
  private:
   enum class Kind { Create, Write, Remove };
-  Status write_all(Kind kind, uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
-                   uint8_t copies);
+  // What write_all sends each owner: the same bytes to every one
+  // (replicated: strips == nullptr), or strips[k] to the k-th owner as
+  // strip k, at least min_owners of which must be placeable.
+  struct Payload {
+    const void* buf = nullptr;
+    uint32_t len = 0;
+    uint32_t offset = 0;
+    const uint8_t* const* strips = nullptr;
+    int min_owners = 1;
+  };
+  Status write_all(Kind kind, uint64_t oid, const Payload& data, uint8_t copies);
+  // Erasure-coded data objects (erasure_io.cpp).
+  Status ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t len, uint32_t offset,
+                 uint8_t copies);
+  Status ec_write(Kind kind, const EcShape& shape, uint64_t oid, const void* buf, uint32_t len,
+                  uint32_t offset, uint8_t copies);
+  // Reads len bytes at off of the strips at `positions` of p, in parallel,
+  // into bufs[k]; results[k] receives each outcome.
+  void read_strips(const Membership& m, const Placement& p, uint64_t oid,
+                   const std::vector<int>& positions, uint8_t* const* bufs, uint32_t len,
+                   uint32_t off, uint8_t copies, Res* results);
   // Runs op on the local copy of oid, fetching a current one first when
   // there is none (op then runs again).
   template <class Op>
@@ -70,6 +102,7 @@ class Gateway {
   PeerPool& peers_;
   LocalReplica& replica_;
   ObjectRecovery& recovery_;
+  StripeLocks stripe_locks_;
 };
 
 }  // namespace sd

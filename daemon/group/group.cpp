@@ -100,11 +100,7 @@ SdNode Group::master() const {
   return members_.empty() ? self_ : members_.front();
 }
 
-bool Group::halted() const {
-  ClusterSettings s = settings();
-  if (!(s.flags & kClusterStrict)) return false;
-  return membership()->ring.nr_zones() < s.copies;
-}
+bool Group::strict() const { return settings().flags & kClusterStrict; }
 
 Status Group::save_config() {
   SheepConfig cfg{};

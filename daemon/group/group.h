@@ -124,7 +124,7 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   SdNode master() const;
   // Returns once every event broadcast before the call has been applied here.
   Res barrier();
-  bool halted() const override;
+  bool strict() const override;
 
   // Cluster-wide operations; each returns the main step's result.
   Res make_fs(const ClusterSettings& s);

@@ -41,8 +41,9 @@ class MembershipSource {
   // Waits until a membership other than `seen` is published, at most
   // `timeout` (an epoch change in progress settles).
   virtual void wait_for_change(const Membership* seen, std::chrono::milliseconds timeout) const = 0;
-  // True when a strict cluster (format -t) has fewer zones than copies.
-  virtual bool halted() const = 0;
+  // A strict cluster (format -t): a write halts unless every copy (every
+  // strip) of its object can be placed in a zone of its own.
+  virtual bool strict() const = 0;
   // True when every member has recovered the current epoch (so no member
   // keeps stale copies of objects that have a live one).
   virtual bool cluster_recovered() const = 0;

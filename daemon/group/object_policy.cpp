@@ -29,4 +29,19 @@ uint64_t ObjectPolicy::object_size_of(uint64_t oid) const {
   return object_size(oid, shift);
 }
 
+std::optional<EcShape> ObjectPolicy::ec_shape(uint64_t oid) const {
+  if (!is_data_obj(oid)) return std::nullopt;
+  auto info = vdis_.get(oid_to_vid(oid));
+  uint8_t policy = info ? info->copy_policy : settings_.settings().copy_policy;
+  if (!policy) return std::nullopt;
+  return ec_shape_of(policy);
+}
+
+uint64_t ObjectPolicy::piece_size(uint64_t oid, int piece) const {
+  uint64_t size = object_size_of(oid);
+  if (piece < 0) return size;
+  auto shape = ec_shape(oid);
+  return shape ? size / uint64_t(shape->data) : size;
+}
+
 }  // namespace sd

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "erasure_code.h"
 #include "group/cluster_settings.h"
 #include "group/vdi_table.h"
 
@@ -23,6 +24,12 @@ class ObjectPolicy {
   std::optional<int> vdi_copies(uint64_t oid) const;
   // Size of the object oid names (data objects use their VDI's block size).
   uint64_t object_size_of(uint64_t oid) const;
+  // The D:P shape of an erasure-coded object: data objects of a VDI whose
+  // copy_policy names one (the cluster's policy for a VDI the table does
+  // not know). nullopt for replicated objects.
+  std::optional<EcShape> ec_shape(uint64_t oid) const;
+  // Bytes of one piece of oid (kWholeObject: the object; else a strip).
+  uint64_t piece_size(uint64_t oid, int piece) const;
 
  private:
   const VdiTable& vdis_;

@@ -35,9 +35,9 @@ const OpInfo kOps[] = {
     {kOpKillNode, "KILL_NODE", K::Local, true, ops::kill_node},
     {kOpGetObjList, "GET_OBJ_LIST", K::Local, false, ops::get_obj_list},
     {kOpGetEpoch, "GET_EPOCH", K::Local, false, ops::get_epoch},
-    {kOpCreateAndWritePeer, "CREATE_AND_WRITE_PEER", K::Peer, false, ops::create_and_write_peer, R::InObject},
-    {kOpReadPeer, "READ_PEER", K::Peer, false, ops::read_peer, R::InObject},
-    {kOpWritePeer, "WRITE_PEER", K::Peer, false, ops::write_peer, R::InObject},
+    {kOpCreateAndWritePeer, "CREATE_AND_WRITE_PEER", K::Peer, false, ops::create_and_write_peer, R::InPiece},
+    {kOpReadPeer, "READ_PEER", K::Peer, false, ops::read_peer, R::InPiece},
+    {kOpWritePeer, "WRITE_PEER", K::Peer, false, ops::write_peer, R::InPiece},
     {kOpRemovePeer, "REMOVE_PEER", K::Peer, false, ops::remove_peer},
     {kOpEnableRecover, "ENABLE_RECOVER", K::Cluster, false, ops::enable_recover},
     {kOpDisableRecover, "DISABLE_RECOVER", K::Cluster, false, ops::disable_recover},
@@ -76,8 +76,22 @@ bool well_formed(Sheep& sheep, const OpInfo& op, const Request& req) {
   if (op.range == OpRange::None && h.opcode != kOpRemoveObj) return true;
   if (h.obj.copies > kMaxCopies) return false;
   if (op.range == OpRange::None) return true;
-  return uint64_t(h.obj.offset) + h.data_length <= sheep.policy.object_size_of(h.obj.oid);
+  int piece = kWholeObject;
+  if (op.range == OpRange::InPiece) {
+    auto shape = sheep.policy.ec_shape(h.obj.oid);
+    if (shape && h.obj.ec_index >= shape->strips()) return false;
+    piece = request_piece(sheep, h);
+  }
+  return uint64_t(h.obj.offset) + h.data_length <= sheep.policy.piece_size(h.obj.oid, piece);
 }
+
+}  // namespace
+
+int request_piece(Sheep& s, const SdReq& h) {
+  return s.policy.ec_shape(h.obj.oid) ? int(h.obj.ec_index) : kWholeObject;
+}
+
+namespace {
 
 bool version_ok(const SdReq& h) {
   return h.opcode < 0x80 ? h.proto_ver <= kProtoVer : h.proto_ver == kSheepProtoVer;

@@ -35,7 +35,9 @@ using OpHandler = Res (*)(Sheep&, Request&);
 // of a read). Such a range is checked against the object's size once, here
 // where the request is parsed, before any handler runs; the layers below
 // only assert it.
-enum class OpRange : uint8_t { None, InObject };
+// InPiece: a peer request of this node's piece (obj.ec_index names the
+// strip of an erasure-coded object, which must be one of its D+P).
+enum class OpRange : uint8_t { None, InObject, InPiece };
 
 struct OpInfo {
   uint8_t opcode;
@@ -45,6 +47,10 @@ struct OpInfo {
   OpHandler handler;
   OpRange range = OpRange::None;
 };
+
+// The piece a peer request addresses: kWholeObject for a replicated
+// object, else obj.ec_index (checked by well_formed for InPiece ops).
+int request_piece(Sheep& s, const SdReq& h);
 
 // nullptr for opcodes the daemon does not implement.
 const OpInfo* find_op(uint8_t opcode);

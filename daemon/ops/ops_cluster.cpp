@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "base/log.h"
+#include "erasure_code.h"
 #include "ops/ops.h"
 #include "sheep.h"
 
@@ -30,7 +31,13 @@ Res make_fs(Sheep& s, Request& r) {
   cs.flags = r.hdr.cluster.flags;
   cs.block_size_shift = r.hdr.cluster.block_size_shift;
   if (cs.copies > kMaxCopies) return Res::InvalidParms;
-  if (cs.copy_policy) return Res::NoSupport;  // erasure coding: not yet
+  if (cs.copy_policy) {
+    // Erasure coding: D+P copies of what is replicated (inodes and the
+    // rest), whatever copies the request named.
+    auto shape = ec_shape_of(cs.copy_policy);
+    if (!shape) return Res::InvalidParms;
+    cs.copies = uint8_t(shape->strips());
+  }
   if (cs.block_size_shift &&
       (cs.block_size_shift < kMinBlockSizeShift || cs.block_size_shift > kMaxBlockSizeShift))
     return Res::InvalidParms;

@@ -116,6 +116,7 @@ bool read_obj_cached(Sheep& s, Request& r) {
 
 bool read_peer_cached(Sheep& s, Request& r) {
   if ((r.hdr.flags & kFlagRecovery) || epoch_check(s, r) != Res::Success) return false;
+  if (request_piece(s, r.hdr) != kWholeObject) return false;
   char* buf = r.reply_buffer(r.hdr.data_length);
   return s.replica.read_cached(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
 }
@@ -166,7 +167,8 @@ Res create_and_write_peer(Sheep& s, Request& r) {
   if (Res e = copies_check(s, r); e != Res::Success) return e;
   if (!r.is_write()) return Res::InvalidParms;
   Res res = s.replica
-                .create(r.hdr.obj.oid, r.hdr.epoch, r.data(), r.data_length(), r.hdr.obj.offset)
+                .create(r.hdr.obj.oid, r.hdr.epoch, r.data(), r.data_length(), r.hdr.obj.offset,
+                        request_piece(s, r.hdr))
                 .code();
   return after_write(s, r, res);
 }
@@ -188,12 +190,13 @@ Res read_peer(Sheep& s, Request& r) {
     buf = r.reply_buffer(r.hdr.data_length);
     uint32_t copy_epoch = 0;
     st = s.recovery.read_for_recovery(r.hdr.obj.oid, r.hdr.obj.tgt_epoch, buf, r.hdr.data_length,
-                                      r.hdr.obj.offset, &copy_epoch);
+                                      r.hdr.obj.offset, &copy_epoch, request_piece(s, r.hdr));
     r.rsp.obj.copy_epoch = copy_epoch;
   } else {
     if (Res e = epoch_check(s, r); e != Res::Success) return e;
     buf = r.reply_buffer(r.hdr.data_length);
-    st = s.gateway.local_read(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
+    st = s.gateway.local_read(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset,
+                              request_piece(s, r.hdr));
   }
   if (!st.ok()) {
     r.reply.reset();
@@ -206,8 +209,10 @@ Res write_peer(Sheep& s, Request& r) {
   if (Res e = epoch_check(s, r); e != Res::Success) return e;
   if (Res e = copies_check(s, r); e != Res::Success) return e;
   if (!r.is_write()) return Res::InvalidParms;
-  Res res =
-      s.gateway.local_write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset).code();
+  Res res = s.gateway
+                .local_write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset,
+                             request_piece(s, r.hdr))
+                .code();
   return after_write(s, r, res);
 }
 
@@ -261,9 +266,12 @@ Res get_hash(Sheep& s, Request& r) {
   return Res::Success;
 }
 
-// Pulls a good copy of oid from forw.addr:forw.port (dog vdi check).
+// Pulls a good copy of oid from forw.addr:forw.port (dog vdi check). Of
+// an erasure-coded object, this node's strip is rebuilt from the others
+// instead (any node will do as the source).
 Res repair_replica(Sheep& s, Request& r) {
   uint64_t oid = r.hdr.obj.oid;
+  if (s.policy.ec_shape(oid)) return s.recovery.rebuild_strip(oid).code();
   NodeId nid{};
   std::memcpy(nid.addr, r.hdr.forw.addr, 16);
   nid.port = r.hdr.forw.port;

@@ -7,27 +7,23 @@
 namespace sd::peer {
 
 SdReq object_req(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
-                 uint8_t copies) {
-  bool carries_data = opcode == kOpWritePeer || opcode == kOpCreateAndWritePeer;
-  SdReq req = make_req(opcode, carries_data ? kFlagWrite : 0, len);
-  req.epoch = epoch;
-  req.obj.oid = oid;
-  req.obj.offset = offset;
-  req.obj.copies = copies;
-  return req;
+                 uint8_t copies, int piece) {
+  return request::peer_object(opcode, epoch, oid, len, offset, copies,
+                              piece < 0 ? 0 : uint8_t(piece));
 }
 
 Status read(SheepClient& c, uint32_t epoch, uint64_t oid, void* buf, uint32_t len,
-            uint32_t offset) {
+            uint32_t offset, int piece) {
   SdRsp rsp;
-  SD_TRY(c.exec(object_req(kOpReadPeer, epoch, oid, len, offset), nullptr, buf, &rsp));
+  SD_TRY(c.exec(object_req(kOpReadPeer, epoch, oid, len, offset, 0, piece), nullptr, buf, &rsp));
   if (rsp.data_length != len) return err(Res::Eio);
   return {};
 }
 
 Status read_for_recovery(SheepClient& c, uint32_t epoch, uint64_t oid, uint32_t tgt_epoch,
-                         void* buf, uint32_t size, uint32_t* copy_epoch, uint8_t copies) {
-  SdReq req = object_req(kOpReadPeer, epoch, oid, size, 0, copies);
+                         void* buf, uint32_t size, uint32_t* copy_epoch, uint8_t copies,
+                         int piece) {
+  SdReq req = object_req(kOpReadPeer, epoch, oid, size, 0, copies, piece);
   req.flags |= kFlagRecovery;
   req.obj.tgt_epoch = tgt_epoch;
   SdRsp rsp;

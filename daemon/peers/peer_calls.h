@@ -20,18 +20,21 @@ namespace sd::peer {
 // `copies`: the count the sender places the object with; a peer whose VDI
 // table says otherwise (ALTER_VDI_COPY not applied on one side yet) refuses
 // with OLD_NODE_VER, and the sender tries again.
+// `piece`: the strip of an erasure-coded object (obj.ec_index), offsets
+// within it; kWholeObject (-1, sent as 0) for a replicated one.
 SdReq object_req(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
-                 uint8_t copies = 0);
+                 uint8_t copies = 0, int piece = -1);
 
 // READ_PEER of len bytes at offset of the peer's current copy.
 Status read(SheepClient& c, uint32_t epoch, uint64_t oid, void* buf, uint32_t len,
-            uint32_t offset);
+            uint32_t offset, int piece = -1);
 // A recovery read: a whole object, from a copy current through at least
 // tgt_epoch (0: the newest copy the peer has of any age). *copy_epoch, when
 // given, receives the epoch through which the copy sent is current.
 // `copies` is the count the caller places the object with (0: unsaid).
 Status read_for_recovery(SheepClient& c, uint32_t epoch, uint64_t oid, uint32_t tgt_epoch,
-                         void* buf, uint32_t size, uint32_t* copy_epoch, uint8_t copies = 0);
+                         void* buf, uint32_t size, uint32_t* copy_epoch, uint8_t copies = 0,
+                         int piece = -1);
 // REMOVE_PEER that drops whatever copy the peer keeps, live or stale.
 Status remove_any_copy(SheepClient& c, uint32_t epoch, uint64_t oid);
 

@@ -11,35 +11,38 @@
 
 namespace sd {
 
-bool LocalReplica::fits(uint64_t oid, uint32_t len, uint64_t offset) const {
-  return offset + len <= policy_.object_size_of(oid);
+bool LocalReplica::fits(uint64_t oid, uint32_t len, uint64_t offset, int piece) const {
+  return offset + len <= policy_.piece_size(oid, piece);
 }
 
 bool LocalReplica::current(uint64_t oid) { return audit_.check(oid, *members_.membership()); }
 
-Status LocalReplica::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset) {
-  assert(fits(oid, len, offset));
-  if (!current(oid)) return err(Res::NoObj);
+Status LocalReplica::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset, int piece) {
+  assert(fits(oid, len, offset, piece));
+  if (!current(oid) || store_.piece_of(oid) != piece) return err(Res::NoObj);
   return store_.read(oid, buf, len, offset);
 }
 
-Status LocalReplica::write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset) {
-  assert(fits(oid, len, offset));
-  if (!current(oid)) return err(Res::NoObj);
+Status LocalReplica::write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset,
+                           int piece) {
+  assert(fits(oid, len, offset, piece));
+  if (!current(oid) || store_.piece_of(oid) != piece) return err(Res::NoObj);
   return store_.write(oid, buf, len, offset);
 }
 
 bool LocalReplica::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset) {
-  assert(fits(oid, len, offset));
-  return current(oid) && store_.read_cached(oid, buf, len, offset);
+  assert(fits(oid, len, offset, kWholeObject));
+  return current(oid) && store_.piece_of(oid) == kWholeObject &&
+         store_.read_cached(oid, buf, len, offset);
 }
 
 Status LocalReplica::create(uint64_t oid, uint32_t epoch, const void* buf, uint32_t len,
-                            uint64_t offset) {
-  assert(fits(oid, len, offset));
-  uint64_t size = policy_.object_size_of(oid);
-  return audit_.write_whole(oid, epoch,
-                            [&] { return store_.create_and_write(oid, size, buf, len, offset); });
+                            uint64_t offset, int piece) {
+  assert(fits(oid, len, offset, piece));
+  uint64_t size = policy_.piece_size(oid, piece);
+  return audit_.write_whole(oid, epoch, [&] {
+    return store_.create_and_write(oid, size, buf, len, offset, piece);
+  });
 }
 
 Status LocalReplica::restore_stale(uint64_t oid, uint32_t epoch, uint32_t stale_epoch) {

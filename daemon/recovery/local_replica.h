@@ -16,6 +16,7 @@
 #pragma once
 #include <cstdint>
 
+#include "erasure_code.h"
 #include "group/membership.h"
 #include "result.h"
 
@@ -31,15 +32,21 @@ class LocalReplica {
                const ObjectPolicy& policy)
       : store_(store), audit_(audit), members_(members), policy_(policy) {}
 
-  // The current live copy; NoObj when there is none here.
-  Status read(uint64_t oid, void* buf, uint32_t len, uint64_t offset);
-  Status write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset);
+  // `piece` is kWholeObject for a replicated object, else the strip index
+  // (docs/PROTOCOL.md §7.6); offsets are within the piece.
+  //
+  // The current live copy; NoObj when there is none here, or when the
+  // strip here is another one than `piece`.
+  Status read(uint64_t oid, void* buf, uint32_t len, uint64_t offset, int piece = kWholeObject);
+  Status write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset,
+               int piece = kWholeObject);
   // A read that cannot block (for the event loop): true only when a current
   // copy is here and the bytes came from the page cache.
   bool read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset);
-  // Puts a whole copy in place, current at `epoch`: the object's size, the
+  // Puts a whole piece in place, current at `epoch`: the piece's size, the
   // bytes [offset, offset+len) from buf, zeros elsewhere.
-  Status create(uint64_t oid, uint32_t epoch, const void* buf, uint32_t len, uint64_t offset);
+  Status create(uint64_t oid, uint32_t epoch, const void* buf, uint32_t len, uint64_t offset,
+                int piece = kWholeObject);
   // Puts our own stale copy of `stale_epoch` back as the live one, current
   // at `epoch`.
   Status restore_stale(uint64_t oid, uint32_t epoch, uint32_t stale_epoch);
@@ -49,7 +56,7 @@ class LocalReplica {
   Status remove(uint64_t oid);
 
  private:
-  bool fits(uint64_t oid, uint32_t len, uint64_t offset) const;
+  bool fits(uint64_t oid, uint32_t len, uint64_t offset, int piece) const;
   bool current(uint64_t oid);
 
   PlainStore& store_;

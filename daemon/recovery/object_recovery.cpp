@@ -16,7 +16,14 @@
 
 namespace sd {
 
-Status ObjectRecovery::fetch(uint64_t oid) {
+Status ObjectRecovery::fetch(uint64_t oid) { return fetch_exclusive(oid, false); }
+
+Status ObjectRecovery::rebuild_strip(uint64_t oid) {
+  if (!policy_.ec_shape(oid)) return err(Res::InvalidParms);
+  return fetch_exclusive(oid, true);
+}
+
+Status ObjectRecovery::fetch_exclusive(uint64_t oid, bool rebuild) {
   {
     std::unique_lock<std::mutex> lk(mu_);
     cv_.wait(lk, [&] { return !in_progress_.count(oid); });
@@ -24,12 +31,15 @@ Status ObjectRecovery::fetch(uint64_t oid) {
   }
   MembershipPtr m = members_.membership();
   Status st;
-  if (!m->ring.holds(oid, policy_.copies_for(oid), m->self_index)) {
+  int position = m->ring.position(oid, policy_.copies_for(oid), m->self_index);
+  if (position < 0) {
     // The epoch moved on and the object with it: the caller retries
     // under the new ring.
     st = err(Res::OldNodeVer);
+  } else if (rebuild) {
+    st = try_fetch_strip(oid, m, position);
   } else if (!audit_.has_current(oid, *m)) {
-    st = try_fetch(oid, m);
+    st = policy_.ec_shape(oid) ? try_fetch_strip(oid, m, position) : try_fetch(oid, m);
   }
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -104,20 +114,21 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
 }
 
 Status ObjectRecovery::read_from_peer(const NodeId& nid, uint64_t oid, uint32_t tgt_epoch,
-                                      void* buf, uint32_t size, uint32_t* copy_epoch) {
+                                      void* buf, uint32_t size, uint32_t* copy_epoch, int piece) {
   auto peer = peers_.get(nid);
   if (!peer) return err(Res::NetworkError);
   return peer::read_for_recovery(*peer, members_.membership()->epoch, oid, tgt_epoch, buf, size,
-                                 copy_epoch, uint8_t(policy_.copies_for(oid)));
+                                 copy_epoch, uint8_t(policy_.copies_for(oid)), piece);
 }
 
 Status ObjectRecovery::read_for_recovery(uint64_t oid, uint32_t tgt_epoch, void* buf,
-                                         uint32_t len, uint32_t offset, uint32_t* copy_epoch) {
+                                         uint32_t len, uint32_t offset, uint32_t* copy_epoch,
+                                         int piece) {
   uint32_t epoch = members_.membership()->epoch;  // current through at least this
-  Status st = replica_.read(oid, buf, len, offset);
+  Status st = replica_.read(oid, buf, len, offset, piece);
   if (st.ok()) *copy_epoch = epoch;
   if (st.code() != Res::NoObj) return st;
-  auto stale = store_.newest_stale(oid, tgt_epoch);
+  auto stale = store_.newest_stale(oid, tgt_epoch, piece == kWholeObject ? PlainStore::kAnyPiece : piece);
   if (!stale) return err(Res::NoObj);
   SD_TRY(store_.read_stale(oid, *stale, buf, len, offset));
   *copy_epoch = *stale;

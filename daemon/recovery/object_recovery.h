@@ -14,6 +14,11 @@
 // requests triggers one transfer. Every copy stored is marked current with
 // the ownership audit before it lands.
 //
+// Of an erasure-coded object this node holds the strip of its position
+// among the owners; it is rebuilt (strip_recovery.cpp) from any D strips
+// found the same way, newest epoch first, or taken as is when some node
+// still has that very strip.
+//
 // Folder recovery/ may use base/, store/, peers/ and group/.
 #pragma once
 #include <condition_variable>
@@ -50,17 +55,25 @@ class ObjectRecovery {
   // when nobody has any copy; OldNodeVer when this node does not own oid
   // under the current epoch (it moved on since the caller looked).
   Status fetch(uint64_t oid);
+  // Of an erasure-coded oid: rebuilds this node's strip from the others
+  // whether or not one is here (dog vdi check found it missing or wrong).
+  Status rebuild_strip(uint64_t oid);
   // Serves a recovery read: a copy of oid current through at least
   // tgt_epoch (0: the newest copy of any age). *copy_epoch receives the
   // epoch through which the copy sent is current.
+  // `piece`: the strip asked for (kWholeObject: a replicated object).
   Status read_for_recovery(uint64_t oid, uint32_t tgt_epoch, void* buf, uint32_t len,
-                           uint32_t offset, uint32_t* copy_epoch);
-  // A whole object from one peer with a recovery read.
+                           uint32_t offset, uint32_t* copy_epoch, int piece = -1);
+  // A whole object (or strip `piece`) from one peer with a recovery read.
   Status read_from_peer(const NodeId& nid, uint64_t oid, uint32_t tgt_epoch, void* buf,
-                        uint32_t size, uint32_t* copy_epoch = nullptr);
+                        uint32_t size, uint32_t* copy_epoch = nullptr, int piece = -1);
 
  private:
+  // fetch() and rebuild_strip(), one at a time per oid.
+  Status fetch_exclusive(uint64_t oid, bool rebuild);
   Status try_fetch(uint64_t oid, const MembershipPtr& m);
+  // Rebuilds strip `want` of an erasure-coded oid (strip_recovery.cpp).
+  Status try_fetch_strip(uint64_t oid, const MembershipPtr& m, int want);
 
   PlainStore& store_;
   PeerPool& peers_;

@@ -63,7 +63,11 @@ Status OwnershipAudit::retire(uint64_t oid, uint32_t epoch) {
 }
 
 bool OwnershipAudit::has_current(uint64_t oid, const Membership& m) {
-  return check(oid, m) && store_.exists(oid);
+  if (!check(oid, m) || !store_.exists(oid)) return false;
+  // Of an erasure-coded object, the strip of this node's position.
+  if (policy_.ec_shape(oid))
+    return store_.piece_of(oid) == m.ring.position(oid, policy_.copies_for(oid), m.self_index);
+  return true;
 }
 
 void OwnershipAudit::settle(uint64_t oid, uint32_t written_at) {
@@ -73,13 +77,16 @@ void OwnershipAudit::settle(uint64_t oid, uint32_t written_at) {
 
 uint32_t OwnershipAudit::first_missed(uint64_t oid, uint32_t from, const Membership& m) {
   int copies = policy_.copies_for(oid);
+  // A strip is current only while this node stays at its position.
+  int piece = store_.piece_of(oid);
   for (uint32_t e = from + 1; e <= m.epoch; e++) {
     if (e == m.epoch) {
-      if (!m.ring.holds(oid, copies, m.self_index)) return e;
+      if (!m.ring.holds_piece(oid, copies, m.self_index, piece)) return e;
       continue;
     }
     auto ring = rings_.ring(e);
-    if (!ring || !ring->holds(oid, copies, ring->find(m.nodes[size_t(m.self_index)].nid)))
+    if (!ring ||
+        !ring->holds_piece(oid, copies, ring->find(m.nodes[size_t(m.self_index)].nid), piece))
       return e;
   }
   return 0;

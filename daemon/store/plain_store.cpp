@@ -15,6 +15,8 @@
 #include <cstdlib>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <algorithm>
 
 #include "base/file_util.h"
 #include "base/log.h"
@@ -48,7 +50,53 @@ bool parse_oid_name(const char* name, uint64_t* oid) {
   return true;
 }
 
-std::string PlainStore::path(uint64_t oid) const { return dir_ + "/" + oid_name(oid); }
+bool parse_object_name(const char* name, uint64_t* oid, int* piece) {
+  size_t n = std::strlen(name);
+  if (n < 16) return false;
+  char head[17];
+  std::memcpy(head, name, 16);
+  head[16] = 0;
+  if (!parse_oid_name(head, oid)) return false;
+  if (n == 16) {
+    *piece = kWholeObject;
+    return true;
+  }
+  // "_<i>", i < 31, in plain decimal.
+  if (name[16] != '_' || n > 19 || !std::isdigit(static_cast<unsigned char>(name[17])))
+    return false;
+  if (n == 19 && (name[17] == '0' || !std::isdigit(static_cast<unsigned char>(name[18]))))
+    return false;
+  int v = std::atoi(name + 17);
+  if (v > 30) return false;
+  *piece = v;
+  return true;
+}
+
+std::string object_file_name(uint64_t oid, int piece) {
+  if (piece == kWholeObject) return oid_name(oid);
+  return oid_name(oid) + "_" + std::to_string(piece);
+}
+
+std::string PlainStore::piece_path(uint64_t oid, int piece) const {
+  return dir_ + "/" + object_file_name(oid, piece);
+}
+
+int PlainStore::piece_of(uint64_t oid) const {
+  if (!any_pieces_.load(std::memory_order_relaxed)) return kWholeObject;
+  std::lock_guard<std::mutex> lk(piece_mu_);
+  auto it = pieces_.find(oid);
+  return it == pieces_.end() ? kWholeObject : it->second;
+}
+
+void PlainStore::set_piece(uint64_t oid, int piece) {
+  std::lock_guard<std::mutex> lk(piece_mu_);
+  if (piece == kWholeObject) {
+    pieces_.erase(oid);
+  } else {
+    pieces_[oid] = piece;
+    any_pieces_ = true;
+  }
+}
 
 Status PlainStore::init() {
   // Object files hold VDI data: the directory is this user's only (0700),
@@ -58,13 +106,33 @@ Status PlainStore::init() {
     if (chmod(d.c_str(), 0700) < 0) return err(res_from_errno(errno));
   DIR* d = opendir(dir_.c_str());
   if (!d) return err(res_from_errno(errno));
+  std::vector<std::pair<uint64_t, int>> strips;
   while (dirent* de = readdir(d)) {
+    uint64_t oid;
+    int piece;
     if (std::strstr(de->d_name, ".tmp")) {
       sd_info("removing leftover %s", de->d_name);
       unlinkat(dirfd(d), de->d_name, 0);
+    } else if (parse_object_name(de->d_name, &oid, &piece) && piece != kWholeObject) {
+      strips.push_back({oid, piece});
     }
   }
   closedir(d);
+  // Two pieces of one object live here: a crash between putting a new
+  // piece in place and removing the old one. Neither can be trusted to be
+  // the one the ring wants, so both go; recovery rebuilds the right one.
+  std::sort(strips.begin(), strips.end());
+  for (size_t i = 0; i < strips.size(); i++) {
+    bool dup = (i > 0 && strips[i - 1].first == strips[i].first) ||
+               (i + 1 < strips.size() && strips[i + 1].first == strips[i].first);
+    if (dup || std::filesystem::exists(piece_path(strips[i].first, kWholeObject))) {
+      sd_warn("removing %s: another piece of the object is here too",
+              object_file_name(strips[i].first, strips[i].second).c_str());
+      unlink(piece_path(strips[i].first, strips[i].second).c_str());
+    } else {
+      set_piece(strips[i].first, strips[i].second);
+    }
+  }
   struct stat st;
   if (stat(dir_.c_str(), &st) < 0) return err(res_from_errno(errno));
   dev_ = st.st_dev;
@@ -158,8 +226,9 @@ Status PlainStore::write(uint64_t oid, const void* buf, uint32_t len, uint64_t o
 }
 
 Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf, uint32_t len,
-                                    uint64_t offset) {
-  std::string final_path = path(oid);
+                                    uint64_t offset, int piece) {
+  std::string final_path = piece_path(oid, piece);
+  int old_piece = piece_of(oid);
   // A private tmp name per thread: concurrent creates never share a file,
   // and the last rename wins (create replaces).
   SD_TRY(check_dir());
@@ -200,6 +269,13 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
       st = err(res_from_errno(errno));
     }
   }
+  if (st.ok() && old_piece != piece) {
+    // Another piece of oid was live here (the ring gave this node another
+    // strip index): the new one replaces it.
+    fds_.invalidate(oid);
+    set_piece(oid, piece);
+    if (unlink(piece_path(oid, old_piece).c_str()) == 0) replaced = true;
+  }
   if (st.ok()) fds_.invalidate(oid, replaced);
   if (!st.ok()) {
     unlink(tmp.c_str());
@@ -211,7 +287,9 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
 }
 
 Status PlainStore::remove(uint64_t oid) {
-  int rc = unlink(path(oid).c_str());
+  int piece = piece_of(oid);
+  int rc = unlink(piece_path(oid, piece).c_str());
+  if (piece != kWholeObject) set_piece(oid, kWholeObject);
   fds_.invalidate(oid);
   if (rc < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
   if (!nosync_) return fsync_dir(dir_);
@@ -226,14 +304,28 @@ std::vector<uint64_t> PlainStore::list() const {
   if (!d) return out;
   while (dirent* de = readdir(d)) {
     uint64_t oid;
-    if (parse_oid_name(de->d_name, &oid)) out.push_back(oid);
+    int piece;
+    if (parse_object_name(de->d_name, &oid, &piece)) out.push_back(oid);
   }
   closedir(d);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
 Status PlainStore::purge() {
-  for (uint64_t oid : list()) unlink(path(oid).c_str());
+  if (DIR* d = opendir(dir_.c_str())) {
+    while (dirent* de = readdir(d)) {
+      uint64_t oid;
+      int piece;
+      if (parse_object_name(de->d_name, &oid, &piece)) unlinkat(dirfd(d), de->d_name, 0);
+    }
+    closedir(d);
+  }
+  {
+    std::lock_guard<std::mutex> lk(piece_mu_);
+    pieces_.clear();
+  }
   fds_.clear();
   SD_TRY(purge_stale());
   return fsync_dir(dir_);
@@ -245,8 +337,9 @@ uint64_t PlainStore::used_bytes() const {
   if (!d) return 0;
   while (dirent* de = readdir(d)) {
     uint64_t oid;
+    int piece;
     struct stat st;
-    if (parse_oid_name(de->d_name, &oid) && fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+    if (parse_object_name(de->d_name, &oid, &piece) && fstatat(dirfd(d), de->d_name, &st, 0) == 0)
       total += uint64_t(st.st_blocks) * 512;
   }
   closedir(d);

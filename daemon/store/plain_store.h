@@ -1,5 +1,9 @@
 // PlainStore: objects as files under DIR/obj, one file per object named by
-// its 16-digit lower-case hex oid (upstream's "plain" store).
+// its 16-digit lower-case hex oid (upstream's "plain" store). Of an
+// erasure-coded object a node holds one strip, the file `<oid>_<i>`
+// (docs/PROTOCOL.md §7.6); the store keys both kinds by oid and remembers
+// which piece each file is (kWholeObject, or the strip index), so a node
+// never keeps two pieces of one object live.
 //
 // Durability: write() returns only after its data is on stable storage
 // (unless nosync; concurrent writes to one object share an fdatasync), and a
@@ -22,15 +26,22 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "erasure_code.h"
 #include "result.h"
 #include "store/fd_cache.h"
 
 namespace sd {
 
-// True when name is an object file name (16 hex digits); sets *oid.
+// True when name is exactly 16 hex digits; sets *oid.
 bool parse_oid_name(const char* name, uint64_t* oid);
+// True when name is an object file name, `<oid>` or `<oid>_<i>`; sets
+// *oid and *piece.
+bool parse_object_name(const char* name, uint64_t* oid, int* piece);
+// The file name of a piece of oid.
+std::string object_file_name(uint64_t oid, int piece);
 
 class PlainStore {
  public:
@@ -44,12 +55,18 @@ class PlainStore {
   // to answer hot reads without a thread hop; false means "use read()".
   bool read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const;
   Status write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset);
-  // Creates or replaces the object: `size` bytes, zero outside
-  // [offset, offset+len).
+  // Creates or replaces the object's piece here: `size` bytes, zero
+  // outside [offset, offset+len). A live file of another piece of oid is
+  // removed once the new one is in place.
   Status create_and_write(uint64_t oid, uint64_t size, const void* buf, uint32_t len,
-                          uint64_t offset);
+                          uint64_t offset, int piece = kWholeObject);
+  // Removes the live file of oid, whichever piece it is.
   Status remove(uint64_t oid);
   bool exists(uint64_t oid) const;
+  // The piece the live file of oid holds (kWholeObject when there is no
+  // strip file of oid).
+  int piece_of(uint64_t oid) const;
+  // Every oid with a live file, each once.
   std::vector<uint64_t> list() const;
   // Removes every object and stale copy (format).
   Status purge();
@@ -58,15 +75,22 @@ class PlainStore {
   // of an object as it was at the end of epoch E. Never served as live;
   // recovery may take it back or send it to the node that needs it. An
   // index in memory (loaded by init()) answers lookups without scanning.
+  // A strip's stale copy is .stale/<oid>_<i>.<E>.
   struct StaleCopy {
     uint64_t oid;
     uint32_t epoch;
+    int piece;
   };
   // Renames the live object to .stale/<oid>.<epoch>.
   Status move_to_stale(uint64_t oid, uint32_t epoch);
   std::vector<StaleCopy> stale_list() const;
-  // The epoch of the newest stale copy of oid that is at least min_epoch.
-  std::optional<uint32_t> newest_stale(uint64_t oid, uint32_t min_epoch = 0) const;
+  // The epoch of the newest stale copy of oid that is at least min_epoch
+  // (and holds `piece`, unless it is kAnyPiece).
+  static constexpr int kAnyPiece = -2;
+  std::optional<uint32_t> newest_stale(uint64_t oid, uint32_t min_epoch = 0,
+                                       int piece = kAnyPiece) const;
+  // The piece of the stale copy of oid of `epoch` (kWholeObject if none).
+  int stale_piece(uint64_t oid, uint32_t epoch) const;
   Status read_stale(uint64_t oid, uint32_t epoch, void* buf, uint32_t len,
                     uint64_t offset) const;
   // Puts a stale copy back in place as the live object (a rename, so the
@@ -92,8 +116,11 @@ class PlainStore {
   bool failed() const { return failed_.load(); }
 
  private:
-  std::string path(uint64_t oid) const;
-  std::string stale_path(uint64_t oid, uint32_t epoch) const;
+  std::string path(uint64_t oid) const { return piece_path(oid, piece_of(oid)); }
+  std::string piece_path(uint64_t oid, int piece) const;
+  std::string stale_path(uint64_t oid, uint32_t epoch, int piece) const;
+  // Records which piece of oid is live here (kWholeObject: none or whole).
+  void set_piece(uint64_t oid, int piece);
   // Marks the store failed (once) and returns Eio.
   Status fail(const std::string& why) const;
   // An I/O errno: EIO means the disk failed.
@@ -113,7 +140,12 @@ class PlainStore {
   ino_t ino_ = 0;
   mutable std::atomic<int64_t> dir_checked_ms_{0};
   mutable std::mutex stale_mu_;
-  std::map<uint64_t, std::set<uint32_t>> stale_;  // guarded by stale_mu_
+  // oid -> epoch -> piece of every stale copy.
+  std::map<uint64_t, std::map<uint32_t, int>> stale_;  // guarded by stale_mu_
+  mutable std::mutex piece_mu_;
+  // The strip index of every live strip file (whole objects are absent).
+  std::unordered_map<uint64_t, int> pieces_;  // guarded by piece_mu_
+  std::atomic<bool> any_pieces_{false};       // pieces_ was ever non-empty
 };
 
 }  // namespace sd

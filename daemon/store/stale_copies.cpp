@@ -17,14 +17,15 @@ namespace sd {
 
 namespace {
 
-// "<16 hex digits>.<decimal epoch>"
-bool parse_stale_name(const char* name, uint64_t* oid, uint32_t* epoch) {
-  if (std::strlen(name) < 18 || name[16] != '.') return false;
-  char head[17];
-  std::memcpy(head, name, 16);
-  head[16] = 0;
-  if (!parse_oid_name(head, oid)) return false;
-  const char* e = name + 17;
+// "<object file name>.<decimal epoch>"
+bool parse_stale_name(const char* name, uint64_t* oid, uint32_t* epoch, int* piece) {
+  const char* dot = std::strchr(name, '.');
+  if (!dot || dot - name > 19) return false;
+  char head[20];
+  std::memcpy(head, name, size_t(dot - name));
+  head[dot - name] = 0;
+  if (!parse_object_name(head, oid, piece)) return false;
+  const char* e = dot + 1;
   char* end = nullptr;
   unsigned long v = std::strtoul(e, &end, 10);
   if (end == e || *end || v > UINT32_MAX) return false;
@@ -34,10 +35,16 @@ bool parse_stale_name(const char* name, uint64_t* oid, uint32_t* epoch) {
 
 }  // namespace
 
-std::string PlainStore::stale_path(uint64_t oid, uint32_t epoch) const {
-  char name[48];
-  std::snprintf(name, sizeof(name), "/.stale/%016" PRIx64 ".%u", oid, epoch);
-  return dir_ + name;
+std::string PlainStore::stale_path(uint64_t oid, uint32_t epoch, int piece) const {
+  return dir_ + "/.stale/" + object_file_name(oid, piece) + "." + std::to_string(epoch);
+}
+
+int PlainStore::stale_piece(uint64_t oid, uint32_t epoch) const {
+  std::lock_guard<std::mutex> lk(stale_mu_);
+  auto it = stale_.find(oid);
+  if (it == stale_.end()) return kWholeObject;
+  auto e = it->second.find(epoch);
+  return e == it->second.end() ? kWholeObject : e->second;
 }
 
 Status PlainStore::load_stale_index() {
@@ -49,8 +56,9 @@ Status PlainStore::load_stale_index() {
   while (dirent* de = readdir(d)) {
     uint64_t oid;
     uint32_t epoch;
-    if (!parse_stale_name(de->d_name, &oid, &epoch)) continue;
-    stale_[oid].insert(epoch);
+    int piece;
+    if (!parse_stale_name(de->d_name, &oid, &epoch, &piece)) continue;
+    stale_[oid][epoch] = piece;
     n++;
   }
   closedir(d);
@@ -59,12 +67,18 @@ Status PlainStore::load_stale_index() {
 }
 
 Status PlainStore::move_to_stale(uint64_t oid, uint32_t epoch) {
-  int rc = rename(path(oid).c_str(), stale_path(oid, epoch).c_str());
+  int piece = piece_of(oid);
+  // A stale copy of the same epoch and another piece is replaced (the
+  // index keeps one piece per epoch).
+  int old_piece = stale_piece(oid, epoch);
+  int rc = rename(piece_path(oid, piece).c_str(), stale_path(oid, epoch, piece).c_str());
   int saved = errno;
+  if (rc == 0 && piece != kWholeObject) set_piece(oid, kWholeObject);
   fds_.invalidate(oid);
   if (rc < 0) return err(saved == ENOENT ? Res::NoObj : res_from_errno(saved));
+  if (old_piece != piece) unlink(stale_path(oid, epoch, old_piece).c_str());
   std::lock_guard<std::mutex> lk(stale_mu_);
-  stale_[oid].insert(epoch);
+  stale_[oid][epoch] = piece;
   return {};
 }
 
@@ -72,22 +86,23 @@ std::vector<PlainStore::StaleCopy> PlainStore::stale_list() const {
   std::lock_guard<std::mutex> lk(stale_mu_);
   std::vector<StaleCopy> out;
   for (const auto& [oid, epochs] : stale_)
-    for (uint32_t e : epochs) out.push_back({oid, e});
+    for (auto [e, piece] : epochs) out.push_back({oid, e, piece});
   return out;
 }
 
-std::optional<uint32_t> PlainStore::newest_stale(uint64_t oid, uint32_t min_epoch) const {
+std::optional<uint32_t> PlainStore::newest_stale(uint64_t oid, uint32_t min_epoch,
+                                                 int piece) const {
   std::lock_guard<std::mutex> lk(stale_mu_);
   auto it = stale_.find(oid);
-  if (it == stale_.end() || it->second.empty()) return std::nullopt;
-  uint32_t newest = *it->second.rbegin();
-  if (newest < min_epoch) return std::nullopt;
-  return newest;
+  if (it == stale_.end()) return std::nullopt;
+  for (auto e = it->second.rbegin(); e != it->second.rend() && e->first >= min_epoch; ++e)
+    if (piece == kAnyPiece || e->second == piece) return e->first;
+  return std::nullopt;
 }
 
 Status PlainStore::read_stale(uint64_t oid, uint32_t epoch, void* buf, uint32_t len,
                               uint64_t offset) const {
-  int fd = open(stale_path(oid, epoch).c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(stale_path(oid, epoch, stale_piece(oid, epoch)).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
   char* p = static_cast<char*>(buf);
   size_t left = len;
@@ -113,11 +128,14 @@ Status PlainStore::read_stale(uint64_t oid, uint32_t epoch, void* buf, uint32_t 
 }
 
 Status PlainStore::restore_stale(uint64_t oid, uint32_t epoch) {
-  if (renameat2(AT_FDCWD, stale_path(oid, epoch).c_str(), AT_FDCWD, path(oid).c_str(),
-                RENAME_NOREPLACE) < 0) {
+  int piece = stale_piece(oid, epoch);
+  if (exists(oid)) return err(Res::OidExist);
+  if (renameat2(AT_FDCWD, stale_path(oid, epoch, piece).c_str(), AT_FDCWD,
+                piece_path(oid, piece).c_str(), RENAME_NOREPLACE) < 0) {
     int e = errno;
     return err(e == EEXIST ? Res::OidExist : e == ENOENT ? Res::NoObj : res_from_errno(e));
   }
+  set_piece(oid, piece);
   fds_.invalidate(oid, false);  // nobody can hold a descriptor of a file that did not exist
   {
     std::lock_guard<std::mutex> lk(stale_mu_);
@@ -131,7 +149,7 @@ Status PlainStore::restore_stale(uint64_t oid, uint32_t epoch) {
 }
 
 Status PlainStore::remove_stale(uint64_t oid) {
-  std::set<uint32_t> epochs;
+  std::map<uint32_t, int> epochs;
   {
     std::lock_guard<std::mutex> lk(stale_mu_);
     auto it = stale_.find(oid);
@@ -139,8 +157,8 @@ Status PlainStore::remove_stale(uint64_t oid) {
     epochs = std::move(it->second);
     stale_.erase(it);
   }
-  for (uint32_t e : epochs)
-    if (unlink(stale_path(oid, e).c_str()) < 0 && errno != ENOENT)
+  for (auto [e, piece] : epochs)
+    if (unlink(stale_path(oid, e, piece).c_str()) < 0 && errno != ENOENT)
       sd_warn("cannot remove stale %016" PRIx64 ".%u: %s", oid, e, std::strerror(errno));
   return {};
 }

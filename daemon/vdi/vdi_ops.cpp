@@ -10,6 +10,7 @@
 
 #include "hash.h"
 #include "base/log.h"
+#include "erasure_code.h"
 #include "oid.h"
 #include "gateway/gateway.h"
 #include "group/group.h"
@@ -155,11 +156,14 @@ Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
     copies = cs.copies;
     policy = cs.copy_policy;
   }
-  if (policy) copies = uint8_t(((policy >> 4) * 2) + (policy & 0xf));
+  if (policy) {
+    auto shape = ec_shape_of(policy);
+    if (!shape) return err(Res::InvalidParms);
+    copies = uint8_t(shape->strips());
+  }
   uint8_t shift = p.block_size_shift ? p.block_size_shift : cs.block_size_shift;
   if (shift < kMinBlockSizeShift || shift > kMaxBlockSizeShift) return err(Res::InvalidParms);
   if (p.store_policy != 0) return err(Res::NoSupport);  // hyper volumes: not yet
-  if (policy) return err(Res::NoSupport);               // erasure coding: not yet
   if (copies == 0 || copies > kMaxCopies) return err(Res::InvalidParms);
   if (p.size > (1ull << shift) * kInodeDataIndex) return err(Res::InvalidParms);
 

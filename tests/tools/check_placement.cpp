@@ -6,6 +6,9 @@
 //
 // It asks one sheep for the node list, every sheep for its object list
 // (GET_OBJ_LIST), reads each VDI's copy count from its inode, and compares.
+// Of an erasure-coded VDI's data objects each owner must hold the strip
+// of its position (EXIST answers so only then), and the strips of one
+// object must lie in distinct zones like copies.
 // Exit 0 when everything is in place; 1 with one line per problem.
 #include <getopt.h>
 
@@ -78,7 +81,18 @@ int main(int argc, char** argv) {
     }
   }
 
+  std::vector<std::unique_ptr<SheepClient>> conns(nodes.size());
+  auto node_client = [&](int n) -> SheepClient* {
+    if (!conns[size_t(n)]) {
+      Endpoint nep;
+      nep.host = addr_str(nodes[size_t(n)].nid.addr);
+      nep.port = nodes[size_t(n)].nid.port;
+      conns[size_t(n)] = SheepClient::connect(nep);
+    }
+    return conns[size_t(n)].get();
+  };
   std::map<uint32_t, int> copies_of;  // vid -> nr_copies
+  std::map<uint32_t, bool> coded;     // vid -> erasure-coded
   int problems = 0;
   size_t checked = 0;
   for (const auto& [oid, have] : holders) {
@@ -86,6 +100,7 @@ int main(int argc, char** argv) {
     if (!copies_of.count(vid)) {
       auto h = read_inode_header(*client, vid);
       copies_of[vid] = h.ok() ? h->nr_copies : kDefaultCopies;
+      coded[vid] = h.ok() && h->copy_policy;
     }
     Placement p = ring.place(oid, copies_of[vid]);
     std::set<int> want(p.node, p.node + p.count);
@@ -99,6 +114,16 @@ int main(int argc, char** argv) {
       for (int n : have)
         if (!want.count(n)) msg += " extra copy on " + node_addr_str(nodes[size_t(n)].nid);
     if (zones.size() != want.size()) msg += " owners share a zone";
+    if (coded[vid] && is_data_obj(oid)) {
+      for (int n : want) {
+        if (!have.count(n)) continue;
+        SheepClient* nc = node_client(n);
+        SdReq er = make_req(kOpExist, 0, 0);
+        er.obj.oid = oid;
+        if (!nc || !nc->exec(er, nullptr, nullptr).ok())
+          msg += " not the strip of its position on " + node_addr_str(nodes[size_t(n)].nid);
+      }
+    }
     if (!msg.empty()) {
       std::printf("%016" PRIx64 ":%s\n", oid, msg.c_str());
       problems++;

@@ -66,7 +66,7 @@ class FakeMembership : public sd::MembershipSource {
     std::unique_lock<std::mutex> lk(mu_);
     cv_.wait_for(lk, t, [&] { return m_.get() != seen; });
   }
-  bool halted() const override { return false; }
+  bool strict() const override { return false; }
   bool cluster_recovered() const override { return recovered; }
   bool recovered = true;
 

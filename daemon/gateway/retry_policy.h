@@ -1,0 +1,30 @@
+// When the gateway resends a request: the result codes that mean "the
+// membership is moving, try again under the next one", and for how long.
+// Shared by the replicated paths (gateway.cpp) and the erasure-coded ones
+// (erasure_io.cpp).
+#pragma once
+#include <chrono>
+
+#include "proto/results.h"
+
+namespace sd {
+
+// Codes after which a request is resent against a fresh membership.
+inline bool retryable(Res r) {
+  return r == Res::OldNodeVer || r == Res::NewNodeVer || r == Res::NetworkError ||
+         r == Res::WaitForJoin || r == Res::WaitForFormat || r == Res::Killed;
+}
+
+// How long a request keeps being retried while the cluster notices a dead
+// peer (the zookeeper driver takes its session timeout, 3 s by default; a
+// peer that never answers fails its calls after 30 s), and how long each
+// retry waits for the membership to move on (it returns as soon as it does).
+inline constexpr auto kRetryFor = std::chrono::seconds(20);
+inline constexpr auto kSettle = std::chrono::milliseconds(50);
+
+// True while a request begun at `start` may be tried again.
+inline bool may_retry(std::chrono::steady_clock::time_point start) {
+  return std::chrono::steady_clock::now() - start < kRetryFor;
+}
+
+}  // namespace sd
