@@ -272,14 +272,35 @@ int check_vdi(Context& ctx, const std::string& name, uint32_t vid, bool exist_on
     err("ABORT: Not enough active zones for consistency-checking erasure coded VDI");
     return kExitFailure;
   }
-  const uint64_t object_size = 1ull << h->block_size_shift;
+  // A data object is placed and coded as the VDI that owns it (a clone's
+  // blocks may still be its parent's, which may have another shape).
+  struct Layout {
+    int copies;
+    uint8_t copy_policy;
+    uint8_t block_size_shift;
+  };
+  std::map<uint32_t, Layout> layouts{{vid, {copies, h->copy_policy, h->block_size_shift}}};
+  auto layout_of = [&](uint32_t owner) -> const Layout& {
+    auto it = layouts.find(owner);
+    if (it != layouts.end()) return it->second;
+    auto oh = sd::read_inode_header(*c, owner);
+    Layout l = layouts.at(vid);
+    if (oh.ok())
+      l = {std::min<int>(oh->nr_copies, ring.nr_zones()), oh->copy_policy, oh->block_size_shift};
+    return layouts.emplace(owner, l).first->second;
+  };
   for (uint64_t oid : oids) {
-    // The inode stays replicated; data objects of any VDI this one names
-    // (a clone's parent too) are coded as this VDI is.
-    if (shape && sd::is_data_obj(oid))
-      check_ec_object(ctx, ring, oid, copies, *shape, object_size);
-    else
+    // The inode stays replicated.
+    if (!sd::is_data_obj(oid)) {
       check_object(ctx, ring, oid, copies);
+      continue;
+    }
+    const Layout& l = layout_of(sd::oid_to_vid(oid));
+    if (auto owner_shape = sd::ec_shape_of(l.copy_policy))
+      check_ec_object(ctx, ring, oid, owner_shape->strips(), *owner_shape,
+                      1ull << l.block_size_shift);
+    else
+      check_object(ctx, ring, oid, l.copies);
   }
   std::printf("finish check&repair %s\n", name.c_str());
   return kExitSuccess;

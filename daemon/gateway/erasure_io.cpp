@@ -25,7 +25,7 @@ uint64_t stripe_ceil(uint64_t x) { return (x + kEcStripe - 1) / kEcStripe * kEcS
 
 void Gateway::read_strips(const Membership& m, const Placement& p, uint64_t oid,
                           const std::vector<int>& positions, uint8_t* const* bufs, uint32_t len,
-                          uint32_t off, uint8_t copies, Res* results) {
+                          uint32_t off, uint8_t copies, uint8_t copy_policy, Res* results) {
   struct Remote {
     std::shared_ptr<SheepClient> peer;
     std::unique_ptr<SheepClient::Ticket> ticket;
@@ -44,7 +44,7 @@ void Gateway::read_strips(const Membership& m, const Placement& p, uint64_t oid,
       results[k] = Res::NetworkError;
       continue;
     }
-    SdReq req = peer::object_req(kOpReadPeer, m.epoch, oid, len, off, copies, k);
+    SdReq req = peer::object_req(kOpReadPeer, m.epoch, oid, len, off, copies, k, copy_policy);
     remote[i].ticket = remote[i].peer->submit(req, nullptr, bufs[k]);
   }
   if (local >= 0) {
@@ -67,16 +67,19 @@ void Gateway::read_strips(const Membership& m, const Placement& p, uint64_t oid,
 }
 
 Status Gateway::ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t len,
-                        uint32_t offset, uint8_t copies) {
+                        uint32_t offset, uint8_t copies, bool locked) {
   if (!len) return {};
   const int d = shape.data, strips = shape.strips();
+  const uint8_t copy_policy = ec_copy_policy(shape);
   const uint64_t lo = stripe_floor(offset), hi = stripe_ceil(uint64_t(offset) + len);
   const uint32_t strip_len = uint32_t((hi - lo) / uint64_t(d));
   const uint32_t strip_off = uint32_t(lo / uint64_t(d));
-  std::unique_ptr<uint8_t[]> space(new uint8_t[size_t(strip_len) * size_t(strips)]);
-  uint8_t* bufs[kEcMaxStrips];
-  for (int k = 0; k < strips; k++) bufs[k] = space.get() + size_t(k) * strip_len;
-  ErasureCode code(shape);
+  // The data strips (as many bytes as the stripes read); the parity only
+  // when a data strip is missing.
+  std::unique_ptr<uint8_t[]> data_space(new uint8_t[hi - lo]);
+  std::unique_ptr<uint8_t[]> parity_space;
+  uint8_t* bufs[kEcMaxStrips] = {};
+  for (int k = 0; k < d; k++) bufs[k] = data_space.get() + size_t(k) * strip_len;
   Res last = Res::NoObj;
   for (auto began = std::chrono::steady_clock::now();;) {
     MembershipPtr m = members_.membership();
@@ -88,16 +91,28 @@ Status Gateway::ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t 
     // The data strips first: when they all answer, no decoding.
     std::vector<int> positions;
     for (int k = 0; k < d; k++) positions.push_back(k);
-    read_strips(*m, p, oid, positions, bufs, strip_len, strip_off, copies, results);
+    read_strips(*m, p, oid, positions, bufs, strip_len, strip_off, copies, copy_policy, results);
     int ok = 0;
     for (int k = 0; k < d; k++) ok += results[k] == Res::Success;
+    if (ok < d && ok > 0 && !locked) {
+      // Decoding mixes strips: a write of these stripes through this
+      // gateway must not land between the reads, or the decoded bytes
+      // would be neither the old nor the new ones. Read again, holding them.
+      StripeLocks::Held held = stripe_locks_.lock(oid, lo, hi);
+      return ec_read(shape, oid, buf, len, offset, copies, true);
+    }
     if (ok < d) {
+      if (!parity_space) {
+        parity_space.reset(new uint8_t[size_t(strip_len) * size_t(strips - d)]);
+        for (int k = d; k < strips; k++) bufs[k] = parity_space.get() + size_t(k - d) * strip_len;
+      }
       positions.clear();
       for (int k = d; k < p.count; k++) positions.push_back(k);
-      read_strips(*m, p, oid, positions, bufs, strip_len, strip_off, copies, results);
+      read_strips(*m, p, oid, positions, bufs, strip_len, strip_off, copies, copy_policy, results);
       for (int k = d; k < p.count; k++) ok += results[k] == Res::Success;
     }
     if (ok >= d) {
+      ErasureCode code(shape);
       const uint8_t* have[kEcMaxStrips];
       uint8_t* want[kEcMaxStrips];
       bool missing = false;
@@ -108,9 +123,13 @@ Status Gateway::ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t 
         missing |= want[k] != nullptr;
       }
       if (missing && !code.reconstruct(have, want, strip_len)) return err(Res::Eio);
-      std::unique_ptr<uint8_t[]> joined(new uint8_t[hi - lo]);
-      code.join(bufs, strip_len, joined.get());
-      std::memcpy(buf, joined.get() + (offset - lo), len);
+      if (lo == offset && hi == uint64_t(offset) + len) {
+        code.join(bufs, strip_len, static_cast<uint8_t*>(buf));
+      } else {
+        std::unique_ptr<uint8_t[]> joined(new uint8_t[hi - lo]);
+        code.join(bufs, strip_len, joined.get());
+        std::memcpy(buf, joined.get() + (offset - lo), len);
+      }
       return {};
     }
     // Too few strips: the object does not exist (every answer NO_OBJ), or
@@ -150,10 +169,12 @@ Status Gateway::ec_write(Kind kind, const EcShape& shape, uint64_t oid, const vo
       std::memset(stripes.get(), 0, hi - lo);
     } else {
       // The partial head and tail stripes as they are now.
-      if (lo != offset) SD_TRY(ec_read(shape, oid, stripes.get(), kEcStripe, uint32_t(lo), copies));
+      if (lo != offset)
+        SD_TRY(ec_read(shape, oid, stripes.get(), kEcStripe, uint32_t(lo), copies, true));
       uint64_t tail = hi - kEcStripe;
       if (hi != uint64_t(offset) + len && (tail != lo || lo == offset))
-        SD_TRY(ec_read(shape, oid, stripes.get() + (tail - lo), kEcStripe, uint32_t(tail), copies));
+        SD_TRY(ec_read(shape, oid, stripes.get() + (tail - lo), kEcStripe, uint32_t(tail), copies,
+                       true));
     }
   }
   if (len) std::memcpy(stripes.get() + (offset - lo), buf, len);
@@ -167,6 +188,7 @@ Status Gateway::ec_write(Kind kind, const EcShape& shape, uint64_t oid, const vo
   data.offset = uint32_t(lo / uint64_t(d));
   data.strips = out;
   data.min_owners = d;
+  data.copy_policy = ec_copy_policy(shape);
   return write_all(kind, oid, data, copies);
 }
 

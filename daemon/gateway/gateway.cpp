@@ -105,7 +105,7 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const Payload& data, uint8_t 
       int piece = data.strips ? i : kWholeObject;
       const void* buf = data.strips ? data.strips[i] : data.buf;
       SdReq req = peer::object_req(op, m->epoch, oid, kind == Kind::Remove ? 0 : data.len,
-                                   data.offset, uint8_t(nr_copies), piece);
+                                   data.offset, uint8_t(nr_copies), piece, data.copy_policy);
       remote[i].ticket = remote[i].peer->submit(req, buf, nullptr);
     }
     if (local >= 0) {
@@ -159,6 +159,7 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const Payload& data, uint8_t 
 
 bool Gateway::read_local_cached(uint64_t oid, void* buf, uint32_t len, uint32_t offset,
                                 uint8_t copies) {
+  if (policy_.ec_shape(oid)) return false;  // a node holds strips of those
   MembershipPtr m = members_.membership();
   if (!m->ring.holds(oid, policy_.copies_for(oid, copies), m->self_index)) return false;
   return replica_.read_cached(oid, buf, len, offset);

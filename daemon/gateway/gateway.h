@@ -78,18 +78,20 @@ class Gateway {
     uint32_t offset = 0;
     const uint8_t* const* strips = nullptr;
     int min_owners = 1;
+    uint8_t copy_policy = 0;  // the coding the strips were made with
   };
   Status write_all(Kind kind, uint64_t oid, const Payload& data, uint8_t copies);
   // Erasure-coded data objects (erasure_io.cpp).
+  // `locked`: the caller holds the stripes (StripeLocks) already.
   Status ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t len, uint32_t offset,
-                 uint8_t copies);
+                 uint8_t copies, bool locked = false);
   Status ec_write(Kind kind, const EcShape& shape, uint64_t oid, const void* buf, uint32_t len,
                   uint32_t offset, uint8_t copies);
   // Reads len bytes at off of the strips at `positions` of p, in parallel,
   // into bufs[k]; results[k] receives each outcome.
   void read_strips(const Membership& m, const Placement& p, uint64_t oid,
                    const std::vector<int>& positions, uint8_t* const* bufs, uint32_t len,
-                   uint32_t off, uint8_t copies, Res* results);
+                   uint32_t off, uint8_t copies, uint8_t copy_policy, Res* results);
   // Runs op on the local copy of oid, fetching a current one first when
   // there is none (op then runs again).
   template <class Op>

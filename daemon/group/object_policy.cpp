@@ -14,6 +14,8 @@ std::optional<int> ObjectPolicy::vdi_copies(uint64_t oid) const {
 }
 
 int ObjectPolicy::copies_for(uint64_t oid, uint8_t requested) const {
+  // A coded object has exactly D+P owners, whatever a request says.
+  if (auto shape = ec_shape(oid)) return shape->strips();
   if (auto own = vdi_copies(oid)) return *own;
   if (requested) return requested;
   int c = settings_.settings().copies;

@@ -15,7 +15,8 @@ class ObjectPolicy {
  public:
   ObjectPolicy(const VdiTable& vdis, const SettingsSource& settings)
       : vdis_(vdis), settings_(settings) {}
-  // Copies to keep of oid: its VDI's when the table knows the VDI (a
+  // Copies to keep of oid: D+P for a strip of an erasure-coded object;
+  // else its VDI's when the table knows the VDI (a
   // client sends the count it read from the inode, which ALTER_VDI_COPY
   // may have changed since), else the request's, else the cluster default
   // (before the cap at the number of zones, which the ring applies).

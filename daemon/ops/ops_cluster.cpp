@@ -51,6 +51,7 @@ Res alter_cluster_copy(Sheep& s, Request& r) {
   uint8_t copies = r.hdr.cluster.copies;
   if (r.hdr.cluster.copy_policy || copies == 0 || copies > kMaxCopies) return Res::InvalidParms;
   if (!s.group.formatted()) return Res::WaitForFormat;
+  if (s.group.settings().copy_policy) return Res::InvalidParms;  // a coded cluster keeps its shape
   return s.group.alter_cluster_copy(copies);
 }
 

@@ -69,11 +69,16 @@ Res lock_guard(Sheep& s, const Request& r, uint64_t oid, bool whole_object = fal
 }
 
 // The sender placed the object with the copy count this node's VDI table
-// gives (both sides have applied the same ALTER_VDI_COPY); else it tries
-// again, like a sender of another epoch.
+// gives (both sides have applied the same ALTER_VDI_COPY), and coded it
+// the same way (obj.copy_policy: 0 for a whole copy; both sides know the
+// VDI); else it tries again, like a sender of another epoch. Requests
+// without a count (dog's own, upstream's) are not checked.
 Res copies_check(Sheep& s, const Request& r) {
+  if (!r.hdr.obj.copies) return Res::Success;
   auto own = s.policy.vdi_copies(r.hdr.obj.oid);
-  if (own && r.hdr.obj.copies && *own != r.hdr.obj.copies) return Res::OldNodeVer;
+  if (own && *own != r.hdr.obj.copies) return Res::OldNodeVer;
+  auto shape = s.policy.ec_shape(r.hdr.obj.oid);
+  if ((shape ? ec_copy_policy(*shape) : 0) != r.hdr.obj.copy_policy) return Res::OldNodeVer;
   return Res::Success;
 }
 
@@ -116,7 +121,8 @@ bool read_obj_cached(Sheep& s, Request& r) {
 
 bool read_peer_cached(Sheep& s, Request& r) {
   if ((r.hdr.flags & kFlagRecovery) || epoch_check(s, r) != Res::Success) return false;
-  if (request_piece(s, r.hdr) != kWholeObject) return false;
+  // Strips take the checked path (copies_check, the piece asked for).
+  if (r.hdr.obj.copy_policy || request_piece(s, r.hdr) != kWholeObject) return false;
   char* buf = r.reply_buffer(r.hdr.data_length);
   return s.replica.read_cached(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
 }
@@ -194,6 +200,7 @@ Res read_peer(Sheep& s, Request& r) {
     r.rsp.obj.copy_epoch = copy_epoch;
   } else {
     if (Res e = epoch_check(s, r); e != Res::Success) return e;
+    if (Res e = copies_check(s, r); e != Res::Success) return e;
     buf = r.reply_buffer(r.hdr.data_length);
     st = s.gateway.local_read(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset,
                               request_piece(s, r.hdr));
@@ -251,7 +258,7 @@ Res get_hash(Sheep& s, Request& r) {
   std::optional<uint32_t> stale;  // the epoch of the stale copy read instead
   if (!s.audit.check(oid, *m) || !s.store.exists(oid)) {
     uint32_t tgt = r.hdr.obj.tgt_epoch;
-    if (tgt && tgt < m->epoch) stale = s.store.newest_stale(oid, tgt);
+    if (tgt && tgt < m->epoch) stale = s.store.newest_stale(oid, tgt, kWholeObject);
     if (!stale) return Res::NoObj;
   }
   Sha1 h;

@@ -7,9 +7,11 @@
 namespace sd::peer {
 
 SdReq object_req(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
-                 uint8_t copies, int piece) {
-  return request::peer_object(opcode, epoch, oid, len, offset, copies,
-                              piece < 0 ? 0 : uint8_t(piece));
+                 uint8_t copies, int piece, uint8_t copy_policy) {
+  SdReq req = request::peer_object(opcode, epoch, oid, len, offset, copies,
+                                   piece < 0 ? 0 : uint8_t(piece));
+  req.obj.copy_policy = copy_policy;
+  return req;
 }
 
 Status read(SheepClient& c, uint32_t epoch, uint64_t oid, void* buf, uint32_t len,
@@ -22,8 +24,8 @@ Status read(SheepClient& c, uint32_t epoch, uint64_t oid, void* buf, uint32_t le
 
 Status read_for_recovery(SheepClient& c, uint32_t epoch, uint64_t oid, uint32_t tgt_epoch,
                          void* buf, uint32_t size, uint32_t* copy_epoch, uint8_t copies,
-                         int piece) {
-  SdReq req = object_req(kOpReadPeer, epoch, oid, size, 0, copies, piece);
+                         int piece, uint8_t copy_policy) {
+  SdReq req = object_req(kOpReadPeer, epoch, oid, size, 0, copies, piece, copy_policy);
   req.flags |= kFlagRecovery;
   req.obj.tgt_epoch = tgt_epoch;
   SdRsp rsp;

@@ -22,8 +22,10 @@ namespace sd::peer {
 // with OLD_NODE_VER, and the sender tries again.
 // `piece`: the strip of an erasure-coded object (obj.ec_index), offsets
 // within it; kWholeObject (-1, sent as 0) for a replicated one.
+// `copy_policy`: the object's D:P as the sender codes it (0: whole
+// copies); with `copies` set, a peer that codes it otherwise refuses.
 SdReq object_req(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
-                 uint8_t copies = 0, int piece = -1);
+                 uint8_t copies = 0, int piece = -1, uint8_t copy_policy = 0);
 
 // READ_PEER of len bytes at offset of the peer's current copy.
 Status read(SheepClient& c, uint32_t epoch, uint64_t oid, void* buf, uint32_t len,
@@ -34,7 +36,7 @@ Status read(SheepClient& c, uint32_t epoch, uint64_t oid, void* buf, uint32_t le
 // `copies` is the count the caller places the object with (0: unsaid).
 Status read_for_recovery(SheepClient& c, uint32_t epoch, uint64_t oid, uint32_t tgt_epoch,
                          void* buf, uint32_t size, uint32_t* copy_epoch, uint8_t copies = 0,
-                         int piece = -1);
+                         int piece = -1, uint8_t copy_policy = 0);
 // REMOVE_PEER that drops whatever copy the peer keeps, live or stale.
 Status remove_any_copy(SheepClient& c, uint32_t epoch, uint64_t oid);
 

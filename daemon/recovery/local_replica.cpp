@@ -12,41 +12,46 @@
 namespace sd {
 
 bool LocalReplica::fits(uint64_t oid, uint32_t len, uint64_t offset, int piece) const {
+  // The piece must be one this object has: a whole copy of a replicated
+  // object, or strip 0..D+P-1 of a coded one.
+  auto shape = policy_.ec_shape(oid);
+  if (shape ? piece < 0 || piece >= shape->strips() : piece != kWholeObject) return false;
   return offset + len <= policy_.piece_size(oid, piece);
 }
 
 bool LocalReplica::current(uint64_t oid) { return audit_.check(oid, *members_.membership()); }
 
 Status LocalReplica::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset, int piece) {
-  assert(fits(oid, len, offset, piece));
-  if (!current(oid) || store_.piece_of(oid) != piece) return err(Res::NoObj);
-  return store_.read(oid, buf, len, offset);
+  if (!fits(oid, len, offset, piece)) return err(Res::InvalidParms);
+  if (!current(oid)) return err(Res::NoObj);
+  return store_.read(oid, buf, len, offset, piece);
 }
 
 Status LocalReplica::write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset,
                            int piece) {
-  assert(fits(oid, len, offset, piece));
-  if (!current(oid) || store_.piece_of(oid) != piece) return err(Res::NoObj);
-  return store_.write(oid, buf, len, offset);
+  if (!fits(oid, len, offset, piece)) return err(Res::InvalidParms);
+  if (!current(oid)) return err(Res::NoObj);
+  return store_.write(oid, buf, len, offset, piece);
 }
 
 bool LocalReplica::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset) {
-  assert(fits(oid, len, offset, kWholeObject));
-  return current(oid) && store_.piece_of(oid) == kWholeObject &&
+  return fits(oid, len, offset, kWholeObject) && current(oid) &&
          store_.read_cached(oid, buf, len, offset);
 }
 
 Status LocalReplica::create(uint64_t oid, uint32_t epoch, const void* buf, uint32_t len,
                             uint64_t offset, int piece) {
-  assert(fits(oid, len, offset, piece));
+  if (!fits(oid, len, offset, piece)) return err(Res::InvalidParms);
   uint64_t size = policy_.piece_size(oid, piece);
   return audit_.write_whole(oid, epoch, [&] {
     return store_.create_and_write(oid, size, buf, len, offset, piece);
   });
 }
 
-Status LocalReplica::restore_stale(uint64_t oid, uint32_t epoch, uint32_t stale_epoch) {
-  return audit_.write_whole(oid, epoch, [&] { return store_.restore_stale(oid, stale_epoch); });
+Status LocalReplica::restore_stale(uint64_t oid, uint32_t epoch, uint32_t stale_epoch,
+                                   int piece) {
+  return audit_.write_whole(oid, epoch,
+                            [&] { return store_.restore_stale(oid, stale_epoch, piece); });
 }
 
 Status LocalReplica::remove(uint64_t oid) {

@@ -10,9 +10,13 @@
 // current at its epoch and settled afterwards; removing a copy removes its
 // stale copies too, since recovery could otherwise bring the object back.
 //
-// Offsets and lengths were checked against the object's size where the
-// request was parsed (ops/ops.cpp) or computed (the daemon's own callers):
-// here they are only asserted.
+// Offsets and lengths were checked against the piece's size where the
+// request was parsed (ops/ops.cpp) or computed (the daemon's own callers).
+// They are checked again here, with the piece, at the cost of a table
+// lookup: whether an object is coded follows the VDI table, which may
+// change between the two checks (a VDI created or released meanwhile), so
+// a range or strip index that no longer fits is INVALID_PARMS, never an
+// assertion or a file for a strip the object does not have.
 #pragma once
 #include <cstdint>
 
@@ -49,7 +53,8 @@ class LocalReplica {
                 int piece = kWholeObject);
   // Puts our own stale copy of `stale_epoch` back as the live one, current
   // at `epoch`.
-  Status restore_stale(uint64_t oid, uint32_t epoch, uint32_t stale_epoch);
+  Status restore_stale(uint64_t oid, uint32_t epoch, uint32_t stale_epoch,
+                       int piece = kWholeObject);
   // Removes the live copy and every stale one. NoObj when there was no live
   // copy (the stale ones are gone all the same); Eio when a stale copy
   // could not be removed.

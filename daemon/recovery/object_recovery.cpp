@@ -65,7 +65,7 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
       const SdNode& n = ring->nodes()[p.node[i]];
       if (same_node_id(n.nid, self)) {
         if (e == m->epoch) continue;
-        auto stale = store_.newest_stale(oid, e);
+        auto stale = store_.newest_stale(oid, e, kWholeObject);
         if (!stale || !replica_.restore_stale(oid, m->epoch, *stale).ok()) continue;
         sd_info("recovered %016" PRIx64 " from our own copy of epoch %u", oid, *stale);
         return {};
@@ -99,7 +99,7 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
       std::swap(buf, cand);
     }
   }
-  auto own = store_.newest_stale(oid, 0);
+  auto own = store_.newest_stale(oid, 0, kWholeObject);
   if (own && (!best_node || *own >= best)) {
     SD_TRY(replica_.restore_stale(oid, m->epoch, *own));
     sd_warn("%016" PRIx64 ": no current copy anywhere; took our own stale copy of epoch %u", oid,
@@ -117,8 +117,10 @@ Status ObjectRecovery::read_from_peer(const NodeId& nid, uint64_t oid, uint32_t 
                                       void* buf, uint32_t size, uint32_t* copy_epoch, int piece) {
   auto peer = peers_.get(nid);
   if (!peer) return err(Res::NetworkError);
+  auto shape = policy_.ec_shape(oid);
   return peer::read_for_recovery(*peer, members_.membership()->epoch, oid, tgt_epoch, buf, size,
-                                 copy_epoch, uint8_t(policy_.copies_for(oid)), piece);
+                                 copy_epoch, uint8_t(policy_.copies_for(oid)), piece,
+                                 shape ? ec_copy_policy(*shape) : 0);
 }
 
 Status ObjectRecovery::read_for_recovery(uint64_t oid, uint32_t tgt_epoch, void* buf,
@@ -128,9 +130,9 @@ Status ObjectRecovery::read_for_recovery(uint64_t oid, uint32_t tgt_epoch, void*
   Status st = replica_.read(oid, buf, len, offset, piece);
   if (st.ok()) *copy_epoch = epoch;
   if (st.code() != Res::NoObj) return st;
-  auto stale = store_.newest_stale(oid, tgt_epoch, piece == kWholeObject ? PlainStore::kAnyPiece : piece);
+  auto stale = store_.newest_stale(oid, tgt_epoch, piece);
   if (!stale) return err(Res::NoObj);
-  SD_TRY(store_.read_stale(oid, *stale, buf, len, offset));
+  SD_TRY(store_.read_stale(oid, *stale, buf, len, offset, piece));
   *copy_epoch = *stale;
   return {};
 }

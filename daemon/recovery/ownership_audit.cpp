@@ -67,7 +67,7 @@ bool OwnershipAudit::has_current(uint64_t oid, const Membership& m) {
   // Of an erasure-coded object, the strip of this node's position.
   if (policy_.ec_shape(oid))
     return store_.piece_of(oid) == m.ring.position(oid, policy_.copies_for(oid), m.self_index);
-  return true;
+  return store_.piece_of(oid) == kWholeObject;
 }
 
 void OwnershipAudit::settle(uint64_t oid, uint32_t written_at) {

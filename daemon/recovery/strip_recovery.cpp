@@ -58,13 +58,13 @@ Status ObjectRecovery::try_fetch_strip(uint64_t oid, const MembershipPtr& m, int
         auto stale = store_.newest_stale(oid, e, k);
         if (!stale) continue;
         if (k == want) {
-          if (!replica_.restore_stale(oid, m->epoch, *stale).ok()) continue;
+          if (!replica_.restore_stale(oid, m->epoch, *stale, want).ok()) continue;
           sd_info("recovered strip %d of %016" PRIx64 " from our own copy of epoch %u", want,
                   oid, *stale);
           return {};
         }
         buf.reset(new uint8_t[strip_len]);
-        if (!store_.read_stale(oid, *stale, buf.get(), strip_len, 0).ok()) continue;
+        if (!store_.read_stale(oid, *stale, buf.get(), strip_len, 0, k).ok()) continue;
       } else {
         if (!m->has(n.nid)) continue;  // gone: nothing to ask
         buf.reset(new uint8_t[strip_len]);

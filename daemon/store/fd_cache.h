@@ -20,11 +20,12 @@
 namespace sd {
 
 struct ObjectFd {
-  explicit ObjectFd(int f) : fd(f) {}
+  explicit ObjectFd(int f, int p = -1) : fd(f), piece(p) {}
   ~ObjectFd();
   ObjectFd(const ObjectFd&) = delete;
   ObjectFd& operator=(const ObjectFd&) = delete;
   const int fd;
+  const int piece;  // which file of the object it is (PlainStore's pieces)
   GroupSync sync;  // writers of this file share fdatasyncs
 };
 

@@ -118,26 +118,31 @@ Status PlainStore::init() {
     }
   }
   closedir(d);
+  SD_TRY(load_stale_index());
   // Two pieces of one object live here: a crash between putting a new
-  // piece in place and removing the old one. Neither can be trusted to be
-  // the one the ring wants, so both go; recovery rebuilds the right one.
+  // piece in place and setting the old one aside. Neither can be trusted
+  // to be the one the ring wants: both go to .stale (as of epoch 0), where
+  // recovery may still use them, and the right piece is rebuilt.
   std::sort(strips.begin(), strips.end());
   for (size_t i = 0; i < strips.size(); i++) {
-    bool dup = (i > 0 && strips[i - 1].first == strips[i].first) ||
-               (i + 1 < strips.size() && strips[i + 1].first == strips[i].first);
-    if (dup || std::filesystem::exists(piece_path(strips[i].first, kWholeObject))) {
-      sd_warn("removing %s: another piece of the object is here too",
-              object_file_name(strips[i].first, strips[i].second).c_str());
-      unlink(piece_path(strips[i].first, strips[i].second).c_str());
-    } else {
-      set_piece(strips[i].first, strips[i].second);
+    uint64_t oid = strips[i].first;
+    bool dup = (i > 0 && strips[i - 1].first == oid) ||
+               (i + 1 < strips.size() && strips[i + 1].first == oid);
+    if (!dup && access(piece_path(oid, kWholeObject).c_str(), F_OK) != 0) {
+      set_piece(oid, strips[i].second);
+      continue;
     }
+    sd_warn("%s: another piece of the object is here too; both set aside",
+            object_file_name(oid, strips[i].second).c_str());
+    set_aside(oid, strips[i].second);
+    set_aside(oid, kWholeObject);
   }
+  if (!strips.empty()) SD_TRY(sync_dirs());
   struct stat st;
   if (stat(dir_.c_str(), &st) < 0) return err(res_from_errno(errno));
   dev_ = st.st_dev;
   ino_ = st.st_ino;
-  return load_stale_index();
+  return {};
 }
 
 Status PlainStore::fail(const std::string& why) const {
@@ -173,16 +178,19 @@ Status PlainStore::check_dir() const {
 Result<std::shared_ptr<ObjectFd>> PlainStore::object_fd(uint64_t oid) const {
   if (auto fd = fds_.get(oid)) return fd;
   uint64_t gen = fds_.generation();
-  int fd = open(path(oid).c_str(), O_RDWR | O_CLOEXEC);
+  int piece = piece_of(oid);
+  int fd = open(piece_path(oid, piece).c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
-  auto h = std::make_shared<ObjectFd>(fd);
+  auto h = std::make_shared<ObjectFd>(fd, piece);
   fds_.put(oid, h, gen);
   return h;
 }
 
-Status PlainStore::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const {
+Status PlainStore::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
+                        int piece) const {
   auto fd = object_fd(oid);
   if (!fd.ok()) return err(fd.code());
+  if (piece != kAnyPiece && (*fd)->piece != piece) return err(Res::NoObj);
   char* p = static_cast<char*>(buf);
   size_t left = len;
   while (left) {
@@ -206,16 +214,18 @@ Status PlainStore::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset) 
 
 bool PlainStore::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const {
   auto fd = fds_.get(oid);
-  if (!fd) return false;
+  if (!fd || fd->piece != kWholeObject) return false;
   iovec iov{buf, len};
   ssize_t n = preadv2(fd->fd, &iov, 1, off_t(offset), RWF_NOWAIT);
   return n == ssize_t(len);
 }
 
-Status PlainStore::write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset) {
+Status PlainStore::write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset,
+                         int piece) {
   SD_TRY(check_dir());
   auto fd = object_fd(oid);
   if (!fd.ok()) return err(fd.code());
+  if (piece != kAnyPiece && (*fd)->piece != piece) return err(Res::NoObj);
   Status st = pwrite_full((*fd)->fd, buf, len, offset);
   if (st.ok() && !nosync_) st = (*fd)->sync.sync((*fd)->fd);
   if (!st.ok()) {
@@ -271,10 +281,13 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
   }
   if (st.ok() && old_piece != piece) {
     // Another piece of oid was live here (the ring gave this node another
-    // strip index): the new one replaces it.
+    // strip index): the new one replaces it, and the old one is kept
+    // aside, since it may be the only one of its index left.
     fds_.invalidate(oid);
     set_piece(oid, piece);
-    if (unlink(piece_path(oid, old_piece).c_str()) == 0) replaced = true;
+    if (!nosync_) st = fsync_dir(dir_);  // the new piece is in place before the old goes
+    set_aside(oid, old_piece);
+    replaced = true;
   }
   if (st.ok()) fds_.invalidate(oid, replaced);
   if (!st.ok()) {

@@ -45,19 +45,27 @@ std::string object_file_name(uint64_t oid, int piece);
 
 class PlainStore {
  public:
+  // "Whichever piece is here", where a piece is asked for.
+  static constexpr int kAnyPiece = -2;
+
   PlainStore(std::string obj_dir, bool nosync) : dir_(std::move(obj_dir)), nosync_(nosync) {}
 
   // Creates the directories and removes tmp files left by a crash.
   Status init();
-  Status read(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const;
+  // `piece`: the piece the caller means; NoObj when the live file is
+  // another one (kAnyPiece: whichever).
+  Status read(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
+              int piece = kAnyPiece) const;
   // A read that never blocks: true only when the object's file is already
   // open and all len bytes came from the page cache. The event loop uses it
   // to answer hot reads without a thread hop; false means "use read()".
   bool read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const;
-  Status write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset);
+  Status write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset,
+               int piece = kAnyPiece);
   // Creates or replaces the object's piece here: `size` bytes, zero
-  // outside [offset, offset+len). A live file of another piece of oid is
-  // removed once the new one is in place.
+  // outside [offset, offset+len). A live file of another piece of oid
+  // moves to .stale (as of epoch 0: of unknown age) once the new one is in
+  // place.
   Status create_and_write(uint64_t oid, uint64_t size, const void* buf, uint32_t len,
                           uint64_t offset, int piece = kWholeObject);
   // Removes the live file of oid, whichever piece it is.
@@ -86,16 +94,18 @@ class PlainStore {
   std::vector<StaleCopy> stale_list() const;
   // The epoch of the newest stale copy of oid that is at least min_epoch
   // (and holds `piece`, unless it is kAnyPiece).
-  static constexpr int kAnyPiece = -2;
   std::optional<uint32_t> newest_stale(uint64_t oid, uint32_t min_epoch = 0,
                                        int piece = kAnyPiece) const;
-  // The piece of the stale copy of oid of `epoch` (kWholeObject if none).
-  int stale_piece(uint64_t oid, uint32_t epoch) const;
-  Status read_stale(uint64_t oid, uint32_t epoch, void* buf, uint32_t len,
-                    uint64_t offset) const;
+  // The piece of a stale copy of oid of `epoch` (`piece` itself when there
+  // is one of it; kAnyPiece asks for the first; nullopt when none).
+  std::optional<int> stale_piece(uint64_t oid, uint32_t epoch, int piece = kAnyPiece) const;
+  // `piece`: which of the stale copies of that epoch (kAnyPiece: the
+  // first there is).
+  Status read_stale(uint64_t oid, uint32_t epoch, void* buf, uint32_t len, uint64_t offset,
+                    int piece = kAnyPiece) const;
   // Puts a stale copy back in place as the live object (a rename, so the
   // copy leaves .stale). OidExist when a live copy appeared meanwhile.
-  Status restore_stale(uint64_t oid, uint32_t epoch);
+  Status restore_stale(uint64_t oid, uint32_t epoch, int piece = kAnyPiece);
   // Removes every stale copy of oid.
   Status remove_stale(uint64_t oid);
   Status purge_stale();
@@ -121,6 +131,9 @@ class PlainStore {
   std::string stale_path(uint64_t oid, uint32_t epoch, int piece) const;
   // Records which piece of oid is live here (kWholeObject: none or whole).
   void set_piece(uint64_t oid, int piece);
+  // Moves the live file of `piece` to .stale as of epoch 0 (a piece
+  // replaced by another, or found beside another at start-up).
+  void set_aside(uint64_t oid, int piece);
   // Marks the store failed (once) and returns Eio.
   Status fail(const std::string& why) const;
   // An I/O errno: EIO means the disk failed.
@@ -140,8 +153,8 @@ class PlainStore {
   ino_t ino_ = 0;
   mutable std::atomic<int64_t> dir_checked_ms_{0};
   mutable std::mutex stale_mu_;
-  // oid -> epoch -> piece of every stale copy.
-  std::map<uint64_t, std::map<uint32_t, int>> stale_;  // guarded by stale_mu_
+  // oid -> (epoch, piece) of every stale copy.
+  std::map<uint64_t, std::set<std::pair<uint32_t, int>>> stale_;  // guarded by stale_mu_
   mutable std::mutex piece_mu_;
   // The strip index of every live strip file (whole objects are absent).
   std::unordered_map<uint64_t, int> pieces_;  // guarded by piece_mu_

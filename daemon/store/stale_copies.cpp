@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -39,12 +40,14 @@ std::string PlainStore::stale_path(uint64_t oid, uint32_t epoch, int piece) cons
   return dir_ + "/.stale/" + object_file_name(oid, piece) + "." + std::to_string(epoch);
 }
 
-int PlainStore::stale_piece(uint64_t oid, uint32_t epoch) const {
+std::optional<int> PlainStore::stale_piece(uint64_t oid, uint32_t epoch, int piece) const {
   std::lock_guard<std::mutex> lk(stale_mu_);
   auto it = stale_.find(oid);
-  if (it == stale_.end()) return kWholeObject;
-  auto e = it->second.find(epoch);
-  return e == it->second.end() ? kWholeObject : e->second;
+  if (it == stale_.end()) return std::nullopt;
+  for (auto e = it->second.lower_bound({epoch, INT_MIN}); e != it->second.end() && e->first == epoch;
+       ++e)
+    if (piece == kAnyPiece || e->second == piece) return e->second;
+  return std::nullopt;
 }
 
 Status PlainStore::load_stale_index() {
@@ -58,7 +61,7 @@ Status PlainStore::load_stale_index() {
     uint32_t epoch;
     int piece;
     if (!parse_stale_name(de->d_name, &oid, &epoch, &piece)) continue;
-    stale_[oid][epoch] = piece;
+    stale_[oid].insert({epoch, piece});
     n++;
   }
   closedir(d);
@@ -68,25 +71,27 @@ Status PlainStore::load_stale_index() {
 
 Status PlainStore::move_to_stale(uint64_t oid, uint32_t epoch) {
   int piece = piece_of(oid);
-  // A stale copy of the same epoch and another piece is replaced (the
-  // index keeps one piece per epoch).
-  int old_piece = stale_piece(oid, epoch);
   int rc = rename(piece_path(oid, piece).c_str(), stale_path(oid, epoch, piece).c_str());
   int saved = errno;
   if (rc == 0 && piece != kWholeObject) set_piece(oid, kWholeObject);
   fds_.invalidate(oid);
   if (rc < 0) return err(saved == ENOENT ? Res::NoObj : res_from_errno(saved));
-  if (old_piece != piece) unlink(stale_path(oid, epoch, old_piece).c_str());
   std::lock_guard<std::mutex> lk(stale_mu_);
-  stale_[oid][epoch] = piece;
+  stale_[oid].insert({epoch, piece});
   return {};
+}
+
+void PlainStore::set_aside(uint64_t oid, int piece) {
+  if (rename(piece_path(oid, piece).c_str(), stale_path(oid, 0, piece).c_str()) < 0) return;
+  std::lock_guard<std::mutex> lk(stale_mu_);
+  stale_[oid].insert({0, piece});
 }
 
 std::vector<PlainStore::StaleCopy> PlainStore::stale_list() const {
   std::lock_guard<std::mutex> lk(stale_mu_);
   std::vector<StaleCopy> out;
-  for (const auto& [oid, epochs] : stale_)
-    for (auto [e, piece] : epochs) out.push_back({oid, e, piece});
+  for (const auto& [oid, copies] : stale_)
+    for (auto [e, piece] : copies) out.push_back({oid, e, piece});
   return out;
 }
 
@@ -101,8 +106,10 @@ std::optional<uint32_t> PlainStore::newest_stale(uint64_t oid, uint32_t min_epoc
 }
 
 Status PlainStore::read_stale(uint64_t oid, uint32_t epoch, void* buf, uint32_t len,
-                              uint64_t offset) const {
-  int fd = open(stale_path(oid, epoch, stale_piece(oid, epoch)).c_str(), O_RDONLY | O_CLOEXEC);
+                              uint64_t offset, int piece) const {
+  auto which = stale_piece(oid, epoch, piece);
+  if (!which) return err(Res::NoObj);
+  int fd = open(stale_path(oid, epoch, *which).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
   char* p = static_cast<char*>(buf);
   size_t left = len;
@@ -127,21 +134,22 @@ Status PlainStore::read_stale(uint64_t oid, uint32_t epoch, void* buf, uint32_t 
   return st;
 }
 
-Status PlainStore::restore_stale(uint64_t oid, uint32_t epoch) {
-  int piece = stale_piece(oid, epoch);
+Status PlainStore::restore_stale(uint64_t oid, uint32_t epoch, int piece) {
+  auto which = stale_piece(oid, epoch, piece);
+  if (!which) return err(Res::NoObj);
   if (exists(oid)) return err(Res::OidExist);
-  if (renameat2(AT_FDCWD, stale_path(oid, epoch, piece).c_str(), AT_FDCWD,
-                piece_path(oid, piece).c_str(), RENAME_NOREPLACE) < 0) {
+  if (renameat2(AT_FDCWD, stale_path(oid, epoch, *which).c_str(), AT_FDCWD,
+                piece_path(oid, *which).c_str(), RENAME_NOREPLACE) < 0) {
     int e = errno;
     return err(e == EEXIST ? Res::OidExist : e == ENOENT ? Res::NoObj : res_from_errno(e));
   }
-  set_piece(oid, piece);
+  set_piece(oid, *which);
   fds_.invalidate(oid, false);  // nobody can hold a descriptor of a file that did not exist
   {
     std::lock_guard<std::mutex> lk(stale_mu_);
     auto it = stale_.find(oid);
     if (it != stale_.end()) {
-      it->second.erase(epoch);
+      it->second.erase({epoch, *which});
       if (it->second.empty()) stale_.erase(it);
     }
   }
@@ -149,15 +157,15 @@ Status PlainStore::restore_stale(uint64_t oid, uint32_t epoch) {
 }
 
 Status PlainStore::remove_stale(uint64_t oid) {
-  std::map<uint32_t, int> epochs;
+  std::set<std::pair<uint32_t, int>> copies;
   {
     std::lock_guard<std::mutex> lk(stale_mu_);
     auto it = stale_.find(oid);
     if (it == stale_.end()) return {};
-    epochs = std::move(it->second);
+    copies = std::move(it->second);
     stale_.erase(it);
   }
-  for (auto [e, piece] : epochs)
+  for (auto [e, piece] : copies)
     if (unlink(stale_path(oid, e, piece).c_str()) < 0 && errno != ENOENT)
       sd_warn("cannot remove stale %016" PRIx64 ".%u: %s", oid, e, std::strerror(errno));
   return {};

@@ -51,9 +51,12 @@ TEST_CASE("store: one live piece per object, its stale copies named by piece") {
   char got[5] = {};
   REQUIRE(rig.store.read(oid, got, 4, 0).ok());
   CHECK(std::string(got) == "abcd");
-  // Another strip index replaces it: never two pieces of one object live.
+  // Another strip index replaces it: never two pieces of one object live;
+  // the old one is set aside in .stale as of epoch 0, not lost.
   REQUIRE(rig.store.create_and_write(oid, 1024, "wxyz", 4, 0, 5).ok());
   CHECK(!file_exists(dir + sd::object_file_name(oid, 2)));
+  CHECK(file_exists(dir + ".stale/" + sd::object_file_name(oid, 2) + ".0"));
+  CHECK(rig.store.newest_stale(oid, 0, 2) == 0u);
   CHECK(file_exists(dir + sd::object_file_name(oid, 5)));
   CHECK(rig.store.piece_of(oid) == 5);
   CHECK(rig.store.list() == std::vector<uint64_t>{oid});
@@ -67,15 +70,22 @@ TEST_CASE("store: one live piece per object, its stale copies named by piece") {
   std::memset(got, 0, sizeof(got));
   REQUIRE(rig.store.read_stale(oid, 9, got, 4, 0).ok());
   CHECK(std::string(got) == "wxyz");
+  CHECK(rig.store.read_stale(oid, 9, got, 4, 0, 2).code() == sd::Res::NoObj);
   REQUIRE(rig.store.restore_stale(oid, 9).ok());
   CHECK(rig.store.piece_of(oid) == 5);
   CHECK(file_exists(dir + sd::object_file_name(oid, 5)));
+  // Reads and writes name the piece they mean.
+  CHECK(rig.store.read(oid, got, 4, 0, 5).ok());
+  CHECK(rig.store.read(oid, got, 4, 0, 2).code() == sd::Res::NoObj);
+  CHECK(rig.store.write(oid, "x", 1, 0, sd::kWholeObject).code() == sd::Res::NoObj);
   REQUIRE(rig.store.remove(oid).ok());
   CHECK(!rig.store.exists(oid));
   CHECK(rig.store.list().empty());
+  REQUIRE(rig.store.remove_stale(oid).ok());
+  CHECK(!file_exists(dir + ".stale/" + sd::object_file_name(oid, 2) + ".0"));
 }
 
-TEST_CASE("store: a restart finds the strips, and drops two pieces of one object") {
+TEST_CASE("store: a restart finds the strips, and sets two pieces of one object aside") {
   DaemonRig rig;
   const std::string dir = rig.dir.path + "/obj/";
   uint64_t a = sd::vid_to_data_oid(7, 1), b = sd::vid_to_data_oid(7, 2);
@@ -92,6 +102,10 @@ TEST_CASE("store: a restart finds the strips, and drops two pieces of one object
   CHECK(!file_exists(dir + sd::object_file_name(b, 0)));
   CHECK(!file_exists(dir + sd::object_file_name(b, 2)));
   CHECK(again.stale_piece(b, 4) == 1);
+  // Both kept as stale copies of epoch 0, for recovery to use.
+  CHECK(again.stale_piece(b, 0, 0) == 0);
+  CHECK(again.stale_piece(b, 0, 2) == 2);
+  CHECK(file_exists(dir + ".stale/" + sd::object_file_name(b, 0) + ".0"));
 }
 
 TEST_CASE("local replica: a strip is served only as the piece asked for, at its position") {
@@ -125,7 +139,11 @@ TEST_CASE("local replica: a strip is served only as the piece asked for, at its 
   CHECK(rig.replica.read(oid, got, 4, 0, position).ok());
   CHECK(std::string(got) == "strp");
   CHECK(rig.replica.read(oid, got, 4, 0, (position + 1) % 6).code() == sd::Res::NoObj);
-  CHECK(rig.replica.read(oid, got, 4, 0, sd::kWholeObject).code() == sd::Res::NoObj);
+  // Pieces the object does not have, or ranges beyond the strip, are
+  // refused (the VDI table may have changed since the request was checked).
+  CHECK(rig.replica.read(oid, got, 4, 0, sd::kWholeObject).code() == sd::Res::InvalidParms);
+  CHECK(rig.replica.create(oid, 1, "x", 1, 0, 6).code() == sd::Res::InvalidParms);
+  CHECK(rig.replica.write(oid, "x", 1, 1u << 20, position).code() == sd::Res::InvalidParms);
   CHECK(rig.audit.has_current(oid, *rig.members.membership()));
   // At another position under the next ring, the strip here is not the
   // one this node must hold (writes of that epoch went to other nodes for

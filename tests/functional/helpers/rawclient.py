@@ -12,7 +12,8 @@ pipelining).
 
 Request keys (all optional): proto (default 2, or 0x0a for opcodes >= 0x80),
 op, flags, epoch, id, dlen (data_length; defaults to the payload length),
-oid, cow, copies, offset (obj union), snapid (vdi union, at offset 32),
+oid, cow, copies, policy (obj.copy_policy), ec (obj.ec_index), tgt
+(obj.tgt_epoch), offset (obj union), snapid (vdi union, at offset 32),
 payload: name:NAME:LEN (NAME NUL-padded to LEN), zeros:N, hex:HEX, text:STR;
 send (how many payload bytes are really sent; default all of them);
 check_close=1 (after the reply, report whether the server closed).
@@ -55,10 +56,11 @@ def build(spec):
             raise SystemExit("bad payload spec " + p)
     dlen = parse_int(spec.get("dlen", str(len(payload))))
     union = bytearray(32)
-    if "oid" in spec or "offset" in spec or "cow" in spec or "copies" in spec:
+    if any(k in spec for k in ("oid", "offset", "cow", "copies", "policy", "ec", "tgt")):
         struct.pack_into("<QQBBBBII", union, 0, parse_int(spec.get("oid", "0")),
                          parse_int(spec.get("cow", "0")), parse_int(spec.get("copies", "0")),
-                         0, 0, 0, 0, parse_int(spec.get("offset", "0")))
+                         parse_int(spec.get("policy", "0")), parse_int(spec.get("ec", "0")), 0,
+                         parse_int(spec.get("tgt", "0")), parse_int(spec.get("offset", "0")))
     if "snapid" in spec:
         struct.pack_into("<I", union, 16, parse_int(spec["snapid"]))
     hdr = HDR.pack(proto, op, parse_int(spec.get("flags", "0")), parse_int(spec.get("epoch", "0")),
