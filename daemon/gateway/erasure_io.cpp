@@ -83,7 +83,9 @@ Status Gateway::ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t 
   Res last = Res::NoObj;
   for (auto began = std::chrono::steady_clock::now();;) {
     MembershipPtr m = members_.membership();
-    Placement p = m->ring.place(oid, policy_.copies_for(oid, copies));
+    // Peers check the count and coding we place the object with (D+P).
+    const uint8_t nr_copies = uint8_t(policy_.copies_for(oid, copies));
+    Placement p = m->ring.place(oid, nr_copies);
     if (!p.count) return err(Res::Halt);
     if (p.count < d) return err(Res::SystemError);
     Res results[kEcMaxStrips];
@@ -91,7 +93,8 @@ Status Gateway::ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t 
     // The data strips first: when they all answer, no decoding.
     std::vector<int> positions;
     for (int k = 0; k < d; k++) positions.push_back(k);
-    read_strips(*m, p, oid, positions, bufs, strip_len, strip_off, copies, copy_policy, results);
+    read_strips(*m, p, oid, positions, bufs, strip_len, strip_off, nr_copies, copy_policy,
+                results);
     int ok = 0;
     for (int k = 0; k < d; k++) ok += results[k] == Res::Success;
     if (ok < d && ok > 0 && !locked) {
@@ -108,7 +111,8 @@ Status Gateway::ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t 
       }
       positions.clear();
       for (int k = d; k < p.count; k++) positions.push_back(k);
-      read_strips(*m, p, oid, positions, bufs, strip_len, strip_off, copies, copy_policy, results);
+      read_strips(*m, p, oid, positions, bufs, strip_len, strip_off, nr_copies, copy_policy,
+                results);
       for (int k = d; k < p.count; k++) ok += results[k] == Res::Success;
     }
     if (ok >= d) {
@@ -188,7 +192,6 @@ Status Gateway::ec_write(Kind kind, const EcShape& shape, uint64_t oid, const vo
   data.offset = uint32_t(lo / uint64_t(d));
   data.strips = out;
   data.min_owners = d;
-  data.copy_policy = ec_copy_policy(shape);
   return write_all(kind, oid, data, copies);
 }
 

@@ -70,6 +70,9 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const Payload& data, uint8_t 
   for (auto start = std::chrono::steady_clock::now();;) {
     MembershipPtr m = members_.membership();
     const int nr_copies = policy_.copies_for(oid, copies);
+    // Peers check the count and the coding we place the object with.
+    auto shape = policy_.ec_shape(oid);
+    const uint8_t coding = shape ? ec_copy_policy(*shape) : 0;
     Placement p = m->ring.place(oid, nr_copies);
     if (!p.count) return err(Res::Halt);
     if (kind != Kind::Remove) {
@@ -105,7 +108,7 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const Payload& data, uint8_t 
       int piece = data.strips ? i : kWholeObject;
       const void* buf = data.strips ? data.strips[i] : data.buf;
       SdReq req = peer::object_req(op, m->epoch, oid, kind == Kind::Remove ? 0 : data.len,
-                                   data.offset, uint8_t(nr_copies), piece, data.copy_policy);
+                                   data.offset, uint8_t(nr_copies), piece, coding);
       remote[i].ticket = remote[i].peer->submit(req, buf, nullptr);
     }
     if (local >= 0) {

@@ -78,7 +78,6 @@ class Gateway {
     uint32_t offset = 0;
     const uint8_t* const* strips = nullptr;
     int min_owners = 1;
-    uint8_t copy_policy = 0;  // the coding the strips were made with
   };
   Status write_all(Kind kind, uint64_t oid, const Payload& data, uint8_t copies);
   // Erasure-coded data objects (erasure_io.cpp).

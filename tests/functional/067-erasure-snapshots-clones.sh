@@ -48,7 +48,7 @@ nbdsh_trim() {
   PATH=/usr/bin:$PATH /usr/bin/python3 -c "
 import nbd
 h = nbd.NBD(); h.connect_uri('nbd+unix:///?socket=$T/nbd.sock')
-h.trim(8 << 20, 4 << 20); h.flush(); h.shutdown()"
+h.trim(4 << 20, 8 << 20); h.flush(); h.shutdown()  # count, offset"
 }
 nbdsh_trim || fail "trim"
 freed() { [ "$(strip_files)" = "$((before - 3))" ]; }

@@ -5,7 +5,8 @@
 # file; a peer write that codes the object otherwise (as whole copies) is
 # refused with OLD_NODE_VER and changes nothing; a client asking for 31
 # copies of a coded object (of a VDI nobody created) gets its three
-# strips, no more; and every sheep is still up, the data intact.
+# strips, no more, and reads of a coded VDI's object work whatever count
+# the client names; and every sheep is still up, the data intact.
 source "$(dirname "$0")/lib.sh"
 raw() { /usr/bin/python3 "$(dirname "$0")/helpers/rawclient.py" "$@"; }
 result_of() { sed -n 's/.* result=\(0x[0-9a-f]*\).*/\1/p'; }
@@ -48,6 +49,12 @@ assert_eq "$(echo "$out" | result_of)" "0x00" "CREATE_AND_WRITE_OBJ with 31 copi
 assert_eq "$(ls "$T"/[0-3]/obj | grep -c '^00abcdef00000005_[0-2]$')" "3" "three strips, no more"
 out=$(raw 7002 req op=0x02 oid=$stranger copies=31 dlen=4096)
 assert_eq "$(echo "$out" | result_of)" "0x00" "READ_OBJ with 31 copies"
+# Of a VDI that exists, whatever count the client names.
+for copies in 0 1 31; do
+  out=$(raw 7003 req op=0x02 oid="$oid" copies=$copies dlen=4096)
+  assert_eq "$(echo "$out" | sed -n 's/.*result=\(0x[0-9a-f]*\).*data_md5=\([0-9a-f]*\).*/\1 \2/p')" \
+    "0x00 $(head -c 4096 "$T/d" | md5sum | cut -d' ' -f1)" "READ_OBJ of e with copies $copies"
+done
 
 for i in 0 1 2 3; do pgrep -f "^$SHEEP $T/$i " >/dev/null || fail "sheep $i is gone"; done
 assert_eq "$(dogn 3 vdi read e | md5sum)" "$(md5sum <"$T/d")" "data intact"
