@@ -171,7 +171,7 @@ void check_ec_object(const Context& ctx, const sd::VnodeRing& ring, uint64_t oid
         int(missing.size()), shape.parity);
     return;
   }
-  sd::ErasureCode code(shape);
+  const sd::ErasureCode& code = sd::ErasureCode::of(shape);
   if (missing.empty() && !strips_agree(code, strip, found, strip_len)) {
     err("object %016llx is inconsistent", ull(oid));
     // With one parity strip a wrong strip shows, but not which one it is.

@@ -3,8 +3,10 @@
 
 #include <isa-l/erasure_code.h>
 
+#include <atomic>
 #include <cassert>
 #include <cstring>
+#include <mutex>
 
 namespace sd {
 
@@ -31,6 +33,20 @@ uint8_t alpha_pow(unsigned n) {
 }
 
 }  // namespace
+
+const ErasureCode& ErasureCode::of(EcShape shape) {
+  assert(ec_shape_valid(shape));
+  // One slot per copy_policy byte; a code is never freed once built.
+  static std::atomic<const ErasureCode*> codes[256];
+  static std::mutex build_mu;
+  std::atomic<const ErasureCode*>& slot = codes[ec_copy_policy(shape)];
+  if (const ErasureCode* c = slot.load(std::memory_order_acquire)) return *c;
+  std::lock_guard<std::mutex> lk(build_mu);
+  if (const ErasureCode* c = slot.load(std::memory_order_acquire)) return *c;
+  const ErasureCode* built = new ErasureCode(shape);
+  slot.store(built, std::memory_order_release);
+  return *built;
+}
 
 ErasureCode::ErasureCode(EcShape shape) : shape_(shape) {
   assert(ec_shape_valid(shape));

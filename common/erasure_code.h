@@ -41,6 +41,9 @@ uint8_t ec_copy_policy(EcShape s);
 class ErasureCode {
  public:
   explicit ErasureCode(EcShape shape);  // shape must be valid
+  // The code of a shape, built once per process and shared (it is
+  // immutable: every call below is const and thread-safe).
+  static const ErasureCode& of(EcShape shape);
   EcShape shape() const { return shape_; }
 
   // Cuts `len` bytes of object data (whole stripes) into the D data strips

@@ -116,7 +116,7 @@ Status Gateway::ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t 
       for (int k = d; k < p.count; k++) ok += results[k] == Res::Success;
     }
     if (ok >= d) {
-      ErasureCode code(shape);
+      const ErasureCode& code = ErasureCode::of(shape);
       const uint8_t* have[kEcMaxStrips];
       uint8_t* want[kEcMaxStrips];
       bool missing = false;
@@ -186,7 +186,7 @@ Status Gateway::ec_write(Kind kind, const EcShape& shape, uint64_t oid, const vo
   std::unique_ptr<uint8_t[]> space(new uint8_t[size_t(strip_len) * size_t(strips) + 1]);
   uint8_t* out[kEcMaxStrips];
   for (int k = 0; k < strips; k++) out[k] = space.get() + size_t(k) * strip_len;
-  if (strip_len) ErasureCode(shape).encode(stripes.get(), hi - lo, out);
+  if (strip_len) ErasureCode::of(shape).encode(stripes.get(), hi - lo, out);
   Payload data;
   data.len = strip_len;
   data.offset = uint32_t(lo / uint64_t(d));

@@ -121,10 +121,12 @@ bool read_obj_cached(Sheep& s, Request& r) {
 
 bool read_peer_cached(Sheep& s, Request& r) {
   if ((r.hdr.flags & kFlagRecovery) || epoch_check(s, r) != Res::Success) return false;
-  // Strips take the checked path (copies_check, the piece asked for).
-  if (r.hdr.obj.copy_policy || request_piece(s, r.hdr) != kWholeObject) return false;
+  // The sender must code and count the object as we do (a strip of ours
+  // is never sent as a whole copy, nor the reverse).
+  if (copies_check(s, r) != Res::Success) return false;
   char* buf = r.reply_buffer(r.hdr.data_length);
-  return s.replica.read_cached(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
+  return s.replica.read_cached(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset,
+                               request_piece(s, r.hdr));
 }
 
 Res write_obj(Sheep& s, Request& r) {

@@ -34,9 +34,10 @@ Status LocalReplica::write(uint64_t oid, const void* buf, uint32_t len, uint64_t
   return store_.write(oid, buf, len, offset, piece);
 }
 
-bool LocalReplica::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset) {
-  return fits(oid, len, offset, kWholeObject) && current(oid) &&
-         store_.read_cached(oid, buf, len, offset);
+bool LocalReplica::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
+                               int piece) {
+  return fits(oid, len, offset, piece) && current(oid) &&
+         store_.read_cached(oid, buf, len, offset, piece);
 }
 
 Status LocalReplica::create(uint64_t oid, uint32_t epoch, const void* buf, uint32_t len,

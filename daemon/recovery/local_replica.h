@@ -46,7 +46,8 @@ class LocalReplica {
                int piece = kWholeObject);
   // A read that cannot block (for the event loop): true only when a current
   // copy is here and the bytes came from the page cache.
-  bool read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset);
+  bool read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
+                   int piece = kWholeObject);
   // Puts a whole piece in place, current at `epoch`: the piece's size, the
   // bytes [offset, offset+len) from buf, zeros elsewhere.
   Status create(uint64_t oid, uint32_t epoch, const void* buf, uint32_t len, uint64_t offset,

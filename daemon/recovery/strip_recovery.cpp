@@ -32,7 +32,7 @@ Status ObjectRecovery::try_fetch_strip(uint64_t oid, const MembershipPtr& m, int
       std::vector<uint8_t*> out(size_t(strips), nullptr);
       got[size_t(want)].reset(new uint8_t[strip_len]);
       out[size_t(want)] = got[size_t(want)].get();
-      if (!ErasureCode(*shape).reconstruct(in.data(), out.data(), strip_len))
+      if (!ErasureCode::of(*shape).reconstruct(in.data(), out.data(), strip_len))
         return err(Res::NoObj);
     }
     SD_TRY(replica_.create(oid, m->epoch, got[size_t(want)].get(), strip_len, 0, want));

@@ -212,9 +212,10 @@ Status PlainStore::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
   return {};
 }
 
-bool PlainStore::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const {
+bool PlainStore::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
+                             int piece) const {
   auto fd = fds_.get(oid);
-  if (!fd || fd->piece != kWholeObject) return false;
+  if (!fd || fd->piece != piece) return false;
   iovec iov{buf, len};
   ssize_t n = preadv2(fd->fd, &iov, 1, off_t(offset), RWF_NOWAIT);
   return n == ssize_t(len);

@@ -59,7 +59,8 @@ class PlainStore {
   // A read that never blocks: true only when the object's file is already
   // open and all len bytes came from the page cache. The event loop uses it
   // to answer hot reads without a thread hop; false means "use read()".
-  bool read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const;
+  bool read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
+                   int piece = kWholeObject) const;
   Status write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset,
                int piece = kAnyPiece);
   // Creates or replaces the object's piece here: `size` bytes, zero
