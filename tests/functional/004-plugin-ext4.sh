@@ -11,15 +11,8 @@ dogn 0 cluster format -c 1 >/dev/null || fail "cluster format"
 dogn 0 vdi create test 512M || fail "vdi create"
 start_nbdkit "$T/nbd.sock" vdi=test port=7000
 
-mkdir -p "$T/fuse" "$T/mnt"
-nbdfuse "$T/fuse/disk" --unix "$T/nbd.sock" >"$T/nbdfuse.log" 2>&1 &
-nbdfuse_pid=$!
-on_exit "fusermount3 -u $T/fuse; kill $nbdfuse_pid"
-disk_ready() { [ "$(stat -c %s "$T/fuse/disk")" = 536870912 ]; }
-wait_for 20 disk_ready
-
-dev=$(losetup -f --show --direct-io=on "$T/fuse/disk") || fail "losetup"
-on_exit "losetup -d $dev"
+block_device "$T/nbd.sock" 536870912
+mkdir -p "$T/mnt"
 assert_eq "$(losetup -n -O DIO,SIZELIMIT,BACK-FILE "$dev" | xargs)" "1 0 $T/fuse/disk" "loop device"
 assert_eq "$(blockdev --getsize64 "$dev")" "536870912" "block device size"
 

@@ -11,14 +11,8 @@ dogn 0 cluster format -c 4:2 >/dev/null || fail "format -c 4:2"
 dogn 0 vdi create disk 256M || fail "create"
 start_nbdkit "$T/nbd.sock" vdi=disk port=7001
 
-mkdir -p "$T/fuse" "$T/mnt"
-nbdfuse "$T/fuse/disk" --unix "$T/nbd.sock" >"$T/nbdfuse.log" 2>&1 &
-nbdfuse_pid=$!
-on_exit "fusermount3 -u $T/fuse; kill $nbdfuse_pid"
-disk_ready() { [ "$(stat -c %s "$T/fuse/disk" 2>/dev/null)" = 268435456 ]; }
-wait_for 20 disk_ready
-dev=$(losetup -f --show --direct-io=on "$T/fuse/disk") || fail "losetup"
-on_exit "losetup -d $dev"
+block_device "$T/nbd.sock" 268435456
+mkdir -p "$T/mnt"
 mkfs.ext4 -q -F "$dev" || fail "mkfs.ext4"
 mount "$dev" "$T/mnt" || fail "mount"
 on_exit "umount $T/mnt"

@@ -136,6 +136,22 @@ start_nbdkit() {
   wait_for 20 test -S "$sock"
 }
 
+# block_device SOCK BYTES: the export on unix socket SOCK as a kernel block
+# device, as docs say to test it here: nbdfuse makes it a file of BYTES
+# bytes, a direct-I/O loop device makes that a block device. Sets $dev and
+# $nbdfuse_pid; both are torn down at exit (after any later mount).
+block_device() {
+  local sock=$1 bytes=$2
+  mkdir -p "$T/fuse"
+  nbdfuse "$T/fuse/disk" --unix "$sock" >"$T/nbdfuse.log" 2>&1 &
+  nbdfuse_pid=$!
+  on_exit "fusermount3 -u $T/fuse; kill $nbdfuse_pid"
+  _fuse_disk_ready() { [ "$(stat -c %s "$T/fuse/disk" 2>/dev/null)" = "$bytes" ]; }
+  wait_for 20 _fuse_disk_ready
+  dev=$(losetup -f --show --direct-io=on "$T/fuse/disk") || fail "losetup"
+  on_exit "losetup -d $dev"
+}
+
 # assert_eq ACTUAL EXPECTED WHAT
 assert_eq() {
   if [ "$1" != "$2" ]; then
