@@ -290,6 +290,16 @@ int main(int argc, char** argv) {
     sd_err("cannot initialise the object store in %s/obj", opts.dir.c_str());
     return 1;
   }
+  // The layout the cluster was formatted with, before anything is read
+  // (the group applies it again when it starts, formats or joins).
+  if (auto cfg = sheep.config.load(); cfg.ok()) {
+    const char* name = reinterpret_cast<const char*>(cfg->default_store);
+    std::string store(name, strnlen(name, sizeof(cfg->default_store)));
+    if (store == "tree" && !sheep.store.set_layout(StoreLayout::Tree).ok()) {
+      sd_err("cannot make the tree store's directories in %s/obj", opts.dir.c_str());
+      return 1;
+    }
+  }
   sheep.audit.load();
   // Lock tokens revoked before a restart stay revoked (vdi_locks.h).
   sheep.locks.keep_revoked_in(opts.dir + "/obj/.lock-revocations");

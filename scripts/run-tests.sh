@@ -47,12 +47,20 @@ if [ -z "$pattern" ] || [[ layers == *"$pattern"* ]]; then
   fi
 fi
 
-for t in tests/functional/[0-9]*.sh; do
-  name=$(basename "$t" .sh)
+# Every functional test on the plain store, then the store tests (object
+# creation, kill -9 and recovery, full restarts) again on the tree store.
+tree_store_tests=(002 003 012 013 030 032 033 053)
+runs=()
+for t in tests/functional/[0-9]*.sh; do runs+=("$t:"); done
+for n in "${tree_store_tests[@]}"; do runs+=("$(ls tests/functional/"$n"-*.sh):tree"); done
+for run in "${runs[@]}"; do
+  t=${run%:*}
+  store=${run##*:}
+  name=$(basename "$t" .sh)${store:+[$store]}
   [ -n "$pattern" ] && [[ $name != *"$pattern"* ]] && continue
   start=$SECONDS
   log=$(mktemp /tmp/sdtest-log.XXXXXX)
-  timeout -k 10 600 unshare --net --mount --pid --fork --mount-proc \
+  SD_STORE=$store timeout -k 10 600 unshare --net --mount --pid --fork --mount-proc \
     bash -c 'ip link set lo up && exec bash "$0"' "$t" >"$log" 2>&1
   rc=$?
   if [ $rc -eq 0 ]; then

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -156,9 +157,14 @@ bool LocalReader::try_read(uint64_t oid, int copies, void* buf, uint32_t len, ui
     if (it != files_.end()) file = it->second;
   }
   if (!file) {
-    char path[32];
+    char path[40];
     std::snprintf(path, sizeof(path), "/obj/%016" PRIx64, oid);
     int fd = ::open((dir_ + path).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+      // The tree store's place for a data object: obj/<VID's low byte>/.
+      std::snprintf(path, sizeof(path), "/obj/%02x/%016" PRIx64, unsigned(oid >> 32) & 0xffu, oid);
+      fd = ::open((dir_ + path).c_str(), O_RDONLY | O_CLOEXEC);
+    }
     if (fd < 0) return false;  // not here (yet): the sheep recovers it
     file = std::make_shared<File>(fd);
     std::lock_guard<std::mutex> lk(files_mu_);

@@ -41,6 +41,7 @@ Status Group::start(ClusterDriver* driver) {
     settings_.block_size_shift = cfg->block_size_shift;
     std::memcpy(settings_.store, cfg->default_store, kStoreLen);
     space_ = cfg->space;
+    apply_store_layout();
   } else if (cfg.code() != Res::NoObj) {
     sd_err("cannot read %s: unsupported format", config_.path().c_str());
     return err(cfg.code());
@@ -98,6 +99,12 @@ bool Group::is_master() const {
 SdNode Group::master() const {
   std::lock_guard<std::mutex> lk(mu_);
   return members_.empty() ? self_ : members_.front();
+}
+
+void Group::apply_store_layout() {
+  std::string store(settings_.store, strnlen(settings_.store, kStoreLen));
+  StoreLayout layout = store == "tree" ? StoreLayout::Tree : StoreLayout::Plain;
+  if (!store_.set_layout(layout).ok()) sd_err("cannot make the %s store's directories", store.c_str());
 }
 
 bool Group::strict() const { return settings().flags & kClusterStrict; }

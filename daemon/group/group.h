@@ -178,6 +178,8 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   bool running() const { return status() == ClusterStatus::Ok && !suspended(); }
 
  private:
+  // Gives the store the layout settings_.store names (plain or tree).
+  void apply_store_layout();
   enum MsgType : uint32_t {
     kMakeFs = 1,
     kShutdown,

@@ -305,6 +305,7 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
       listener_.on_store_reset(rec.epoch);
       latest_ = EpochRecord{};
       settings_ = s;
+      apply_store_layout();
       config_dirty_ = true;  // saved by on_join once mu_ is released
     }
   }
@@ -327,6 +328,7 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
   // (Copies that missed epochs while we were away stop being live through
   // the ownership audit: it checks every epoch since its last run.)
   settings_ = s;
+  apply_store_layout();
   status_ = status;
   publish_lease();
   vdis_.clear();

@@ -257,7 +257,7 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
 
 Res Group::apply_make_fs(const ClusterSettings& req) {
   std::string store(req.store, strnlen(req.store, kStoreLen));
-  if (store != "plain") return Res::NoStore;
+  if (store != "plain" && store != "tree") return Res::NoStore;
   if (!store_.purge().ok()) return Res::Eio;
   vdis_.clear();
   // Every lock ends, for good: the writers through us are fenced.
@@ -273,6 +273,7 @@ Res Group::apply_make_fs(const ClusterSettings& req) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     settings_ = req;
+    apply_store_layout();
     if (!settings_.copies) settings_.copies = kDefaultCopies;
     if (!settings_.block_size_shift) settings_.block_size_shift = kDefaultBlockSizeShift;
     settings_.disable_recovery = false;

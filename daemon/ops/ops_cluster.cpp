@@ -137,7 +137,7 @@ Res cluster_info(Sheep& s, Request& r) {
 }
 
 Res get_store_list(Sheep&, Request& r) {
-  static const char kStores[] = "plain ";
+  static const char kStores[] = "tree plain ";  // upstream's order
   uint32_t n = std::min<uint32_t>(r.hdr.data_length, sizeof(kStores));
   std::memcpy(r.reply_buffer(n), kStores, n);
   return Res::Success;

@@ -77,8 +77,47 @@ std::string object_file_name(uint64_t oid, int piece) {
   return oid_name(oid) + "_" + std::to_string(piece);
 }
 
+std::string PlainStore::object_dir(uint64_t oid) const {
+  if (layout_.load() == StoreLayout::Plain) return dir_;
+  if (is_data_obj(oid) || is_ledger_obj(oid)) {
+    char bucket[8];
+    std::snprintf(bucket, sizeof(bucket), "/%02x", unsigned(oid >> 32) & 0xffu);
+    return dir_ + bucket;
+  }
+  return dir_ + "/meta";
+}
+
 std::string PlainStore::piece_path(uint64_t oid, int piece) const {
-  return dir_ + "/" + object_file_name(oid, piece);
+  return object_dir(oid) + "/" + object_file_name(oid, piece);
+}
+
+Status PlainStore::set_layout(StoreLayout layout) {
+  if (layout == StoreLayout::Tree) {
+    if (!make_dirs(dir_ + "/meta", 0700)) return err(res_from_errno(errno));
+    for (unsigned b = 0; b < 256; b++) {
+      char bucket[8];
+      std::snprintf(bucket, sizeof(bucket), "/%02x", b);
+      if (!make_dirs(dir_ + bucket, 0700)) return err(res_from_errno(errno));
+    }
+  }
+  if (layout_.exchange(layout) != layout) fds_.clear();
+  return {};
+}
+
+void PlainStore::for_each_entry(const std::function<void(int dfd, const char* name)>& fn) const {
+  auto scan = [&](const std::string& path) {
+    DIR* d = opendir(path.c_str());
+    if (!d) return;
+    while (dirent* de = readdir(d)) fn(dirfd(d), de->d_name);
+    closedir(d);
+  };
+  scan(dir_);
+  scan(dir_ + "/meta");
+  for (unsigned b = 0; b < 256; b++) {
+    char bucket[8];
+    std::snprintf(bucket, sizeof(bucket), "/%02x", b);
+    scan(dir_ + bucket);
+  }
 }
 
 int PlainStore::piece_of(uint64_t oid) const {
@@ -104,20 +143,17 @@ Status PlainStore::init() {
   if (!make_dirs(dir_, 0700) || !make_dirs(dir_ + "/.stale", 0700)) return err(res_from_errno(errno));
   for (const std::string& d : {dir_, dir_ + "/.stale"})
     if (chmod(d.c_str(), 0700) < 0) return err(res_from_errno(errno));
-  DIR* d = opendir(dir_.c_str());
-  if (!d) return err(res_from_errno(errno));
   std::vector<std::pair<uint64_t, int>> strips;
-  while (dirent* de = readdir(d)) {
+  for_each_entry([&](int dfd, const char* name) {
     uint64_t oid;
     int piece;
-    if (std::strstr(de->d_name, ".tmp")) {
-      sd_info("removing leftover %s", de->d_name);
-      unlinkat(dirfd(d), de->d_name, 0);
-    } else if (parse_object_name(de->d_name, &oid, &piece) && piece != kWholeObject) {
+    if (std::strstr(name, ".tmp")) {
+      sd_info("removing leftover %s", name);
+      unlinkat(dfd, name, 0);
+    } else if (parse_object_name(name, &oid, &piece) && piece != kWholeObject) {
       strips.push_back({oid, piece});
     }
-  }
-  closedir(d);
+  });
   SD_TRY(load_stale_index());
   // Two pieces of one object live here: a crash between putting a new
   // piece in place and setting the old one aside. Neither can be trusted
@@ -286,7 +322,7 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
     // aside, since it may be the only one of its index left.
     fds_.invalidate(oid);
     set_piece(oid, piece);
-    if (!nosync_) st = fsync_dir(dir_);  // the new piece is in place before the old goes
+    if (!nosync_) st = fsync_dir(object_dir(oid));  // the new piece is in place before the old goes
     set_aside(oid, old_piece);
     replaced = true;
   }
@@ -296,7 +332,7 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
     sd_err("create %016" PRIx64 " failed: %s", oid, strerror(st.code()));
     return st;
   }
-  if (!nosync_) return fsync_dir(dir_);
+  if (!nosync_) return fsync_dir(object_dir(oid));
   return {};
 }
 
@@ -306,7 +342,7 @@ Status PlainStore::remove(uint64_t oid) {
   if (piece != kWholeObject) set_piece(oid, kWholeObject);
   fds_.invalidate(oid);
   if (rc < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
-  if (!nosync_) return fsync_dir(dir_);
+  if (!nosync_) return fsync_dir(object_dir(oid));
   return {};
 }
 
@@ -314,28 +350,22 @@ bool PlainStore::exists(uint64_t oid) const { return access(path(oid).c_str(), F
 
 std::vector<uint64_t> PlainStore::list() const {
   std::vector<uint64_t> out;
-  DIR* d = opendir(dir_.c_str());
-  if (!d) return out;
-  while (dirent* de = readdir(d)) {
+  for_each_entry([&](int, const char* name) {
     uint64_t oid;
     int piece;
-    if (parse_object_name(de->d_name, &oid, &piece)) out.push_back(oid);
-  }
-  closedir(d);
+    if (parse_object_name(name, &oid, &piece)) out.push_back(oid);
+  });
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
 Status PlainStore::purge() {
-  if (DIR* d = opendir(dir_.c_str())) {
-    while (dirent* de = readdir(d)) {
-      uint64_t oid;
-      int piece;
-      if (parse_object_name(de->d_name, &oid, &piece)) unlinkat(dirfd(d), de->d_name, 0);
-    }
-    closedir(d);
-  }
+  for_each_entry([&](int dfd, const char* name) {
+    uint64_t oid;
+    int piece;
+    if (parse_object_name(name, &oid, &piece)) unlinkat(dfd, name, 0);
+  });
   {
     std::lock_guard<std::mutex> lk(piece_mu_);
     pieces_.clear();
@@ -347,16 +377,13 @@ Status PlainStore::purge() {
 
 uint64_t PlainStore::used_bytes() const {
   uint64_t total = 0;
-  DIR* d = opendir(dir_.c_str());
-  if (!d) return 0;
-  while (dirent* de = readdir(d)) {
+  for_each_entry([&](int dfd, const char* name) {
     uint64_t oid;
     int piece;
     struct stat st;
-    if (parse_object_name(de->d_name, &oid, &piece) && fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+    if (parse_object_name(name, &oid, &piece) && fstatat(dfd, name, &st, 0) == 0)
       total += uint64_t(st.st_blocks) * 512;
-  }
-  closedir(d);
+  });
   return total;
 }
 

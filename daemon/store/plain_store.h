@@ -5,6 +5,13 @@
 // which piece each file is (kWholeObject, or the strip index), so a node
 // never keeps two pieces of one object live.
 //
+// Two layouts, chosen at format (docs/PROTOCOL.md §9.3): `plain` keeps
+// every file in DIR/obj; `tree` (upstream's second backend) keeps inode,
+// vmstate, attribute and B-tree objects in DIR/obj/meta and data and
+// ledger objects in DIR/obj/XX, XX being the VID's low byte in hex. Scans
+// (start-up, lists, purge, space) look in every place either layout uses,
+// so a switch at format never loses track of a file.
+//
 // Durability: write() returns only after its data is on stable storage
 // (unless nosync; concurrent writes to one object share an fdatasync), and a
 // create goes through a private tmp file that is synced, renamed into place
@@ -43,10 +50,18 @@ bool parse_object_name(const char* name, uint64_t* oid, int* piece);
 // The file name of a piece of oid.
 std::string object_file_name(uint64_t oid, int piece);
 
+enum class StoreLayout { Plain, Tree };
+
 class PlainStore {
  public:
   // "Whichever piece is here", where a piece is asked for.
   static constexpr int kAnyPiece = -2;
+
+  // The layout of new and looked-up files; Plain until set. Tree creates
+  // its directories. Set before objects are served (start-up, format,
+  // joining a formatted cluster).
+  Status set_layout(StoreLayout layout);
+  StoreLayout layout() const { return layout_.load(); }
 
   PlainStore(std::string obj_dir, bool nosync) : dir_(std::move(obj_dir)), nosync_(nosync) {}
 
@@ -128,6 +143,11 @@ class PlainStore {
 
  private:
   std::string path(uint64_t oid) const { return piece_path(oid, piece_of(oid)); }
+  // The directory oid's files live in under the current layout.
+  std::string object_dir(uint64_t oid) const;
+  // Calls fn(dir fd, name) for every entry of every directory objects may
+  // live in (DIR/obj, and meta/ and XX/ of the tree layout when present).
+  void for_each_entry(const std::function<void(int dfd, const char* name)>& fn) const;
   std::string piece_path(uint64_t oid, int piece) const;
   std::string stale_path(uint64_t oid, uint32_t epoch, int piece) const;
   // Records which piece of oid is live here (kWholeObject: none or whole).
@@ -147,6 +167,7 @@ class PlainStore {
   Result<std::shared_ptr<ObjectFd>> object_fd(uint64_t oid) const;
   std::string dir_;
   bool nosync_;
+  std::atomic<StoreLayout> layout_{StoreLayout::Plain};
   mutable FdCache fds_{fd_budget(4096)};
   std::function<void(const std::string&)> failure_hook_;
   mutable std::atomic<bool> failed_{false};

@@ -188,6 +188,14 @@ Status PlainStore::purge_stale() {
 Status PlainStore::sync_dirs() const {
   if (nosync_) return {};
   SD_TRY(fsync_dir(dir_ + "/.stale"));
+  if (layout_.load() == StoreLayout::Tree) {
+    SD_TRY(fsync_dir(dir_ + "/meta"));
+    for (unsigned b = 0; b < 256; b++) {
+      char bucket[8];
+      std::snprintf(bucket, sizeof(bucket), "/%02x", b);
+      SD_TRY(fsync_dir(dir_ + bucket));
+    }
+  }
   return fsync_dir(dir_);
 }
 

@@ -16,7 +16,7 @@ T=$(mktemp -d /tmp/sdtest.XXXXXX)
 # Sanitizer reports of daemons (whose stderr is /dev/null) land in $T.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:log_path=$T/asan}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:log_path=$T/ubsan}
-TEST_NAME=$(basename "$0" .sh)
+TEST_NAME=$(basename "$0" .sh)${SD_STORE:+[$SD_STORE]}
 
 _cleanups=()
 on_exit() { _cleanups+=("$*"); }
@@ -66,8 +66,14 @@ wait_for() {
 # dog against node N (port 7000+N): dogn N args...
 # dog never waits forever on a sheep: one that hangs for 120 s is recorded
 # in $T/hung.log (which fail prints) and counts as failed.
+# With SD_STORE set (scripts/run-tests.sh runs the store tests a second time
+# with SD_STORE=tree), a `cluster format` that names no store gets -b SD_STORE.
 _dog() {
   local rc=0
+  if [ -n "${SD_STORE:-}" ] && [ "${1:-}" = cluster ] && [ "${2:-}" = format ] &&
+    [[ " $* " != *" -b "* ]]; then
+    set -- "$@" -b "$SD_STORE"
+  fi
   timeout -k 5 120 "$DOG_BIN" "$@" || rc=$?
   [ $rc -eq 124 ] && echo "dog $* hung for 120 s" >>"$T/hung.log"
   return $rc

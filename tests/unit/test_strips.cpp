@@ -172,3 +172,30 @@ TEST_CASE("stripe locks: overlapping stripes wait, disjoint ones and other objec
   t.join();
   CHECK(got.load());
 }
+
+TEST_CASE("store: the tree layout puts meta objects in meta/ and data in the VID's bucket") {
+  DaemonRig rig;
+  const std::string dir = rig.dir.path + "/obj/";
+  REQUIRE(rig.store.set_layout(sd::StoreLayout::Tree).ok());
+  uint64_t inode = sd::vid_to_vdi_oid(0x0102ab), data = sd::vid_to_data_oid(0x0102ab, 5);
+  REQUIRE(rig.store.create_and_write(inode, 4096, "ino", 3, 0).ok());
+  REQUIRE(rig.store.create_and_write(data, 4096, "dat", 3, 0, 1).ok());
+  CHECK(file_exists(dir + "meta/" + sd::object_file_name(inode, sd::kWholeObject)));
+  CHECK(file_exists(dir + "ab/" + sd::object_file_name(data, 1)));
+  CHECK(rig.store.list() == std::vector<uint64_t>{data, inode});
+  // A restart (a new store on the same directory) finds both, and the
+  // strip's piece, before and after the layout is set again.
+  sd::PlainStore again(rig.dir.path + "/obj", true);
+  REQUIRE(again.init().ok());
+  CHECK(again.list().size() == 2);
+  REQUIRE(again.set_layout(sd::StoreLayout::Tree).ok());
+  CHECK(again.piece_of(data) == 1);
+  char got[4] = {};
+  REQUIRE(again.read(inode, got, 3, 0).ok());
+  CHECK(std::string(got) == "ino");
+  // Purge empties every directory, whatever the layout is now.
+  REQUIRE(again.set_layout(sd::StoreLayout::Plain).ok());
+  REQUIRE(again.purge().ok());
+  CHECK(again.list().empty());
+  CHECK(!file_exists(dir + "ab/" + sd::object_file_name(data, 1)));
+}
