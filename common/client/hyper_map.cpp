@@ -1,0 +1,301 @@
+// The B-tree block map of hyper volumes (see hyper_map.h).
+#include "client/hyper_map.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "oid.h"
+#include "proto/inode.h"
+
+namespace sd {
+
+namespace {
+
+constexpr uint32_t kRootOffset = uint32_t(kInodeHeaderSize);  // data_vdi_id
+constexpr uint32_t kCounterOffset = uint32_t(offsetof(InodeHeader, btree_counter));
+constexpr size_t kLeafEntrySize = 8;
+constexpr size_t kIndirectEntrySize = 16;
+
+void put_header(uint8_t* p, uint16_t depth, uint32_t entries) {
+  uint16_t magic = kBtreeMagic;
+  std::memcpy(p, &magic, 2);
+  std::memcpy(p + 2, &depth, 2);
+  std::memcpy(p + 4, &entries, 4);
+}
+
+struct Header {
+  uint16_t magic, depth;
+  uint32_t entries;
+};
+
+Header get_header(const uint8_t* p) {
+  Header h;
+  std::memcpy(&h.magic, p, 2);
+  std::memcpy(&h.depth, p + 2, 2);
+  std::memcpy(&h.entries, p + 4, 4);
+  return h;
+}
+
+std::vector<uint8_t> encode(const std::vector<HyperMap::Entry>& e, size_t from, size_t to) {
+  to = std::min(to, e.size());
+  std::vector<uint8_t> out((to - from) * kLeafEntrySize);
+  for (size_t i = from; i < to; i++) {
+    std::memcpy(&out[(i - from) * 8], &e[i].idx, 4);
+    std::memcpy(&out[(i - from) * 8 + 4], &e[i].owner, 4);
+  }
+  return out;
+}
+
+std::vector<uint8_t> encode(const std::vector<HyperMap::Indirect>& e, size_t from, size_t to) {
+  to = std::min(to, e.size());
+  std::vector<uint8_t> out((to - from) * kIndirectEntrySize, 0);
+  for (size_t i = from; i < to; i++) {
+    std::memcpy(&out[(i - from) * 16], &e[i].idx, 4);
+    std::memcpy(&out[(i - from) * 16 + 8], &e[i].oid, 8);
+  }
+  return out;
+}
+
+template <class T>
+auto lower(std::vector<T>& v, uint32_t idx) {
+  return std::lower_bound(v.begin(), v.end(), idx,
+                          [](const T& e, uint32_t want) { return e.idx < want; });
+}
+
+}  // namespace
+
+HyperMap::HyperMap(HyperMapIo& io, uint32_t vid, size_t max_leaves, Limits limits)
+    : io_(io), vid_(vid), max_leaves_(std::max<size_t>(1, max_leaves)), limits_(limits) {}
+
+HyperMap::HyperMap(HyperMapIo& io, uint32_t vid, size_t max_leaves)
+    : HyperMap(io, vid, max_leaves, Limits{}) {}
+
+Status HyperMap::load() {
+  const uint64_t inode = vid_to_vdi_oid(vid_);
+  uint8_t hb[kBtreeHeaderSize];
+  SD_TRY(io_.read(inode, hb, sizeof(hb), kRootOffset));
+  SD_TRY(io_.read(inode, &counter_, sizeof(counter_), kCounterOffset));
+  leaf_root_.clear();
+  indirect_.clear();
+  leaves_.clear();
+  depth_ = 1;
+  uint32_t first;
+  std::memcpy(&first, hb, 4);
+  if (first == 0) return {};  // never initialised: every block unallocated
+  Header h = get_header(hb);
+  // What the inode says is checked against the format before anything is
+  // sized from it.
+  if (h.magic != kBtreeMagic || (h.depth != 1 && h.depth != 2) ||
+      h.entries > (h.depth == 1 ? kBtreeMaxLeafEntries : kBtreeMaxIndirectEntries))
+    return err(Res::Eio);
+  depth_ = h.depth;
+  const size_t esize = depth_ == 1 ? kLeafEntrySize : kIndirectEntrySize;
+  std::vector<uint8_t> raw(h.entries * esize);
+  if (!raw.empty())
+    SD_TRY(io_.read(inode, raw.data(), uint32_t(raw.size()), kRootOffset + kBtreeHeaderSize));
+  for (uint32_t i = 0; i < h.entries; i++) {
+    if (depth_ == 1) {
+      Entry e;
+      std::memcpy(&e.idx, &raw[i * 8], 4);
+      std::memcpy(&e.owner, &raw[i * 8 + 4], 4);
+      leaf_root_.push_back(e);
+    } else {
+      Indirect e;
+      std::memcpy(&e.idx, &raw[i * 16], 4);
+      std::memcpy(&e.oid, &raw[i * 16 + 8], 8);
+      indirect_.push_back(e);
+    }
+  }
+  return {};
+}
+
+Status HyperMap::init_empty() {
+  leaf_root_.clear();
+  indirect_.clear();
+  leaves_.clear();
+  depth_ = 1;
+  return write_root(0);
+}
+
+Result<HyperMap::Leaf*> HyperMap::leaf(uint64_t oid) {
+  for (auto it = leaves_.begin(); it != leaves_.end(); ++it) {
+    if (it->oid != oid) continue;
+    leaves_.splice(leaves_.begin(), leaves_, it);
+    return &leaves_.front();
+  }
+  uint8_t hb[kBtreeHeaderSize];
+  SD_TRY(io_.read(oid, hb, sizeof(hb), 0));
+  Header h = get_header(hb);
+  if (h.magic != kBtreeMagic || h.depth != 1 || h.entries > kBtreeMaxLeafEntries)
+    return err(Res::Eio);
+  Leaf l{oid, {}};
+  std::vector<uint8_t> raw(h.entries * kLeafEntrySize);
+  if (!raw.empty()) SD_TRY(io_.read(oid, raw.data(), uint32_t(raw.size()), kBtreeHeaderSize));
+  l.entries.resize(h.entries);
+  for (uint32_t i = 0; i < h.entries; i++) {
+    std::memcpy(&l.entries[i].idx, &raw[i * 8], 4);
+    std::memcpy(&l.entries[i].owner, &raw[i * 8 + 4], 4);
+  }
+  leaves_.push_front(std::move(l));
+  while (leaves_.size() > max_leaves_) leaves_.pop_back();
+  return &leaves_.front();
+}
+
+// Entries first, the header (with the new count) last: a crash between
+// the two leaves the old count, never a count that names unwritten bytes.
+Status HyperMap::write_root(size_t from, size_t to) {
+  const uint64_t inode = vid_to_vdi_oid(vid_);
+  const size_t esize = depth_ == 1 ? kLeafEntrySize : kIndirectEntrySize;
+  std::vector<uint8_t> body =
+      depth_ == 1 ? encode(leaf_root_, from, to) : encode(indirect_, from, to);
+  if (!body.empty())
+    SD_TRY(io_.write(inode, body.data(), uint32_t(body.size()),
+                     uint32_t(kRootOffset + kBtreeHeaderSize + from * esize)));
+  uint8_t hb[kBtreeHeaderSize];
+  put_header(hb, uint16_t(depth_), uint32_t(root_entries()));
+  return io_.write(inode, hb, sizeof(hb), kRootOffset);
+}
+
+Status HyperMap::write_leaf(const Leaf& l, size_t from, bool create, size_t to) {
+  std::vector<uint8_t> body = encode(l.entries, from, to);
+  uint8_t hb[kBtreeHeaderSize];
+  put_header(hb, 1, uint32_t(l.entries.size()));
+  if (create) {
+    std::vector<uint8_t> whole(kBtreeHeaderSize + body.size());
+    std::memcpy(whole.data(), hb, kBtreeHeaderSize);
+    if (!body.empty()) std::memcpy(whole.data() + kBtreeHeaderSize, body.data(), body.size());
+    return io_.create(l.oid, whole.data(), uint32_t(whole.size()), 0);
+  }
+  if (!body.empty())
+    SD_TRY(io_.write(l.oid, body.data(), uint32_t(body.size()),
+                     uint32_t(kBtreeHeaderSize + from * kLeafEntrySize)));
+  return io_.write(l.oid, hb, sizeof(hb), 0);
+}
+
+// New leaves take btree_counter's values; the counter is written before
+// any root names them, so a crash never lets two leaves share an oid.
+Status HyperMap::bump_counter(uint32_t n, uint64_t* oid) {
+  *oid = vid_to_btree_oid(vid_, counter_);
+  uint32_t next = counter_ + n;
+  SD_TRY(io_.write(vid_to_vdi_oid(vid_), &next, sizeof(next), kCounterOffset));
+  counter_ = next;
+  return {};
+}
+
+Result<uint32_t> HyperMap::lookup(uint32_t idx) {
+  if (depth_ == 1) {
+    auto it = lower(leaf_root_, idx);
+    return it != leaf_root_.end() && it->idx == idx ? it->owner : 0u;
+  }
+  auto k = lower(indirect_, idx);
+  if (k == indirect_.end()) return 0u;
+  auto l = leaf(k->oid);
+  if (!l.ok()) return err(l.code());
+  auto it = lower((*l)->entries, idx);
+  return it != (*l)->entries.end() && it->idx == idx ? it->owner : 0u;
+}
+
+Status HyperMap::set(uint32_t idx, uint32_t owner) {
+  if (depth_ == 2) return insert_depth2(idx, owner);
+  auto it = lower(leaf_root_, idx);
+  size_t pos = size_t(it - leaf_root_.begin());
+  if (it != leaf_root_.end() && it->idx == idx) {
+    it->owner = owner;
+    return write_root(pos, pos + 1);
+  }
+  if (leaf_root_.size() < limits_.leaf_entries) {
+    leaf_root_.insert(it, Entry{idx, owner});
+    return write_root(pos);
+  }
+  SD_TRY(split_root());
+  return insert_depth2(idx, owner);
+}
+
+Status HyperMap::split_root() {
+  const size_t half = leaf_root_.size() / 2;
+  uint64_t first;
+  SD_TRY(bump_counter(2, &first));
+  Leaf lo{first, {leaf_root_.begin(), leaf_root_.begin() + long(half)}};
+  Leaf hi{first + 1, {leaf_root_.begin() + long(half), leaf_root_.end()}};
+  SD_TRY(write_leaf(lo, 0, true));
+  SD_TRY(write_leaf(hi, 0, true));
+  indirect_ = {{lo.entries.back().idx, lo.oid}, {hi.entries.back().idx, hi.oid}};
+  leaf_root_.clear();
+  depth_ = 2;
+  leaves_.push_front(std::move(lo));
+  leaves_.push_front(std::move(hi));
+  while (leaves_.size() > max_leaves_) leaves_.pop_back();
+  return write_root(0);
+}
+
+Status HyperMap::insert_depth2(uint32_t idx, uint32_t owner) {
+  auto k = lower(indirect_, idx);
+  if (k == indirect_.end()) {
+    // Beyond the last leaf's largest index: appended to the last leaf while
+    // it has room, else to a new leaf.
+    size_t last = indirect_.size() - 1;
+    auto l = leaf(indirect_[last].oid);
+    if (!l.ok()) return err(l.code());
+    if ((*l)->entries.size() < limits_.leaf_entries) {
+      (*l)->entries.push_back({idx, owner});
+      SD_TRY(write_leaf(**l, (*l)->entries.size() - 1, false));
+      indirect_[last].idx = idx;
+      return write_root(last, last + 1);
+    }
+    if (indirect_.size() >= limits_.indirect_entries) return err(Res::NoSpace);
+    uint64_t oid;
+    SD_TRY(bump_counter(1, &oid));
+    Leaf fresh{oid, {{idx, owner}}};
+    SD_TRY(write_leaf(fresh, 0, true));
+    indirect_.push_back({idx, oid});
+    leaves_.push_front(std::move(fresh));
+    while (leaves_.size() > max_leaves_) leaves_.pop_back();
+    return write_root(indirect_.size() - 1);
+  }
+  const size_t kpos = size_t(k - indirect_.begin());
+  auto l = leaf(k->oid);
+  if (!l.ok()) return err(l.code());
+  Leaf& lf = **l;
+  auto it = lower(lf.entries, idx);
+  size_t pos = size_t(it - lf.entries.begin());
+  if (it != lf.entries.end() && it->idx == idx) {
+    it->owner = owner;
+    return write_leaf(lf, pos, false, pos + 1);
+  }
+  if (lf.entries.size() < limits_.leaf_entries) {
+    lf.entries.insert(it, Entry{idx, owner});
+    return write_leaf(lf, pos, false);
+  }
+  // A full leaf splits in half: the upper half moves to a new leaf, named
+  // by a new indirect entry after this one.
+  if (indirect_.size() >= limits_.indirect_entries) return err(Res::NoSpace);
+  uint64_t oid;
+  SD_TRY(bump_counter(1, &oid));
+  const size_t half = lf.entries.size() / 2;
+  Leaf upper{oid, {lf.entries.begin() + long(half), lf.entries.end()}};
+  SD_TRY(write_leaf(upper, 0, true));
+  lf.entries.resize(half);
+  SD_TRY(write_leaf(lf, half, false));  // the header only: the count shrank
+  indirect_.insert(indirect_.begin() + long(kpos) + 1, {upper.entries.back().idx, oid});
+  indirect_[kpos].idx = lf.entries.back().idx;
+  leaves_.push_front(std::move(upper));
+  while (leaves_.size() > max_leaves_) leaves_.pop_back();
+  SD_TRY(write_root(kpos));
+  return insert_depth2(idx, owner);
+}
+
+Status HyperMap::for_each(const std::function<void(uint32_t idx, uint32_t owner)>& fn) {
+  if (depth_ == 1) {
+    for (const Entry& e : leaf_root_) fn(e.idx, e.owner);
+    return {};
+  }
+  for (size_t k = 0; k < indirect_.size(); k++) {
+    auto l = leaf(indirect_[k].oid);
+    if (!l.ok()) return err(l.code());
+    for (const Entry& e : (*l)->entries) fn(e.idx, e.owner);
+  }
+  return {};
+}
+
+}  // namespace sd

@@ -1,0 +1,174 @@
+// The B-tree block map of hyper volumes (common/client/hyper_map.h),
+// against objects kept in memory.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "client/hyper_map.h"
+#include "oid.h"
+#include "proto/inode.h"
+
+namespace {
+
+// Objects as byte vectors; reads past the end are zeros; counts the bytes
+// written, to check that updates write only what changed.
+struct MemoryObjects : sd::HyperMapIo {
+  std::map<uint64_t, std::vector<uint8_t>> objects;
+  size_t bytes_written = 0;
+  sd::Status read(uint64_t oid, void* buf, uint32_t len, uint32_t offset) override {
+    auto it = objects.find(oid);
+    if (it == objects.end()) return sd::err(sd::Res::NoObj);
+    std::memset(buf, 0, len);
+    if (offset < it->second.size())
+      std::memcpy(buf, it->second.data() + offset,
+                  std::min<size_t>(len, it->second.size() - offset));
+    return {};
+  }
+  sd::Status write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset) override {
+    auto it = objects.find(oid);
+    if (it == objects.end()) return sd::err(sd::Res::NoObj);
+    if (it->second.size() < offset + len) it->second.resize(offset + len);
+    std::memcpy(it->second.data() + offset, buf, len);
+    bytes_written += len;
+    return {};
+  }
+  sd::Status create(uint64_t oid, const void* buf, uint32_t len, uint32_t offset) override {
+    objects[oid].assign(offset + len, 0);
+    std::memcpy(objects[oid].data() + offset, buf, len);
+    bytes_written += len;
+    return {};
+  }
+};
+
+constexpr uint32_t kVid = 0x00abcd;
+
+MemoryObjects with_inode() {
+  MemoryObjects m;
+  m.objects[sd::vid_to_vdi_oid(kVid)] = std::vector<uint8_t>(sd::kInodeHeaderSize + 64, 0);
+  return m;
+}
+
+uint32_t u32_at(MemoryObjects& m, uint64_t oid, size_t off) {
+  uint32_t v = 0;
+  std::memcpy(&v, m.objects[oid].data() + off, 4);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("hyper map: an all-zero root is empty; entries land as upstream lays them out") {
+  MemoryObjects m = with_inode();
+  sd::HyperMap map(m, kVid);
+  REQUIRE(map.load().ok());
+  CHECK(map.depth() == 1);
+  CHECK(*map.lookup(7) == 0u);
+  REQUIRE(map.init_empty().ok());
+  const uint64_t inode = sd::vid_to_vdi_oid(kVid);
+  CHECK(u32_at(m, inode, sd::kInodeHeaderSize) == 0x00016274u);  // magic, depth 1
+  REQUIRE(map.set(5, 0x1234).ok());
+  REQUIRE(map.set(3, 0x99).ok());
+  CHECK(u32_at(m, inode, sd::kInodeHeaderSize + 4) == 2u);  // entries
+  CHECK(u32_at(m, inode, sd::kInodeHeaderSize + 8) == 3u);  // sorted by idx
+  CHECK(u32_at(m, inode, sd::kInodeHeaderSize + 12) == 0x99u);
+  CHECK(u32_at(m, inode, sd::kInodeHeaderSize + 16) == 5u);
+  CHECK(u32_at(m, inode, sd::kInodeHeaderSize + 20) == 0x1234u);
+  CHECK(*map.lookup(5) == 0x1234u);
+  CHECK(*map.lookup(4) == 0u);
+  // An update writes its entry and the header, nothing else.
+  size_t before = m.bytes_written;
+  REQUIRE(map.set(3, 0x77).ok());
+  CHECK(m.bytes_written - before == 16);
+  sd::HyperMap again(m, kVid);
+  REQUIRE(again.load().ok());
+  CHECK(*again.lookup(3) == 0x77u);
+  CHECK(*again.lookup(5) == 0x1234u);
+}
+
+TEST_CASE("hyper map: splits to depth 2, leaves split, and everything reads back") {
+  MemoryObjects m = with_inode();
+  sd::HyperMap::Limits small{4, 256};
+  sd::HyperMap map(m, kVid, 2, small);
+  REQUIRE(map.init_empty().ok());
+  std::vector<uint32_t> order(200);
+  std::iota(order.begin(), order.end(), 0u);
+  std::mt19937 rng(42);
+  std::shuffle(order.begin(), order.end(), rng);
+  for (uint32_t idx : order) REQUIRE(map.set(idx * 3, idx + 1).ok());
+  CHECK(map.depth() == 2);
+  CHECK(map.cached_leaves() <= 2);
+  CHECK(map.btree_counter() >= 2);
+  // btree_counter is in the inode, where upstream keeps it.
+  CHECK(u32_at(m, sd::vid_to_vdi_oid(kVid), offsetof(sd::InodeHeader, btree_counter)) ==
+        map.btree_counter());
+  for (uint32_t idx = 0; idx < 600; idx++)
+    CHECK(*map.lookup(idx) == (idx % 3 == 0 ? idx / 3 + 1 : 0u));
+  // Appends past the last leaf and updates in the middle.
+  for (uint32_t idx = 1000; idx < 1020; idx++) REQUIRE(map.set(idx, 7).ok());
+  REQUIRE(map.set(30, 0).ok());
+  // A fresh map on the same objects sees the same tree, in order.
+  sd::HyperMap again(m, kVid, 3, small);
+  REQUIRE(again.load().ok());
+  std::vector<std::pair<uint32_t, uint32_t>> seen;
+  REQUIRE(again.for_each([&](uint32_t i, uint32_t o) { seen.push_back({i, o}); }).ok());
+  CHECK(seen.size() == 220);
+  CHECK(std::is_sorted(seen.begin(), seen.end()));
+  CHECK(*again.lookup(30) == 0u);
+  CHECK(*again.lookup(33) == 12u);
+  CHECK(*again.lookup(1019) == 7u);
+  CHECK(*again.lookup(1020) == 0u);
+  // Every leaf is a B-tree object of this vid with a depth-1 header.
+  for (const auto& [oid, bytes] : m.objects) {
+    if (!sd::is_vdi_btree_obj(oid)) continue;
+    CHECK(sd::oid_to_vid(oid) == kVid);
+    CHECK(u32_at(m, oid, 0) == 0x00016274u);
+  }
+}
+
+TEST_CASE("hyper map: a root or leaf that breaks the format is refused, not trusted") {
+  MemoryObjects m = with_inode();
+  const uint64_t inode = sd::vid_to_vdi_oid(kVid);
+  uint32_t bad_magic = 0x00011234;
+  std::memcpy(m.objects[inode].data() + sd::kInodeHeaderSize, &bad_magic, 4);
+  sd::HyperMap map(m, kVid);
+  CHECK(map.load().code() == sd::Res::Eio);
+  // A count beyond what 4 MiB holds: refused before anything is sized by it.
+  uint32_t header[2] = {0x00016274u, sd::kBtreeMaxLeafEntries + 1};
+  std::memcpy(m.objects[inode].data() + sd::kInodeHeaderSize, header, 8);
+  CHECK(map.load().code() == sd::Res::Eio);
+  uint32_t depth3[2] = {0x00036274u, 1};
+  std::memcpy(m.objects[inode].data() + sd::kInodeHeaderSize, depth3, 8);
+  CHECK(map.load().code() == sd::Res::Eio);
+  // A depth-2 root naming a leaf with a bad header.
+  uint8_t root[8 + 16] = {};
+  uint32_t h2[2] = {0x00026274u, 1};
+  std::memcpy(root, h2, 8);
+  uint32_t max_idx = 100;
+  uint64_t leaf = sd::vid_to_btree_oid(kVid, 0);
+  std::memcpy(root + 8, &max_idx, 4);
+  std::memcpy(root + 16, &leaf, 8);
+  std::memcpy(m.objects[inode].data() + sd::kInodeHeaderSize, root, sizeof(root));
+  m.objects[leaf] = std::vector<uint8_t>(64, 0xff);
+  REQUIRE(map.load().ok());
+  CHECK(map.lookup(5).code() == sd::Res::Eio);
+}
+
+TEST_CASE("hyper map: a full root refuses more leaves with NO_SPACE and keeps what it has") {
+  MemoryObjects m = with_inode();
+  sd::HyperMap map(m, kVid, 4, sd::HyperMap::Limits{2, 2});
+  REQUIRE(map.init_empty().ok());
+  uint32_t idx = 0;
+  sd::Status st;
+  for (; idx < 100 && (st = map.set(idx, idx + 10)).ok(); idx++) {
+  }
+  CHECK(st.code() == sd::Res::NoSpace);
+  CHECK(idx == 3);  // the root split into leaves [0] and [1, 2]; 3 needs a third leaf
+  sd::HyperMap again(m, kVid, 4, sd::HyperMap::Limits{2, 2});
+  REQUIRE(again.load().ok());
+  for (uint32_t i = 0; i < idx; i++) CHECK(*again.lookup(i) == i + 10);
+  CHECK(*again.lookup(idx) == 0u);
+}
