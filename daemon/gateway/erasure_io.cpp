@@ -67,7 +67,7 @@ void Gateway::read_strips(const Membership& m, const Placement& p, uint64_t oid,
 }
 
 Status Gateway::ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t len,
-                        uint32_t offset, uint8_t copies, bool locked) {
+                        uint32_t offset, bool locked) {
   if (!len) return {};
   const int d = shape.data, strips = shape.strips();
   const uint8_t copy_policy = ec_copy_policy(shape);
@@ -84,7 +84,7 @@ Status Gateway::ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t 
   for (auto began = std::chrono::steady_clock::now();;) {
     MembershipPtr m = members_.membership();
     // Peers check the count and coding we place the object with (D+P).
-    const uint8_t nr_copies = uint8_t(policy_.copies_for(oid, copies));
+    const uint8_t nr_copies = uint8_t(strips);
     Placement p = m->ring.place(oid, nr_copies);
     if (!p.count) return err(Res::Halt);
     if (p.count < d) return err(Res::SystemError);
@@ -102,7 +102,7 @@ Status Gateway::ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t 
       // gateway must not land between the reads, or the decoded bytes
       // would be neither the old nor the new ones. Read again, holding them.
       StripeLocks::Held held = stripe_locks_.lock(oid, lo, hi);
-      return ec_read(shape, oid, buf, len, offset, copies, true);
+      return ec_read(shape, oid, buf, len, offset, true);
     }
     if (ok < d) {
       if (!parity_space) {
@@ -159,10 +159,9 @@ Status Gateway::ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t 
 Status Gateway::ec_write(Kind kind, const EcShape& shape, uint64_t oid, const void* buf,
                          uint32_t len, uint32_t offset, uint8_t copies) {
   const int d = shape.data, strips = shape.strips();
-  const uint64_t size = policy_.object_size_of(oid);
+  // (The caller checked the range against the object; stripes never pass
+  // its end, object sizes being multiples of 512.)
   uint64_t lo = stripe_floor(offset), hi = stripe_ceil(uint64_t(offset) + len);
-  assert(hi <= size);
-  (void)size;
   // Writes that share a stripe run one at a time (the read-modify-write
   // below would otherwise lose one of them).
   StripeLocks::Held held = stripe_locks_.lock(oid, lo, hi);
@@ -174,11 +173,10 @@ Status Gateway::ec_write(Kind kind, const EcShape& shape, uint64_t oid, const vo
     } else {
       // The partial head and tail stripes as they are now.
       if (lo != offset)
-        SD_TRY(ec_read(shape, oid, stripes.get(), kEcStripe, uint32_t(lo), copies, true));
+        SD_TRY(ec_read(shape, oid, stripes.get(), kEcStripe, uint32_t(lo), true));
       uint64_t tail = hi - kEcStripe;
       if (hi != uint64_t(offset) + len && (tail != lo || lo == offset))
-        SD_TRY(ec_read(shape, oid, stripes.get() + (tail - lo), kEcStripe, uint32_t(tail), copies,
-                       true));
+        SD_TRY(ec_read(shape, oid, stripes.get() + (tail - lo), kEcStripe, uint32_t(tail), true));
     }
   }
   if (len) std::memcpy(stripes.get() + (offset - lo), buf, len);

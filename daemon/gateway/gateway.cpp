@@ -29,12 +29,13 @@ uint32_t spread() {
 }  // namespace
 
 Status Gateway::read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies) {
-  assert(uint64_t(offset) + len <= policy_.object_size_of(oid));
-  if (auto shape = policy_.ec_shape(oid)) return ec_read(*shape, oid, buf, len, offset, copies);
+  ObjectLayout l = policy_.layout(oid, copies);
+  assert(uint64_t(offset) + len <= l.size);
+  if (l.shape) return ec_read(*l.shape, oid, buf, len, offset);
   Res last = Res::NoObj;
-  for (auto began = std::chrono::steady_clock::now();;) {
+  for (auto began = std::chrono::steady_clock::now();; l = policy_.layout(oid, copies)) {
     MembershipPtr m = members_.membership();
-    Placement p = m->ring.place(oid, policy_.copies_for(oid, copies));
+    Placement p = m->ring.place(oid, l.copies);
     if (!p.count) return err(Res::Halt);
     // The local copy first, then the others from a random start.
     int order[32];
@@ -69,10 +70,10 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const Payload& data, uint8_t 
   Res last = Res::Success;
   for (auto start = std::chrono::steady_clock::now();;) {
     MembershipPtr m = members_.membership();
-    const int nr_copies = policy_.copies_for(oid, copies);
     // Peers check the count and the coding we place the object with.
-    auto shape = policy_.ec_shape(oid);
-    const uint8_t coding = shape ? ec_copy_policy(*shape) : 0;
+    const ObjectLayout l = policy_.layout(oid, copies);
+    const int nr_copies = l.copies;
+    const uint8_t coding = l.copy_policy();
     Placement p = m->ring.place(oid, nr_copies);
     if (!p.count) return err(Res::Halt);
     if (kind != Kind::Remove) {
@@ -162,9 +163,10 @@ Status Gateway::write_all(Kind kind, uint64_t oid, const Payload& data, uint8_t 
 
 bool Gateway::read_local_cached(uint64_t oid, void* buf, uint32_t len, uint32_t offset,
                                 uint8_t copies) {
-  if (policy_.ec_shape(oid)) return false;  // a node holds strips of those
+  ObjectLayout l = policy_.layout(oid, copies);
+  if (l.shape) return false;  // a node holds strips of those
   MembershipPtr m = members_.membership();
-  if (!m->ring.holds(oid, policy_.copies_for(oid, copies), m->self_index)) return false;
+  if (!m->ring.holds(oid, l.copies, m->self_index)) return false;
   return replica_.read_cached(oid, buf, len, offset);
 }
 
@@ -205,17 +207,18 @@ void Gateway::drop_other_copies(uint64_t oid, const Membership& m, const Placeme
 
 Status Gateway::write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
                       uint8_t copies) {
-  assert(uint64_t(offset) + len <= policy_.object_size_of(oid));
-  if (auto shape = policy_.ec_shape(oid))
-    return ec_write(Kind::Write, *shape, oid, buf, len, offset, copies);
+  ObjectLayout l = policy_.layout(oid);
+  assert(uint64_t(offset) + len <= l.size);
+  if (l.shape) return ec_write(Kind::Write, *l.shape, oid, buf, len, offset, copies);
   return write_all(Kind::Write, oid, {buf, len, offset}, copies);
 }
 
 Status Gateway::create_and_write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
                                  uint8_t copies, uint64_t cow_oid) {
-  uint64_t size = policy_.object_size_of(oid);
+  ObjectLayout l = policy_.layout(oid);
+  const uint64_t size = l.size;
   assert(uint64_t(offset) + len <= size);
-  auto shape = policy_.ec_shape(oid);
+  const std::optional<EcShape>& shape = l.shape;
   if (!cow_oid || (offset == 0 && len == size)) {
     if (shape) return ec_write(Kind::Create, *shape, oid, buf, len, offset, copies);
     return write_all(Kind::Create, oid, {buf, len, offset}, copies);

@@ -81,9 +81,10 @@ class Gateway {
   };
   Status write_all(Kind kind, uint64_t oid, const Payload& data, uint8_t copies);
   // Erasure-coded data objects (erasure_io.cpp).
-  // `locked`: the caller holds the stripes (StripeLocks) already.
+  // `locked`: the caller holds the stripes (StripeLocks) already. (A
+  // coded object has D+P owners whatever count a client names.)
   Status ec_read(const EcShape& shape, uint64_t oid, void* buf, uint32_t len, uint32_t offset,
-                 uint8_t copies, bool locked = false);
+                 bool locked = false);
   Status ec_write(Kind kind, const EcShape& shape, uint64_t oid, const void* buf, uint32_t len,
                   uint32_t offset, uint8_t copies);
   // Reads len bytes at off of the strips at `positions` of p, in parallel,

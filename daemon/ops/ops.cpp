@@ -76,13 +76,13 @@ bool well_formed(Sheep& sheep, const OpInfo& op, const Request& req) {
   if (op.range == OpRange::None && h.opcode != kOpRemoveObj) return true;
   if (h.obj.copies > kMaxCopies) return false;
   if (op.range == OpRange::None) return true;
+  ObjectLayout l = sheep.policy.layout(h.obj.oid);
   int piece = kWholeObject;
-  if (op.range == OpRange::InPiece) {
-    auto shape = sheep.policy.ec_shape(h.obj.oid);
-    if (shape && h.obj.ec_index >= shape->strips()) return false;
-    piece = request_piece(sheep, h);
+  if (op.range == OpRange::InPiece && l.shape) {
+    piece = h.obj.ec_index;
+    if (!l.has_piece(piece)) return false;
   }
-  return uint64_t(h.obj.offset) + h.data_length <= sheep.policy.piece_size(h.obj.oid, piece);
+  return uint64_t(h.obj.offset) + h.data_length <= l.piece_size(piece);
 }
 
 }  // namespace

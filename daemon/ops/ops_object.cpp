@@ -75,10 +75,9 @@ Res lock_guard(Sheep& s, const Request& r, uint64_t oid, bool whole_object = fal
 // without a count (dog's own, upstream's) are not checked.
 Res copies_check(Sheep& s, const Request& r) {
   if (!r.hdr.obj.copies) return Res::Success;
-  auto own = s.policy.vdi_copies(r.hdr.obj.oid);
-  if (own && *own != r.hdr.obj.copies) return Res::OldNodeVer;
-  auto shape = s.policy.ec_shape(r.hdr.obj.oid);
-  if ((shape ? ec_copy_policy(*shape) : 0) != r.hdr.obj.copy_policy) return Res::OldNodeVer;
+  ObjectLayout l = s.policy.layout(r.hdr.obj.oid);
+  if (l.vdi_copies && *l.vdi_copies != r.hdr.obj.copies) return Res::OldNodeVer;
+  if (l.copy_policy() != r.hdr.obj.copy_policy) return Res::OldNodeVer;
   return Res::Success;
 }
 

@@ -11,12 +11,14 @@
 
 namespace sd {
 
-bool LocalReplica::fits(uint64_t oid, uint32_t len, uint64_t offset, int piece) const {
+bool LocalReplica::fits(uint64_t oid, uint32_t len, uint64_t offset, int piece,
+                        uint64_t* piece_size) const {
   // The piece must be one this object has: a whole copy of a replicated
   // object, or strip 0..D+P-1 of a coded one.
-  auto shape = policy_.ec_shape(oid);
-  if (shape ? piece < 0 || piece >= shape->strips() : piece != kWholeObject) return false;
-  return offset + len <= policy_.piece_size(oid, piece);
+  ObjectLayout l = policy_.layout(oid);
+  if (!l.has_piece(piece)) return false;
+  if (piece_size) *piece_size = l.piece_size(piece);
+  return offset + len <= l.piece_size(piece);
 }
 
 bool LocalReplica::current(uint64_t oid) { return audit_.check(oid, *members_.membership()); }
@@ -42,8 +44,8 @@ bool LocalReplica::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t o
 
 Status LocalReplica::create(uint64_t oid, uint32_t epoch, const void* buf, uint32_t len,
                             uint64_t offset, int piece) {
-  if (!fits(oid, len, offset, piece)) return err(Res::InvalidParms);
-  uint64_t size = policy_.piece_size(oid, piece);
+  uint64_t size = 0;
+  if (!fits(oid, len, offset, piece, &size)) return err(Res::InvalidParms);
   return audit_.write_whole(oid, epoch, [&] {
     return store_.create_and_write(oid, size, buf, len, offset, piece);
   });

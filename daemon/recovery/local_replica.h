@@ -62,7 +62,9 @@ class LocalReplica {
   Status remove(uint64_t oid);
 
  private:
-  bool fits(uint64_t oid, uint32_t len, uint64_t offset, int piece) const;
+  // *piece_size, when given, receives the piece's size.
+  bool fits(uint64_t oid, uint32_t len, uint64_t offset, int piece,
+            uint64_t* piece_size = nullptr) const;
   bool current(uint64_t oid);
 
   PlainStore& store_;

@@ -31,7 +31,8 @@ Status ObjectRecovery::fetch_exclusive(uint64_t oid, bool rebuild) {
   }
   MembershipPtr m = members_.membership();
   Status st;
-  int position = m->ring.position(oid, policy_.copies_for(oid), m->self_index);
+  ObjectLayout l = policy_.layout(oid);
+  int position = m->ring.position(oid, l.copies, m->self_index);
   if (position < 0) {
     // The epoch moved on and the object with it: the caller retries
     // under the new ring.
@@ -39,7 +40,7 @@ Status ObjectRecovery::fetch_exclusive(uint64_t oid, bool rebuild) {
   } else if (rebuild) {
     st = try_fetch_strip(oid, m, position);
   } else if (!audit_.has_current(oid, *m)) {
-    st = policy_.ec_shape(oid) ? try_fetch_strip(oid, m, position) : try_fetch(oid, m);
+    st = l.shape ? try_fetch_strip(oid, m, position) : try_fetch(oid, m);
   }
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -117,10 +118,9 @@ Status ObjectRecovery::read_from_peer(const NodeId& nid, uint64_t oid, uint32_t 
                                       void* buf, uint32_t size, uint32_t* copy_epoch, int piece) {
   auto peer = peers_.get(nid);
   if (!peer) return err(Res::NetworkError);
-  auto shape = policy_.ec_shape(oid);
+  ObjectLayout l = policy_.layout(oid);
   return peer::read_for_recovery(*peer, members_.membership()->epoch, oid, tgt_epoch, buf, size,
-                                 copy_epoch, uint8_t(policy_.copies_for(oid)), piece,
-                                 shape ? ec_copy_policy(*shape) : 0);
+                                 copy_epoch, uint8_t(l.copies), piece, l.copy_policy());
 }
 
 Status ObjectRecovery::read_for_recovery(uint64_t oid, uint32_t tgt_epoch, void* buf,

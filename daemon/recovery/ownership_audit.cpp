@@ -65,8 +65,8 @@ Status OwnershipAudit::retire(uint64_t oid, uint32_t epoch) {
 bool OwnershipAudit::has_current(uint64_t oid, const Membership& m) {
   if (!check(oid, m) || !store_.exists(oid)) return false;
   // Of an erasure-coded object, the strip of this node's position.
-  if (policy_.ec_shape(oid))
-    return store_.piece_of(oid) == m.ring.position(oid, policy_.copies_for(oid), m.self_index);
+  ObjectLayout l = policy_.layout(oid);
+  if (l.shape) return store_.piece_of(oid) == m.ring.position(oid, l.copies, m.self_index);
   return store_.piece_of(oid) == kWholeObject;
 }
 

@@ -16,12 +16,13 @@ namespace sd {
 
 Status ObjectRecovery::try_fetch_strip(uint64_t oid, const MembershipPtr& m, int want) {
   if (m->self_index < 0) return err(Res::NoObj);
-  auto shape = policy_.ec_shape(oid);
+  const ObjectLayout layout = policy_.layout(oid);
+  const std::optional<EcShape>& shape = layout.shape;
   if (!shape) return err(Res::NoObj);
   const NodeId& self = m->nodes[size_t(m->self_index)].nid;
   const int strips = shape->strips();
-  const int copies = policy_.copies_for(oid);
-  const uint32_t strip_len = uint32_t(policy_.piece_size(oid, want));
+  const int copies = layout.copies;
+  const uint32_t strip_len = uint32_t(layout.piece_size(want));
   std::vector<std::unique_ptr<uint8_t[]>> got(static_cast<size_t>(strips));
   int have = 0;
   // Puts the strip in place from got[want], or decodes it from any D.

@@ -107,12 +107,15 @@ Status PlainStore::set_layout(StoreLayout layout) {
 void PlainStore::for_each_entry(const std::function<void(int dfd, const char* name)>& fn) const {
   auto scan = [&](const std::string& path) {
     DIR* d = opendir(path.c_str());
-    if (!d) return;
+    if (!d) return false;
     while (dirent* de = readdir(d)) fn(dirfd(d), de->d_name);
     closedir(d);
+    return true;
   };
   scan(dir_);
-  scan(dir_ + "/meta");
+  // The tree's directories are made together (set_layout): without meta/
+  // there are none to look in.
+  if (!scan(dir_ + "/meta")) return;
   for (unsigned b = 0; b < 256; b++) {
     char bucket[8];
     std::snprintf(bucket, sizeof(bucket), "/%02x", b);
