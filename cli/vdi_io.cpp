@@ -53,11 +53,7 @@ sd::Result<std::unique_ptr<sd::Vdi>> open_vdi(const Context& ctx, const std::str
                                               const std::string& tag, uint32_t snapid) {
   sd::SheepClient* c = client_for(ctx.ep);
   if (!c) return sd::err(sd::Res::Eio);
-  auto v = sd::Vdi::open(*c, name, tag, snapid);
-  // sd::Vdi addresses blocks through the flat data_vdi_id map only; a hyper
-  // volume keeps a B-tree there, which a write would corrupt.
-  if (v.ok() && (*v)->header().store_policy != 0) return sd::err(sd::Res::NoSupport);
-  return v;
+  return sd::Vdi::open(*c, name, tag, snapid);
 }
 
 // The next chunk of [offset, end): up to the object boundary and kMaxChunk.
@@ -105,7 +101,8 @@ int vdi_read(Context& ctx) {
     sd::Status st = (*vdi)->read(buf.data(), n, off);
     if (!st.ok()) {
       uint64_t idx = off / osz;
-      uint32_t owner = (*vdi)->map_entry(idx);
+      auto entry = (*vdi)->map_entry(idx);
+      uint32_t owner = entry.ok() ? *entry : 0;
       err("Failed to read object %016llx %s",
           static_cast<unsigned long long>(sd::vid_to_data_oid(owner, idx)),
           sd::strerror(shown_res(st.code())));

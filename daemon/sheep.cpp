@@ -49,6 +49,7 @@ void Sheep::rebuild_vdi_table() {
     info.copies = h.nr_copies;
     info.copy_policy = h.copy_policy;
     info.block_size_shift = h.block_size_shift;
+    info.store_policy = h.store_policy;
     info.snapshot = inode_is_snapshot(h);
     info.deleted = inode_is_deleted(h);
     info.parent = h.parent_vdi_id;

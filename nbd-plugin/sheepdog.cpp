@@ -178,15 +178,6 @@ int sheepdog_get_ready() {
   }
   auto& vdi = the_export.vdi;
   vdi = std::move(*v);
-  if (vdi->header().store_policy != 0) {
-    // sd::Vdi reads the flat data_vdi_id map only; a B-tree would be
-    // misread as block owners.
-    nbdkit_error("sheepdog: %s is a hyper volume (store_policy %d), which is not supported",
-                 vdi_desc().c_str(), vdi->header().store_policy);
-    vdi.reset();
-    client.reset();
-    return -1;
-  }
   nbdkit_debug("%s is vid %" PRIx32 ", %" PRIu64 " bytes, %" PRIu64 "-byte objects%s",
                vdi_desc().c_str(), vdi->vid(), vdi->size(), vdi->object_size(),
                vdi->is_snapshot() || cfg.readonly ? ", read-only" : "");
@@ -367,12 +358,13 @@ int sheepdog_zero(void* h, uint32_t count, uint64_t offset, uint32_t flags) {
   const uint64_t end = offset + count;
   for (uint64_t pos = offset; pos < end;) {
     uint64_t stop = std::min(end, (pos / osz + 1) * osz);
-    if (V(h)->map_entry(pos / osz) && (flags & NBDKIT_FLAG_MAY_TRIM) && pos % osz == 0 &&
-        stop - pos == osz) {
+    auto owner = V(h)->map_entry(pos / osz);
+    if (!owner.ok()) return fail("zero", count, offset, owner.code());
+    if (*owner && (flags & NBDKIT_FLAG_MAY_TRIM) && pos % osz == 0 && stop - pos == osz) {
       // A whole object may simply be unmapped: it then reads as zeros.
       sd::Status st = locked_write(h, [&] { return V(h)->discard(osz, pos); });
       if (!st.ok()) return fail("zero", uint32_t(osz), pos, st.code());
-    } else if (V(h)->map_entry(pos / osz)) {
+    } else if (*owner) {
       if (flags & NBDKIT_FLAG_FAST_ZERO) {
         nbdkit_set_error(ENOTSUP);
         return -1;
@@ -389,22 +381,34 @@ int sheepdog_zero(void* h, uint32_t count, uint64_t offset, uint32_t flags) {
   return 0;
 }
 
-// Unallocated blocks (data_vdi_id entry 0) read as zeros: report them as
-// holes so that nbdcopy and friends can skip them.
+// Unallocated blocks (map entry 0, or no B-tree entry) read as zeros:
+// report them as holes so that nbdcopy and friends can skip them. A hole
+// runs to the next allocated block, found without visiting each index.
 int sheepdog_extents(void* h, uint32_t count, uint64_t offset, uint32_t flags,
                      struct nbdkit_extents* extents) {
+  constexpr uint32_t kHole = NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO;
   const uint64_t osz = V(h)->object_size();
   const uint64_t end = offset + count;
   uint64_t start = offset;
   while (start < end) {
     uint64_t idx = start / osz;
-    uint32_t type = V(h)->map_entry(idx) ? 0 : (NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO);
-    // Extend the run over following blocks of the same type.
-    uint64_t stop = (idx + 1) * osz;
-    while (stop < end) {
-      uint32_t t = V(h)->map_entry(stop / osz) ? 0 : (NBDKIT_EXTENT_HOLE | NBDKIT_EXTENT_ZERO);
-      if (t != type) break;
-      stop += osz;
+    auto next = V(h)->next_allocated(idx);
+    if (!next.ok()) return fail("extents", count, offset, next.code());
+    uint32_t type;
+    uint64_t stop;
+    if (*next != idx) {
+      type = kHole;
+      stop = *next == sd::Vdi::kNoBlock ? end : std::min(end, *next * osz);
+    } else {
+      // A run of allocated blocks.
+      type = 0;
+      stop = (idx + 1) * osz;
+      while (stop < end) {
+        auto n = V(h)->next_allocated(stop / osz);
+        if (!n.ok()) return fail("extents", count, offset, n.code());
+        if (*n != stop / osz) break;
+        stop += osz;
+      }
     }
     if (stop > end) stop = end;
     if (nbdkit_add_extent(extents, start, stop - start, type) == -1) return -1;

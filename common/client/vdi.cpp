@@ -28,6 +28,36 @@ Result<InodeHeader> read_inode_header(SheepClient& c, uint32_t vid) {
   return h;
 }
 
+// A hyper volume's B-tree I/O: reads through the client it was opened
+// with, writes through the write connection (set_write_client), with the
+// volume's copies.
+class Vdi::TreeIo : public HyperMapIo {
+ public:
+  TreeIo(Vdi& v, uint8_t copies) : v_(v), copies_(copies) {}
+  Status read(uint64_t oid, void* buf, uint32_t len, uint32_t offset) override {
+    return v_.client_.read_obj(oid, buf, len, offset, copies_);
+  }
+  Status write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset) override {
+    return v_.wc().write_obj(oid, buf, len, offset, copies_);
+  }
+  Status create(uint64_t oid, const void* buf, uint32_t len, uint32_t offset) override {
+    return v_.wc().create_and_write_obj(oid, buf, len, offset, copies_);
+  }
+
+ private:
+  Vdi& v_;
+  uint8_t copies_;
+};
+
+// Leaves kept per open hyper volume (4 MiB each at most): a lookup in a
+// region used recently reads nothing.
+constexpr size_t kCachedLeaves = 4;
+
+Vdi::Vdi(SheepClient& c, std::string name, std::string tag, uint32_t snapid)
+    : client_(c), name_(std::move(name)), tag_(std::move(tag)), snapid_(snapid) {}
+
+Vdi::~Vdi() = default;
+
 Result<std::unique_ptr<Vdi>> Vdi::open(SheepClient& c, const std::string& name,
                                        const std::string& tag, uint32_t snapid) {
   auto vid = lookup_vdi(c, name, tag, snapid);
@@ -40,7 +70,8 @@ Result<std::unique_ptr<Vdi>> Vdi::open(SheepClient& c, const std::string& name,
 Status Vdi::load(uint32_t vid) {
   auto h = read_inode_header(client_, vid);
   if (!h.ok()) return err(h.code());
-  if (h->store_policy != 0) return err(Res::NoSupport);  // hyper volumes: not yet
+  if (h->store_policy > 1) return err(Res::NoSupport);
+  if (h->store_policy == 1) return load_tree(*h);
   uint8_t shift = h->block_size_shift ? h->block_size_shift : kDefaultBlockSizeShift;
   if (shift < kMinBlockSizeShift || shift > kMaxBlockSizeShift) return err(Res::Eio);
   uint64_t nr = (h->vdi_size + (1ull << shift) - 1) >> shift;
@@ -81,6 +112,28 @@ Status Vdi::load(uint32_t vid) {
   return {};
 }
 
+Status Vdi::load_tree(const InodeHeader& h) {
+  uint8_t shift = h.block_size_shift ? h.block_size_shift : kDefaultBlockSizeShift;
+  if (shift < kMinBlockSizeShift || shift > kMaxBlockSizeShift) return err(Res::Eio);
+  auto io = std::make_unique<TreeIo>(*this, h.nr_copies);
+  auto tree = std::make_unique<HyperMap>(*io, h.vdi_id, kCachedLeaves);
+  SD_TRY(tree->load());
+  std::lock_guard<std::mutex> tl(tree_mu_);
+  // Moving to our vid's child (it was snapshotted under us): a block we
+  // allocated whose insert reached the old tree before the freeze is in
+  // the child's copy; one refused READONLY is redone by write_block. So
+  // the new tree is complete as it is.
+  std::unique_lock<std::shared_mutex> lk(mu_);
+  tree_ = std::move(tree);
+  tree_io_ = std::move(io);
+  header_ = h;
+  map_.clear();
+  block_size_shift_ = shift;
+  hyper_ = true;
+  readonly_ = inode_is_snapshot(header_) || !tag_.empty() || snapid_ != 0;
+  return {};
+}
+
 Status set_map_entry(SheepClient& c, uint32_t vid, uint64_t idx, uint32_t owner, uint8_t copies) {
   return c.write_obj(vid_to_vdi_oid(vid), &owner, sizeof(owner), uint32_t(inode_map_offset(idx)),
                      copies);
@@ -112,9 +165,37 @@ InodeHeader Vdi::header() const {
   return header_;
 }
 
-uint32_t Vdi::map_entry(uint64_t idx) const {
+Result<uint32_t> Vdi::map_entry(uint64_t idx) {
+  if (hyper_) {
+    if (idx >= kMaxDataObjs) return 0u;
+    std::lock_guard<std::mutex> tl(tree_mu_);
+    return tree_->lookup(uint32_t(idx));
+  }
   std::shared_lock<std::shared_mutex> lk(mu_);
-  return idx < map_.size() ? map_[idx] : 0;
+  return idx < map_.size() ? map_[idx] : 0u;
+}
+
+Result<uint64_t> Vdi::next_allocated(uint64_t idx) {
+  if (hyper_) {
+    if (idx >= kMaxDataObjs) return kNoBlock;
+    std::lock_guard<std::mutex> tl(tree_mu_);
+    auto next = tree_->next_allocated(uint32_t(idx));
+    if (!next.ok()) return err(next.code());
+    return *next == HyperMap::kNoBlock ? kNoBlock : *next;
+  }
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  for (uint64_t i = idx; i < map_.size(); i++)
+    if (map_[i]) return i;
+  return kNoBlock;
+}
+
+Status Vdi::set_own_entry(uint32_t vid, uint64_t idx, uint32_t owner, uint8_t copies) {
+  if (!hyper_) return set_map_entry(wc(), vid, idx, owner, copies);
+  std::lock_guard<std::mutex> tl(tree_mu_);
+  // The tree in memory is the current vid's: a stale vid (snapshotted
+  // and reloaded meanwhile) is the snapshot's, which takes no inserts.
+  if (header().vdi_id != vid) return err(Res::Readonly);
+  return tree_->set(uint32_t(idx), owner);
 }
 
 Status Vdi::read(void* buf, uint64_t len, uint64_t offset) {
@@ -133,8 +214,16 @@ Status Vdi::read(void* buf, uint64_t len, uint64_t offset) {
   return {};
 }
 
-uint32_t Vdi::current_entry(uint64_t idx) {
+Result<uint32_t> Vdi::current_entry(uint64_t idx) {
   uint32_t vid, e;
+  if (hyper_) {
+    auto got = map_entry(idx);
+    if (!got.ok() || !shared_writer_ || *got == header().vdi_id) return got;
+    // Another writer may have inserted since: the tree is read again.
+    std::lock_guard<std::mutex> tl(tree_mu_);
+    SD_TRY(tree_->load());
+    return tree_->lookup(uint32_t(idx));
+  }
   {
     std::shared_lock<std::shared_mutex> lk(mu_);
     vid = header_.vdi_id;
@@ -153,7 +242,9 @@ uint32_t Vdi::current_entry(uint64_t idx) {
 }
 
 Status Vdi::read_block(uint64_t idx, char* buf, uint32_t len, uint32_t off) {
-  uint32_t owner = shared_writer_ ? current_entry(idx) : map_entry(idx);
+  auto got = shared_writer_ ? current_entry(idx) : map_entry(idx);
+  if (!got.ok()) return err(got.code());
+  const uint32_t owner = *got;
   if (!owner) {
     std::memset(buf, 0, len);
     return {};
@@ -209,15 +300,20 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
       std::lock_guard<std::mutex> lk(create_mu_);
       writing_[idx]++;
     }
-    if (shared_writer_) current_entry(idx);  // what the other writer wrote is in map_ now
     uint32_t vid, owner;
     uint8_t copies;
     {
       std::shared_lock<std::shared_mutex> lk(mu_);
       vid = header_.vdi_id;
       copies = header_.nr_copies;
-      owner = idx < map_.size() ? map_[idx] : 0;
     }
+    // (With another writer, what it wrote is in the map now.)
+    auto got = shared_writer_ ? current_entry(idx) : map_entry(idx);
+    if (!got.ok()) {
+      done_writing(idx);
+      return err(got.code());
+    }
+    owner = *got;
     Status st;
     if (owner == vid) {
       st = wc().write_obj(vid_to_data_oid(vid, idx), buf, len, off, copies);
@@ -229,14 +325,16 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
       {
         std::unique_lock<std::mutex> lk(create_mu_);
         create_cv_.wait(lk, [&] { return !creating_.count(idx) && !writing_.count(idx); });
-        if (map_entry(idx) == vid) continue;  // created meanwhile: plain write
+        auto now = map_entry(idx);
+        if (!now.ok()) return err(now.code());
+        if (*now == vid) continue;  // created meanwhile: plain write
         creating_.insert(idx);
       }
       uint64_t cow = owner ? vid_to_data_oid(owner, idx) : 0;
       st = wc().create_and_write_obj(vid_to_data_oid(vid, idx), buf, len, off, copies, cow);
       if (st.ok()) {
-        st = set_map_entry(wc(), vid, idx, vid, copies);
-        if (st.ok()) {
+        st = set_own_entry(vid, idx, vid, copies);
+        if (st.ok() && !hyper_) {
           uint32_t child = 0;
           uint8_t child_copies = 0;
           {
@@ -285,7 +383,9 @@ Status Vdi::discard(uint64_t len, uint64_t offset) {
     uint64_t idx = offset / osz;
     uint32_t off = uint32_t(offset % osz);
     uint32_t n = uint32_t(std::min<uint64_t>(len, osz - off));
-    if (map_entry(idx)) {
+    auto owner = map_entry(idx);
+    if (!owner.ok()) return err(owner.code());
+    if (*owner) {
       if (off == 0 && n == osz) {
         SD_TRY(unmap_block(idx));
       } else {
@@ -316,10 +416,19 @@ Status Vdi::unmap_block(uint64_t idx) {
     vid = header_.vdi_id;
     copies = header_.nr_copies;
   }
-  Status st = set_map_entry(wc(), vid, idx, zero, copies);
-  if (st.ok()) {
+  auto old = hyper_ ? map_entry(idx) : Result<uint32_t>(0u);
+  Status st = old.ok() ? set_own_entry(vid, idx, zero, copies) : Status(err(old.code()));
+  if (st.ok() && !hyper_) {
     std::unique_lock<std::shared_mutex> lk(mu_);
     if (idx < map_.size()) map_[idx] = 0;
+  }
+  // A hyper volume's sheep frees nothing when an entry changes: an object
+  // of our own that the tree stopped naming goes now. Only our vid's tree
+  // can name it (a snapshot would have frozen the tree and refused the
+  // update), unless another writer shares the volume.
+  if (st.ok() && hyper_ && *old == vid && !shared_writer_) {
+    Status rm = wc().remove_obj(vid_to_data_oid(vid, idx), copies);
+    if (!rm.ok() && rm.code() != Res::NoObj) st = rm;
   }
   {
     std::lock_guard<std::mutex> lk(create_mu_);

@@ -13,6 +13,12 @@
 // and a copy-on-write waits for the plain writes of that block still in
 // flight to the old object. Blocks allocated in the old vid whose inode
 // update missed a snapshot taken meanwhile are referenced from the new one.
+//
+// A hyper volume (store_policy 1) keeps its map as a B-tree (HyperMap,
+// common/hyper_map.h): lookups go through it, with the root and a few
+// leaves cached, and allocations insert into it. Its B-tree is frozen
+// with the volume when it is snapshotted, so an insert refused READONLY is
+// redone against the new working vid.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -27,6 +33,7 @@
 
 #include "client/local_reader.h"
 #include "client/sheep_client.h"
+#include "hyper_map.h"
 #include "proto/inode.h"
 #include "result.h"
 
@@ -51,13 +58,18 @@ class Vdi {
   static Result<std::unique_ptr<Vdi>> open(SheepClient& c, const std::string& name,
                                            const std::string& tag = "", uint32_t snapid = 0);
 
+  ~Vdi();
   uint32_t vid() const;
   uint64_t size() const;
   uint64_t object_size() const { return 1ull << block_size_shift_; }
   bool is_snapshot() const { return readonly_.load(); }
   InodeHeader header() const;
+  bool is_hyper() const { return hyper_.load(); }
   // Owner vid of block idx (0 = unallocated).
-  uint32_t map_entry(uint64_t idx) const;
+  Result<uint32_t> map_entry(uint64_t idx);
+  // The first allocated block at or after idx, or kNoBlock.
+  static constexpr uint64_t kNoBlock = UINT64_MAX;
+  Result<uint64_t> next_allocated(uint64_t idx);
 
   // Byte-range I/O; ranges beyond size() are InvalidParms.
   Status read(void* buf, uint64_t len, uint64_t offset);
@@ -87,8 +99,7 @@ class Vdi {
   void set_write_client(SheepClient* writer) { writer_ = writer; }
 
  private:
-  Vdi(SheepClient& c, std::string name, std::string tag, uint32_t snapid)
-      : client_(c), name_(std::move(name)), tag_(std::move(tag)), snapid_(snapid) {}
+  Vdi(SheepClient& c, std::string name, std::string tag, uint32_t snapid);
   Status load(uint32_t vid);
   Status read_block(uint64_t idx, char* buf, uint32_t len, uint32_t off);
   Status write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t off);
@@ -97,7 +108,11 @@ class Vdi {
   void done_writing(uint64_t idx);
   // map_entry(idx), read again from the inode when another writer may
   // have changed it (set_shared_writer).
-  uint32_t current_entry(uint64_t idx);
+  Result<uint32_t> current_entry(uint64_t idx);
+  // Sets block idx of our own vid's map to owner: the flat entry, or an
+  // insert into the B-tree (Readonly once the vid is a snapshot).
+  Status set_own_entry(uint32_t vid, uint64_t idx, uint32_t owner, uint8_t copies);
+  Status load_tree(const InodeHeader& h);
   // Sets entry idx of vid's inode map to owner.
   Status reference_block(uint32_t vid, uint64_t idx, uint32_t owner, uint8_t copies);
   // Copies kept of blocks owned by vid `owner` (for local reads).
@@ -121,6 +136,14 @@ class Vdi {
   mutable std::shared_mutex mu_;  // guards header_ and map_
   InodeHeader header_{};
   std::vector<uint32_t> map_;
+  std::atomic<bool> hyper_{false};
+
+  // The B-tree of a hyper volume's current vid, and what it reads and
+  // writes through (this Vdi's connections).
+  class TreeIo;
+  std::unique_ptr<TreeIo> tree_io_;
+  std::mutex tree_mu_;  // guards tree_ (lookups move its leaf cache)
+  std::unique_ptr<HyperMap> tree_;
 
   std::mutex create_mu_;  // guards creating_ and writing_
   std::condition_variable create_cv_;

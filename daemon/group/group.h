@@ -85,7 +85,7 @@ struct VdiAddedMsg {
   uint8_t copies;
   uint8_t copy_policy;
   uint8_t block_size_shift;
-  uint8_t pad;
+  uint8_t store_policy;  // 1: a hyper volume
 };
 
 class Group : public ClusterEvents, public MembershipSource, public SettingsSource {

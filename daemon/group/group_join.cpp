@@ -42,7 +42,7 @@ using VdiList = std::vector<std::pair<uint32_t, VdiInfo>>;
 void write_vdis(RecordWriter& w, const VdiList& vdis) {
   w.u32(uint32_t(vdis.size()));
   for (const auto& [vid, v] : vdis) {
-    uint8_t flags = (v.snapshot ? 1 : 0) | (v.deleted ? 2 : 0);
+    uint8_t flags = (v.snapshot ? 1 : 0) | (v.deleted ? 2 : 0) | (v.store_policy == 1 ? 4 : 0);
     w.u32(vid).u8(v.copies).u8(v.copy_policy).u8(v.block_size_shift).u8(flags).u32(v.parent);
   }
 }
@@ -60,6 +60,7 @@ VdiList read_vdis(RecordReader& r) {
     v.parent = r.u32();
     v.snapshot = flags & 1;
     v.deleted = flags & 2;
+    v.store_policy = (flags & 4) ? 1 : 0;
     if (r.ok()) out.push_back({vid, v});
   }
   return out;

@@ -88,6 +88,7 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       info.copies = m.copies;
       info.copy_policy = m.copy_policy;
       info.block_size_shift = m.block_size_shift;
+      info.store_policy = m.store_policy;
       info.parent = m.parent;
       vdis_.add(m.new_vid, info, true);
       return Res::Success;

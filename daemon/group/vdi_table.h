@@ -18,6 +18,7 @@ struct VdiInfo {
   uint8_t copies = 0;
   uint8_t copy_policy = 0;
   uint8_t block_size_shift = 0;
+  uint8_t store_policy = 0;  // 1: a hyper volume (its block map is a B-tree)
   bool snapshot = false;  // decided in the cluster's order (VDI added)
   bool deleted = false;
   uint32_t parent = 0;

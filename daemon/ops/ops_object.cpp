@@ -20,10 +20,21 @@ namespace sd::ops {
 namespace {
 
 // Writes to a frozen (snapshot) VDI's data objects are refused.
-bool is_readonly(Sheep& s, uint64_t oid) {
-  if (!is_data_obj(oid)) return false;
+// Writes a snapshot (or a VDI being made one) refuses: its data objects,
+// and for a hyper volume its block map too (B-tree nodes, the root in the
+// inode's data area, btree_counter), which the snapshot's copy was taken
+// from (docs/PROTOCOL.md §5.4).
+bool is_readonly(Sheep& s, uint64_t oid, uint64_t offset, uint64_t len) {
+  const bool inode = is_vdi_obj(oid);
+  if (!is_data_obj(oid) && !is_vdi_btree_obj(oid) && !inode) return false;
   auto info = s.vdis.get(oid_to_vid(oid));
-  return info && (info->snapshot || info->frozen);
+  if (!info || !(info->snapshot || info->frozen)) return false;
+  if (!inode) return true;
+  if (info->store_policy != 1) return false;
+  const uint64_t end = offset + len;
+  const uint64_t counter = offsetof(InodeHeader, btree_counter);
+  return (offset < counter + 4 && end > counter) ||
+         (offset < kInodeHeaderSize + kInodeMapSize && end > kInodeHeaderSize);
 }
 
 // The inode fields administrators may write on a served VDI: its tag
@@ -92,7 +103,7 @@ Res epoch_check(Sheep& s, const Request& r) {
 
 Res create_and_write_obj(Sheep& s, Request& r) {
   if (!r.is_write()) return Res::InvalidParms;
-  if (is_readonly(s, r.hdr.obj.oid)) return Res::Readonly;
+  if (is_readonly(s, r.hdr.obj.oid, r.hdr.obj.offset, r.data_length())) return Res::Readonly;
   if (Res g = lock_guard(s, r, r.hdr.obj.oid, true); g != Res::Success) return g;
   uint64_t cow = (r.hdr.flags & kFlagCow) ? r.hdr.obj.cow_oid : 0;
   return s.gateway
@@ -131,7 +142,7 @@ bool read_peer_cached(Sheep& s, Request& r) {
 Res write_obj(Sheep& s, Request& r) {
   if (!r.is_write()) return Res::InvalidParms;
   uint64_t oid = r.hdr.obj.oid;
-  if (is_readonly(s, oid)) return Res::Readonly;
+  if (is_readonly(s, oid, r.hdr.obj.offset, r.data_length())) return Res::Readonly;
   if (Res g = lock_guard(s, r, oid); g != Res::Success) return g;
   // A write into an inode's map may drop references: VdiOps frees what
   // nothing names any more.

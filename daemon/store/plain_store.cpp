@@ -79,7 +79,9 @@ std::string object_file_name(uint64_t oid, int piece) {
 
 std::string PlainStore::object_dir(uint64_t oid) const {
   if (layout_.load() == StoreLayout::Plain) return dir_;
-  if (is_data_obj(oid) || is_ledger_obj(oid)) {
+  // Inode, vmstate and attribute objects in meta/; data, ledger and B-tree
+  // objects in the bucket of their vid's low byte (docs/PROTOCOL.md §9.3).
+  if (!is_vdi_obj(oid) && !is_vmstate_obj(oid) && !is_vdi_attr_obj(oid)) {
     char bucket[8];
     std::snprintf(bucket, sizeof(bucket), "/%02x", unsigned(oid >> 32) & 0xffu);
     return dir_ + bucket;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hash.h"
+#include "hyper_map.h"
 #include "base/log.h"
 #include "erasure_code.h"
 #include "oid.h"
@@ -18,6 +19,7 @@
 #include "group/vdi_table.h"
 #include "peers/peer_calls.h"
 #include "peers/peer_pool.h"
+#include "vdi/hyper_tree.h"
 
 namespace sd {
 
@@ -163,9 +165,8 @@ Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
   }
   uint8_t shift = p.block_size_shift ? p.block_size_shift : cs.block_size_shift;
   if (shift < kMinBlockSizeShift || shift > kMaxBlockSizeShift) return err(Res::InvalidParms);
-  if (p.store_policy != 0) return err(Res::NoSupport);  // hyper volumes: not yet
+  if (p.store_policy > 1) return err(Res::InvalidParms);
   if (copies == 0 || copies > kMaxCopies) return err(Res::InvalidParms);
-  if (p.size > (1ull << shift) * kInodeDataIndex) return err(Res::InvalidParms);
 
   Found f = lookup({p.name, "", 0});
   if (f.res != Res::Success && f.res != Res::NoVdi) return err(f.res);
@@ -183,60 +184,87 @@ Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
     snap_id = f.next_snap_id;
     if (!base) base = f.vid;
   }
-  uint32_t vid = f.free_vid;
 
   auto inode = std::make_unique<char[]>(kInodeHeaderSize + kInodeMapSize);
   std::memset(inode.get(), 0, kInodeHeaderSize);
   auto* h = reinterpret_cast<InodeHeader*>(inode.get());
   uint64_t nr_map = 0;
+  uint8_t store_policy = p.store_policy;
+  InodeHeader bh{};
   if (base) {
-    // Clone, snapshot or rollback: start from the base's map.
-    InodeHeader bh;
     SD_TRY(gateway_.read(vid_to_vdi_oid(base), &bh, sizeof(bh), 0));
     if (inode_is_deleted(bh) && bh.vdi_size == 0) return err(Res::NoBaseVdi);
-    nr_map = map_entries(bh);
-    if (nr_map)
-      SD_TRY(gateway_.read(vid_to_vdi_oid(base), inode.get() + kInodeHeaderSize,
-                                 uint32_t(nr_map * 4), uint32_t(inode_map_offset(0))));
+    // The data area holds the base's kind of map: a copy is of that kind.
+    store_policy = bh.store_policy == 1 ? 1 : 0;
     if (p.snapid) {  // the new working VDI inherits the base's layout
       copies = bh.nr_copies;
       policy = bh.copy_policy;
       shift = bh.block_size_shift;
     }
   }
-  uint64_t t = now_timestamp();
+  const uint64_t t = now_timestamp();
+  if (old_vid) {
+    // Freeze the working VDI before its map is copied: from here its data
+    // objects and its map are read-only here; every node marks it a
+    // snapshot with the VDI added.
+    SD_TRY(gateway_.write(vid_to_vdi_oid(old_vid), &t, sizeof(t),
+                                offsetof(InodeHeader, snap_ctime)));
+    vdis_.freeze(old_vid);
+  }
+  // Flat maps address 2^20 objects, B-trees 2^32 (16 PiB of 4 MiB ones).
+  const uint64_t max_objects = store_policy == 1 ? kMaxDataObjs : kInodeDataIndex;
+  if (p.size > (1ull << shift) * max_objects) return err(Res::InvalidParms);
+  // Vid `vid` is ours until VDI added is sent (the lock is held).
+  uint32_t vid = f.free_vid;
+  uint32_t root_len = 0, btree_counter = 0;
+  if (store_policy == 1) {
+    char* root = inode.get() + kInodeHeaderSize;
+    if (base) {
+      // Depth-2 leaves are duplicated for the new vid first: its inode
+      // never names a leaf that is not written.
+      auto used = hyper_.copy_for(base, vid, copies, root, &btree_counter);
+      if (!used.ok()) {
+        sd_err("cannot copy the B-tree of vid %" PRIx32 ": %s", base, strerror(used.code()));
+        return err(used.code());
+      }
+      root_len = *used;
+    } else {
+      HyperTree::empty_root(root);
+      root_len = uint32_t(kBtreeHeaderSize);
+    }
+  } else if (base) {
+    // Clone, snapshot or rollback: start from the base's map.
+    nr_map = map_entries(bh);
+    if (nr_map)
+      SD_TRY(gateway_.read(vid_to_vdi_oid(base), inode.get() + kInodeHeaderSize,
+                                 uint32_t(nr_map * 4), uint32_t(inode_map_offset(0))));
+  }
   std::memcpy(h->name, p.name.data(), std::min(p.name.size(), kMaxVdiLen - 1));
   h->create_time = t;
   h->vdi_size = p.size;
   h->copy_policy = policy;
-  h->store_policy = p.store_policy;
+  h->store_policy = store_policy;
+  h->btree_counter = btree_counter;
   h->nr_copies = copies;
   h->block_size_shift = shift;
   h->snap_id = snap_id;
   h->vdi_id = vid;
   h->parent_vdi_id = base;
-  uint64_t nr_new = map_entries(*h);
+  uint64_t nr_new = store_policy == 1 ? 0 : map_entries(*h);
   if (nr_new < nr_map) {  // entries beyond the new size are not carried over
     std::memset(inode.get() + inode_map_offset(nr_new), 0, (nr_map - nr_new) * 4);
     nr_map = nr_new;
   }
-  if (old_vid) {
-    // Freeze the working VDI first: from here its data objects are
-    // read-only here; every node marks it a snapshot with the VDI added.
-    SD_TRY(gateway_.write(vid_to_vdi_oid(old_vid), &t, sizeof(t),
-                                offsetof(InodeHeader, snap_ctime)));
-    vdis_.freeze(old_vid);
-  }
   // As upstream, a failure to write the new inode (no space, no node to
   // store it) is reported as such.
   if (Status st = gateway_.create_and_write(vid_to_vdi_oid(vid), inode.get(),
-                                                  uint32_t(kInodeHeaderSize + nr_map * 4), 0,
+                                                  uint32_t(kInodeHeaderSize + nr_map * 4 + root_len), 0,
                                                   copies);
       !st.ok()) {
     sd_err("cannot write the inode of %s: %s", p.name.c_str(), strerror(st.code()));
     return err(Res::VdiWrite);
   }
-  VdiAddedMsg msg{vid, old_vid, base, copies, policy, shift, 0};
+  VdiAddedMsg msg{vid, old_vid, base, copies, policy, shift, store_policy};
   Res r = group_.vdi_added(msg);
   if (r != Res::Success) return err(r);
   sd_info("created vdi %s vid %" PRIx32 " (base %" PRIx32 ", snapshot of %" PRIx32 ")",
@@ -256,7 +284,8 @@ Result<VdiReply> VdiOps::remove(const VdiLookup& q) {
   // A served VDI stays: its writer would go on writing a deleted VDI (or,
   // with recycled vids, the next VDI to get this vid).
   if (locks_.get(f.vid)) return err(Res::VdiLocked);
-  uint64_t nr = map_entries(h);
+  const bool hyper = h.store_policy == 1;
+  uint64_t nr = hyper ? 0 : map_entries(h);
   std::vector<uint32_t> map(nr);
   if (nr) SD_TRY(gateway_.read(oid, map.data(), uint32_t(nr * 4), uint32_t(inode_map_offset(0))));
   for (uint32_t e : map) {
@@ -278,8 +307,33 @@ Result<VdiReply> VdiOps::remove(const VdiLookup& q) {
     return err(st.code());
   }
   sd_info("deleted vdi vid %" PRIx32, f.vid);
+  // A hyper volume's objects are freed here (as upstream's sheep does),
+  // after the deletion is decided: a failure leaks, never loses.
+  if (hyper) free_hyper(f.vid, h.nr_copies);
   if (group_.settings().flags & kClusterRecycleVid) release_family(f.vid);
   return reply;
+}
+
+void VdiOps::free_hyper(uint32_t vid, uint8_t copies) {
+  // A descendant (a clone or the working VDI of a deleted snapshot) may
+  // still read this vid's blocks: those stay.
+  std::vector<std::pair<uint32_t, uint8_t>> others;
+  for (uint32_t v : vdis_.family(vid)) {
+    auto info = vdis_.get(v);
+    if (v != vid && info && !info->deleted) others.push_back({v, info->copies});
+  }
+  hyper_.free_objects(vid, copies, [&](uint32_t idx) {
+    for (const auto& [v, c] : others) {
+      auto owner = hyper_.lookup(v, idx, c);
+      if (!owner.ok() || *owner == vid) return true;  // unreadable: kept
+    }
+    return false;
+  });
+  const char empty[kBtreeHeaderSize] = {};
+  if (Status st = gateway_.write(vid_to_vdi_oid(vid), empty, sizeof(empty),
+                                 uint32_t(kInodeHeaderSize), copies);
+      !st.ok())
+    sd_err("cannot empty the B-tree root of vid %" PRIx32 ": %s", vid, strerror(st.code()));
 }
 
 void VdiOps::release_family(uint32_t vid) {
@@ -366,6 +420,8 @@ void VdiOps::release_objects(const std::vector<std::pair<uint32_t, uint32_t>>& o
     // (RELEASE_OBJECTS comes from peers: an index past a flat inode's map
     // names no entry to read, and no object this sheep could have made.)
     if (idx >= kInodeDataIndex) continue;
+    // A hyper volume's blocks are freed when it is deleted (free_hyper).
+    if (auto oi = vdis_.get(owner); oi && oi->store_policy == 1) continue;
     // The family of the owner: itself and every descendant.
     std::vector<uint32_t> family{owner}, queue{owner};
     while (!queue.empty()) {
@@ -403,6 +459,9 @@ Status VdiOps::write_inode(uint64_t oid, const char* data, uint32_t len, uint32_
                           uint8_t copies) {
   uint32_t first = 0, count = 0;
   std::vector<uint32_t> old_entries;
+  // A hyper volume's data area is a B-tree, not map entries.
+  auto info = vdis_.get(oid_to_vid(oid));
+  if (info && info->store_policy == 1) return gateway_.write(oid, data, len, offset, copies);
   covered_entries(offset, len, &first, &count);
   if (count) {
     old_entries.resize(count);

@@ -20,6 +20,7 @@
 
 #include "proto/inode.h"
 #include "result.h"
+#include "vdi/hyper_tree.h"
 
 namespace sd {
 
@@ -59,7 +60,12 @@ class VdiOps {
   // VDIs a client holds (those are not deleted).
   VdiOps(Gateway& gateway, VdiTable& vdis, const VdiLocks& locks, Group& group,
          PeerPool& admin_peers)
-      : gateway_(gateway), vdis_(vdis), locks_(locks), group_(group), admin_peers_(admin_peers) {}
+      : gateway_(gateway),
+        vdis_(vdis),
+        locks_(locks),
+        group_(group),
+        admin_peers_(admin_peers),
+        hyper_(gateway) {}
   Result<VdiReply> get_info(const VdiLookup& q);
   Result<VdiReply> create(const NewVdiParams& p);
   // DEL_VDI. VdiLocked while a client holds the VDI's lock (checked again
@@ -91,6 +97,9 @@ class VdiOps {
   // Recycled VIDs: frees the inodes and vids of vid's family once every
   // member is deleted.
   void release_family(uint32_t vid);
+  // Frees the objects of a deleted hyper volume that no live descendant
+  // reads, and empties its B-tree root.
+  void free_hyper(uint32_t vid, uint8_t copies);
   VdiReply reply_for(uint32_t vid, const InodeHeader& h) const;
 
   // Sends released (vid, idx) objects to the master to be freed there.
@@ -101,6 +110,7 @@ class VdiOps {
   const VdiLocks& locks_;
   Group& group_;
   PeerPool& admin_peers_;
+  HyperTree hyper_;  // hyper volumes' B-trees
   std::mutex mu_;
 };
 

@@ -1,4 +1,4 @@
-// The B-tree block map of hyper volumes (common/client/hyper_map.h),
+// The B-tree block map of hyper volumes (common/hyper_map.h),
 // against objects kept in memory.
 #include <doctest/doctest.h>
 
@@ -9,7 +9,7 @@
 #include <random>
 #include <vector>
 
-#include "client/hyper_map.h"
+#include "hyper_map.h"
 #include "oid.h"
 #include "proto/inode.h"
 
@@ -171,4 +171,70 @@ TEST_CASE("hyper map: a full root refuses more leaves with NO_SPACE and keeps wh
   REQUIRE(again.load().ok());
   for (uint32_t i = 0; i < idx; i++) CHECK(*again.lookup(i) == i + 10);
   CHECK(*again.lookup(idx) == 0u);
+}
+
+namespace {
+void put(std::vector<uint8_t>& v, size_t off, const void* p, size_t n) {
+  if (v.size() < off + n) v.resize(off + n);
+  std::memcpy(v.data() + off, p, n);
+}
+void put32(std::vector<uint8_t>& v, size_t off, uint32_t x) { put(v, off, &x, 4); }
+void put64(std::vector<uint8_t>& v, size_t off, uint64_t x) { put(v, off, &x, 8); }
+}  // namespace
+
+TEST_CASE("hyper map: a depth-2 tree built byte by byte as upstream writes it is read right") {
+  // Root: header 0x6274, depth 2, 2 entries; indirect entries of 16 bytes
+  // (max idx u32, 4 pad bytes, leaf oid u64). Leaves: depth-1 headers and
+  // 8-byte (idx, vid) entries. Pad bytes hold garbage, as nothing reads
+  // them.
+  MemoryObjects m = with_inode();
+  const uint64_t inode = sd::vid_to_vdi_oid(kVid);
+  const uint64_t leaf0 = sd::vid_to_btree_oid(kVid, 0), leaf1 = sd::vid_to_btree_oid(kVid, 1);
+  auto& root = m.objects[inode];
+  const size_t r = sd::kInodeHeaderSize;
+  put32(root, offsetof(sd::InodeHeader, btree_counter), 2);
+  put32(root, r, 0x00026274);  // magic, depth 2
+  put32(root, r + 4, 2);
+  put32(root, r + 8, 2000);
+  put32(root, r + 12, 0xdeadbeef);
+  put64(root, r + 16, leaf0);
+  put32(root, r + 24, 5000000);
+  put32(root, r + 28, 0xdeadbeef);
+  put64(root, r + 32, leaf1);
+  std::vector<uint8_t> l0, l1;
+  put32(l0, 0, 0x00016274);
+  put32(l0, 4, 3);
+  const uint32_t e0[][2] = {{0, kVid}, {7, 0x42}, {2000, 0}};
+  for (int i = 0; i < 3; i++) put32(l0, 8 + 8 * i, e0[i][0]), put32(l0, 12 + 8 * i, e0[i][1]);
+  put32(l1, 0, 0x00016274);
+  put32(l1, 4, 2);
+  const uint32_t e1[][2] = {{1048576, kVid}, {5000000, kVid}};
+  for (int i = 0; i < 2; i++) put32(l1, 8 + 8 * i, e1[i][0]), put32(l1, 12 + 8 * i, e1[i][1]);
+  m.objects[leaf0] = l0;
+  m.objects[leaf1] = l1;
+
+  sd::HyperMap map(m, kVid, 1);
+  REQUIRE(map.load().ok());
+  CHECK(map.depth() == 2);
+  CHECK(map.root_entries() == 2);
+  CHECK(map.btree_counter() == 2);
+  CHECK(*map.lookup(0) == kVid);
+  CHECK(*map.lookup(7) == 0x42u);
+  CHECK(*map.lookup(8) == 0u);
+  CHECK(*map.lookup(2000) == 0u);  // an entry naming nothing (discarded)
+  CHECK(*map.lookup(1048576) == kVid);
+  CHECK(*map.lookup(5000000) == kVid);
+  CHECK(*map.lookup(5000001) == 0u);
+  // Holes are skipped, entries naming nothing included.
+  CHECK(*map.next_allocated(1) == 7u);
+  CHECK(*map.next_allocated(8) == 1048576u);
+  CHECK(*map.next_allocated(1048577) == 5000000u);
+  CHECK(*map.next_allocated(5000001) == sd::HyperMap::kNoBlock);
+  CHECK(map.cached_leaves() == 1);  // bounded as asked
+  // An insert into the second leaf lands as upstream would lay it out.
+  REQUIRE(map.set(3000000, 0x42).ok());
+  CHECK(u32_at(m, leaf1, 4) == 3u);
+  CHECK(u32_at(m, leaf1, 16) == 3000000u);
+  CHECK(u32_at(m, leaf1, 20) == 0x42u);
+  CHECK(u32_at(m, leaf1, 24) == 5000000u);
 }

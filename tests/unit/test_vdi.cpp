@@ -129,8 +129,8 @@ TEST_CASE("a write across an object boundary allocates both objects") {
   CHECK(f.sheep.map_entry(vid, 0) == vid);
   CHECK(f.sheep.map_entry(vid, 1) == vid);
   CHECK(f.sheep.map_entry(vid, 2) == 0);
-  CHECK(vdi.map_entry(0) == vid);
-  CHECK(vdi.map_entry(1) == vid);
+  CHECK(*vdi.map_entry(0) == vid);
+  CHECK(*vdi.map_entry(1) == vid);
 
   // Reading back crosses the boundary too.
   std::vector<char> back(300);
@@ -183,7 +183,7 @@ TEST_CASE("a block owned by a parent snapshot is copied on write") {
   REQUIRE(v.ok());
   sd::Vdi& vdi = **v;
   CHECK(vdi.vid() == vid);
-  CHECK(vdi.map_entry(1) == parent);
+  CHECK(*vdi.map_entry(1) == parent);
 
   // Reads of the shared block go to the parent's object.
   f.sheep.clear_log();
@@ -211,7 +211,7 @@ TEST_CASE("a block owned by a parent snapshot is copied on write") {
   CHECK(log[1].offset == 4664 + 4);
   CHECK(log[1].value == vid);
   CHECK(f.sheep.map_entry(vid, 1) == vid);
-  CHECK(vdi.map_entry(1) == vid);
+  CHECK(*vdi.map_entry(1) == vid);
 
   // The new object is the old one with the write laid over it; the
   // snapshot's object is untouched.
@@ -233,7 +233,7 @@ TEST_CASE("READONLY after a snapshot behind our back: re-lookup and COW to the n
   sd::Vdi& vdi = **v;
   std::vector<char> first = bytes(1000, 5);
   REQUIRE(vdi.write(first.data(), first.size(), 0).ok());
-  CHECK(vdi.map_entry(0) == old_vid);
+  CHECK(*vdi.map_entry(0) == old_vid);
 
   // Someone else snapshots the VDI: old_vid becomes read-only.
   uint32_t new_vid = f.sheep.snapshot("alpha", "backup");

@@ -1,5 +1,5 @@
 // The B-tree block map of hyper volumes (see hyper_map.h).
-#include "client/hyper_map.h"
+#include "hyper_map.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -283,6 +283,23 @@ Status HyperMap::insert_depth2(uint32_t idx, uint32_t owner) {
   while (leaves_.size() > max_leaves_) leaves_.pop_back();
   SD_TRY(write_root(kpos));
   return insert_depth2(idx, owner);
+}
+
+Result<uint64_t> HyperMap::next_allocated(uint32_t from) {
+  if (depth_ == 1) {
+    for (auto it = lower(leaf_root_, from); it != leaf_root_.end(); ++it)
+      if (it->owner) return uint64_t(it->idx);
+    return kNoBlock;
+  }
+  for (auto k = lower(indirect_, from); k != indirect_.end(); ++k) {
+    const uint64_t oid = k->oid;
+    auto l = leaf(oid);
+    if (!l.ok()) return err(l.code());
+    auto& entries = (*l)->entries;
+    for (auto it = lower(entries, from); it != entries.end(); ++it)
+      if (it->owner) return uint64_t(it->idx);
+  }
+  return kNoBlock;
 }
 
 Status HyperMap::for_each(const std::function<void(uint32_t idx, uint32_t owner)>& fn) {

@@ -71,6 +71,11 @@ class HyperMap {
   Status set(uint32_t idx, uint32_t owner);
   // Every entry in idx order (owner 0 included).
   Status for_each(const std::function<void(uint32_t idx, uint32_t owner)>& fn);
+  // The first block at or after `from` that names an object: its index,
+  // or kNoBlock when there is none (holes are skipped without reading
+  // every index).
+  static constexpr uint64_t kNoBlock = UINT64_MAX;
+  Result<uint64_t> next_allocated(uint32_t from);
 
   int depth() const { return depth_; }
   size_t root_entries() const { return depth_ == 1 ? leaf_root_.size() : indirect_.size(); }

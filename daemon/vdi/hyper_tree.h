@@ -1,0 +1,50 @@
+// The sheep's side of hyper volumes (store_policy 1; docs/PROTOCOL.md
+// §5.4): what NEW_VDI and DEL_VDI do with a B-tree block map. Clients
+// allocate and update the tree themselves (common/hyper_map.h); the sheep
+// only starts a tree, copies one for a snapshot or clone (duplicating the
+// leaves under the new vid, as upstream's sheep does), and frees the
+// objects of a deleted volume.
+//
+// Folder vdi/ may use base/, peers/, group/ and gateway/.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "result.h"
+
+namespace sd {
+
+class Gateway;
+
+class HyperTree {
+ public:
+  explicit HyperTree(Gateway& gateway) : gateway_(gateway) {}
+
+  // The 8-byte header of an empty depth-1 root.
+  static void empty_root(char out[8]);
+
+  // Fills `root` (the start of the new inode's data area, 4 MiB) with a
+  // copy of base_vid's tree for new_vid: a depth-1 root as it is; a
+  // depth-2 root with every leaf duplicated as new_vid's B-tree objects
+  // 0..n-1 (written here, with `copies`). Returns the bytes of root used;
+  // *counter is new_vid's btree_counter.
+  Result<uint32_t> copy_for(uint32_t base_vid, uint32_t new_vid, uint8_t copies, char* root,
+                            uint32_t* counter);
+
+  // Owner of block idx in vid's tree (0: unallocated).
+  Result<uint32_t> lookup(uint32_t vid, uint32_t idx, uint8_t copies);
+
+  // Frees a deleted hyper volume's objects: every data object it owns
+  // that `still_named(idx)` does not claim (a descendant still reading
+  // it), then its B-tree leaves. Returns the number of data objects
+  // freed; failures are logged and leave objects behind (a leak, never a
+  // loss).
+  size_t free_objects(uint32_t vid, uint8_t copies,
+                      const std::function<bool(uint32_t idx)>& still_named);
+
+ private:
+  Gateway& gateway_;
+};
+
+}  // namespace sd
