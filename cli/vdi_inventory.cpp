@@ -5,71 +5,23 @@
 #include <algorithm>
 #include <cstring>
 
+#include "client/client_map_io.h"
 #include "client/requests.h"
+#include "hyper_map.h"
 #include "oid.h"
 
 namespace dog {
 
 namespace {
 
-constexpr uint16_t kBtreeMagic = 0x6274;
-
-struct BtreeHeader {
-  uint16_t magic;
-  uint16_t depth;
-  uint32_t entries;
-};
-static_assert(sizeof(BtreeHeader) == 8);
-
-struct BtreeLeafEntry {
-  uint32_t idx;
-  uint32_t vdi_id;
-};
-static_assert(sizeof(BtreeLeafEntry) == 8);
-
-struct BtreeIndirectEntry {
-  uint32_t idx;
-  uint32_t pad;
-  uint64_t oid;
-};
-static_assert(sizeof(BtreeIndirectEntry) == 16);
-
-constexpr uint32_t kMaxLeafEntries = (sd::kBtreeNodeSize - sizeof(BtreeHeader)) / 8;
-constexpr uint32_t kMaxIndirectEntries = (sd::kBtreeNodeSize - sizeof(BtreeHeader)) / 16;
-
-sd::Status walk_leaf_entries(const std::vector<BtreeLeafEntry>& v,
-                             const std::function<void(uint64_t, uint32_t)>& fn) {
-  for (const auto& e : v)
-    if (e.vdi_id) fn(e.idx, e.vdi_id);
-  return {};
-}
-
-sd::Status walk_btree(sd::SheepClient& c, uint32_t vid,
+sd::Status walk_btree(sd::SheepClient& c, uint32_t vid, const sd::InodeHeader& hdr,
                       const std::function<void(uint64_t, uint32_t)>& fn) {
-  const uint64_t inode_oid = sd::vid_to_vdi_oid(vid);
-  const uint32_t area = uint32_t(sd::kInodeHeaderSize);
-  BtreeHeader root{};
-  SD_TRY(c.read_obj(inode_oid, &root, sizeof(root), area));
-  if (root.magic != kBtreeMagic || root.entries == 0) return {};  // not initialised
-  if (root.depth == 1) {
-    std::vector<BtreeLeafEntry> v(std::min(root.entries, kMaxLeafEntries));
-    SD_TRY(c.read_obj(inode_oid, v.data(), uint32_t(v.size() * sizeof(v[0])),
-                      area + uint32_t(sizeof(root))));
-    return walk_leaf_entries(v, fn);
-  }
-  if (root.depth != 2) return sd::err(sd::Res::Eio);
-  std::vector<BtreeIndirectEntry> ind(std::min(root.entries, kMaxIndirectEntries));
-  SD_TRY(c.read_obj(inode_oid, ind.data(), uint32_t(ind.size() * sizeof(ind[0])),
-                    area + uint32_t(sizeof(root))));
-  for (const auto& e : ind) {
-    BtreeHeader leaf{};
-    SD_TRY(c.read_obj(e.oid, &leaf, sizeof(leaf), 0));
-    if (leaf.magic != kBtreeMagic || leaf.entries == 0) continue;
-    std::vector<BtreeLeafEntry> v(std::min(leaf.entries, kMaxLeafEntries));
-    SD_TRY(c.read_obj(e.oid, v.data(), uint32_t(v.size() * sizeof(v[0])), sizeof(leaf)));
-    SD_TRY(walk_leaf_entries(v, fn));
-  }
-  return {};
+  sd::ClientMapIo io(c, hdr.nr_copies);
+  sd::HyperMap map(io, vid, 1);  // leaves are visited once each, in order
+  SD_TRY(map.load());
+  return map.for_each([&](uint32_t idx, uint32_t owner) {
+    if (owner) fn(idx, owner);
+  });
 }
 
 }  // namespace
@@ -136,7 +88,7 @@ sd::Status for_each_vdi(const sd::Endpoint& ep,
 
 sd::Status for_each_allocated(sd::SheepClient& c, uint32_t vid, const sd::InodeHeader& hdr,
                               const std::function<void(uint64_t idx, uint32_t owner)>& fn) {
-  if (hdr.store_policy == 1) return walk_btree(c, vid, fn);
+  if (hdr.store_policy == 1) return walk_btree(c, vid, hdr, fn);
   uint64_t nr = std::min<uint64_t>(vdi_object_count(hdr), sd::kInodeDataIndex);
   if (nr == 0) return {};
   std::vector<uint32_t> map(nr);

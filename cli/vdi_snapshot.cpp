@@ -16,7 +16,9 @@
 #include <cstring>
 #include <vector>
 
+#include "client/client_map_io.h"
 #include "client/vdi.h"
+#include "hyper_map.h"
 #include "oid.h"
 #include "proto/inode.h"
 #include "size.h"
@@ -41,14 +43,26 @@ bool has_own_objects(sd::SheepClient& c, uint32_t vid, const sd::InodeHeader& h)
 }
 
 // -P / -n: give the clone its own copy of every object (-P also allocates
-// the holes), pointing its map at them.
-sd::Status copy_objects(sd::SheepClient& c, const FullInode& base, uint32_t vid) {
+// the holes of a flat VDI), pointing its map at them. A hyper volume's
+// blocks come from its B-tree and go into the clone's.
+sd::Status copy_objects(sd::SheepClient& c, const FullInode& base, uint32_t base_vid,
+                        uint32_t vid) {
   const uint64_t osz = vdi_object_size(base.hdr);
-  const uint64_t nr = std::min<uint64_t>(vdi_object_count(base.hdr), sd::kInodeDataIndex);
+  const bool hyper = base.hdr.store_policy == 1;
+  std::vector<std::pair<uint64_t, uint32_t>> blocks;  // (idx, owner)
+  if (hyper) {
+    SD_TRY(for_each_allocated(c, base_vid, base.hdr,
+                              [&](uint64_t idx, uint32_t owner) { blocks.push_back({idx, owner}); }));
+  } else {
+    const uint64_t nr = std::min<uint64_t>(vdi_object_count(base.hdr), sd::kInodeDataIndex);
+    for (uint64_t idx = 0; idx < nr; idx++)
+      if (base.data_vdi_id[idx] || vdi_opts.prealloc) blocks.push_back({idx, base.data_vdi_id[idx]});
+  }
+  sd::ClientMapIo io(c, base.hdr.nr_copies);
+  sd::HyperMap tree(io, vid);
+  if (hyper) SD_TRY(tree.load());
   std::vector<char> buf(osz);
-  for (uint64_t idx = 0; idx < nr; idx++) {
-    uint32_t owner = base.data_vdi_id[idx];
-    if (!owner && !vdi_opts.prealloc) continue;
+  for (const auto& [idx, owner] : blocks) {
     uint64_t oid = sd::vid_to_data_oid(vid, idx);
     sd::Status st;
     if (owner) {
@@ -63,7 +77,8 @@ sd::Status copy_objects(sd::SheepClient& c, const FullInode& base, uint32_t vid)
     } else {
       st = c.create_and_write_obj(oid, nullptr, 0, 0);
     }
-    if (st.ok())
+    if (st.ok() && hyper) st = tree.set(uint32_t(idx), vid);
+    else if (st.ok())
       st = c.write_obj(sd::vid_to_vdi_oid(vid), &vid, sizeof(vid),
                        uint32_t(sd::inode_map_offset(idx)));
     if (!st.ok()) {
@@ -110,10 +125,6 @@ int vdi_snapshot(Context& ctx) {
   auto h = sd::read_inode_header(*c, *vid);
   if (!h.ok()) {
     err("Failed to create snapshot for %s: %s", name.c_str(), sd::strerror(shown_res(h.code())));
-    return kExitFailure;
-  }
-  if (h->store_policy == 1) {
-    err("creating a snapshot of hypervolume is not supported");
     return kExitFailure;
   }
   if (vdi_opts.reduce && !has_own_objects(*c, *vid, *h)) {
@@ -178,7 +189,7 @@ int vdi_clone(Context& ctx) {
     err("Failed to create VDI %s: %s", dst.c_str(), sd::strerror(shown_res(st.code())));
     return kExitFailure;
   }
-  if ((vdi_opts.prealloc || vdi_opts.no_share) && !copy_objects(*c, **base, vid).ok())
+  if ((vdi_opts.prealloc || vdi_opts.no_share) && !copy_objects(*c, **base, *base_vid, vid).ok())
     return kExitFailure;
   if (ctx.verbose) std::printf(ctx.raw ? "%x\n" : "VDI ID of newly created clone: %x\n", vid);
   return kExitSuccess;

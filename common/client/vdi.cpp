@@ -5,6 +5,7 @@
 #include <vector>
 #include <cstring>
 
+#include "client/client_map_io.h"
 #include "oid.h"
 
 namespace sd {
@@ -27,27 +28,6 @@ Result<InodeHeader> read_inode_header(SheepClient& c, uint32_t vid) {
   SD_TRY(c.read_obj(vid_to_vdi_oid(vid), &h, sizeof(h), 0));
   return h;
 }
-
-// A hyper volume's B-tree I/O: reads through the client it was opened
-// with, writes through the write connection (set_write_client), with the
-// volume's copies.
-class Vdi::TreeIo : public HyperMapIo {
- public:
-  TreeIo(Vdi& v, uint8_t copies) : v_(v), copies_(copies) {}
-  Status read(uint64_t oid, void* buf, uint32_t len, uint32_t offset) override {
-    return v_.client_.read_obj(oid, buf, len, offset, copies_);
-  }
-  Status write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset) override {
-    return v_.wc().write_obj(oid, buf, len, offset, copies_);
-  }
-  Status create(uint64_t oid, const void* buf, uint32_t len, uint32_t offset) override {
-    return v_.wc().create_and_write_obj(oid, buf, len, offset, copies_);
-  }
-
- private:
-  Vdi& v_;
-  uint8_t copies_;
-};
 
 // Leaves kept per open hyper volume (4 MiB each at most): a lookup in a
 // region used recently reads nothing.
@@ -115,7 +95,8 @@ Status Vdi::load(uint32_t vid) {
 Status Vdi::load_tree(const InodeHeader& h) {
   uint8_t shift = h.block_size_shift ? h.block_size_shift : kDefaultBlockSizeShift;
   if (shift < kMinBlockSizeShift || shift > kMaxBlockSizeShift) return err(Res::Eio);
-  auto io = std::make_unique<TreeIo>(*this, h.nr_copies);
+  auto io = std::make_unique<ClientMapIo>(
+      client_, [this]() -> SheepClient& { return wc(); }, h.nr_copies);
   auto tree = std::make_unique<HyperMap>(*io, h.vdi_id, kCachedLeaves);
   SD_TRY(tree->load());
   std::lock_guard<std::mutex> tl(tree_mu_);

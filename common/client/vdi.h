@@ -140,8 +140,7 @@ class Vdi {
 
   // The B-tree of a hyper volume's current vid, and what it reads and
   // writes through (this Vdi's connections).
-  class TreeIo;
-  std::unique_ptr<TreeIo> tree_io_;
+  std::unique_ptr<HyperMapIo> tree_io_;
   std::mutex tree_mu_;  // guards tree_ (lookups move its leaf cache)
   std::unique_ptr<HyperMap> tree_;
 

@@ -2,6 +2,7 @@
 #include "vdi/hyper_tree.h"
 
 #include <cinttypes>
+#include <memory>
 #include <cstring>
 #include <vector>
 
@@ -107,21 +108,34 @@ Result<uint32_t> HyperTree::copy_for(uint32_t base_vid, uint32_t new_vid, uint8_
   return uint32_t(kBtreeHeaderSize + body);
 }
 
-Result<uint32_t> HyperTree::lookup(uint32_t vid, uint32_t idx, uint8_t copies) {
-  GatewayMapIo io(gateway_, copies);
-  HyperMap map(io, vid, 1);
-  SD_TRY(map.load());
-  return map.lookup(idx);
-}
-
 size_t HyperTree::free_objects(uint32_t vid, uint8_t copies,
-                               const std::function<bool(uint32_t idx)>& still_named) {
+                               const std::vector<std::pair<uint32_t, uint8_t>>& readers) {
   GatewayMapIo io(gateway_, copies);
   HyperMap map(io, vid, 1);
   if (Status st = map.load(); !st.ok()) {
     sd_err("cannot read the B-tree of vid %" PRIx32 ": %s", vid, strerror(st.code()));
     return 0;
   }
+  // The descendants' trees, each loaded once (one leaf cached: the walk
+  // goes in index order).
+  std::vector<std::unique_ptr<GatewayMapIo>> reader_io;
+  std::vector<std::unique_ptr<HyperMap>> reader_maps;
+  for (const auto& [v, c] : readers) {
+    reader_io.push_back(std::make_unique<GatewayMapIo>(gateway_, c));
+    reader_maps.push_back(std::make_unique<HyperMap>(*reader_io.back(), v, 1));
+    if (Status st = reader_maps.back()->load(); !st.ok()) {
+      sd_err("cannot read the B-tree of vid %" PRIx32 ": %s; nothing of %" PRIx32 " freed", v,
+             strerror(st.code()), vid);
+      return 0;
+    }
+  }
+  auto still_named = [&](uint32_t idx) {
+    for (auto& m : reader_maps) {
+      auto owner = m->lookup(idx);
+      if (!owner.ok() || *owner == vid) return true;  // unreadable: kept
+    }
+    return false;
+  };
   size_t freed = 0, kept = 0;
   Status walk = map.for_each([&](uint32_t idx, uint32_t owner) {
     if (owner != vid) return;  // an ancestor's block: not ours to free

@@ -32,16 +32,12 @@ class HyperTree {
   Result<uint32_t> copy_for(uint32_t base_vid, uint32_t new_vid, uint8_t copies, char* root,
                             uint32_t* counter);
 
-  // Owner of block idx in vid's tree (0: unallocated).
-  Result<uint32_t> lookup(uint32_t vid, uint32_t idx, uint8_t copies);
-
   // Frees a deleted hyper volume's objects: every data object it owns
-  // that `still_named(idx)` does not claim (a descendant still reading
-  // it), then its B-tree leaves. Returns the number of data objects
-  // freed; failures are logged and leave objects behind (a leak, never a
-  // loss).
+  // that none of `readers` (its live descendants: (vid, copies)) names,
+  // then its B-tree leaves. Returns the number of data objects freed;
+  // failures are logged and leave objects behind (a leak, never a loss).
   size_t free_objects(uint32_t vid, uint8_t copies,
-                      const std::function<bool(uint32_t idx)>& still_named);
+                      const std::vector<std::pair<uint32_t, uint8_t>>& readers);
 
  private:
   Gateway& gateway_;

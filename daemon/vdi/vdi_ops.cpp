@@ -315,20 +315,24 @@ Result<VdiReply> VdiOps::remove(const VdiLookup& q) {
 }
 
 void VdiOps::free_hyper(uint32_t vid, uint8_t copies) {
-  // A descendant (a clone or the working VDI of a deleted snapshot) may
+  // A descendant (a clone, or the working VDI of a deleted snapshot) may
   // still read this vid's blocks: those stay.
-  std::vector<std::pair<uint32_t, uint8_t>> others;
-  for (uint32_t v : vdis_.family(vid)) {
-    auto info = vdis_.get(v);
-    if (v != vid && info && !info->deleted) others.push_back({v, info->copies});
-  }
-  hyper_.free_objects(vid, copies, [&](uint32_t idx) {
-    for (const auto& [v, c] : others) {
-      auto owner = hyper_.lookup(v, idx, c);
-      if (!owner.ok() || *owner == vid) return true;  // unreadable: kept
+  std::map<uint32_t, std::vector<uint32_t>> children;
+  auto all = vdis_.all();
+  for (const auto& [v, info] : all)
+    if (info.parent) children[info.parent].push_back(v);
+  std::vector<std::pair<uint32_t, uint8_t>> readers;
+  std::vector<uint32_t> queue{vid};
+  while (!queue.empty()) {
+    uint32_t v = queue.back();
+    queue.pop_back();
+    for (uint32_t c : children[v]) {
+      queue.push_back(c);
+      auto info = vdis_.get(c);
+      if (info && !info->deleted) readers.push_back({c, info->copies});
     }
-    return false;
-  });
+  }
+  hyper_.free_objects(vid, copies, readers);
   const char empty[kBtreeHeaderSize] = {};
   if (Status st = gateway_.write(vid_to_vdi_oid(vid), empty, sizeof(empty),
                                  uint32_t(kInodeHeaderSize), copies);
