@@ -20,7 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "client/client_map_io.h"
 #include "client/vdi.h"
+#include "hyper_map.h"
 #include "erasure_code.h"
 #include "oid.h"
 #include "proto/inode.h"
@@ -257,6 +259,12 @@ int check_vdi(Context& ctx, const std::string& name, uint32_t vid, bool exist_on
     return kExitFailure;
   }
   std::vector<uint64_t> oids{sd::vid_to_vdi_oid(vid)};
+  if (h->store_policy == 1) {  // a hyper volume's leaves, checked as the inode is
+    sd::ClientMapIo io(*c, h->nr_copies);
+    sd::HyperMap tree(io, vid, 1);
+    if (tree.load().ok())
+      for (uint64_t leaf : tree.leaf_oids()) oids.push_back(leaf);
+  }
   sd::Status st = for_each_allocated(*c, vid, *h, [&](uint64_t idx, uint32_t owner) {
     oids.push_back(sd::vid_to_data_oid(owner, idx));
   });

@@ -77,6 +77,12 @@ class HyperMap {
   static constexpr uint64_t kNoBlock = UINT64_MAX;
   Result<uint64_t> next_allocated(uint32_t from);
 
+  // The leaf objects a depth-2 root names (none at depth 1).
+  std::vector<uint64_t> leaf_oids() const {
+    std::vector<uint64_t> out;
+    for (const Indirect& e : indirect_) out.push_back(e.oid);
+    return out;
+  }
   int depth() const { return depth_; }
   size_t root_entries() const { return depth_ == 1 ? leaf_root_.size() : indirect_.size(); }
   uint32_t btree_counter() const { return counter_; }

@@ -6,7 +6,7 @@
 # 524,288 objects); the snapshot gets its own copy of each leaf from the
 # sheep, writes to either side of a snapshot or clone never show on the
 # other, the leaves and the data stay readable after a kill -9 and
-# recovery, and deleting every VDI frees every data object and leaf.
+# recovery, dog vdi check puts back a lost leaf, and deleting every VDI frees every data object and leaf.
 source "$(dirname "$0")/lib.sh"
 raw() { /usr/bin/python3 "$(dirname "$0")/helpers/rawclient.py" "$@"; }
 
@@ -74,6 +74,14 @@ for i in 0 1 3; do wait_nodes "$i" 3; done
 wait_recovered 0
 assert_eq "$(dogn 3 vdi read cl $far 8M | md5sum)" "$(md5sum <"$T/b")" "after recovery: clone"
 assert_eq "$(dogn 3 vdi read hv $far 4M | md5sum)" "$(md5sum <"$T/c")" "after recovery: working VDI"
+
+# dog vdi check walks the tree: a lost copy of a leaf is put back.
+leaf=$(printf '10%06x00000001' "0x$nvid")
+holder=$(for i in 0 1 3; do [ -f "$T/$i/obj/$leaf" ] && echo "$i"; done | head -n 1)
+[ -n "$holder" ] || fail "no holder of leaf $leaf"
+rm "$T/$holder/obj/$leaf"
+assert_eq "$(dogn 0 vdi check hv | grep -c "fixed missing $leaf")" "1" "vdi check repairs a leaf"
+assert_eq "$(ls "$T"/[0-1,3]/obj | grep -c "^$leaf$")" "2" "the leaf has its 2 copies again"
 
 dogn 0 vdi rollback -f -s s1 hv || fail "rollback"
 assert_eq "$(dogn 1 vdi read hv $far 8M | md5sum)" "$(md5sum <"$T/b")" "rollback"
