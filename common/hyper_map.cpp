@@ -183,6 +183,25 @@ Status HyperMap::bump_counter(uint32_t n, uint64_t* oid) {
   return {};
 }
 
+bool HyperMap::peek(uint32_t idx, uint32_t* owner) const {
+  auto find = [&](const std::vector<Entry>& v) {
+    auto it = std::lower_bound(v.begin(), v.end(), idx,
+                               [](const Entry& e, uint32_t want) { return e.idx < want; });
+    *owner = it != v.end() && it->idx == idx ? it->owner : 0u;
+    return true;
+  };
+  if (depth_ == 1) return find(leaf_root_);
+  auto k = std::lower_bound(indirect_.begin(), indirect_.end(), idx,
+                            [](const Indirect& e, uint32_t want) { return e.idx < want; });
+  if (k == indirect_.end()) {
+    *owner = 0;
+    return true;
+  }
+  for (const Leaf& l : leaves_)
+    if (l.oid == k->oid) return find(l.entries);
+  return false;
+}
+
 Result<uint32_t> HyperMap::lookup(uint32_t idx) {
   if (depth_ == 1) {
     auto it = lower(leaf_root_, idx);

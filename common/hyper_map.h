@@ -66,6 +66,9 @@ class HyperMap {
 
   // The vid owning block idx, 0 when unallocated.
   Result<uint32_t> lookup(uint32_t idx);
+  // lookup() from what is in memory, changing nothing (safe under a shared
+  // lock): false when it would have to read a leaf.
+  bool peek(uint32_t idx, uint32_t* owner) const;
   // Sets block idx to owner (0 is stored as an entry too, as upstream's
   // dog does for discarded blocks); writes what changed.
   Status set(uint32_t idx, uint32_t owner);

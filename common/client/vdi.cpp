@@ -99,7 +99,7 @@ Status Vdi::load_tree(const InodeHeader& h) {
       client_, [this]() -> SheepClient& { return wc(); }, h.nr_copies);
   auto tree = std::make_unique<HyperMap>(*io, h.vdi_id, kCachedLeaves);
   SD_TRY(tree->load());
-  std::lock_guard<std::mutex> tl(tree_mu_);
+  std::unique_lock<std::shared_mutex> tl(tree_mu_);
   // Moving to our vid's child (it was snapshotted under us): a block we
   // allocated whose insert reached the old tree before the freeze is in
   // the child's copy; one refused READONLY is redone by write_block. So
@@ -149,7 +149,12 @@ InodeHeader Vdi::header() const {
 Result<uint32_t> Vdi::map_entry(uint64_t idx) {
   if (hyper_) {
     if (idx >= kMaxDataObjs) return 0u;
-    std::lock_guard<std::mutex> tl(tree_mu_);
+    {
+      std::shared_lock<std::shared_mutex> tl(tree_mu_);
+      uint32_t owner;
+      if (tree_->peek(uint32_t(idx), &owner)) return owner;
+    }
+    std::unique_lock<std::shared_mutex> tl(tree_mu_);
     return tree_->lookup(uint32_t(idx));
   }
   std::shared_lock<std::shared_mutex> lk(mu_);
@@ -159,7 +164,7 @@ Result<uint32_t> Vdi::map_entry(uint64_t idx) {
 Result<uint64_t> Vdi::next_allocated(uint64_t idx) {
   if (hyper_) {
     if (idx >= kMaxDataObjs) return kNoBlock;
-    std::lock_guard<std::mutex> tl(tree_mu_);
+    std::unique_lock<std::shared_mutex> tl(tree_mu_);
     auto next = tree_->next_allocated(uint32_t(idx));
     if (!next.ok()) return err(next.code());
     return *next == HyperMap::kNoBlock ? kNoBlock : *next;
@@ -172,7 +177,7 @@ Result<uint64_t> Vdi::next_allocated(uint64_t idx) {
 
 Status Vdi::set_own_entry(uint32_t vid, uint64_t idx, uint32_t owner, uint8_t copies) {
   if (!hyper_) return set_map_entry(wc(), vid, idx, owner, copies);
-  std::lock_guard<std::mutex> tl(tree_mu_);
+  std::unique_lock<std::shared_mutex> tl(tree_mu_);
   // The tree in memory is the current vid's: a stale vid (snapshotted
   // and reloaded meanwhile) is the snapshot's, which takes no inserts.
   if (header().vdi_id != vid) return err(Res::Readonly);
@@ -201,7 +206,7 @@ Result<uint32_t> Vdi::current_entry(uint64_t idx) {
     auto got = map_entry(idx);
     if (!got.ok() || !shared_writer_ || *got == header().vdi_id) return got;
     // Another writer may have inserted since: the tree is read again.
-    std::lock_guard<std::mutex> tl(tree_mu_);
+    std::unique_lock<std::shared_mutex> tl(tree_mu_);
     SD_TRY(tree_->load());
     return tree_->lookup(uint32_t(idx));
   }

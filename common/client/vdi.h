@@ -141,7 +141,9 @@ class Vdi {
   // The B-tree of a hyper volume's current vid, and what it reads and
   // writes through (this Vdi's connections).
   std::unique_ptr<HyperMapIo> tree_io_;
-  std::mutex tree_mu_;  // guards tree_ (lookups move its leaf cache)
+  // Guards tree_: shared for lookups answered from memory (HyperMap::peek),
+  // exclusive for those that read a leaf (the cache moves) and for inserts.
+  std::shared_mutex tree_mu_;
   std::unique_ptr<HyperMap> tree_;
 
   std::mutex create_mu_;  // guards creating_ and writing_

@@ -216,10 +216,16 @@ TEST_CASE("hyper map: a depth-2 tree built byte by byte as upstream writes it is
   sd::HyperMap map(m, kVid, 1);
   REQUIRE(map.load().ok());
   CHECK(map.depth() == 2);
+  uint32_t peeked = 1;
+  CHECK_FALSE(map.peek(7, &peeked));  // its leaf is not read yet
+  CHECK(map.peek(6000000, &peeked));  // beyond every leaf: known without one
+  CHECK(peeked == 0u);
   CHECK(map.root_entries() == 2);
   CHECK(map.btree_counter() == 2);
   CHECK(*map.lookup(0) == kVid);
   CHECK(*map.lookup(7) == 0x42u);
+  CHECK(map.peek(7, &peeked));  // now it is cached
+  CHECK(peeked == 0x42u);
   CHECK(*map.lookup(8) == 0u);
   CHECK(*map.lookup(2000) == 0u);  // an entry naming nothing (discarded)
   CHECK(*map.lookup(1048576) == kVid);
