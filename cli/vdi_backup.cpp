@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <unordered_map>
 #include <vector>
 
 #include "client/vdi.h"
@@ -86,14 +87,26 @@ int vdi_backup(Context& ctx) {
   }
   const sd::InodeHeader& th = (*to)->hdr;
   const uint64_t osz = vdi_object_size(th);
-  const uint64_t nr = std::min<uint64_t>(vdi_object_count(th), sd::kInodeDataIndex);
+  // The blocks `to` names that `from` does not name the same way (flat
+  // maps or hyper volumes' B-trees alike).
+  std::unordered_map<uint64_t, uint32_t> before;
+  std::vector<std::pair<uint64_t, uint32_t>> changed;
+  sd::Status walk = for_each_allocated(*c, *from_vid, (*from)->hdr,
+                                       [&](uint64_t idx, uint32_t owner) { before[idx] = owner; });
+  if (walk.ok())
+    walk = for_each_allocated(*c, *to_vid, th, [&](uint64_t idx, uint32_t owner) {
+      auto it = before.find(idx);
+      if (it == before.end() || it->second != owner) changed.push_back({idx, owner});
+    });
+  if (!walk.ok()) {
+    err("Failed to read an inode of %s: %s", name.c_str(), sd::strerror(shown_res(walk.code())));
+    return kExitFailure;
+  }
 
   BackupHeader hdr{kBackupVersion, kBackupMagic};
   if (!write_out(&hdr, sizeof(hdr))) return kExitSysfail;
   std::vector<char> buf(osz);
-  for (uint64_t idx = 0; idx < nr; idx++) {
-    uint32_t owner = (*to)->data_vdi_id[idx];
-    if (!owner || owner == (*from)->data_vdi_id[idx]) continue;
+  for (const auto& [idx, owner] : changed) {
     uint64_t oid = sd::vid_to_data_oid(owner, idx);
     sd::Status st = c->read_obj(oid, buf.data(), uint32_t(osz), 0);
     if (!st.ok()) {

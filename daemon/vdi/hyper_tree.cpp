@@ -108,13 +108,13 @@ Result<uint32_t> HyperTree::copy_for(uint32_t base_vid, uint32_t new_vid, uint8_
   return uint32_t(kBtreeHeaderSize + body);
 }
 
-size_t HyperTree::free_objects(uint32_t vid, uint8_t copies,
+bool HyperTree::free_objects(uint32_t vid, uint8_t copies,
                                const std::vector<std::pair<uint32_t, uint8_t>>& readers) {
   GatewayMapIo io(gateway_, copies);
   HyperMap map(io, vid, 1);
   if (Status st = map.load(); !st.ok()) {
     sd_err("cannot read the B-tree of vid %" PRIx32 ": %s", vid, strerror(st.code()));
-    return 0;
+    return false;
   }
   // The descendants' trees, each loaded once (one leaf cached: the walk
   // goes in index order).
@@ -126,7 +126,7 @@ size_t HyperTree::free_objects(uint32_t vid, uint8_t copies,
     if (Status st = reader_maps.back()->load(); !st.ok()) {
       sd_err("cannot read the B-tree of vid %" PRIx32 ": %s; nothing of %" PRIx32 " freed", v,
              strerror(st.code()), vid);
-      return 0;
+      return false;
     }
   }
   auto still_named = [&](uint32_t idx) {
@@ -136,7 +136,7 @@ size_t HyperTree::free_objects(uint32_t vid, uint8_t copies,
     }
     return false;
   };
-  size_t freed = 0, kept = 0;
+  size_t freed = 0, kept = 0, failed = 0;
   Status walk = map.for_each([&](uint32_t idx, uint32_t owner) {
     if (owner != vid) return;  // an ancestor's block: not ours to free
     if (still_named(idx)) {
@@ -145,25 +145,32 @@ size_t HyperTree::free_objects(uint32_t vid, uint8_t copies,
     }
     const uint64_t oid = vid_to_data_oid(vid, idx);
     Status st = gateway_.remove(oid, copies);
-    if (!st.ok() && st.code() != Res::NoObj)
+    if (!st.ok() && st.code() != Res::NoObj) {
       sd_err("failed to free %016" PRIx64 ": %s", oid, strerror(st.code()));
-    else
+      failed++;
+    } else {
       freed++;
+    }
   });
   if (!walk.ok()) {
     // Leaves not walked keep their objects (and themselves).
     sd_err("walking the B-tree of vid %" PRIx32 " failed: %s", vid, strerror(walk.code()));
-    return freed;
+    return false;
   }
+  sd_info("freed %zu data objects of hyper volume %" PRIx32 " (%zu still used by others)", freed,
+          vid, kept);
+  if (kept || failed) return false;
   for (uint32_t n = 0; n < map.btree_counter(); n++) {
     const uint64_t oid = vid_to_btree_oid(vid, n);
     Status st = gateway_.remove(oid, copies);
     if (!st.ok() && st.code() != Res::NoObj)
       sd_err("failed to free B-tree node %016" PRIx64 ": %s", oid, strerror(st.code()));
   }
-  sd_info("freed %zu data objects of hyper volume %" PRIx32 " (%zu still used by others)", freed,
-          vid, kept);
-  return freed;
+  const char empty[kBtreeHeaderSize] = {};
+  if (Status st = gateway_.write(vid_to_vdi_oid(vid), empty, sizeof(empty), kRootOffset, copies);
+      !st.ok())
+    sd_err("cannot empty the B-tree root of vid %" PRIx32 ": %s", vid, strerror(st.code()));
+  return true;
 }
 
 }  // namespace sd

@@ -33,11 +33,14 @@ class HyperTree {
                             uint32_t* counter);
 
   // Frees a deleted hyper volume's objects: every data object it owns
-  // that none of `readers` (its live descendants: (vid, copies)) names,
-  // then its B-tree leaves. Returns the number of data objects freed;
-  // failures are logged and leave objects behind (a leak, never a loss).
-  size_t free_objects(uint32_t vid, uint8_t copies,
-                      const std::vector<std::pair<uint32_t, uint8_t>>& readers);
+  // that none of `readers` (its live descendants: (vid, copies)) names.
+  // Once nothing is kept for a reader, its B-tree goes too (leaves, then
+  // the root is emptied); otherwise the tree stays, so that the objects
+  // kept can be freed when the last reader goes. Returns true when the
+  // tree is gone. Failures are logged and leave objects behind (a leak,
+  // never a loss).
+  bool free_objects(uint32_t vid, uint8_t copies,
+                    const std::vector<std::pair<uint32_t, uint8_t>>& readers);
 
  private:
   Gateway& gateway_;

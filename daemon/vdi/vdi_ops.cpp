@@ -315,29 +315,35 @@ Result<VdiReply> VdiOps::remove(const VdiLookup& q) {
 }
 
 void VdiOps::free_hyper(uint32_t vid, uint8_t copies) {
-  // A descendant (a clone, or the working VDI of a deleted snapshot) may
-  // still read this vid's blocks: those stay.
   std::map<uint32_t, std::vector<uint32_t>> children;
-  auto all = vdis_.all();
-  for (const auto& [v, info] : all)
+  for (const auto& [v, info] : vdis_.all())
     if (info.parent) children[info.parent].push_back(v);
-  std::vector<std::pair<uint32_t, uint8_t>> readers;
-  std::vector<uint32_t> queue{vid};
-  while (!queue.empty()) {
-    uint32_t v = queue.back();
-    queue.pop_back();
-    for (uint32_t c : children[v]) {
-      queue.push_back(c);
-      auto info = vdis_.get(c);
-      if (info && !info->deleted) readers.push_back({c, info->copies});
+  // A descendant (a clone, or the working VDI of a deleted snapshot) may
+  // still read a vid's blocks: those stay, with the vid's tree.
+  auto live_descendants = [&](uint32_t of) {
+    std::vector<std::pair<uint32_t, uint8_t>> readers;
+    std::vector<uint32_t> queue{of};
+    while (!queue.empty()) {
+      uint32_t v = queue.back();
+      queue.pop_back();
+      for (uint32_t c : children[v]) {
+        queue.push_back(c);
+        auto info = vdis_.get(c);
+        if (info && !info->deleted) readers.push_back({c, info->copies});
+      }
     }
+    return readers;
+  };
+  if (!hyper_.free_objects(vid, copies, live_descendants(vid))) return;
+  // This vid was perhaps the last reader of blocks its deleted ancestors
+  // kept: each ancestor deleted before it gets another pass.
+  auto info = vdis_.get(vid);
+  for (uint32_t a = info ? info->parent : 0; a;) {
+    auto ai = vdis_.get(a);
+    if (!ai || !ai->deleted || ai->store_policy != 1) break;
+    if (!hyper_.free_objects(a, ai->copies, live_descendants(a))) break;
+    a = ai->parent;
   }
-  hyper_.free_objects(vid, copies, readers);
-  const char empty[kBtreeHeaderSize] = {};
-  if (Status st = gateway_.write(vid_to_vdi_oid(vid), empty, sizeof(empty),
-                                 uint32_t(kInodeHeaderSize), copies);
-      !st.ok())
-    sd_err("cannot empty the B-tree root of vid %" PRIx32 ": %s", vid, strerror(st.code()));
 }
 
 void VdiOps::release_family(uint32_t vid) {

@@ -6,7 +6,8 @@
 # 524,288 objects); the snapshot gets its own copy of each leaf from the
 # sheep, writes to either side of a snapshot or clone never show on the
 # other, the leaves and the data stay readable after a kill -9 and
-# recovery, dog vdi check puts back a lost leaf, and deleting every VDI frees every data object and leaf.
+# recovery, an incremental backup restores, dog vdi check puts back a
+# lost leaf, and deleting every VDI frees every data object and leaf.
 source "$(dirname "$0")/lib.sh"
 raw() { /usr/bin/python3 "$(dirname "$0")/helpers/rawclient.py" "$@"; }
 
@@ -75,6 +76,15 @@ wait_recovered 0
 assert_eq "$(dogn 3 vdi read cl $far 8M | md5sum)" "$(md5sum <"$T/b")" "after recovery: clone"
 assert_eq "$(dogn 3 vdi read hv $far 4M | md5sum)" "$(md5sum <"$T/c")" "after recovery: working VDI"
 
+# An incremental backup between two snapshots, restored onto a clone.
+dogn 0 vdi snapshot -s s2 hv || fail "second snapshot"
+dogn 0 vdi backup -F s1 -s s2 hv >"$T/diff" || fail "backup"
+dogn 0 vdi clone -s s1 hv copy || fail "clone for restore"
+dogn 0 vdi snapshot -s base copy || fail "snapshot the copy"
+dogn 0 vdi restore -s base copy <"$T/diff" || fail "restore"
+assert_eq "$(dogn 1 vdi read -s 2 copy $far 8M | md5sum)" "$(dogn 3 vdi read -s s2 hv $far 8M | md5sum)" "restored data"
+nvid=$(dogn 0 vdi list -r hv | awk '$1 == "=" {print $8}')
+
 # dog vdi check walks the tree: a lost copy of a leaf is put back.
 leaf=$(printf '10%06x00000001' "0x$nvid")
 holder=$(for i in 0 1 3; do [ -f "$T/$i/obj/$leaf" ] && echo "$i"; done | head -n 1)
@@ -87,11 +97,10 @@ dogn 0 vdi rollback -f -s s1 hv || fail "rollback"
 assert_eq "$(dogn 1 vdi read hv $far 8M | md5sum)" "$(md5sum <"$T/b")" "rollback"
 
 # Deleting everything frees every data object and leaf.
-for v in cl full; do dogn 0 vdi delete "$v" || fail "delete $v"; done
+for v in cl full copy; do dogn 0 vdi delete "$v" || fail "delete $v"; done
 dogn 0 vdi delete hv || fail "delete hv"
-for s in $(dogn 0 vdi list -r | awk '$1 == "s" {print $3}'); do
-  dogn 0 vdi delete -s "$s" hv || fail "delete snapshot $s"
-done
+dogn 0 vdi list -r | awk '$1 == "s" {print $2, $3}' >"$T/snaps"
+while read -r n s; do dogn 0 vdi delete -s "$s" "$n" || fail "delete snapshot $s of $n"; done <"$T/snaps"
 assert_eq "$(dogn 0 vdi list -r | wc -l)" "0" "no VDI left"
 assert_eq "$(ls "$T"/[0-1,3]/obj | grep -c '^[01]0' || true)" "0" "no data object or leaf left"
 pass
