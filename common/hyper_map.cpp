@@ -17,25 +17,6 @@ constexpr uint32_t kCounterOffset = uint32_t(offsetof(InodeHeader, btree_counter
 constexpr size_t kLeafEntrySize = 8;
 constexpr size_t kIndirectEntrySize = 16;
 
-void put_header(uint8_t* p, uint16_t depth, uint32_t entries) {
-  uint16_t magic = kBtreeMagic;
-  std::memcpy(p, &magic, 2);
-  std::memcpy(p + 2, &depth, 2);
-  std::memcpy(p + 4, &entries, 4);
-}
-
-struct Header {
-  uint16_t magic, depth;
-  uint32_t entries;
-};
-
-Header get_header(const uint8_t* p) {
-  Header h;
-  std::memcpy(&h.magic, p, 2);
-  std::memcpy(&h.depth, p + 2, 2);
-  std::memcpy(&h.entries, p + 4, 4);
-  return h;
-}
 
 std::vector<uint8_t> encode(const std::vector<HyperMap::Entry>& e, size_t from, size_t to) {
   to = std::min(to, e.size());
@@ -65,6 +46,23 @@ auto lower(std::vector<T>& v, uint32_t idx) {
 
 }  // namespace
 
+BtreeHeader get_btree_header(const void* p) {
+  const auto* b = static_cast<const uint8_t*>(p);
+  BtreeHeader h;
+  std::memcpy(&h.magic, b, 2);
+  std::memcpy(&h.depth, b + 2, 2);
+  std::memcpy(&h.entries, b + 4, 4);
+  return h;
+}
+
+void put_btree_header(void* p, uint16_t depth, uint32_t entries) {
+  auto* b = static_cast<uint8_t*>(p);
+  const uint16_t magic = kBtreeMagic;
+  std::memcpy(b, &magic, 2);
+  std::memcpy(b + 2, &depth, 2);
+  std::memcpy(b + 4, &entries, 4);
+}
+
 HyperMap::HyperMap(HyperMapIo& io, uint32_t vid, size_t max_leaves, Limits limits)
     : io_(io), vid_(vid), max_leaves_(std::max<size_t>(1, max_leaves)), limits_(limits) {}
 
@@ -83,7 +81,7 @@ Status HyperMap::load() {
   uint32_t first;
   std::memcpy(&first, hb, 4);
   if (first == 0) return {};  // never initialised: every block unallocated
-  Header h = get_header(hb);
+  BtreeHeader h = get_btree_header(hb);
   // What the inode says is checked against the format before anything is
   // sized from it.
   if (h.magic != kBtreeMagic || (h.depth != 1 && h.depth != 2) ||
@@ -126,7 +124,7 @@ Result<HyperMap::Leaf*> HyperMap::leaf(uint64_t oid) {
   }
   uint8_t hb[kBtreeHeaderSize];
   SD_TRY(io_.read(oid, hb, sizeof(hb), 0));
-  Header h = get_header(hb);
+  BtreeHeader h = get_btree_header(hb);
   if (h.magic != kBtreeMagic || h.depth != 1 || h.entries > kBtreeMaxLeafEntries)
     return err(Res::Eio);
   Leaf l{oid, {}};
@@ -153,14 +151,14 @@ Status HyperMap::write_root(size_t from, size_t to) {
     SD_TRY(io_.write(inode, body.data(), uint32_t(body.size()),
                      uint32_t(kRootOffset + kBtreeHeaderSize + from * esize)));
   uint8_t hb[kBtreeHeaderSize];
-  put_header(hb, uint16_t(depth_), uint32_t(root_entries()));
+  put_btree_header(hb, uint16_t(depth_), uint32_t(root_entries()));
   return io_.write(inode, hb, sizeof(hb), kRootOffset);
 }
 
 Status HyperMap::write_leaf(const Leaf& l, size_t from, bool create, size_t to) {
   std::vector<uint8_t> body = encode(l.entries, from, to);
   uint8_t hb[kBtreeHeaderSize];
-  put_header(hb, 1, uint32_t(l.entries.size()));
+  put_btree_header(hb, 1, uint32_t(l.entries.size()));
   if (create) {
     std::vector<uint8_t> whole(kBtreeHeaderSize + body.size());
     std::memcpy(whole.data(), hb, kBtreeHeaderSize);

@@ -49,6 +49,14 @@ inline constexpr size_t kBtreeHeaderSize = 8;
 inline constexpr uint32_t kBtreeMaxLeafEntries = 524287;
 inline constexpr uint32_t kBtreeMaxIndirectEntries = 262143;
 
+// A B-tree node's 8-byte header (the root's, or a leaf's).
+struct BtreeHeader {
+  uint16_t magic = 0, depth = 0;
+  uint32_t entries = 0;
+};
+BtreeHeader get_btree_header(const void* p);
+void put_btree_header(void* p, uint16_t depth, uint32_t entries);
+
 class HyperMap {
  public:
   struct Limits {  // smaller limits only to exercise splits in tests

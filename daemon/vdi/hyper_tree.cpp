@@ -37,28 +37,9 @@ class GatewayMapIo : public HyperMapIo {
   uint8_t copies_;
 };
 
-struct NodeHeader {
-  uint16_t magic = 0, depth = 0;
-  uint32_t entries = 0;
-};
-
-NodeHeader parse_header(const char* p) {
-  NodeHeader h;
-  std::memcpy(&h.magic, p, 2);
-  std::memcpy(&h.depth, p + 2, 2);
-  std::memcpy(&h.entries, p + 4, 4);
-  return h;
-}
-
 }  // namespace
 
-void HyperTree::empty_root(char out[8]) {
-  const uint16_t magic = kBtreeMagic, depth = 1;
-  const uint32_t entries = 0;
-  std::memcpy(out, &magic, 2);
-  std::memcpy(out + 2, &depth, 2);
-  std::memcpy(out + 4, &entries, 4);
-}
+void HyperTree::empty_root(char out[8]) { put_btree_header(out, 1, 0); }
 
 Result<uint32_t> HyperTree::copy_for(uint32_t base_vid, uint32_t new_vid, uint8_t copies,
                                      char* root, uint32_t* counter) {
@@ -71,7 +52,7 @@ Result<uint32_t> HyperTree::copy_for(uint32_t base_vid, uint32_t new_vid, uint8_
     empty_root(root);
     return uint32_t(kBtreeHeaderSize);
   }
-  NodeHeader h = parse_header(root);
+  BtreeHeader h = get_btree_header(root);
   if (h.magic != kBtreeMagic || (h.depth != 1 && h.depth != 2) ||
       h.entries > (h.depth == 1 ? kBtreeMaxLeafEntries : kBtreeMaxIndirectEntries)) {
     sd_err("vid %" PRIx32 " has a malformed B-tree root", base_vid);
@@ -91,7 +72,7 @@ Result<uint32_t> HyperTree::copy_for(uint32_t base_vid, uint32_t new_vid, uint8_
     std::memcpy(&oid, entry + 8, 8);
     if (!is_vdi_btree_obj(oid)) return err(Res::Eio);
     SD_TRY(gateway_.read(oid, leaf.data(), kBtreeHeaderSize, 0));
-    NodeHeader lh = parse_header(leaf.data());
+    BtreeHeader lh = get_btree_header(leaf.data());
     if (lh.magic != kBtreeMagic || lh.depth != 1 || lh.entries > kBtreeMaxLeafEntries) {
       sd_err("B-tree node %016" PRIx64 " is malformed", oid);
       return err(Res::Eio);
