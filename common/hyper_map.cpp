@@ -127,16 +127,21 @@ Result<HyperMap::Leaf*> HyperMap::leaf(uint64_t oid) {
   BtreeHeader h = get_btree_header(hb);
   if (h.magic != kBtreeMagic || h.depth != 1 || h.entries > kBtreeMaxLeafEntries)
     return err(Res::Eio);
+  // The least recently used leaf makes room first, and its memory is
+  // reused: a lookup that reads a leaf holds max_leaves of them at most.
   Leaf l{oid, {}};
-  std::vector<uint8_t> raw(h.entries * kLeafEntrySize);
-  if (!raw.empty()) SD_TRY(io_.read(oid, raw.data(), uint32_t(raw.size()), kBtreeHeaderSize));
-  l.entries.resize(h.entries);
-  for (uint32_t i = 0; i < h.entries; i++) {
-    std::memcpy(&l.entries[i].idx, &raw[i * 8], 4);
-    std::memcpy(&l.entries[i].owner, &raw[i * 8 + 4], 4);
+  if (leaves_.size() >= max_leaves_) {
+    l.entries = std::move(leaves_.back().entries);
+    leaves_.pop_back();
   }
+  // Entries are read straight into place: in memory they are laid out as
+  // on disk (two little-endian u32).
+  static_assert(sizeof(Entry) == kLeafEntrySize && offsetof(Entry, owner) == 4);
+  l.entries.resize(h.entries);
+  if (h.entries)
+    SD_TRY(io_.read(oid, l.entries.data(), uint32_t(h.entries * kLeafEntrySize),
+                    kBtreeHeaderSize));
   leaves_.push_front(std::move(l));
-  while (leaves_.size() > max_leaves_) leaves_.pop_back();
   return &leaves_.front();
 }
 

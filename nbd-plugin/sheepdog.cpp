@@ -17,6 +17,7 @@
 //
 // Usage and config keys: see nbd-plugin/README.md and plugin_config.h.
 #define NBDKIT_API_VERSION 2
+#include <malloc.h>
 #include <nbdkit-plugin.h>
 
 #include <algorithm>
@@ -151,6 +152,11 @@ bool lock_export(Export& e, const std::string& name) {
 }
 
 int sheepdog_get_ready() {
+  // Buffers of a megabyte or more (object reads, a hyper volume's B-tree
+  // leaves) are mapped and unmapped, never kept in a thread's malloc arena:
+  // otherwise glibc's moving threshold lets each of nbdkit's threads keep
+  // some 4 MiB blocks it freed, and the resident size grows with threads.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   sd::Endpoint ep = endpoint();
   client = sd::SheepClient::connect(ep);
   if (!client) {
