@@ -48,6 +48,12 @@ void VdiTable::freeze(uint32_t vid) {
   if (it != info_.end()) it->second.frozen = true;
 }
 
+void VdiTable::unfreeze(uint32_t vid) {
+  std::unique_lock lk(mu_);
+  auto it = info_.find(vid);
+  if (it != info_.end()) it->second.frozen = false;
+}
+
 void VdiTable::mark_deleted(uint32_t vid) {
   if (vid >= kNrVdis) return;
   std::unique_lock lk(mu_);

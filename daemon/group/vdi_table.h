@@ -38,6 +38,7 @@ class VdiTable {
   void set_copies(uint32_t vid, uint8_t copies);
   // See VdiInfo::frozen.
   void freeze(uint32_t vid);
+  void unfreeze(uint32_t vid);  // the snapshot that froze it failed
   void mark_deleted(uint32_t vid);
   std::optional<VdiInfo> get(uint32_t vid) const;
   bool in_use(uint32_t vid) const;

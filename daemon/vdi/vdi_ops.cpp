@@ -202,6 +202,9 @@ Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
       shift = bh.block_size_shift;
     }
   }
+  // Flat maps address 2^20 objects, B-trees 2^32 (16 PiB of 4 MiB ones).
+  const uint64_t max_objects = store_policy == 1 ? kMaxDataObjs : kInodeDataIndex;
+  if (p.size > (1ull << shift) * max_objects) return err(Res::InvalidParms);
   const uint64_t t = now_timestamp();
   if (old_vid) {
     // Freeze the working VDI before its map is copied: from here its data
@@ -211,9 +214,17 @@ Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
                                 offsetof(InodeHeader, snap_ctime)));
     vdis_.freeze(old_vid);
   }
-  // Flat maps address 2^20 objects, B-trees 2^32 (16 PiB of 4 MiB ones).
-  const uint64_t max_objects = store_policy == 1 ? kMaxDataObjs : kInodeDataIndex;
-  if (p.size > (1ull << shift) * max_objects) return err(Res::InvalidParms);
+  // A failure from here on gives the working VDI back, unfrozen: a VDI
+  // is never left a snapshot without a working VDI after it.
+  auto thaw = [&](Res r) -> Res {
+    if (!old_vid) return r;
+    const uint64_t zero = 0;
+    if (!gateway_.write(vid_to_vdi_oid(old_vid), &zero, sizeof(zero),
+                        offsetof(InodeHeader, snap_ctime)).ok())
+      sd_err("vdi %" PRIx32 " stays marked a snapshot after a failed snapshot", old_vid);
+    vdis_.unfreeze(old_vid);
+    return r;
+  };
   // Vid `vid` is ours until VDI added is sent (the lock is held).
   uint32_t vid = f.free_vid;
   uint32_t root_len = 0, btree_counter = 0;
@@ -225,7 +236,7 @@ Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
       auto used = hyper_.copy_for(base, vid, copies, root, &btree_counter);
       if (!used.ok()) {
         sd_err("cannot copy the B-tree of vid %" PRIx32 ": %s", base, strerror(used.code()));
-        return err(used.code());
+        return err(thaw(used.code()));
       }
       root_len = *used;
     } else {
@@ -235,9 +246,11 @@ Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
   } else if (base) {
     // Clone, snapshot or rollback: start from the base's map.
     nr_map = map_entries(bh);
-    if (nr_map)
-      SD_TRY(gateway_.read(vid_to_vdi_oid(base), inode.get() + kInodeHeaderSize,
-                                 uint32_t(nr_map * 4), uint32_t(inode_map_offset(0))));
+    if (nr_map) {
+      Status st = gateway_.read(vid_to_vdi_oid(base), inode.get() + kInodeHeaderSize,
+                                uint32_t(nr_map * 4), uint32_t(inode_map_offset(0)));
+      if (!st.ok()) return err(thaw(st.code()));
+    }
   }
   std::memcpy(h->name, p.name.data(), std::min(p.name.size(), kMaxVdiLen - 1));
   h->create_time = t;
@@ -262,11 +275,11 @@ Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
                                                   copies);
       !st.ok()) {
     sd_err("cannot write the inode of %s: %s", p.name.c_str(), strerror(st.code()));
-    return err(Res::VdiWrite);
+    return err(thaw(Res::VdiWrite));
   }
   VdiAddedMsg msg{vid, old_vid, base, copies, policy, shift, store_policy};
   Res r = group_.vdi_added(msg);
-  if (r != Res::Success) return err(r);
+  if (r != Res::Success) return err(thaw(r));
   sd_info("created vdi %s vid %" PRIx32 " (base %" PRIx32 ", snapshot of %" PRIx32 ")",
           p.name.c_str(), vid, base, old_vid);
   return reply_for(vid, *h);

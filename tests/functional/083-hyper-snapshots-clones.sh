@@ -1,6 +1,7 @@
 #!/bin/bash
 # Snapshots, clones, rollback and delete of hyper volumes (upstream's dog
-# refuses to snapshot them; we do not). The volume's B-tree is made depth
+# refuses to snapshot them; we do not); a forged oversized snapshot
+# request leaves the volume as it was. The volume's B-tree is made depth
 # 2 the way upstream lays it out (two leaf objects under an indirect
 # root, written with raw requests: reaching a split for real needs
 # 524,288 objects); the snapshot gets its own copy of each leaf from the
@@ -21,6 +22,11 @@ head -c 8M /dev/urandom >"$T/b"
 dogn 0 vdi write hv 0 8M <"$T/a" || fail "write at 0"
 dogn 1 vdi write hv $far 8M <"$T/b" || fail "write at 6 TiB"
 assert_eq "$(dogn 0 vdi list -r hv | awk '{print $5}')" "16777216" "used: 4 objects"
+# A forged snapshot request with a size no volume can have changes
+# nothing: the working VDI is not frozen into a snapshot first.
+raw 7000 req op=0x11 flags=0x01 oid=0x7fffffffffffffff snapid=1 payload=name:hv:256 >"$T/forged"
+grep -q "result=0x00" "$T/forged" && fail "an oversized snapshot was accepted"
+assert_eq "$(dogn 0 vdi list -r hv | awk '{print $1, $8}')" "= $vid" "still one working VDI, same vid"
 
 # Depth 2: leaf 0 holds blocks 0 and 1, leaf 1 blocks 1572864 and 1572865.
 v=$((0x$vid))
