@@ -9,7 +9,8 @@
 #   - nbdkit serves it while fio reads 4 KiB at random over all 16 PiB
 #     (every read a lookup in some leaf, the leaf cache churning);
 #   - dog vdi read reads a range in every leaf;
-# and prints the peak resident size (VmHWM) of nbdkit, dog and the sheep.
+# and prints the peak resident size (VmHWM) of nbdkit, dog and the sheep;
+# exits 1 if one is over 64 MiB.
 # Release build; not part of the test suite.
 #   scripts/bench-memory.sh [-l LEAVES] [BUILD_DIR]     (default 16 leaves)
 set -euo pipefail
@@ -82,3 +83,8 @@ printf 'hyper volume 16 PiB, %d full leaves (%d MiB of B-tree)\n' "$LEAVES" "$((
 printf 'nbdkit  peak RSS %6d KiB  (fio 4k random reads over 16 PiB, 20 s: %s)\n' "$nbdkit_kb" "$iops"
 printf 'dog     peak RSS %6d KiB  (vdi read of 64 MiB in each leaf)\n' "$(cat "$T/dog.kb")"
 printf 'sheep   peak RSS %6d KiB\n' "$sheep_kb"
+limit=$((64 << 10))
+for kb in "$nbdkit_kb" "$(cat "$T/dog.kb")" "$sheep_kb"; do
+  [ "$kb" -le "$limit" ] || { echo "bench-memory: over the 64 MiB limit" >&2; exit 1; }
+done
+echo "all under 64 MiB"
