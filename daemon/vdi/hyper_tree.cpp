@@ -2,7 +2,6 @@
 #include "vdi/hyper_tree.h"
 
 #include <cinttypes>
-#include <memory>
 #include <cstring>
 #include <vector>
 
@@ -97,42 +96,53 @@ bool HyperTree::free_objects(uint32_t vid, uint8_t copies,
     sd_err("cannot read the B-tree of vid %" PRIx32 ": %s", vid, strerror(st.code()));
     return false;
   }
-  // The descendants' trees, each loaded once (one leaf cached: the walk
-  // goes in index order).
-  std::vector<std::unique_ptr<GatewayMapIo>> reader_io;
-  std::vector<std::unique_ptr<HyperMap>> reader_maps;
-  for (const auto& [v, c] : readers) {
-    reader_io.push_back(std::make_unique<GatewayMapIo>(gateway_, c));
-    reader_maps.push_back(std::make_unique<HyperMap>(*reader_io.back(), v, 1));
-    if (Status st = reader_maps.back()->load(); !st.ok()) {
-      sd_err("cannot read the B-tree of vid %" PRIx32 ": %s; nothing of %" PRIx32 " freed", v,
-             strerror(st.code()), vid);
-      return false;
-    }
-  }
-  auto still_named = [&](uint32_t idx) {
-    for (auto& m : reader_maps) {
-      auto owner = m->lookup(idx);
-      if (!owner.ok() || *owner == vid) return true;  // unreadable: kept
-    }
-    return false;
-  };
+  // Candidates are checked in batches against one descendant's tree at a
+  // time, so memory stays bounded (a batch, this tree's root and leaf, one
+  // descendant's root and leaf) however many descendants there are.
+  constexpr size_t kBatch = 65536;
+  std::vector<uint32_t> batch;
   size_t freed = 0, kept = 0, failed = 0;
+  bool readers_ok = true;
+  auto settle = [&]() {
+    std::vector<bool> named(batch.size(), false);
+    for (const auto& [v, c] : readers) {
+      if (!readers_ok) break;
+      GatewayMapIo rio(gateway_, c);
+      HyperMap reader(rio, v, 1);
+      if (Status st = reader.load(); !st.ok()) {
+        sd_err("cannot read the B-tree of vid %" PRIx32 ": %s; nothing more of %" PRIx32
+               " freed", v, strerror(st.code()), vid);
+        readers_ok = false;
+        break;
+      }
+      for (size_t i = 0; i < batch.size(); i++) {
+        if (named[i]) continue;
+        auto owner = reader.lookup(batch[i]);
+        named[i] = !owner.ok() || *owner == vid;  // unreadable: kept
+      }
+    }
+    for (size_t i = 0; i < batch.size(); i++) {
+      if (!readers_ok || named[i]) {
+        kept++;
+        continue;
+      }
+      const uint64_t oid = vid_to_data_oid(vid, batch[i]);
+      Status st = gateway_.remove(oid, copies);
+      if (!st.ok() && st.code() != Res::NoObj) {
+        sd_err("failed to free %016" PRIx64 ": %s", oid, strerror(st.code()));
+        failed++;
+      } else {
+        freed++;
+      }
+    }
+    batch.clear();
+  };
   Status walk = map.for_each([&](uint32_t idx, uint32_t owner) {
     if (owner != vid) return;  // an ancestor's block: not ours to free
-    if (still_named(idx)) {
-      kept++;
-      return;
-    }
-    const uint64_t oid = vid_to_data_oid(vid, idx);
-    Status st = gateway_.remove(oid, copies);
-    if (!st.ok() && st.code() != Res::NoObj) {
-      sd_err("failed to free %016" PRIx64 ": %s", oid, strerror(st.code()));
-      failed++;
-    } else {
-      freed++;
-    }
+    batch.push_back(idx);
+    if (batch.size() == kBatch) settle();
   });
+  if (walk.ok() && !batch.empty()) settle();
   if (!walk.ok()) {
     // Leaves not walked keep their objects (and themselves).
     sd_err("walking the B-tree of vid %" PRIx32 " failed: %s", vid, strerror(walk.code()));
