@@ -16,23 +16,8 @@ while getopts "r:t:" o; do
 done
 shift $((OPTIND - 1))
 BUILD=${1:-$ROOT/build}
-[ -x "$BUILD/daemon/sheep" ] || BUILD=$("$ROOT/scripts/build.sh")
-SHEEP=$BUILD/daemon/sheep DOG=$BUILD/cli/dog PLUGIN=$BUILD/nbd-plugin/nbdkit-sheepdog-plugin.so
-T=$(mktemp -d /var/tmp/sdhyper.XXXXXX)
-PORT=7650
-trap 'for p in "$T"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done; pkill -9 -f "$SHEEP $T/" 2>/dev/null; sleep 0.3; rm -rf "$T"' EXIT
-wait_for() {
-  local end=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ $SECONDS -lt $end ] || { echo "bench-hyper: timed out waiting for: $*" >&2; exit 1; }
-    sleep 0.05
-  done
-}
-nodes_are() { [ "$("$DOG" node list -r -p "$PORT" 2>/dev/null | wc -l)" -eq 1 ]; }
-"$SHEEP" "$T/s0" -p "$PORT" -z 0 -c "local:$T/cl"
-wait_for 30 nodes_are
-"$DOG" cluster format -c 1 -p "$PORT" </dev/null >/dev/null
+PORT=7650 NAME=bench-hyper
+source "$ROOT/scripts/bench-one-sheep.sh"
 "$DOG" vdi create f 1G -p "$PORT"
 "$DOG" vdi create -y h 1G -p "$PORT"
 for v in f h; do

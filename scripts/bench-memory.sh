@@ -18,23 +18,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LEAVES=16
 [ "${1:-}" = "-l" ] && { LEAVES=$2; shift 2; }
 BUILD=${1:-$ROOT/build}
-[ -x "$BUILD/daemon/sheep" ] || BUILD=$("$ROOT/scripts/build.sh")
-SHEEP=$BUILD/daemon/sheep DOG=$BUILD/cli/dog PLUGIN=$BUILD/nbd-plugin/nbdkit-sheepdog-plugin.so
-T=$(mktemp -d /var/tmp/sdmem.XXXXXX)
-PORT=7600
-trap '[ -f "$T/n.pid" ] && kill "$(cat "$T/n.pid")" 2>/dev/null; pkill -9 -f "$SHEEP $T/" 2>/dev/null; sleep 0.3; rm -rf "$T"' EXIT
-wait_for() {
-  local end=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ $SECONDS -lt $end ] || { echo "bench-memory: timed out waiting for: $*" >&2; exit 1; }
-    sleep 0.05
-  done
-}
-nodes_are() { [ "$("$DOG" node list -r -p "$PORT" 2>/dev/null | wc -l)" -eq 1 ]; }
-"$SHEEP" "$T/s0" -p "$PORT" -z 0 -c "local:$T/cl"
-wait_for 30 nodes_are
-"$DOG" cluster format -c 1 -p "$PORT" </dev/null >/dev/null
+PORT=7600 NAME=bench-memory
+source "$ROOT/scripts/bench-one-sheep.sh"
 "$DOG" vdi create -y big 16P -p "$PORT"
 vid=$("$DOG" vdi list -r big -p "$PORT" | awk '{print $8}')
 
