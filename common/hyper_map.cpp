@@ -70,6 +70,13 @@ HyperMap::HyperMap(HyperMapIo& io, uint32_t vid, size_t max_leaves)
     : HyperMap(io, vid, max_leaves, Limits{}) {}
 
 Status HyperMap::load() {
+  stale_ = true;  // until the whole tree is read
+  SD_TRY(load_tree());
+  stale_ = false;
+  return {};
+}
+
+Status HyperMap::load_tree() {
   const uint64_t inode = vid_to_vdi_oid(vid_);
   uint8_t hb[kBtreeHeaderSize];
   SD_TRY(io_.read(inode, hb, sizeof(hb), kRootOffset));
@@ -145,30 +152,44 @@ Result<HyperMap::Leaf*> HyperMap::leaf(uint64_t oid) {
   return &leaves_.front();
 }
 
-// Entries first, the header (with the new count) last: a crash between
-// the two leaves the old count, never a count that names unwritten bytes.
+// How a node is written so that a crash (of the client too) between two
+// requests never loses an entry. An update in place or an append writes
+// the entries first and the header (with the new count) last: the old
+// count then names only old entries. When entries moved (an insert before
+// the end, a new root), the header and every entry go in one request, as
+// upstream's dog writes a root: two requests could leave the old count
+// over moved entries, one of them pushed out of it.
+static bool rewrite_whole(size_t from, size_t to, size_t count) { return to == SIZE_MAX && from + 1 < count; }
+
 Status HyperMap::write_root(size_t from, size_t to) {
   const uint64_t inode = vid_to_vdi_oid(vid_);
   const size_t esize = depth_ == 1 ? kLeafEntrySize : kIndirectEntrySize;
+  uint8_t hb[kBtreeHeaderSize];
+  put_btree_header(hb, uint16_t(depth_), uint32_t(root_entries()));
+  if (rewrite_whole(from, to, root_entries())) {
+    std::vector<uint8_t> body = depth_ == 1 ? encode(leaf_root_, 0, to) : encode(indirect_, 0, to);
+    body.insert(body.begin(), hb, hb + kBtreeHeaderSize);
+    return io_.write(inode, body.data(), uint32_t(body.size()), kRootOffset);
+  }
   std::vector<uint8_t> body =
       depth_ == 1 ? encode(leaf_root_, from, to) : encode(indirect_, from, to);
   if (!body.empty())
     SD_TRY(io_.write(inode, body.data(), uint32_t(body.size()),
                      uint32_t(kRootOffset + kBtreeHeaderSize + from * esize)));
-  uint8_t hb[kBtreeHeaderSize];
-  put_btree_header(hb, uint16_t(depth_), uint32_t(root_entries()));
   return io_.write(inode, hb, sizeof(hb), kRootOffset);
 }
 
 Status HyperMap::write_leaf(const Leaf& l, size_t from, bool create, size_t to) {
-  std::vector<uint8_t> body = encode(l.entries, from, to);
   uint8_t hb[kBtreeHeaderSize];
   put_btree_header(hb, 1, uint32_t(l.entries.size()));
-  if (create) {
+  if (!create && rewrite_whole(from, to, l.entries.size())) from = 0;  // one request
+  std::vector<uint8_t> body = encode(l.entries, from, to);
+  if (create || from == 0) {
     std::vector<uint8_t> whole(kBtreeHeaderSize + body.size());
     std::memcpy(whole.data(), hb, kBtreeHeaderSize);
     if (!body.empty()) std::memcpy(whole.data() + kBtreeHeaderSize, body.data(), body.size());
-    return io_.create(l.oid, whole.data(), uint32_t(whole.size()), 0);
+    return create ? io_.create(l.oid, whole.data(), uint32_t(whole.size()), 0)
+                  : io_.write(l.oid, whole.data(), uint32_t(whole.size()), 0);
   }
   if (!body.empty())
     SD_TRY(io_.write(l.oid, body.data(), uint32_t(body.size()),
@@ -187,6 +208,7 @@ Status HyperMap::bump_counter(uint32_t n, uint64_t* oid) {
 }
 
 bool HyperMap::peek(uint32_t idx, uint32_t* owner) const {
+  if (stale_) return false;
   auto find = [&](const std::vector<Entry>& v) {
     auto it = std::lower_bound(v.begin(), v.end(), idx,
                                [](const Entry& e, uint32_t want) { return e.idx < want; });
@@ -206,6 +228,7 @@ bool HyperMap::peek(uint32_t idx, uint32_t* owner) const {
 }
 
 Result<uint32_t> HyperMap::lookup(uint32_t idx) {
+  if (stale_) SD_TRY(load());
   if (depth_ == 1) {
     auto it = lower(leaf_root_, idx);
     return it != leaf_root_.end() && it->idx == idx ? it->owner : 0u;
@@ -219,6 +242,15 @@ Result<uint32_t> HyperMap::lookup(uint32_t idx) {
 }
 
 Status HyperMap::set(uint32_t idx, uint32_t owner) {
+  if (stale_) SD_TRY(load());
+  // A failed update may have changed the tree in memory and not on disk:
+  // it is read again before it is used (a write that failed is not there).
+  Status st = insert(idx, owner);
+  if (!st.ok()) stale_ = true;
+  return st;
+}
+
+Status HyperMap::insert(uint32_t idx, uint32_t owner) {
   if (depth_ == 2) return insert_depth2(idx, owner);
   auto it = lower(leaf_root_, idx);
   size_t pos = size_t(it - leaf_root_.begin());
@@ -296,18 +328,22 @@ Status HyperMap::insert_depth2(uint32_t idx, uint32_t owner) {
   SD_TRY(bump_counter(1, &oid));
   const size_t half = lf.entries.size() / 2;
   Leaf upper{oid, {lf.entries.begin() + long(half), lf.entries.end()}};
+  // The new leaf, then the root naming it, then the old leaf shrunk: a
+  // crash in between leaves entries twice (found through the root's
+  // choice of leaf all the same), never an entry in no leaf.
   SD_TRY(write_leaf(upper, 0, true));
-  lf.entries.resize(half);
-  SD_TRY(write_leaf(lf, half, false));  // the header only: the count shrank
   indirect_.insert(indirect_.begin() + long(kpos) + 1, {upper.entries.back().idx, oid});
-  indirect_[kpos].idx = lf.entries.back().idx;
+  indirect_[kpos].idx = lf.entries[half - 1].idx;
+  SD_TRY(write_root(kpos));
+  lf.entries.resize(half);
+  SD_TRY(write_leaf(lf, half, false, half));  // the header only: the count shrank
   leaves_.push_front(std::move(upper));
   while (leaves_.size() > max_leaves_) leaves_.pop_back();
-  SD_TRY(write_root(kpos));
   return insert_depth2(idx, owner);
 }
 
 Result<uint64_t> HyperMap::next_allocated(uint32_t from) {
+  if (stale_) SD_TRY(load());
   if (depth_ == 1) {
     for (auto it = lower(leaf_root_, from); it != leaf_root_.end(); ++it)
       if (it->owner) return uint64_t(it->idx);
@@ -325,6 +361,7 @@ Result<uint64_t> HyperMap::next_allocated(uint32_t from) {
 }
 
 Status HyperMap::for_each(const std::function<void(uint32_t idx, uint32_t owner)>& fn) {
+  if (stale_) SD_TRY(load());
   if (depth_ == 1) {
     for (const Entry& e : leaf_root_) fn(e.idx, e.owner);
     return {};

@@ -78,7 +78,9 @@ class HyperMap {
   // lock): false when it would have to read a leaf.
   bool peek(uint32_t idx, uint32_t* owner) const;
   // Sets block idx to owner (0 is stored as an entry too, as upstream's
-  // dog does for discarded blocks); writes what changed.
+  // dog does for discarded blocks); writes what changed. After a failure
+  // the tree is read again before its next use, so it never answers with
+  // an entry the objects do not hold.
   Status set(uint32_t idx, uint32_t owner);
   // Every entry in idx order (owner 0 included).
   Status for_each(const std::function<void(uint32_t idx, uint32_t owner)>& fn);
@@ -113,6 +115,8 @@ class HyperMap {
     uint64_t oid;
     std::vector<Entry> entries;
   };
+  Status load_tree();
+  Status insert(uint32_t idx, uint32_t owner);  // set() without the recovery
   Result<Leaf*> leaf(uint64_t oid);
   // The entries [from, to) (to the end by default), then the header.
   Status write_root(size_t from, size_t to = SIZE_MAX);
@@ -130,6 +134,9 @@ class HyperMap {
   std::vector<Entry> leaf_root_;    // depth 1
   std::vector<Indirect> indirect_;  // depth 2
   std::list<Leaf> leaves_;          // most recently used first
+  // The tree in memory may differ from the objects (a load or an update
+  // failed half way): every use reads it again first.
+  bool stale_ = false;
 };
 
 }  // namespace sd
