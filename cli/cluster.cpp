@@ -328,6 +328,15 @@ int cluster_shutdown(Context& ctx) {
   return kExitSuccess;
 }
 
+// ---- cluster reweight -----------------------------------------------------
+
+// Asks the cluster to measure every node's space again; a node whose space
+// changed makes one new epoch (docs/PROTOCOL.md, REWEIGHT).
+int cluster_reweight(Context& ctx) {
+  if (!send_light(ctx.ep, sd::request::reweight())) return kExitFailure;
+  return kExitSuccess;
+}
+
 // ---- cluster recover ------------------------------------------------------
 
 constexpr const char* kForceRecoverPrompt =
@@ -431,8 +440,11 @@ const Subcommand kClusterSubs[] = {
     {"info", nullptr, "aprhvTd", "show cluster information", kNeedNodelist, cluster_info},
     {"format", nullptr, "bclLtaphzTVRfF", "create a Sheepdog store", kNeedNodelist, cluster_format},
     {"shutdown", nullptr, "aphT", "stop Sheepdog", 0, cluster_shutdown},
+    {"snapshot", "<tag|idx> <path> [vdi1] [vdi2] ...", "aphTm", "snapshot/restore the cluster",
+     kNeedArg, run_nested, kClusterSnapshotSubs, kNrClusterSnapshotSubs},
     {"recover", nullptr, "afphT", "See 'dog cluster recover' for more information", kNeedArg,
      run_nested, kRecoverSubs, sizeof(kRecoverSubs) / sizeof(kRecoverSubs[0])},
+    {"reweight", nullptr, "aphT", "reweight the cluster", 0, cluster_reweight},
     {"check", nullptr, "aphT", "check and repair cluster", kNeedNodelist, cluster_check},
     {"alter-copy", nullptr, "aphTcf", "set the cluster's redundancy level", kNeedNodelist,
      cluster_alter_copy},

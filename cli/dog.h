@@ -84,6 +84,10 @@ struct Command {
   int (*parse)(int ch, const char* arg);
 };
 
+// `dog cluster snapshot save|list|load|show` (cluster_snapshot.cpp).
+extern const Subcommand kClusterSnapshotSubs[];
+extern const size_t kNrClusterSnapshotSubs;
+
 extern const Command kVdiCommand;
 extern const Command kNodeCommand;
 extern const Command kClusterCommand;

@@ -59,6 +59,13 @@ SdReq stat_recovery(uint32_t bytes) { return make_req(kOpStatRecovery, 0, bytes)
 SdReq set_recovery(uint32_t bytes) { return make_req(kOpSetRecovery, kFlagWrite, bytes); }
 SdReq get_recovery(uint32_t bytes) { return make_req(kOpGetRecovery, 0, bytes); }
 SdReq node_stat(uint32_t bytes) { return make_req(kOpStat, 0, bytes); }
+SdReq reweight() { return make_req(kOpReweight); }
+SdReq md_info(uint32_t bytes) { return make_req(kOpMdInfo, 0, bytes); }
+SdReq md_plug(bool plug, uint32_t payload_len) {
+  return make_req(plug ? kOpMdPlug : kOpMdUnplug, kFlagWrite, payload_len);
+}
+SdReq set_vnodes() { return make_req(kOpSetVnodes, kFlagWrite, sizeof(int32_t)); }
+SdReq get_vnodes() { return make_req(kOpGetVnodes, 0, sizeof(int32_t)); }
 SdReq get_loglevel() { return make_req(kOpGetLoglevel, 0, sizeof(int32_t)); }
 SdReq set_loglevel() { return make_req(kOpSetLoglevel, kFlagWrite, sizeof(int32_t)); }
 

@@ -42,6 +42,11 @@ SdReq stat_recovery(uint32_t bytes);
 SdReq set_recovery(uint32_t bytes);                   // payload: the throttle record
 SdReq get_recovery(uint32_t bytes);
 SdReq node_stat(uint32_t bytes);                      // STAT
+SdReq reweight();                                     // REWEIGHT
+SdReq md_info(uint32_t bytes);                        // MD_INFO into an MdInfo
+SdReq md_plug(bool plug, uint32_t payload_len);       // MD_PLUG / MD_UNPLUG; payload: "p1,p2"
+SdReq set_vnodes();                                   // SET_VNODES; payload: an int32
+SdReq get_vnodes();                                   // GET_VNODES into an int32
 SdReq get_loglevel();                                 // into an int32
 SdReq set_loglevel();                                 // payload: an int32
 SdReq epoch_file(uint32_t epoch, uint32_t bytes);     // GET_EPOCH

@@ -58,6 +58,8 @@ enum Op : uint8_t {
   kOpNotifyVdiAdd = 0xaf,
   kOpDeleteCache = 0xb0,
   kOpMdInfo = 0xb1,
+  kOpMdPlug = 0xb2,
+  kOpMdUnplug = 0xb3,
   kOpGetHash = 0xb4,
   kOpReweight = 0xb5,
   kOpStat = 0xb8,
