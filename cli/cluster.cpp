@@ -53,6 +53,7 @@ const OptionDesc kClusterOptions[] = {
     {'f', "force", false, "do not prompt for confirmation"},
     {'F', "avoiddiskfull", false, "do not start a recovery that would fill up disks"},
     {'d', "diff", false, "show the membership difference between epochs"},
+    {'m', "multithread", false, "use multi-thread for 'cluster snapshot save'"},
     {0, nullptr, false, nullptr},
 };
 
@@ -70,6 +71,9 @@ int parse_cluster_option(int ch, const char* arg) {
     case 'L':
       opts.use_lock = false;
       break;
+    case 'm':
+      cluster_snapshot_use_threads();
+      [[fallthrough]];  // as upstream's parser: -m turns on -t too (docs/CLI.md)
     case 't':
       opts.strict = true;
       break;

@@ -87,6 +87,17 @@ struct Command {
 // `dog cluster snapshot save|list|load|show` (cluster_snapshot.cpp).
 extern const Subcommand kClusterSnapshotSubs[];
 extern const size_t kNrClusterSnapshotSubs;
+// -m: cluster snapshot save reads objects with several threads.
+void cluster_snapshot_use_threads();
+
+// `dog node md info|plug|unplug` and `dog node vnodes set` (node_md.cpp),
+// and the node options they read (-A, -f).
+extern const Subcommand kNodeMdSubs[];
+extern const size_t kNrNodeMdSubs;
+extern const Subcommand kNodeVnodesSubs[];
+extern const size_t kNrNodeVnodesSubs;
+bool node_all_option();
+bool node_force_option();
 
 extern const Command kVdiCommand;
 extern const Command kNodeCommand;

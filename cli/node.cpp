@@ -30,11 +30,13 @@ struct NodeOptions {
   bool local = false;     // -l
   bool progress = false;  // -P
   bool watch = false;     // -w
+  bool all = false;       // -A
+  bool force = false;     // -f
 } opts;
 
 const OptionDesc kNodeOptions[] = {
     {'A', "all", false, "show md information of all the nodes"},
-    {'f', "force", false, "do not prompt for confirmation"},
+    {'f', "force", false, "ignore the confirmation"},
     {'l', "local", false, "kill the node given by -a and -p"},
     {'P', "progress", false, "show progress of recovery in the node"},
     {'w', "watch", false, "watch the stat every second"},
@@ -51,6 +53,12 @@ int parse_node_option(int ch, const char*) {
       break;
     case 'w':
       opts.watch = true;
+      break;
+    case 'A':
+      opts.all = true;
+      break;
+    case 'f':
+      opts.force = true;
       break;
   }
   return kExitSuccess;
@@ -465,12 +473,19 @@ const Subcommand kNodeSubs[] = {
     {"recovery", nullptr, "aphPrT",
      "show recovery information or set/get recovery speed throttling of nodes", kNeedNodelist,
      node_recovery, kRecoverySubs, sizeof(kRecoverySubs) / sizeof(kRecoverySubs[0])},
+    {"md", "[disks]", "aprAfhT", "See 'dog node md' for more information", kNeedArg, run_nested,
+     kNodeMdSubs, kNrNodeMdSubs},
     {"stat", nullptr, "aprwhT", "show stat information about the node", 0, node_stat},
     {"log", nullptr, "aphT", "show or set log level of the node", kNeedArg, run_nested, kLogSubs,
      1},
+    {"vnodes", "<num of vnodes>", "aph", "set new vnodes", kNeedArg, run_nested, kNodeVnodesSubs,
+     kNrNodeVnodesSubs},
 };
 
 }  // namespace
+
+bool node_all_option() { return opts.all; }
+bool node_force_option() { return opts.force; }
 
 const Command kNodeCommand = {"node", kNodeSubs, sizeof(kNodeSubs) / sizeof(kNodeSubs[0]),
                               kNodeOptions, parse_node_option};

@@ -287,7 +287,7 @@ int main(int argc, char** argv) {
   Sheep sheep(opts);
   sheep.self = make_self(opts);
   if (!sheep.store.init().ok()) {
-    sd_err("cannot initialise the object store in %s/obj", opts.dir.c_str());
+    sd_err("cannot initialise the object store of %s", opts.dir.c_str());
     return 1;
   }
   // The layout the cluster was formatted with, before anything is read
@@ -304,10 +304,10 @@ int main(int argc, char** argv) {
   // Lock tokens revoked before a restart stay revoked (vdi_locks.h).
   sheep.locks.keep_revoked_in(opts.dir + "/obj/.lock-revocations");
   sheep.lease.set_audited(sheep.audit.audited());
-  sheep.store.set_failure_hook(
-      [&sheep](const std::string& why) { sheep.leave_for_failed_store(why); });
-  // Clients on this machine may read object files under the read lease.
-  if (sheep.lease.open(opts.dir, sheep.self.nid))
+  sheep.store.set_listener(&sheep);
+  // Clients on this machine may read object files under the read lease
+  // (those of a node with one disk: the reader knows one directory).
+  if (opts.disks.empty() && sheep.lease.open(opts.dir, sheep.self.nid))
     sheep.store.set_invalidation_hook([&sheep] { sheep.lease.invalidate(); });
 
   sheep.rebuild_vdi_table();

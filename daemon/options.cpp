@@ -308,13 +308,24 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
     return 1;
   }
   if (optind < argc) {
+    // META[,DISK...] (docs/CLI.md §1.4).
     std::string path = argv[optind];
-    size_t comma = path.find(',');
-    if (comma != std::string::npos) {
-      std::fprintf(stderr, "multiple disks (PATH,DISK...) are not supported: %s\n", path.c_str());
+    std::vector<std::string> parts;
+    size_t pos = 0;
+    while (pos <= path.size()) {
+      size_t comma = path.find(',', pos);
+      if (comma == std::string::npos) comma = path.size();
+      std::string p = path.substr(pos, comma - pos);
+      while (p.size() > 1 && p.back() == '/') p.pop_back();
+      if (!p.empty()) parts.push_back(p);
+      pos = comma + 1;
+    }
+    if (parts.empty()) {
+      std::fprintf(stderr, "Invalid path '%s'\n", path.c_str());
       return 1;
     }
-    o->dir = path;
+    o->dir = parts[0];
+    o->disks.assign(parts.begin() + 1, parts.end());
   }
   return -1;
 }

@@ -3,11 +3,13 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sd {
 
 struct SheepOptions {
   std::string dir = "/tmp";     // meta directory (first PATH element)
+  std::vector<std::string> disks;  // object directories (further PATH elements)
   std::string bind_addr;        // -b; empty = every interface
   std::string cluster;          // -c driver name; empty: corosync if it answers, else local
   std::string cluster_opts;     // text after "driver:"

@@ -11,7 +11,7 @@ namespace sd {
 
 Sheep::Sheep(const SheepOptions& o)
     : opts(o),
-      store(o.dir + "/obj", o.nosync),
+      store(o.dir, o.disks, o.nosync),
       config(o.dir + "/config"),
       epochs(o.dir + "/epoch"),
       rings(epochs, peers, group),

@@ -32,19 +32,19 @@
 #include "recovery/ownership_audit.h"
 #include "server/fenced_connections.h"
 #include "server/server.h"
-#include "store/plain_store.h"
+#include "store/object_store.h"
 #include "store/read_lease.h"
 #include "vdi/vdi_ops.h"
 
 namespace sd {
 
-struct Sheep : GroupListener, RecoveryCluster, AuditListener {
+struct Sheep : GroupListener, RecoveryCluster, AuditListener, DiskListener {
   explicit Sheep(const SheepOptions& o);
 
   SheepOptions opts;
   SdNode self{};
   ReadLease lease;  // local reads by clients on this machine
-  PlainStore store;
+  ObjectStore store;  // this node's disks
   ConfigFile config;
   EpochLog epochs;
   VdiTable vdis;
@@ -91,6 +91,9 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener {
   bool running() const override { return group.running(); }
   bool recovery_disabled() const override { return group.settings().disable_recovery; }
   Res report_recovered(uint32_t epoch) override { return group.recovery_done(epoch); }
+  // DiskListener.
+  void on_objects_lost() override { epoch_recovery.recheck(); }
+  void on_all_disks_failed(const std::string& why) override { leave_for_failed_store(why); }
   // AuditListener: local reads may resume for this epoch.
   void on_audited(uint32_t epoch) override { lease.set_audited(epoch); }
 };

@@ -59,12 +59,23 @@ SdReq stat_recovery(uint32_t bytes) { return make_req(kOpStatRecovery, 0, bytes)
 SdReq set_recovery(uint32_t bytes) { return make_req(kOpSetRecovery, kFlagWrite, bytes); }
 SdReq get_recovery(uint32_t bytes) { return make_req(kOpGetRecovery, 0, bytes); }
 SdReq node_stat(uint32_t bytes) { return make_req(kOpStat, 0, bytes); }
+SdReq notify_vdi_add(uint32_t vid, uint8_t copies, uint8_t copy_policy,
+                     uint8_t block_size_shift, bool set_bitmap) {
+  SdReq r = make_req(kOpNotifyVdiAdd);
+  r.vdi_state.new_vid = vid;
+  r.vdi_state.copies = copies;
+  r.vdi_state.copy_policy = copy_policy;
+  r.vdi_state.block_size_shift = block_size_shift;
+  r.vdi_state.set_bitmap = set_bitmap ? 1 : 0;
+  return r;
+}
 SdReq reweight() { return make_req(kOpReweight); }
 SdReq md_info(uint32_t bytes) { return make_req(kOpMdInfo, 0, bytes); }
 SdReq md_plug(bool plug, uint32_t payload_len) {
   return make_req(plug ? kOpMdPlug : kOpMdUnplug, kFlagWrite, payload_len);
 }
-SdReq set_vnodes() { return make_req(kOpSetVnodes, kFlagWrite, sizeof(int32_t)); }
+// Upstream sends 8 bytes, of which the sheep reads the first four.
+SdReq set_vnodes() { return make_req(kOpSetVnodes, kFlagWrite, sizeof(uint64_t)); }
 SdReq get_vnodes() { return make_req(kOpGetVnodes, 0, sizeof(int32_t)); }
 SdReq get_loglevel() { return make_req(kOpGetLoglevel, 0, sizeof(int32_t)); }
 SdReq set_loglevel() { return make_req(kOpSetLoglevel, kFlagWrite, sizeof(int32_t)); }

@@ -42,10 +42,14 @@ SdReq stat_recovery(uint32_t bytes);
 SdReq set_recovery(uint32_t bytes);                   // payload: the throttle record
 SdReq get_recovery(uint32_t bytes);
 SdReq node_stat(uint32_t bytes);                      // STAT
+// NOTIFY_VDI_ADD: the vid's copies, copy policy and object size; set_bitmap:
+// set its bit in the in-use bitmap (dog cluster snapshot load).
+SdReq notify_vdi_add(uint32_t vid, uint8_t copies, uint8_t copy_policy,
+                     uint8_t block_size_shift, bool set_bitmap);
 SdReq reweight();                                     // REWEIGHT
 SdReq md_info(uint32_t bytes);                        // MD_INFO into an MdInfo
 SdReq md_plug(bool plug, uint32_t payload_len);       // MD_PLUG / MD_UNPLUG; payload: "p1,p2"
-SdReq set_vnodes();                                   // SET_VNODES; payload: an int32
+SdReq set_vnodes();  // SET_VNODES; payload: 8 bytes, the first four an int32
 SdReq get_vnodes();                                   // GET_VNODES into an int32
 SdReq get_loglevel();                                 // into an int32
 SdReq set_loglevel();                                 // payload: an int32

@@ -11,7 +11,7 @@
 #include "base/log.h"
 #include "group/group_detail.h"
 #include "ring.h"
-#include "store/plain_store.h"
+#include "store/object_store.h"
 #include "store/read_lease.h"
 
 namespace sd {
@@ -176,6 +176,27 @@ void Group::publish_lease(bool new_membership) {
   // the epoch: ReadLease::set_audited.)
   if (driver_) lease_.set_valid_until(driver_->contact_until_ms());
   lease_.set_state(epoch(), status_ == ClusterStatus::Ok && !suspended_, new_membership);
+}
+
+void Group::carry_node_attributes(const SdNode* except) {
+  for (auto& n : members_) {
+    if (except && same_node(n, *except)) continue;
+    for (const auto& known : latest_.nodes) {
+      if (!same_node_id(known.nid, n.nid) || n.nr_vnodes == 0) continue;
+      n.space = known.space;
+      if (!auto_vnodes() && known.nr_vnodes) n.nr_vnodes = known.nr_vnodes;
+    }
+  }
+}
+
+std::vector<SdNode> Group::members() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return with_vnodes(members_);
+}
+
+uint64_t Group::space() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return space_;
 }
 
 void Group::membership_changed_locked() {

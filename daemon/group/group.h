@@ -38,7 +38,7 @@
 
 namespace sd {
 
-class PlainStore;
+class ObjectStore;
 class ReadLease;
 
 // What the layers above hear from the group (on its delivery thread, or
@@ -90,7 +90,7 @@ struct VdiAddedMsg {
 
 class Group : public ClusterEvents, public MembershipSource, public SettingsSource {
  public:
-  Group(const GroupOptions& opts, SdNode& self, PlainStore& store, ConfigFile& config,
+  Group(const GroupOptions& opts, SdNode& self, ObjectStore& store, ConfigFile& config,
         EpochLog& epochs, EpochRings& rings, VdiTable& vdis, VdiLocks& locks, ReadLease& lease,
         GroupListener& listener)
       : opts_(opts),
@@ -134,6 +134,9 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   // ALTER_VDI_COPY: refused (VdiLocked) while a client holds the VDI's lock.
   Res alter_vdi_copy(uint32_t vid, uint8_t copies);
   Res vdi_added(const VdiAddedMsg& m);
+  // NOTIFY_VDI_ADD: a VDI whose objects a client writes back (dog cluster
+  // snapshot load) becomes known to every node as `info` says.
+  Res vdi_registered(uint32_t vid, const VdiInfo& info);
   Res vdi_deleted(uint32_t vid);
   // Recycled VIDs: these vids are free again on every node.
   Res vdis_released(const std::vector<uint32_t>& vids);
@@ -156,6 +159,21 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   // This node has recovered `epoch`; when every member has, objects nobody
   // needs any more are dropped.
   Res recovery_done(uint32_t epoch);
+  // New space (and, in a fixed-vnodes cluster, vnodes) for members
+  // (REWEIGHT, SET_VNODES): applied in order, one new epoch for each, as
+  // upstream's node updates. Entries naming no member, or a gateway, are
+  // skipped.
+  struct NodeUpdate {
+    NodeId nid;
+    uint64_t space;
+    uint16_t nr_vnodes;
+    uint8_t pad[6];
+  };
+  Res update_nodes(const std::vector<NodeUpdate>& updates);
+  // The members as the current epoch has them (space, vnodes).
+  std::vector<SdNode> members() const;
+  // This node's space as the cluster knows it.
+  uint64_t space() const;
 
   // ClusterEvents (called on the driver's delivery thread).
   bool check_join(const SdNode& node, const std::vector<char>& info,
@@ -194,6 +212,19 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
     kLocksReleased,
     kAlterClusterCopy,
     kAlterVdiCopy,
+    kNodesUpdate,
+    kVdiRegistered,
+  };
+  struct VdiRegisteredMsg {
+    uint32_t vid;
+    uint32_t parent;
+    uint8_t copies;
+    uint8_t copy_policy;
+    uint8_t block_size_shift;
+    uint8_t store_policy;
+    uint8_t snapshot;
+    uint8_t deleted;
+    uint8_t pad[2];
   };
   struct AlterVdiCopyMsg {
     uint32_t vid;
@@ -221,6 +252,10 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   Res broadcast_and_wait(MsgType type, const void* payload, size_t len);
   Res apply(MsgType type, const char* payload, size_t len, const SdNode& sender);
   Res apply_make_fs(const ClusterSettings& s);
+  Res apply_nodes_update(const char* p, size_t len);
+  // Members keep the space and vnodes the newest epoch gives them (node
+  // updates live there); `except` (a newcomer) brings its own. mu_ held.
+  void carry_node_attributes(const SdNode* except);
   // Re-derives status and epoch after a membership change (mu_ held).
   void membership_changed_locked();
   // Mirrors epoch and serving state (and a new membership) into the read lease.
@@ -233,7 +268,7 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
 
   const GroupOptions opts_;
   SdNode& self_;
-  PlainStore& store_;
+  ObjectStore& store_;
   ConfigFile& config_;
   EpochLog& epochs_;
   EpochRings& rings_;

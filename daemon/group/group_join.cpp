@@ -11,7 +11,7 @@
 #include "cluster/wire_buffer.h"
 #include "base/log.h"
 #include "group/group_detail.h"
-#include "store/plain_store.h"
+#include "store/object_store.h"
 #include "store/read_lease.h"
 
 namespace sd {
@@ -357,6 +357,7 @@ void Group::on_join(const std::vector<SdNode>& members, const SdNode& node,
       publish_lease();
     }
     members_ = members;
+    carry_node_attributes(&node);
     sd_info("%s joined (%zu members)", node_addr_str(node.nid).c_str(), members.size());
     // A sheep that joins again started again: its connections are gone.
     if (!self_join) log_released(locks_.release_node(node.nid), "its gateway started again");
@@ -389,6 +390,7 @@ void Group::on_leave(const std::vector<SdNode>& members, const SdNode& node) {
   log_released(locks_.release_node(node.nid),
                ("its gateway " + node_addr_str(node.nid) + " left").c_str());
   members_ = members;
+  carry_node_attributes(nullptr);
   sd_info("%s left (%zu members)", node_addr_str(node.nid).c_str(), members.size());
   membership_changed_locked();
 }

@@ -12,7 +12,7 @@
 #include "base/log.h"
 #include "group/group_detail.h"
 #include "proto/inode.h"
-#include "store/plain_store.h"
+#include "store/object_store.h"
 #include "store/read_lease.h"
 
 namespace sd {
@@ -236,6 +236,26 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       listener_.on_copies_changed(m.vid);
       return Res::Success;
     }
+    case kVdiRegistered: {
+      if (len != sizeof(VdiRegisteredMsg)) return Res::InvalidParms;
+      VdiRegisteredMsg m;
+      std::memcpy(&m, p, sizeof(m));
+      if (!m.vid || m.vid >= kNrVdis || !m.copies || m.copies > kMaxCopies || m.parent >= kNrVdis)
+        return Res::InvalidParms;
+      locks_.touch(m.vid);
+      VdiInfo info;
+      info.copies = m.copies;
+      info.copy_policy = m.copy_policy;
+      info.block_size_shift = m.block_size_shift;
+      info.store_policy = m.store_policy == 1 ? 1 : 0;
+      info.parent = m.parent;
+      info.snapshot = m.snapshot != 0;
+      info.deleted = m.deleted != 0;
+      vdis_.add(m.vid, info, true);
+      return Res::Success;
+    }
+    case kNodesUpdate:
+      return apply_nodes_update(p, len);
     case kRecoveryDone: {
       if (len != 4) return Res::InvalidParms;
       uint32_t e;
@@ -290,6 +310,43 @@ Res Group::apply_make_fs(const ClusterSettings& req) {
   return Res::Success;
 }
 
+Res Group::apply_nodes_update(const char* p, size_t len) {
+  if (len == 0 || len % sizeof(NodeUpdate) || len / sizeof(NodeUpdate) > kMaxNodes)
+    return Res::InvalidParms;
+  bool self_changed = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!settings_.ctime || status_ != ClusterStatus::Ok) return Res::WaitForFormat;
+    for (size_t i = 0; i < len / sizeof(NodeUpdate); i++) {
+      NodeUpdate u;
+      std::memcpy(&u, p + i * sizeof(u), sizeof(u));
+      auto it = std::find_if(members_.begin(), members_.end(),
+                             [&](const SdNode& n) { return same_node_id(n.nid, u.nid); });
+      // A gateway stays one; vnodes come from space in auto mode.
+      if (it == members_.end() || it->nr_vnodes == 0 || u.nr_vnodes == 0) continue;
+      it->space = u.space;
+      if (!auto_vnodes()) it->nr_vnodes = u.nr_vnodes;
+      sd_info("%s: space %" PRIu64 ", vnodes %u", node_addr_str(u.nid).c_str(), u.space,
+              unsigned(u.nr_vnodes));
+      if (same_node_id(u.nid, self_.nid)) {
+        space_ = u.space;
+        self_.space = u.space;
+        self_.nr_vnodes = it->nr_vnodes;
+        self_changed = true;
+      }
+      // Each update is an epoch of its own; the next one builds on it.
+      membership_changed_locked();
+    }
+  }
+  if (self_changed && !save_config().ok()) sd_err("failed to save config");
+  return Res::Success;
+}
+
+Res Group::update_nodes(const std::vector<NodeUpdate>& updates) {
+  if (updates.empty()) return Res::Success;
+  return broadcast_and_wait(kNodesUpdate, updates.data(), updates.size() * sizeof(NodeUpdate));
+}
+
 Res Group::make_fs(const ClusterSettings& s) { return broadcast_and_wait(kMakeFs, &s, sizeof(s)); }
 Res Group::shutdown() { return broadcast_and_wait(kShutdown, nullptr, 0); }
 Res Group::alter_cluster_copy(uint8_t copies) {
@@ -300,6 +357,18 @@ Res Group::alter_vdi_copy(uint32_t vid, uint8_t copies) {
   return broadcast_and_wait(kAlterVdiCopy, &m, sizeof(m));
 }
 Res Group::vdi_added(const VdiAddedMsg& m) { return broadcast_and_wait(kVdiAdded, &m, sizeof(m)); }
+Res Group::vdi_registered(uint32_t vid, const VdiInfo& info) {
+  VdiRegisteredMsg m{};
+  m.vid = vid;
+  m.parent = info.parent;
+  m.copies = info.copies;
+  m.copy_policy = info.copy_policy;
+  m.block_size_shift = info.block_size_shift;
+  m.store_policy = info.store_policy;
+  m.snapshot = info.snapshot;
+  m.deleted = info.deleted;
+  return broadcast_and_wait(kVdiRegistered, &m, sizeof(m));
+}
 Res Group::vdi_deleted(uint32_t vid) { return broadcast_and_wait(kVdiDeleted, &vid, 4); }
 Res Group::vdis_released(const std::vector<uint32_t>& vids) {
   return broadcast_and_wait(kVdisReleased, vids.data(), vids.size() * 4);

@@ -58,6 +58,13 @@ const OpInfo kOps[] = {
     {kOpAlterClusterCopy, "ALTER_CLUSTER_COPY", K::Cluster, false, ops::alter_cluster_copy},
     {kOpAlterVdiCopy, "ALTER_VDI_COPY", K::Cluster, false, ops::alter_vdi_copy},
     {kOpSetRecovery, "SET_RECOVERY", K::Local, true, ops::set_recovery},
+    {kOpMdInfo, "MD_INFO", K::Local, false, ops::md_info},
+    {kOpMdPlug, "MD_PLUG_DISKS", K::Local, false, ops::md_plug},
+    {kOpMdUnplug, "MD_UNPLUG_DISKS", K::Local, false, ops::md_unplug},
+    {kOpReweight, "REWEIGHT", K::Cluster, false, ops::reweight},
+    {kOpSetVnodes, "SET_VNODES", K::Local, false, ops::set_vnodes},
+    {kOpGetVnodes, "GET_VNODES", K::Local, false, ops::get_vnodes},
+    {kOpNotifyVdiAdd, "NOTIFY_VDI_ADD", K::Cluster, false, ops::notify_vdi_add},
 };
 
 const OpInfo* g_table[256];

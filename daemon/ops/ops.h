@@ -133,6 +133,13 @@ Res disable_recover(Sheep&, Request&);
 Res get_loglevel(Sheep&, Request&);
 Res set_loglevel(Sheep&, Request&);
 Res nop(Sheep&, Request&);
+Res md_info(Sheep&, Request&);
+Res md_plug(Sheep&, Request&);
+Res md_unplug(Sheep&, Request&);
+Res reweight(Sheep&, Request&);
+Res set_vnodes(Sheep&, Request&);
+Res get_vnodes(Sheep&, Request&);
+Res notify_vdi_add(Sheep&, Request&);
 }  // namespace ops
 
 }  // namespace sd

@@ -4,6 +4,8 @@
 #include <memory>
 
 #include "cluster_key.h"
+#include "erasure_code.h"
+#include "oid.h"
 #include "ops/ops.h"
 #include "sheep.h"
 #include "vdi/vdi_ops.h"
@@ -182,6 +184,41 @@ Res get_vdi_attr(Sheep& s, Request& r) {
   set_vdi_reply(r, *v);
   r.rsp.vdi.attr_id = v->attr_id;
   return Res::Success;
+}
+
+// NOTIFY_VDI_ADD (dog cluster snapshot load): the cluster learns of a VDI
+// whose objects a client writes back under their old ids. Once its inode
+// is readable, the inode says what the VDI is (snapshot, deleted, parent,
+// copies, hyper); before that it is a plain working VDI of the request's
+// copies and object size, so its objects are placed and sized right while
+// they are written. A VDI the cluster knows is only ever described by its
+// inode.
+Res notify_vdi_add(Sheep& s, Request& r) {
+  const auto& v = r.hdr.vdi_state;
+  if (!s.group.formatted()) return Res::WaitForFormat;
+  if (v.new_vid == 0 || v.new_vid >= kNrVdis || v.copies > kMaxCopies) return Res::InvalidParms;
+  VdiInfo info;
+  InodeHeader h;
+  Status st = s.gateway.read(vid_to_vdi_oid(v.new_vid), &h, uint32_t(sizeof(h)), 0);
+  if (st.ok() && h.vdi_id == v.new_vid && h.nr_copies && h.nr_copies <= kMaxCopies) {
+    info.copies = h.nr_copies;
+    info.copy_policy = h.copy_policy;
+    info.block_size_shift = h.block_size_shift;
+    info.store_policy = h.store_policy;
+    info.snapshot = inode_is_snapshot(h);
+    info.deleted = inode_is_deleted(h);
+    info.parent = h.parent_vdi_id < kNrVdis ? h.parent_vdi_id : 0;
+  } else {
+    if (s.vdis.get(v.new_vid)) return Res::Success;  // known already: only its inode changes it
+    ClusterSettings cs = s.group.settings();
+    info.copies = v.copies ? v.copies : cs.copies;
+    info.copy_policy = v.copy_policy;
+    info.block_size_shift = v.block_size_shift ? v.block_size_shift : cs.block_size_shift;
+  }
+  if (info.block_size_shift < kMinBlockSizeShift || info.block_size_shift > kMaxBlockSizeShift)
+    return Res::InvalidParms;
+  if (info.copy_policy && !ec_shape_of(info.copy_policy)) return Res::InvalidParms;
+  return s.group.vdi_registered(v.new_vid, info);
 }
 
 // One upstream vdi_state record (1,428 bytes) per known VDI.

@@ -92,6 +92,14 @@ Status epoch_file(SheepClient& c, uint32_t epoch, std::vector<char>* out) {
   return {};
 }
 
+Status stat_sheep(SheepClient& c, uint64_t* size, uint64_t* free) {
+  SdRsp rsp;
+  SD_TRY(c.exec(request::stat_sheep(), nullptr, nullptr, &rsp));
+  *size = rsp.node.store_size;
+  *free = rsp.node.store_free;
+  return {};
+}
+
 Status release_objects(SheepClient& c, const std::vector<std::pair<uint32_t, uint32_t>>& objects) {
   std::vector<uint32_t> payload;
   for (const auto& [vid, idx] : objects) {

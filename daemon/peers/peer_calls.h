@@ -48,6 +48,8 @@ bool stale_list(SheepClient& c, std::vector<std::pair<uint64_t, uint32_t>>* out)
 Status missing_of(SheepClient& c, const std::vector<uint64_t>& oids, std::vector<uint64_t>* missing);
 // GET_EPOCH: the raw epoch file (see group/epoch_log.h).
 Status epoch_file(SheepClient& c, uint32_t epoch, std::vector<char>* out);
+// STAT_SHEEP: the peer's store size (free plus used) and free bytes.
+Status stat_sheep(SheepClient& c, uint64_t* size, uint64_t* free);
 // RELEASE_OBJECTS to the master: (vid, index) pairs whose object lost a
 // reference.
 Status release_objects(SheepClient& c, const std::vector<std::pair<uint32_t, uint32_t>>& objects);

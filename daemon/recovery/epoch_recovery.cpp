@@ -16,7 +16,7 @@
 #include "group/object_policy.h"
 #include "peers/peer_calls.h"
 #include "peers/peer_pool.h"
-#include "store/plain_store.h"
+#include "store/object_store.h"
 
 namespace sd {
 
@@ -49,6 +49,15 @@ void EpochRecovery::epoch_changed(uint32_t epoch) {
 void EpochRecovery::copies_changed(uint32_t vid) {
   std::lock_guard<std::mutex> lk(mu_);
   altered_.insert(vid);
+  cv_.notify_all();
+}
+
+void EpochRecovery::recheck() {
+  uint32_t epoch = members_.membership()->epoch;
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!epoch) return;
+  wanted_ = std::max(wanted_, epoch);
+  if (recovered_ >= epoch) recovered_ = epoch - 1;
   cv_.notify_all();
 }
 

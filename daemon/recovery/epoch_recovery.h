@@ -33,7 +33,7 @@
 
 namespace sd {
 
-class PlainStore;
+class ObjectStore;
 class PeerPool;
 class ObjectPolicy;
 class OwnershipAudit;
@@ -52,7 +52,7 @@ class RecoveryCluster {
 
 class EpochRecovery {
  public:
-  EpochRecovery(PlainStore& store, PeerPool& peers, OwnershipAudit& audit,
+  EpochRecovery(ObjectStore& store, PeerPool& peers, OwnershipAudit& audit,
                 ObjectRecovery& objects, const MembershipSource& members,
                 RecoveryCluster& cluster, const ObjectPolicy& policy)
       : store_(store),
@@ -76,6 +76,9 @@ class EpochRecovery {
   // stale (they stop getting writes), and the pass runs again for the
   // current epoch, so the new owners fetch and the stale copies go.
   void copies_changed(uint32_t vid);
+  // Objects this node held are gone (a disk failed): the pass runs again
+  // for the current epoch and fetches them from the other nodes.
+  void recheck();
   // For STAT_RECOVERY.
   RecoveryState state() const;
   void set_throttle(uint32_t max_objects, uint64_t interval_ms);
@@ -92,7 +95,7 @@ class EpochRecovery {
   bool superseded(uint32_t epoch) const;
   void wait_while_paused(uint32_t epoch);
 
-  PlainStore& store_;
+  ObjectStore& store_;
   PeerPool& peers_;
   OwnershipAudit& audit_;
   ObjectRecovery& objects_;

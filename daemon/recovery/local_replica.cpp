@@ -7,7 +7,7 @@
 #include "base/log.h"
 #include "group/object_policy.h"
 #include "recovery/ownership_audit.h"
-#include "store/plain_store.h"
+#include "store/object_store.h"
 
 namespace sd {
 

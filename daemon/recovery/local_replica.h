@@ -28,11 +28,11 @@ namespace sd {
 
 class ObjectPolicy;
 class OwnershipAudit;
-class PlainStore;
+class ObjectStore;
 
 class LocalReplica {
  public:
-  LocalReplica(PlainStore& store, OwnershipAudit& audit, const MembershipSource& members,
+  LocalReplica(ObjectStore& store, OwnershipAudit& audit, const MembershipSource& members,
                const ObjectPolicy& policy)
       : store_(store), audit_(audit), members_(members), policy_(policy) {}
 
@@ -67,7 +67,7 @@ class LocalReplica {
             uint64_t* piece_size = nullptr) const;
   bool current(uint64_t oid);
 
-  PlainStore& store_;
+  ObjectStore& store_;
   OwnershipAudit& audit_;
   const MembershipSource& members_;
   const ObjectPolicy& policy_;

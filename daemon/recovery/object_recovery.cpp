@@ -12,7 +12,7 @@
 #include "group/object_policy.h"
 #include "peers/peer_calls.h"
 #include "peers/peer_pool.h"
-#include "store/plain_store.h"
+#include "store/object_store.h"
 
 namespace sd {
 

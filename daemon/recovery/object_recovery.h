@@ -31,7 +31,7 @@
 
 namespace sd {
 
-class PlainStore;
+class ObjectStore;
 class PeerPool;
 class EpochRings;
 class ObjectPolicy;
@@ -40,7 +40,7 @@ class LocalReplica;
 
 class ObjectRecovery {
  public:
-  ObjectRecovery(PlainStore& store, PeerPool& peers, EpochRings& rings, OwnershipAudit& audit,
+  ObjectRecovery(ObjectStore& store, PeerPool& peers, EpochRings& rings, OwnershipAudit& audit,
                  LocalReplica& replica, const MembershipSource& members,
                  const ObjectPolicy& policy)
       : store_(store),
@@ -75,7 +75,7 @@ class ObjectRecovery {
   // Rebuilds strip `want` of an erasure-coded oid (strip_recovery.cpp).
   Status try_fetch_strip(uint64_t oid, const MembershipPtr& m, int want);
 
-  PlainStore& store_;
+  ObjectStore& store_;
   PeerPool& peers_;
   EpochRings& rings_;
   OwnershipAudit& audit_;

@@ -9,7 +9,7 @@
 #include "base/file_util.h"
 #include "group/object_policy.h"
 #include "base/log.h"
-#include "store/plain_store.h"
+#include "store/object_store.h"
 
 namespace sd {
 

@@ -32,7 +32,7 @@
 
 namespace sd {
 
-class PlainStore;
+class ObjectStore;
 class EpochRings;
 class ObjectPolicy;
 
@@ -45,7 +45,7 @@ class AuditListener {
 
 class OwnershipAudit {
  public:
-  OwnershipAudit(PlainStore& store, EpochRings& rings, const MembershipSource& members,
+  OwnershipAudit(ObjectStore& store, EpochRings& rings, const MembershipSource& members,
                  const ObjectPolicy& policy, std::string state_path)
       : store_(store),
         rings_(rings),
@@ -102,7 +102,7 @@ class OwnershipAudit {
   uint32_t first_missed(uint64_t oid, uint32_t from, const Membership& m);
   void save(uint32_t epoch);
 
-  PlainStore& store_;
+  ObjectStore& store_;
   EpochRings& rings_;
   const MembershipSource& members_;
   const ObjectPolicy& policy_;

@@ -10,7 +10,7 @@
 #include "group/object_policy.h"
 #include "recovery/local_replica.h"
 #include "recovery/object_recovery.h"
-#include "store/plain_store.h"
+#include "store/object_store.h"
 
 namespace sd {
 

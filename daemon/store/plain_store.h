@@ -63,7 +63,9 @@ class PlainStore {
   Status set_layout(StoreLayout layout);
   StoreLayout layout() const { return layout_.load(); }
 
-  PlainStore(std::string obj_dir, bool nosync) : dir_(std::move(obj_dir)), nosync_(nosync) {}
+  // fd_capacity: how many object files stay open between requests.
+  PlainStore(std::string obj_dir, bool nosync, size_t fd_capacity = fd_budget(4096))
+      : dir_(std::move(obj_dir)), nosync_(nosync), fds_(fd_capacity) {}
 
   // Creates the directories and removes tmp files left by a crash.
   Status init();
@@ -131,6 +133,14 @@ class PlainStore {
   uint64_t used_bytes() const;
   uint64_t fs_free() const;
   const std::string& dir() const { return dir_; }
+
+  // Moving objects between two disks of one node (disk_transfer.cpp): the
+  // live file of oid, or one stale copy, goes to the same place in
+  // `target` (a rename on one filesystem, else a synced copy and then an
+  // unlink). A live copy already in target wins: ours is dropped. Callers
+  // keep other users of oid out meanwhile (ObjectStore's oid locks).
+  Status move_object_to(uint64_t oid, PlainStore& target);
+  Status move_stale_to(const StaleCopy& copy, PlainStore& target);
   // Called after any object file is replaced or removed (the read lease).
   void set_invalidation_hook(std::function<void()> hook) { fds_.set_hook(std::move(hook)); }
   // Called once when the store itself fails: its directory was removed or
@@ -168,7 +178,7 @@ class PlainStore {
   std::string dir_;
   bool nosync_;
   std::atomic<StoreLayout> layout_{StoreLayout::Plain};
-  mutable FdCache fds_{fd_budget(4096)};
+  mutable FdCache fds_;
   std::function<void(const std::string&)> failure_hook_;
   mutable std::atomic<bool> failed_{false};
   dev_t dev_ = 0;

@@ -19,7 +19,7 @@
 #include "recovery/object_recovery.h"
 #include "recovery/ownership_audit.h"
 #include "ring.h"
-#include "store/plain_store.h"
+#include "store/object_store.h"
 
 namespace sdtest {
 
@@ -40,7 +40,7 @@ struct DaemonRig {
   FixedSettings settings;
   sd::ObjectPolicy policy{vdis, settings};
   sd::PeerPool peers{std::chrono::seconds(5)};
-  sd::PlainStore store{dir.path + "/obj", true};
+  sd::ObjectStore store{dir.path, {}, true};
   sd::EpochLog epochs{dir.path + "/epoch"};
   sd::EpochRings rings{epochs, peers, members};
   sd::OwnershipAudit audit{store, rings, members, policy, dir.path + "/obj/.audited"};

@@ -13,7 +13,7 @@
 #include "fake_peers.h"
 #include "group/group.h"
 #include "peers/peer_pool.h"
-#include "store/plain_store.h"
+#include "store/object_store.h"
 #include "store/read_lease.h"
 
 using namespace sdtest;
@@ -54,7 +54,7 @@ struct Listener : sd::GroupListener {
 struct Node {
   std::string dir;
   sd::SdNode self;
-  sd::PlainStore store;
+  sd::ObjectStore store;
   sd::ConfigFile config;
   sd::EpochLog epochs;
   sd::VdiTable vdis;
@@ -68,7 +68,7 @@ struct Node {
   Node(const std::string& d, uint16_t port, const sd::GroupOptions& opts = {})
       : dir(d),
         self(node_at(port, port)),
-        store(d + "/obj", true),
+        store(d, {}, true),
         config(d + "/config"),
         epochs(d + "/epoch") {
     sd::make_dirs(d + "/epoch");

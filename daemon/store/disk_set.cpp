@@ -1,0 +1,270 @@
+// ObjectStore's disk set: plugging and unplugging disks, dropping failed
+// ones, the record of the disks in use (META/md_disks), and the
+// rebalancer that moves every object to its own disk after a change.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <set>
+
+#include "base/file_util.h"
+#include "base/log.h"
+#include "store/object_store.h"
+
+namespace sd {
+
+namespace {
+
+std::vector<std::string> split_paths(const std::string& paths) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= paths.size()) {
+    size_t comma = paths.find(',', pos);
+    if (comma == std::string::npos) comma = paths.size();
+    std::string p = paths.substr(pos, comma - pos);
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    if (!p.empty()) out.push_back(p);
+    pos = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+void ObjectStore::save_disk_list() const {
+  std::string text;
+  {
+    std::shared_lock<std::shared_mutex> lk(mu_);
+    for (auto& d : disks_)
+      if (!d->draining) text += d->path + "\n";
+  }
+  if (!write_file_atomic(meta_dir_ + "/md_disks", text.data(), text.size()).ok())
+    sd_err("cannot record the disks in use in %s/md_disks", meta_dir_.c_str());
+}
+
+std::vector<ObjectStore::DiskInfo> ObjectStore::disk_info() const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  std::vector<DiskInfo> out;
+  for (auto& d : disks_) {
+    if (d->draining) continue;
+    DiskInfo i;
+    i.path = d->path;
+    i.free = d->store->fs_free();
+    i.used = d->store->used_bytes();
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+std::vector<ObjectStore::FailedDisk> ObjectStore::failed_disks() const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  return failed_disks_;
+}
+
+Res ObjectStore::plug(const std::string& paths) {
+  std::vector<DiskPtr> added;
+  for (const std::string& p : split_paths(paths)) {
+    bool known = false;
+    {
+      std::shared_lock<std::shared_mutex> lk(mu_);
+      for (auto& d : disks_) known |= d->path == p && !d->draining;
+      for (auto& d : added) known |= d->path == p;
+    }
+    if (known) {
+      sd_warn("disk %s is already in use", p.c_str());
+      continue;
+    }
+    if (p == meta_dir_ || (!initial_disks_.empty() && p == meta_dir_ + "/obj")) {
+      sd_err("%s is meta-store, abort", p.c_str());
+      continue;
+    }
+    // Plugged disks are purged (docs/CLI.md, node md plug).
+    if (DiskPtr d = open_disk(p, true)) added.push_back(std::move(d));
+  }
+  if (added.empty()) return Res::InvalidParms;
+  {
+    std::unique_lock<std::shared_mutex> lk(mu_);
+    for (auto& d : added) {
+      // A disk still draining under the same path is the same directory:
+      // it stays in use, objects it holds go where the ring says.
+      auto it = std::find_if(disks_.begin(), disks_.end(),
+                             [&](const DiskPtr& x) { return x->path == d->path; });
+      if (it != disks_.end()) {
+        (*it)->draining = false;
+        continue;
+      }
+      sd_info("disk %s plugged, %" PRIu64 " bytes", d->path.c_str(), d->capacity);
+      disks_.push_back(d);
+    }
+    rebuild_ring();
+    generation_++;
+    settled_ = false;
+  }
+  save_disk_list();
+  start_rebalance();
+  return Res::Success;
+}
+
+Res ObjectStore::unplug(const std::string& paths) {
+  size_t n = 0;
+  {
+    std::unique_lock<std::shared_mutex> lk(mu_);
+    size_t in_use = 0;
+    for (auto& d : disks_) in_use += !d->draining;
+    for (const std::string& p : split_paths(paths)) {
+      auto it = std::find_if(disks_.begin(), disks_.end(),
+                             [&](const DiskPtr& x) { return x->path == p && !x->draining; });
+      if (it == disks_.end()) {
+        sd_warn("disk %s is not in use", p.c_str());
+        continue;
+      }
+      sd_info("disk %s unplugged: its objects move to the other disks", p.c_str());
+      (*it)->draining = true;
+      n++;
+    }
+    if (!n) return Res::InvalidParms;
+    rebuild_ring();
+    generation_++;
+    settled_ = false;
+    // As upstream: with no disk left the node goes down.
+    if (in_use == n) all_failed_ = true;
+  }
+  if (all_failed_.load()) {
+    sd_warn("no disks plugged, going down");
+    if (listener_) listener_->on_all_disks_failed("no disks plugged");
+    return Res::Success;
+  }
+  save_disk_list();
+  start_rebalance();
+  return Res::Success;
+}
+
+void ObjectStore::drop_failed_disks() {
+  if (!failure_pending_.exchange(false)) return;
+  std::string why;
+  bool dropped = false;
+  {
+    std::unique_lock<std::shared_mutex> lk(mu_);
+    for (auto it = disks_.begin(); it != disks_.end();) {
+      if (!(*it)->store->failed()) {
+        ++it;
+        continue;
+      }
+      sd_err("disk %s removed from the store: its objects will be recovered from other nodes",
+             (*it)->path.c_str());
+      {
+        std::lock_guard<std::mutex> fl(failure_mu_);
+        why = "disk " + (*it)->path + " failed: " + (*it)->failure;
+        failed_disks_.push_back({(*it)->path, (*it)->failure});
+      }
+      it = disks_.erase(it);
+      dropped = true;
+    }
+    if (!dropped) return;
+    rebuild_ring();
+    generation_++;
+    if (disks_.empty()) all_failed_ = true;
+  }
+  if (all_failed_.load()) {
+    sd_err("There isn't any available disk!");
+    if (listener_) listener_->on_all_disks_failed(why);
+    return;
+  }
+  save_disk_list();
+  if (listener_) listener_->on_objects_lost();
+}
+
+void ObjectStore::start_rebalance() {
+  std::lock_guard<std::mutex> lk(rebalance_mu_);
+  rebalance_wanted_ = true;
+  rebalance_cv_.notify_all();
+}
+
+void ObjectStore::rebalance_loop() {
+  log::set_thread_name("md");
+  std::unique_lock<std::mutex> lk(rebalance_mu_);
+  for (;;) {
+    rebalance_cv_.wait(lk, [&] { return stopping_ || rebalance_wanted_; });
+    if (stopping_) return;
+    rebalance_wanted_ = false;
+    lk.unlock();
+    bool done = rebalance_pass();
+    drop_failed_disks();
+    lk.lock();
+    if (!done && !rebalance_wanted_) {
+      // Something could not move (a full disk?): try again in a while.
+      rebalance_cv_.wait_for(lk, std::chrono::seconds(1), [&] { return stopping_; });
+      rebalance_wanted_ = true;
+    }
+  }
+}
+
+bool ObjectStore::rebalance_pass() {
+  uint64_t gen;
+  std::vector<DiskPtr> disks;
+  {
+    std::shared_lock<std::shared_mutex> lk(mu_);
+    gen = generation_;
+    disks = disks_;
+  }
+  auto stopping = [&] {
+    std::lock_guard<std::mutex> lk(rebalance_mu_);
+    return stopping_;
+  };
+  size_t moved = 0, left = 0;
+  for (auto& d : disks) {
+    for (uint64_t oid : d->store->list()) {
+      std::shared_lock<std::shared_mutex> lk(mu_);
+      if (generation_ != gen || ring_.empty()) return false;
+      Disk& home = home_of(oid);
+      if (&home == d.get()) continue;
+      std::lock_guard<std::mutex> g(oid_lock(oid));
+      if (!d->store->exists(oid)) continue;  // moved or removed meanwhile
+      // The copy on the object's own disk is the newer one: every write
+      // since the change went there.
+      Status st = home.store->exists(oid) ? d->store->remove(oid)
+                                          : d->store->move_object_to(oid, *home.store);
+      if (st.ok() || st.code() == Res::NoObj) {
+        moved++;
+      } else {
+        left++;
+      }
+      if (moved % 1024 == 0 && stopping()) return false;
+    }
+    if (!d->draining) continue;
+    for (const StaleCopy& c : d->store->stale_list()) {
+      std::shared_lock<std::shared_mutex> lk(mu_);
+      if (generation_ != gen || ring_.empty()) return false;
+      std::lock_guard<std::mutex> g(oid_lock(c.oid));
+      if (!d->store->move_stale_to(c, *home_of(c.oid).store).ok()) left++;
+    }
+  }
+  if (moved) sd_info("%zu objects moved to their own disks", moved);
+  if (left) {
+    sd_warn("%zu objects could not be moved to their own disks yet", left);
+    return false;
+  }
+  bool changed = false;
+  {
+    std::unique_lock<std::shared_mutex> lk(mu_);
+    if (generation_ != gen) return false;
+    for (auto it = disks_.begin(); it != disks_.end();) {
+      if ((*it)->draining && (*it)->store->list().empty() && (*it)->store->stale_list().empty()) {
+        sd_info("disk %s is empty and no longer used", (*it)->path.c_str());
+        it = disks_.erase(it);
+        changed = true;
+      } else {
+        ++it;
+      }
+    }
+    if (changed) generation_++;
+    settled_ = true;
+  }
+  if (changed) save_disk_list();
+  return true;
+}
+
+}  // namespace sd
