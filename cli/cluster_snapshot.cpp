@@ -39,7 +39,6 @@
 
 #include "client/client_map_io.h"
 #include "client/requests.h"
-#include "client/requests.h"
 #include "client/vdi.h"
 #include "dog.h"
 #include "farm_store.h"

@@ -238,6 +238,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   opts.dir = real;
+  // Disks given relative to where sheep was started (it runs in /).
+  for (std::string& d : opts.disks)
+    if (d[0] != '/') {
+      char cwd[PATH_MAX];
+      if (getcwd(cwd, sizeof(cwd))) d = std::string(cwd) + "/" + d;
+    }
   std::string tightened = make_private(opts.dir);
   make_dirs(opts.dir + "/epoch", 0700);
 
@@ -306,8 +312,9 @@ int main(int argc, char** argv) {
   sheep.lease.set_audited(sheep.audit.audited());
   sheep.store.set_listener(&sheep);
   // Clients on this machine may read object files under the read lease
-  // (those of a node with one disk: the reader knows one directory).
-  if (opts.disks.empty() && sheep.lease.open(opts.dir, sheep.self.nid))
+  // (those of a node with one disk: the reader knows one directory; with
+  // more, the lease says "not serving" so that no reader trusts an old one).
+  if (sheep.lease.open(opts.dir, sheep.self.nid, opts.disks.empty()))
     sheep.store.set_invalidation_hook([&sheep] { sheep.lease.invalidate(); });
 
   sheep.rebuild_vdi_table();

@@ -46,7 +46,9 @@ Status Group::start(ClusterDriver* driver) {
     sd_err("cannot read %s: unsupported format", config_.path().c_str());
     return err(cfg.code());
   }
-  if (!space_) space_ = store_.fs_free();
+  // The first start measures the disks (their user.md.size); after that
+  // the saved space holds until a reweight changes it, as upstream.
+  if (!space_) space_ = store_.capacity();
   if (opts_.gateway) space_ = 0;
   self_.space = space_;
   if (opts_.gateway) self_.nr_vnodes = 0;

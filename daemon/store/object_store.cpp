@@ -3,12 +3,14 @@
 // moving objects between disks are in disk_set.cpp.
 #include "store/object_store.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -25,6 +27,48 @@ constexpr const char* kSizeXattr = "user.md.size";
 // The vdisks of all disks together stay under this many (a larger vdisk
 // for very large disks), so the ring stays small in memory.
 constexpr uint64_t kMaxVdisks = 1u << 18;
+
+// A directory may be purged (a disk plugged, or given again after it
+// left) only when it holds nothing but what a disk holds: a mistyped
+// `md plug /etc` must not empty (or chmod) a directory of the system.
+bool purgeable(const std::string& path, std::string* why) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) < 0) {
+    if (errno == ENOENT) return true;  // made fresh
+    *why = std::strerror(errno);
+    return false;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    *why = "not a directory";
+    return false;
+  }
+  if (st.st_uid != geteuid()) {
+    *why = "not owned by this user";
+    return false;
+  }
+  DIR* d = opendir(path.c_str());
+  if (!d) {
+    *why = std::strerror(errno);
+    return false;
+  }
+  bool ok = true;
+  while (dirent* de = readdir(d)) {
+    const char* n = de->d_name;
+    uint64_t oid;
+    int piece;
+    bool bucket = std::strlen(n) == 2 && std::isxdigit(static_cast<unsigned char>(n[0])) &&
+                  std::isxdigit(static_cast<unsigned char>(n[1]));
+    if (!std::strcmp(n, ".") || !std::strcmp(n, "..") || !std::strcmp(n, ".stale") ||
+        !std::strcmp(n, "meta") || bucket || parse_object_name(n, &oid, &piece) ||
+        std::strstr(n, ".tmp"))
+      continue;
+    *why = std::string("it holds other files than objects (") + n + ")";
+    ok = false;
+    break;
+  }
+  closedir(d);
+  return ok;
+}
 
 bool looks_like_meta_store(const std::string& path) {
   struct stat st;
@@ -50,6 +94,16 @@ void ObjectStore::set_invalidation_hook(std::function<void()> hook) {
 ObjectStore::DiskPtr ObjectStore::open_disk(const std::string& path, bool purge) {
   if (!initial_disks_.empty() && looks_like_meta_store(path)) {
     sd_err("%s is meta-store, abort", path.c_str());
+    return nullptr;
+  }
+  if (path.empty() || path[0] != '/' || path.find("/../") != std::string::npos ||
+      (path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0)) {
+    sd_err("cannot use disk %s: an absolute path without .. is needed", path.c_str());
+    return nullptr;
+  }
+  std::string why;
+  if (purge && !purgeable(path, &why)) {
+    sd_err("cannot use disk %s: %s", path.c_str(), why.c_str());
     return nullptr;
   }
   auto d = std::make_shared<Disk>();

@@ -188,14 +188,17 @@ Status PlainStore::init() {
 
 Status PlainStore::fail(const std::string& why) const {
   if (!failed_.exchange(true)) {
-    sd_err("the object store failed: %s", why.c_str());
-    if (failure_hook_) failure_hook_(why);
+    if (failure_hook_)
+      failure_hook_(why);  // says which disk
+    else
+      sd_err("the object store failed: %s", why.c_str());
   }
   return err(Res::Eio);
 }
 
 Status PlainStore::io_error(int e, const char* what, uint64_t oid) const {
-  if (e == EIO) {
+  // EIO, or a filesystem that went read-only after errors: the disk failed.
+  if (e == EIO || e == EROFS) {
     char buf[96];
     std::snprintf(buf, sizeof(buf), "%s %016" PRIx64 ": %s", what, oid, std::strerror(e));
     return fail(buf);
@@ -272,7 +275,8 @@ Status PlainStore::write(uint64_t oid, const void* buf, uint32_t len, uint64_t o
   if (st.ok() && !nosync_) st = (*fd)->sync.sync((*fd)->fd);
   if (!st.ok()) {
     sd_err("write %016" PRIx64 " failed: %s", oid, strerror(st.code()));
-    if (st.code() == Res::Eio) return fail("write error on " + path(oid));
+    if (st.code() == Res::Eio || st.code() == Res::Readonly)
+      return fail("write error on " + path(oid));
   }
   return st;
 }

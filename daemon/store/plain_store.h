@@ -167,7 +167,7 @@ class PlainStore {
   void set_aside(uint64_t oid, int piece);
   // Marks the store failed (once) and returns Eio.
   Status fail(const std::string& why) const;
-  // An I/O errno: EIO means the disk failed.
+  // An I/O errno: EIO (or EROFS, a filesystem gone read-only) means the disk failed.
   Status io_error(int e, const char* what, uint64_t oid) const;
   // The directory is still the one init() found (checked at most every
   // 100 ms: a write notices a removed store at once, and costs nothing).

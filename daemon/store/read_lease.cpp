@@ -19,7 +19,8 @@ ReadLease::~ReadLease() {
   munmap(page_, kReadLeaseSize);
 }
 
-bool ReadLease::open(const std::string& dir, const NodeId& self) {
+bool ReadLease::open(const std::string& dir, const NodeId& self, bool offer) {
+  offer_ = offer;
   std::string path = dir + "/" + kReadLeaseFile;
   // Opened in place, never recreated: clients keep their mapping of it.
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -68,7 +69,7 @@ void ReadLease::set_valid_until(int64_t steady_ms) {
 
 void ReadLease::publish_locked(bool new_membership) {
   if (!page_) return;
-  bool serving = serving_ && audited_ >= epoch_;
+  bool serving = offer_ && serving_ && audited_ >= epoch_;
   // Stop serving before anything moves, start after: a client never sees
   // serving=1 with an epoch or membership the sheep is not at.
   if (!serving) page_->serving.store(0);

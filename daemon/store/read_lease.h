@@ -17,8 +17,10 @@ class ReadLease {
   ReadLease& operator=(const ReadLease&) = delete;
 
   // Maps DIR/obj/.read-lease (creating it), not serving. False on failure: local
-  // reads are then simply never offered.
-  bool open(const std::string& dir, const NodeId& self);
+  // reads are then simply never offered. offer false: the page stays
+  // mapped only to say "not serving" for good (a node whose objects are
+  // on other disks than DIR/obj, where a reader would look).
+  bool open(const std::string& dir, const NodeId& self, bool offer = true);
   // Something a client may have read changed: bump gen.
   void invalidate();
   // New epoch, serving state or membership (bumps gen as well). Thread safe.
@@ -37,6 +39,7 @@ class ReadLease {
   uint32_t epoch_ = 0;    // guarded by mu_
   bool serving_ = false;  // guarded by mu_
   uint32_t audited_ = 0;  // guarded by mu_
+  bool offer_ = true;     // set by open()
 };
 
 }  // namespace sd
