@@ -53,11 +53,8 @@ void EpochRecovery::copies_changed(uint32_t vid) {
 }
 
 void EpochRecovery::recheck() {
-  uint32_t epoch = members_.membership()->epoch;
   std::lock_guard<std::mutex> lk(mu_);
-  if (!epoch) return;
-  wanted_ = std::max(wanted_, epoch);
-  if (recovered_ >= epoch) recovered_ = epoch - 1;
+  lost_ = true;
   cv_.notify_all();
 }
 
@@ -126,9 +123,19 @@ void EpochRecovery::run() {
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
     cv_.wait(lk, [&] {
-      return stopping_ || wanted_ > recovered_ || clean_ > cleaned_ || !altered_.empty();
+      return stopping_ || wanted_ > recovered_ || clean_ > cleaned_ || !altered_.empty() || lost_;
     });
     if (stopping_) return;
+    if (lost_) {
+      // Objects went missing here: the pass of the current epoch again
+      // (also when one is running now: it may have listed them as held).
+      lost_ = false;
+      uint32_t epoch = members_.membership()->epoch;
+      if (epoch) {
+        wanted_ = std::max(wanted_, epoch);
+        if (recovered_ >= epoch) recovered_ = epoch - 1;
+      }
+    }
     if (!altered_.empty()) {
       std::set<uint32_t> vids;
       vids.swap(altered_);

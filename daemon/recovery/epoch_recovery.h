@@ -112,6 +112,7 @@ class EpochRecovery {
   uint32_t cleaned_ = 0;    // guarded by mu_
   std::set<uint32_t> altered_;  // VDIs whose copies changed; guarded by mu_
   bool pass_again_ = false;     // the last pass was fenced (see recover); guarded by mu_
+  bool lost_ = false;           // objects went missing (recheck); guarded by mu_
   unsigned fenced_rounds_ = 0;  // fenced passes in a row; guarded by mu_
   // Progress (STAT_RECOVERY).
   std::atomic<bool> in_recovery_{false};

@@ -37,7 +37,7 @@ std::vector<std::string> split_paths(const std::string& paths) {
 void ObjectStore::save_disk_list() const {
   std::string text;
   {
-    std::shared_lock<std::shared_mutex> lk(mu_);
+    auto lk = read_lock();
     for (auto& d : disks_)
       if (!d->draining) text += d->path + "\n";
   }
@@ -46,7 +46,7 @@ void ObjectStore::save_disk_list() const {
 }
 
 std::vector<ObjectStore::DiskInfo> ObjectStore::disk_info() const {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   std::vector<DiskInfo> out;
   for (auto& d : disks_) {
     if (d->draining) continue;
@@ -60,7 +60,7 @@ std::vector<ObjectStore::DiskInfo> ObjectStore::disk_info() const {
 }
 
 std::vector<ObjectStore::FailedDisk> ObjectStore::failed_disks() const {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   return failed_disks_;
 }
 
@@ -69,7 +69,7 @@ Res ObjectStore::plug(const std::string& paths) {
   for (const std::string& p : split_paths(paths)) {
     bool known = false;
     {
-      std::shared_lock<std::shared_mutex> lk(mu_);
+      auto lk = read_lock();
       for (auto& d : disks_) known |= d->path == p && !d->draining;
       for (auto& d : added) known |= d->path == p;
     }
@@ -86,7 +86,7 @@ Res ObjectStore::plug(const std::string& paths) {
   }
   if (added.empty()) return Res::InvalidParms;
   {
-    std::unique_lock<std::shared_mutex> lk(mu_);
+    auto lk = write_lock();
     for (auto& d : added) {
       // A disk still draining under the same path is the same directory:
       // it stays in use, objects it holds go where the ring says.
@@ -111,7 +111,7 @@ Res ObjectStore::plug(const std::string& paths) {
 Res ObjectStore::unplug(const std::string& paths) {
   size_t n = 0;
   {
-    std::unique_lock<std::shared_mutex> lk(mu_);
+    auto lk = write_lock();
     size_t in_use = 0;
     for (auto& d : disks_) in_use += !d->draining;
     for (const std::string& p : split_paths(paths)) {
@@ -147,7 +147,7 @@ void ObjectStore::drop_failed_disks() {
   std::string why;
   bool dropped = false;
   {
-    std::unique_lock<std::shared_mutex> lk(mu_);
+    auto lk = write_lock();
     for (auto it = disks_.begin(); it != disks_.end();) {
       if (!(*it)->store->failed()) {
         ++it;
@@ -206,7 +206,7 @@ bool ObjectStore::rebalance_pass() {
   uint64_t gen;
   std::vector<DiskPtr> disks;
   {
-    std::shared_lock<std::shared_mutex> lk(mu_);
+    auto lk = read_lock();
     gen = generation_;
     disks = disks_;
   }
@@ -217,7 +217,7 @@ bool ObjectStore::rebalance_pass() {
   size_t moved = 0, left = 0;
   for (auto& d : disks) {
     for (uint64_t oid : d->store->list()) {
-      std::shared_lock<std::shared_mutex> lk(mu_);
+      auto lk = read_lock();
       if (generation_ != gen || ring_.empty()) return false;
       Disk& home = home_of(oid);
       if (&home == d.get()) continue;
@@ -236,7 +236,7 @@ bool ObjectStore::rebalance_pass() {
     }
     if (!d->draining) continue;
     for (const StaleCopy& c : d->store->stale_list()) {
-      std::shared_lock<std::shared_mutex> lk(mu_);
+      auto lk = read_lock();
       if (generation_ != gen || ring_.empty()) return false;
       std::lock_guard<std::mutex> g(oid_lock(c.oid));
       if (!d->store->move_stale_to(c, *home_of(c.oid).store).ok()) left++;
@@ -249,7 +249,7 @@ bool ObjectStore::rebalance_pass() {
   }
   bool changed = false;
   {
-    std::unique_lock<std::shared_mutex> lk(mu_);
+    auto lk = write_lock();
     if (generation_ != gen) return false;
     for (auto it = disks_.begin(); it != disks_.end();) {
       if ((*it)->draining && (*it)->store->list().empty() && (*it)->store->stale_list().empty()) {

@@ -87,7 +87,7 @@ ObjectStore::~ObjectStore() { stop(); }
 
 void ObjectStore::set_invalidation_hook(std::function<void()> hook) {
   invalidation_hook_ = std::move(hook);
-  std::unique_lock<std::shared_mutex> lk(mu_);
+  auto lk = write_lock();
   for (auto& d : disks_) d->store->set_invalidation_hook(invalidation_hook_);
 }
 
@@ -187,7 +187,7 @@ Status ObjectStore::init() {
     return err(Res::Eio);
   }
   {
-    std::unique_lock<std::shared_mutex> lk(mu_);
+    auto lk = write_lock();
     disks_ = std::move(opened);
     rebuild_ring();
     generation_++;
@@ -251,7 +251,7 @@ Status ObjectStore::on_home(uint64_t oid, bool find, Op&& op) {
   for (int attempt = 0;; attempt++) {
     Status st;
     {
-      std::shared_lock<std::shared_mutex> lk(mu_);
+      auto lk = read_lock();
       if (ring_.empty()) return err(Res::Eio);
       Disk& home = home_of(oid);
       if (settled_.load()) {
@@ -272,7 +272,7 @@ Status ObjectStore::on_home(uint64_t oid, bool find, Op&& op) {
 
 Status ObjectStore::set_layout(StoreLayout layout) {
   layout_ = layout;
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   for (auto& d : disks_) SD_TRY(d->store->set_layout(layout));
   return {};
 }
@@ -283,7 +283,7 @@ Status ObjectStore::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
 
 bool ObjectStore::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
                               int piece) {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   if (ring_.empty() || !settled_.load()) return false;
   return home_of(oid).store->read_cached(oid, buf, len, offset, piece);
 }
@@ -335,7 +335,7 @@ int ObjectStore::piece_of(uint64_t oid) {
 }
 
 std::vector<uint64_t> ObjectStore::list() const {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   std::vector<uint64_t> out;
   for (auto& d : disks_) {
     std::vector<uint64_t> part = d->store->list();
@@ -349,7 +349,7 @@ std::vector<uint64_t> ObjectStore::list() const {
 }
 
 Status ObjectStore::purge() {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   Status first;
   for (auto& d : disks_) {
     Status st = d->store->purge();
@@ -363,7 +363,7 @@ Status ObjectStore::move_to_stale(uint64_t oid, uint32_t epoch) {
 }
 
 std::vector<ObjectStore::StaleCopy> ObjectStore::stale_list() const {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   std::vector<StaleCopy> out;
   for (auto& d : disks_) {
     std::vector<StaleCopy> part = d->store->stale_list();
@@ -374,7 +374,7 @@ std::vector<ObjectStore::StaleCopy> ObjectStore::stale_list() const {
 
 std::optional<uint32_t> ObjectStore::newest_stale(uint64_t oid, uint32_t min_epoch,
                                                   int piece) const {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   std::optional<uint32_t> best;
   for (auto& d : disks_)
     if (auto e = d->store->newest_stale(oid, min_epoch, piece); e && (!best || *e > *best))
@@ -384,7 +384,7 @@ std::optional<uint32_t> ObjectStore::newest_stale(uint64_t oid, uint32_t min_epo
 
 Status ObjectStore::read_stale(uint64_t oid, uint32_t epoch, void* buf, uint32_t len,
                                uint64_t offset, int piece) const {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   for (auto& d : disks_)
     if (d->store->stale_piece(oid, epoch, piece))
       return d->store->read_stale(oid, epoch, buf, len, offset, piece);
@@ -392,7 +392,7 @@ Status ObjectStore::read_stale(uint64_t oid, uint32_t epoch, void* buf, uint32_t
 }
 
 Status ObjectStore::restore_stale(uint64_t oid, uint32_t epoch, int piece) {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   if (ring_.empty()) return err(Res::Eio);
   std::lock_guard<std::mutex> g(oid_lock(oid));
   Disk& home = home_of(oid);
@@ -407,7 +407,7 @@ Status ObjectStore::restore_stale(uint64_t oid, uint32_t epoch, int piece) {
 }
 
 Status ObjectStore::remove_stale(uint64_t oid) {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   Status first;
   for (auto& d : disks_) {
     Status st = d->store->remove_stale(oid);
@@ -417,20 +417,20 @@ Status ObjectStore::remove_stale(uint64_t oid) {
 }
 
 Status ObjectStore::sync_dirs() const {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   for (auto& d : disks_) SD_TRY(d->store->sync_dirs());
   return {};
 }
 
 uint64_t ObjectStore::used_bytes() const {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   uint64_t total = 0;
   for (auto& d : disks_) total += d->store->used_bytes();
   return total;
 }
 
 uint64_t ObjectStore::fs_free() const {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   uint64_t total = 0;
   for (auto& d : disks_)
     if (!d->draining) total += d->store->fs_free();
@@ -438,7 +438,7 @@ uint64_t ObjectStore::fs_free() const {
 }
 
 uint64_t ObjectStore::capacity() const {
-  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto lk = read_lock();
   uint64_t total = 0;
   for (auto& d : disks_)
     if (!d->draining) total += d->capacity;

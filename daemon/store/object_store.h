@@ -171,6 +171,23 @@ class ObjectStore {
   std::function<void()> invalidation_hook_;
   DiskListener* listener_ = nullptr;
 
+  // mu_ is taken shared by every object operation for its length, and
+  // exclusively to change the disk set. Readers pass through gate_ first,
+  // which a writer holds while it waits: a stream of I/O cannot starve a
+  // disk change (glibc's rwlock prefers readers).
+  struct WriteLock {
+    std::unique_lock<std::mutex> gate;
+    std::unique_lock<std::shared_mutex> lock;
+  };
+  std::shared_lock<std::shared_mutex> read_lock() const {
+    { std::lock_guard<std::mutex> g(gate_); }
+    return std::shared_lock<std::shared_mutex>(mu_);
+  }
+  WriteLock write_lock() const {
+    WriteLock w{std::unique_lock<std::mutex>(gate_), std::unique_lock<std::shared_mutex>(mu_)};
+    return w;
+  }
+  mutable std::mutex gate_;
   mutable std::shared_mutex mu_;
   std::vector<DiskPtr> disks_;                     // in use, then draining; guarded by mu_
   std::vector<std::pair<uint64_t, Disk*>> ring_;  // vdisks by hash; guarded by mu_

@@ -11,6 +11,8 @@
 #    the reweight epoch, the leave, and the rejoin (node 2 back with the
 #    space it had) follow one another, each with the formula's vnodes;
 #    recovery completes and the data is intact.
+#    A gateway joining then makes one epoch with 0 vnodes for it and the
+#    others' unchanged; I/O through it works and it stores no object.
 # 3. Capacities preset in the `user.md.size` xattr before the first start
 #    (129000000, 131000000, 508000002 bytes) give 64, 66 and 254 vnodes
 #    (floor mean, float32, half to even); a gateway joining leaves them
@@ -159,10 +161,29 @@ assert_eq "$(dogn 0 cluster info -r | awk 'NR > 2' | cut -d' ' -f2-)" "5 [$(list
 wait_for 10 same_history 1 2
 assert_eq "$(vnodes_of 2)" "$w3" "node list on the restarted node"
 
+# A gateway joins: one epoch, 0 vnodes, nobody else's vnodes change; it
+# serves I/O and stores nothing; a reweight passes it by.
+start_sheep 3 -g
+for i in 0 1 2 3; do wait_nodes "$i" 4; done
+for i in 0 1 2 3; do wait_for 10 epoch_is "$i" 6; done
+assert_eq "$(epoch_list 3 6)" "$(list_of "7000 7001 7002 7003" "$w3 0")" "epoch 6: a gateway joined"
+head -c 8M /dev/urandom >"$T/g"
+dogn 3 vdi write disk 200M 8M <"$T/g" || fail "write through the gateway"
+assert_eq "$(dogn 3 vdi read disk 200M 8M | sum)" "$(sum <"$T/g")" "read through the gateway"
+assert_eq "$(dogn 0 vdi read disk 200M 8M | sum)" "$(sum <"$T/g")" "read through node 0 of what the gateway wrote"
+stored=$(find "$T/3/obj" -type f | grep -E '/[0-9a-f]{16}[^/]*$' || true)
+[ -z "$stored" ] || fail "the gateway stores objects: $(echo "$stored" | head -n 3)"
+wait_recovered 0
+wait_for 60 no_stale
+out=$(dogn 3 cluster reweight 2>&1) || fail "reweight through the gateway: $out"
+assert_eq "$out" "" "reweight output"
+assert_eq "$(epoch_of 0)" "6" "epoch after a reweight with a gateway"
+
 # Tear down for the next cluster.
 kill "$(md_sheep_pid)"
 stop_sheep 1
 stop_sheep 2
+stop_sheep 3
 wait_for 20 sheep_gone 0
 rm -rf "$T/cluster" "$T/r"
 
