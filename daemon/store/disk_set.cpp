@@ -143,7 +143,12 @@ Res ObjectStore::unplug(const std::string& paths) {
 }
 
 void ObjectStore::drop_failed_disks() {
-  if (!failure_pending_.exchange(false)) return;
+  {
+    auto lk = read_lock();
+    bool any = false;
+    for (auto& d : disks_) any |= d->store->failed();
+    if (!any) return;
+  }
   std::string why;
   bool dropped = false;
   {

@@ -146,7 +146,8 @@ ObjectStore::DiskPtr ObjectStore::open_disk(const std::string& path, bool purge)
       std::lock_guard<std::mutex> lk(failure_mu_);
       raw->failure = why;
     }
-    failure_pending_ = true;
+    // Dropped by whoever meets the failure next, or by the rebalancer.
+    start_rebalance();
   });
   if (invalidation_hook_) d->store->set_invalidation_hook(invalidation_hook_);
   return d;
@@ -248,7 +249,8 @@ ObjectStore::Disk* ObjectStore::find_elsewhere(uint64_t oid, const Disk* not_thi
 
 template <class Op>
 Status ObjectStore::on_home(uint64_t oid, bool find, Op&& op) {
-  for (int attempt = 0;; attempt++) {
+  // Each round that fails drops the disk it ran on, so this ends.
+  for (;;) {
     Status st;
     {
       auto lk = read_lock();
@@ -266,7 +268,7 @@ Status ObjectStore::on_home(uint64_t oid, bool find, Op&& op) {
     }
     // The disk failed under op: without it, the object's disk is another.
     drop_failed_disks();
-    if (attempt || failed()) return st;
+    if (failed()) return st;
   }
 }
 

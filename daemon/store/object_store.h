@@ -154,7 +154,7 @@ class ObjectStore {
   template <class Op>
   Status on_home(uint64_t oid, bool find, Op&& op);
   std::mutex& oid_lock(uint64_t oid) { return oid_locks_[(oid * 0x9e3779b97f4a7c15ull) >> 58]; }
-  // Drops the disks that failed (takes mu_ exclusively).
+  // Drops the disks that failed (takes mu_ exclusively when there are).
   void drop_failed_disks();
   void save_disk_list() const;
   void start_rebalance();
@@ -193,7 +193,6 @@ class ObjectStore {
   std::vector<std::pair<uint64_t, Disk*>> ring_;  // vdisks by hash; guarded by mu_
   uint64_t generation_ = 0;                        // disk set changes; guarded by mu_
   std::atomic<bool> settled_{false};               // set false only under mu_ (exclusive)
-  std::atomic<bool> failure_pending_{false};
   std::mutex failure_mu_;
   std::vector<FailedDisk> failed_disks_;  // guarded by mu_
   std::atomic<bool> all_failed_{false};

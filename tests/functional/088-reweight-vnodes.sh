@@ -18,8 +18,10 @@
 #    (floor mean, float32, half to even); a gateway joining leaves them
 #    as they are (it has no space and 0 vnodes); `node vnodes set` on an
 #    auto cluster fails; a reweight with all three spaces changed makes
-#    three epochs, one per node in node order, each recomputed; a node
-#    restarted keeps the space of its config whatever its xattr says.
+#    three epochs, one per node in node order, each recomputed; a space
+#    grown by 0.5% makes no epoch, by 1.5% one; a node restarted keeps
+#    the space of its config (set by the reweight), whatever its xattr
+#    says.
 # Each disk is a tmpfs of its own, so the spaces are exact.
 source "$(dirname "$0")/lib.sh"
 
@@ -48,7 +50,9 @@ assert_eq "$(vnodes_for 129000000 131000000 508000002 0)" "64 66 254 0" "the for
 assert_eq "$(vnodes_for 200 100 100)" "192 96 96" "the formula itself"
 # list_of "PORTS" "VNODES": an epoch's members as cluster info prints them.
 list_of() {
-  local ports=($1) vn=($2) out="" i
+  local ports vn out="" i
+  read -ra ports <<<"$1"
+  read -ra vn <<<"$2"
   for i in "${!ports[@]}"; do out+="${out:+, }127.0.0.1:${ports[i]}:${vn[i]}"; done
   echo "$out"
 }
@@ -118,7 +122,7 @@ for i in 0 1 2; do
 done
 wait_for 10 same_history 1 2
 wait_recovered 0
-[ -n "$(find "$T/0/d1" -maxdepth 1 -name '00*' -type f)" ] || fail "the plugged disk holds no objects"
+find "$T/0/d1" -type f | grep -qE '/[0-9a-f]{16}$' || fail "the plugged disk holds no objects"
 for i in 0 1 2; do assert_eq "$(dogn "$i" vdi read disk | sum)" "$ref" "VDI read through node $i after the reweight"; done
 
 # Nothing changed: no epoch, no output. (Objects left behind by the
@@ -253,14 +257,31 @@ assert_eq "$(dogn 0 cluster info -r | awk 'NR > 2 && NR <= 5' | cut -d' ' -f2-)"
 5 [$(list_of "7000 7001 7002 7003" "$(vnodes_for "$m0" "${P[1]}" "${P[2]}") 0")]" \
   "epochs of the reweight (sizes $m0 $m1 $m2)"
 assert_eq "$(vnodes_for "$m0" "$m1" "$m2")" "85 128 171" "the formula for sizes $m0 $m1 $m2"
-wait_for 10 sh -c "[ \"\$($DOG_BIN node list -r -p 7003 | awk '{print \$3}' | xargs)\" = '85 128 171 0' ]"
+vnodes_are() { [ "$(vnodes_of "$1")" = "$2" ]; }
+wait_for 10 vnodes_are 3 "85 128 171 0"
 out=$(dogn 0 cluster reweight 2>&1) || fail "reweight with nothing changed: $out"
 assert_eq "$(epoch_of 0)" "7" "epoch after a reweight with nothing changed"
+
+# The 1% threshold: node 0's filesystem grows by 0.5% (no epoch), then
+# by 1.5% of what the cluster knows (one epoch).
+mount -o remount,size=201M "$T/p0/obj" || fail "cannot resize the tmpfs of node 0"
+out=$(dogn 0 cluster reweight 2>&1) || fail "reweight after +0.5%: $out"
+assert_eq "$(epoch_of 0)" "7" "epoch after node 0 grew by 0.5%"
+mount -o remount,size=203M "$T/p0/obj" || fail "cannot resize the tmpfs of node 0"
+out=$(dogn 1 cluster reweight 2>&1) || fail "reweight after +1.5%: $out"
+assert_eq "$(epoch_of 0)" "8" "epoch after node 0 grew by 1.5%"
+n0=$(sizes_of 0 | awk '{print $1}')
+[ $((n0 - m0)) -eq $((3 << 20)) ] || fail "node 0's size went from $m0 to $n0, not 3 MiB more"
+want=$(vnodes_for "$n0" "$m1" "$m2")
+assert_eq "$(epoch_list 0 8)" "$(list_of "7000 7001 7002 7003" "$want 0")" "epoch 8 (sizes $n0 $m1 $m2)"
+
 # A restarted node keeps its new space (saved in its config).
-stop_p 2
-for i in 0 1 3; do wait_nodes "$i" 3; done
-start_p 2
+stop_p 0
+for i in 1 2 3; do wait_nodes "$i" 3; done
+start_p 0
 for i in 0 1 2 3; do wait_nodes "$i" 4; done
-wait_for 10 epoch_is 0 9
-assert_eq "$(epoch_list 0 9)" "$(list_of "7000 7001 7002 7003" "85 128 171 0")" "epoch 9: node 2 back with its reweighted space"
+wait_for 10 epoch_is 1 10
+assert_eq "$(epoch_list 1 9)" "$(list_of "7001 7002 7003" "$(vnodes_for "$m1" "$m2") 0")" "epoch 9: node 0 left"
+assert_eq "$(epoch_list 1 10)" "$(list_of "7000 7001 7002 7003" "$want 0")" "epoch 10: node 0 back with its reweighted space"
+wait_for 10 same_history 1 2 3
 pass
