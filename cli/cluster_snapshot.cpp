@@ -465,7 +465,12 @@ sd::Status load_object(sd::SheepClient& c, const FarmStore& farm, const TrunkEnt
   std::memcpy(sha.data(), e.sha1, sha.size());
   auto data = farm.get_blob(sha);
   sd::Status st;
-  if (!data.ok() || data->size() != e.stored_size || e.stored_size > e.object_size) {
+  // The trunk's sizes must be what the object is (a farm directory is
+  // anyone's files: no oversized buffer on its word).
+  bool sane = (e.block_size_shift == 0 || (e.block_size_shift >= sd::kMinBlockSizeShift &&
+                                            e.block_size_shift <= sd::kMaxBlockSizeShift)) &&
+              e.object_size == sd::object_size(e.oid, e.block_size_shift);
+  if (!sane || !data.ok() || data->size() != e.stored_size || e.stored_size > e.object_size) {
     st = sd::err(data.ok() ? sd::Res::Eio : data.code());
   } else {
     data->resize(e.object_size, 0);
