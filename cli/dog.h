@@ -29,6 +29,9 @@ enum Exit : int {
   kExitFull = 4,
   kExitMissing = 5,
   kExitUsage = 64,
+  // What a command returns for kExitUsage when its own message says it
+  // all: dog exits 64 without printing the usage (as upstream's exit()).
+  kExitUsageQuiet = 1064,
 };
 
 // One diagnostic line on stderr: the formatted message plus "\n", written

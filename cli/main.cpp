@@ -208,6 +208,7 @@ int run(int argc, char** argv) {
   double start = now_seconds();
   int rc = ctx.sub->run(ctx);
   if (rc == kExitUsage) print_subcommand_usage(ctx);
+  if (rc == kExitUsageQuiet) rc = kExitUsage;
   if (timing) std::printf("\nElapsed time: %.3lf seconds\n", now_seconds() - start);
   return rc;
 }

@@ -116,7 +116,7 @@ int vnodes_set(Context& ctx) {
   uint64_t n = 0;
   if (!sd::parse_u64(text, 65535, &n) || n < 1) {
     err("Invalid number of vnodes '%s': must be an integer between 1 and 65535", text);
-    return kExitUsage;
+    return kExitUsageQuiet;
   }
   uint64_t payload = n;  // little-endian: the int32 first
   auto rsp = request(ctx.ep, sd::request::set_vnodes(), &payload, nullptr);

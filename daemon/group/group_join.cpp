@@ -234,7 +234,8 @@ bool Group::check_join(const SdNode& node, const std::vector<char>& info,
       sd_err("%s has epoch %u of another cluster, newer than ours (%u): this node must not lead",
              addr.c_str(), their.epoch, latest_.epoch);
     }
-  } else if (node_auto != bool(settings_.flags & kClusterAutoVnodes)) {
+  } else if (node.nr_vnodes && node_auto != bool(settings_.flags & kClusterAutoVnodes)) {
+    // (A gateway has no vnodes of either kind: it joins any cluster.)
     why = std::string("the cluster uses ") +
           (settings_.flags & kClusterAutoVnodes ? "auto" : "fixed") +
           " vnodes and the joining node does not";

@@ -59,7 +59,8 @@ bool purgeable(const std::string& path, std::string* why) {
     bool bucket = std::strlen(n) == 2 && std::isxdigit(static_cast<unsigned char>(n[0])) &&
                   std::isxdigit(static_cast<unsigned char>(n[1]));
     if (!std::strcmp(n, ".") || !std::strcmp(n, "..") || !std::strcmp(n, ".stale") ||
-        !std::strcmp(n, "meta") || bucket || parse_object_name(n, &oid, &piece) ||
+        !std::strcmp(n, "meta") || !std::strcmp(n, "lost+found") || bucket ||
+        parse_object_name(n, &oid, &piece) ||
         std::strstr(n, ".tmp"))
       continue;
     *why = std::string("it holds other files than objects (") + n + ")";

@@ -1,7 +1,9 @@
 #!/bin/bash
 # A disk of a multi-disk node fails under load. Three sheep, copies 2;
 # node 0 runs with META,d0,d1,d2, d1 being an ext4 filesystem on a loop
-# device, all three with capacity 1 GiB (preset xattr user.md.size). fio
+# device, all three with a third of the free space of the filesystem the
+# other sheep use (preset xattr user.md.size), so that node 0 gets about
+# as many vnodes as the others and d1 a third of node 0's objects. fio
 # writes with verification through the plugin served by node 0 while d1's
 # filesystem is taken away (umount -l): fio finds no error, node 0 stays a
 # member (no epoch for a disk), says in its log which disk failed and why,
@@ -14,7 +16,6 @@
 source "$(dirname "$0")/lib.sh"
 MDP=$ROOT/tests/functional/helpers/md_placement.py
 D0=$T/0/d0 D1=$T/0/d1 D2=$T/0/d2
-GIB=$((1 << 30))
 mkdir -p "$D0" "$D1" "$D2"
 truncate -s 1G "$T/d1.img"
 mkfs.ext4 -q -F "$T/d1.img" || fail "mkfs.ext4"
@@ -23,7 +24,8 @@ on_exit "losetup -d $loopdev"
 mount "$loopdev" "$D1" || fail "mount d1"
 on_exit "umount -l $D1"
 set_capacity() { python3 -c "import os, struct, sys; os.setxattr(sys.argv[1], 'user.md.size', struct.pack('<Q', int(sys.argv[2])))" "$1" "$2"; }
-for d in "$D0" "$D1" "$D2"; do set_capacity "$d" "$GIB"; done
+third=$(python3 -c "import os, sys; v = os.statvfs(sys.argv[1]); print(v.f_bavail * v.f_frsize // 3)" "$T")
+for d in "$D0" "$D1" "$D2"; do set_capacity "$d" "$third"; done
 
 md_pid() { pgrep -f "^$SHEEP $T/0," | head -n 1; }
 md_start() {  # DISK,DISK...
@@ -44,17 +46,18 @@ start_sheep 2
 for i in 0 1 2; do wait_nodes "$i" 3; done
 dogn 0 cluster format -c 2 >/dev/null || fail "format"
 epoch0=$(epoch_of 0)
-dogn 0 vdi create -z 20 disk 160M || fail "create"
+dogn 0 vdi create -z 20 disk 320M || fail "create"
 start_nbdkit "$T/nbd.sock" vdi=disk port=7000
 uri="nbd+unix:///?socket=$T/nbd.sock"
-fio_job() {  # OUT ARGS...: randwrite of every 64k block of 128M, crc32c
+fio_job() {  # OUT ARGS...: randwrite of every 64k block of 256M, crc32c
   local out=$1
   shift
-  fio --name=verify --ioengine=nbd --uri="$uri" --rw=randwrite --bs=64k --size=128M --iodepth=8 \
+  fio --name=verify --ioengine=nbd --uri="$uri" --rw=randwrite --bs=64k --size=256M --iodepth=32 \
     --verify=crc32c --verify_fatal=1 --verify_state_save=0 --randseed=11 "$@" \
     --output="$T/$out" >/dev/null 2>&1
 }
-fio_job fio1.out --do_verify=1 &
+# (At most 32 MiB/s, so that d1 goes in the middle of the writes.)
+fio_job fio1.out --do_verify=1 --rate=32m &
 fio_pid=$!
 on_exit "kill $fio_pid"
 # d1 goes once it holds objects and fio is well under way.
@@ -62,6 +65,7 @@ on_d1() { [ "$(count_on "$D1")" -ge 5 ] && [ "$(dogn 0 vdi list -r disk | awk '{
 wait_for 60 on_d1
 before_umount=$(count_on "$D1")
 umount -l "$D1" || fail "umount -l d1"
+kill -0 $fio_pid 2>/dev/null || fail "fio was over before d1 went"
 wait $fio_pid || { cat "$T/fio1.out" >&2; fail "fio reported errors after d1 failed"; }
 grep -q "err= 0" "$T/fio1.out" || { cat "$T/fio1.out" >&2; fail "fio errors"; }
 echo "d1 held $before_umount objects when its filesystem went"
