@@ -220,8 +220,18 @@ bool ObjectStore::rebalance_pass() {
     return stopping_;
   };
   size_t moved = 0, left = 0;
+  std::vector<std::vector<uint64_t>> lists;
+  uint64_t total = 0;
   for (auto& d : disks) {
-    for (uint64_t oid : d->store->list()) {
+    lists.push_back(d->store->list());
+    total += lists.back().size();
+  }
+  moves_done_ = 0;
+  moves_total_ = total;
+  for (size_t di = 0; di < disks.size(); di++) {
+    auto& d = disks[di];
+    for (uint64_t oid : lists[di]) {
+      moves_done_++;
       auto lk = read_lock();
       if (generation_ != gen || ring_.empty()) return false;
       Disk& home = home_of(oid);

@@ -128,6 +128,13 @@ class ObjectStore {
   Res unplug(const std::string& paths);
   // True once every object is on its own disk (tests, md info).
   bool settled() const { return settled_.load(); }
+  // Objects moving between disks: how far the current pass is (objects
+  // looked at, of how many); for STAT_RECOVERY, as upstream's md recovery.
+  struct MoveProgress {
+    uint64_t done = 0;
+    uint64_t total = 0;
+  };
+  MoveProgress move_progress() const { return {moves_done_.load(), moves_total_.load()}; }
 
  private:
   struct Disk {
@@ -196,6 +203,7 @@ class ObjectStore {
   std::mutex failure_mu_;
   std::vector<FailedDisk> failed_disks_;  // guarded by mu_
   std::atomic<bool> all_failed_{false};
+  std::atomic<uint64_t> moves_done_{0}, moves_total_{0};  // the rebalancer's pass
   std::array<std::mutex, 64> oid_locks_;  // each guards the moves of the oids hashed to it
 
   std::thread rebalancer_;
