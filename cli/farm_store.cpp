@@ -94,11 +94,16 @@ sd::Status write_file_atomic(const std::string& dir, const std::string& name,
   return {};
 }
 
+// Nothing in a farm is bigger than the largest object (2 GiB, block size
+// shift 31) or a trunk of a full cluster's objects; a file claiming more
+// (a farm directory is anyone's files) is refused before memory is taken.
+constexpr uint64_t kMaxFarmFile = 4ull << 30;
+
 sd::Result<std::vector<uint8_t>> read_whole_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return sd::err(errno == ENOENT ? sd::Res::NoObj : sd::Res::SystemError);
   struct stat st;
-  if (fstat(fd, &st) != 0) {
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || uint64_t(st.st_size) > kMaxFarmFile) {
     close(fd);
     return sd::err(sd::Res::SystemError);
   }

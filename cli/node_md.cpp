@@ -66,7 +66,8 @@ bool print_md(Context& ctx, const sd::Endpoint& ep, const std::string& host) {
     std::memcpy(&d, buf.data() + i * sizeof(MdSlot), sizeof(d));
     if (d.idx != -1 || !d.path[0]) break;
     d.path[sizeof(d.path) - 1] = 0;
-    const char* why = d.path + std::strlen(d.path) + 1;
+    size_t plen = std::strlen(d.path);
+    const char* why = plen + 1 < sizeof(d.path) ? d.path + plen + 1 : "";
     if (ctx.raw)
       std::printf("%s failed %s %s\n", host.c_str(), d.path, why);
     else

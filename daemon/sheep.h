@@ -94,6 +94,7 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener, DiskListener {
   // DiskListener.
   void on_objects_lost() override { epoch_recovery.recheck(); }
   void on_all_disks_failed(const std::string& why) override { leave_for_failed_store(why); }
+  void on_disk_plugged() override { lease.stop_offering(); }
   // AuditListener: local reads may resume for this epoch.
   void on_audited(uint32_t epoch) override { lease.set_audited(epoch); }
 };

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "group/group_detail.h"
+#include "erasure_code.h"
 #include "proto/inode.h"
 #include "store/object_store.h"
 #include "store/read_lease.h"
@@ -240,17 +241,42 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       if (len != sizeof(VdiRegisteredMsg)) return Res::InvalidParms;
       VdiRegisteredMsg m;
       std::memcpy(&m, p, sizeof(m));
-      if (!m.vid || m.vid >= kNrVdis || !m.copies || m.copies > kMaxCopies || m.parent >= kNrVdis)
+      // Checked here too: a forged message must not place or size objects
+      // absurdly, nor make a parent chain that never ends.
+      if (!m.vid || m.vid >= kNrVdis || !m.copies || m.copies > kMaxCopies ||
+          m.parent >= kNrVdis || m.parent == m.vid ||
+          m.block_size_shift < kMinBlockSizeShift || m.block_size_shift > kMaxBlockSizeShift ||
+          (m.copy_policy && !ec_shape_of(m.copy_policy)))
         return Res::InvalidParms;
+      for (uint32_t up = m.parent, steps = 0; up; steps++) {
+        auto p = vdis_.get(up);
+        if (!p || up == m.vid || steps > kNrVdis) {
+          if (up == m.vid || steps > kNrVdis) return Res::InvalidParms;
+          break;
+        }
+        up = p->parent;
+      }
       locks_.touch(m.vid);
       VdiInfo info;
-      info.copies = m.copies;
-      info.copy_policy = m.copy_policy;
-      info.block_size_shift = m.block_size_shift;
-      info.store_policy = m.store_policy == 1 ? 1 : 0;
-      info.parent = m.parent;
-      info.snapshot = m.snapshot != 0;
-      info.deleted = m.deleted != 0;
+      if (auto cur = vdis_.get(m.vid)) {
+        // Known already: only what only ever goes one way (it became a
+        // snapshot, it was deleted, its parent became known) changes, and
+        // the map's kind its inode gives; its placement and size stay
+        // (ALTER_VDI_COPY changes copies).
+        info = *cur;
+        info.snapshot |= m.snapshot != 0;
+        info.deleted |= m.deleted != 0;
+        if (!info.parent) info.parent = m.parent;
+        info.store_policy = m.store_policy == 1 ? 1 : 0;  // what its inode says
+      } else {
+        info.copies = m.copies;
+        info.copy_policy = m.copy_policy;
+        info.block_size_shift = m.block_size_shift;
+        info.store_policy = m.store_policy == 1 ? 1 : 0;
+        info.parent = m.parent;
+        info.snapshot = m.snapshot != 0;
+        info.deleted = m.deleted != 0;
+      }
       vdis_.add(m.vid, info, true);
       return Res::Success;
     }

@@ -101,7 +101,9 @@ Res reweight(Sheep& s, Request&) {
         continue;
       }
     }
-    if (!changed_enough(n.space, size)) continue;
+    // Nothing measured (a failed statvfs, a peer with no disk left) is no
+    // reason to take a node's share away.
+    if (!size || !changed_enough(n.space, size)) continue;
     sd_info("reweight: %s has %" PRIu64 " bytes (was %" PRIu64 ")", node_addr_str(n.nid).c_str(),
             size, n.space);
     Group::NodeUpdate u{};

@@ -215,8 +215,16 @@ Res notify_vdi_add(Sheep& s, Request& r) {
     info.copy_policy = v.copy_policy;
     info.block_size_shift = v.block_size_shift ? v.block_size_shift : cs.block_size_shift;
   }
+  if (!info.block_size_shift) info.block_size_shift = s.group.settings().block_size_shift;
   if (info.block_size_shift < kMinBlockSizeShift || info.block_size_shift > kMaxBlockSizeShift)
     return Res::InvalidParms;
+  // A VDI the cluster knows keeps its placement and size: its inode may
+  // only say that it became a snapshot, was deleted, has a parent, or
+  // (registered before its inode was there) is a hyper volume.
+  if (auto cur = s.vdis.get(v.new_vid);
+      cur && (cur->copies != info.copies || cur->copy_policy != info.copy_policy ||
+              cur->block_size_shift != info.block_size_shift))
+    return Res::VdiExist;
   if (info.copy_policy && !ec_shape_of(info.copy_policy)) return Res::InvalidParms;
   return s.group.vdi_registered(v.new_vid, info);
 }

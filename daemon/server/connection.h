@@ -64,6 +64,9 @@ struct Server::Conn {
   AuthNonce nonce{};
   std::string peer;  // "ip:port" of a TCP client, for the log
   std::string host;  // its address alone (IPv6: its /64), for the caps
+  // From this host (DIR/sock, a loopback address) or proved the cluster
+  // key: may change the node's disks (Request::host_admin).
+  bool host_admin = true;
 };
 
 }  // namespace sd

@@ -18,6 +18,9 @@ struct Request {
   std::unique_ptr<char[]> payload;  // hdr.data_length bytes when WRITE
   std::unique_ptr<char[]> reply;    // rsp.data_length bytes are sent
   uint64_t conn_id = 0;
+  // Sent from this host (DIR/sock, loopback) or over a connection that
+  // proved the cluster key: allowed to name local directories (MD_PLUG).
+  bool host_admin = false;
 
   const char* data() const { return payload.get(); }
   uint32_t data_length() const { return hdr.data_length; }

@@ -247,6 +247,8 @@ void Server::accept_on(int lfd) {
         }
       }
       c->host = host_key.empty() ? std::string(host) : host_key;
+      std::string h(host);
+      c->host_admin = !key_.empty() || h.rfind("127.", 0) == 0 || h == "::1";
       c->peer = std::string(host) + ":" + std::to_string(port);
     }
     c->in_cap = c->trusted ? kInBuffer : kUntrustedBuffer;
@@ -346,6 +348,7 @@ void Server::on_readable(Conn& c) {
     std::memcpy(&req->hdr, c.in.get() + c.in_pos, sizeof(SdReq));
     c.in_pos += sizeof(SdReq);
     req->conn_id = c.id;
+    req->host_admin = c.host_admin;
     const SdReq& h = req->hdr;
     bool has_payload = (h.flags & kFlagWrite) && h.data_length;
     // Before the key is proved only the handshake's 64 bytes are taken.

@@ -38,8 +38,8 @@ void ObjectStore::save_disk_list() const {
   std::string text;
   {
     auto lk = read_lock();
-    for (auto& d : disks_)
-      if (!d->draining) text += d->path + "\n";
+    text = "vdisk " + std::to_string(vdisk_size_) + "\n";
+    for (auto& d : disks_) text += (d->draining ? "draining " : "disk ") + d->path + "\n";
   }
   if (!write_file_atomic(meta_dir_ + "/md_disks", text.data(), text.size()).ok())
     sd_err("cannot record the disks in use in %s/md_disks", meta_dir_.c_str());
@@ -65,37 +65,36 @@ std::vector<ObjectStore::FailedDisk> ObjectStore::failed_disks() const {
 }
 
 Res ObjectStore::plug(const std::string& paths) {
+  std::lock_guard<std::mutex> one_change(change_mu_);
   std::vector<DiskPtr> added;
+  bool undrained = false;
   for (const std::string& p : split_paths(paths)) {
-    bool known = false;
+    // A disk still draining, named again: it stays, nothing is purged.
     {
-      auto lk = read_lock();
-      for (auto& d : disks_) known |= d->path == p && !d->draining;
-      for (auto& d : added) known |= d->path == p;
+      auto lk = write_lock();
+      auto it = std::find_if(disks_.begin(), disks_.end(),
+                             [&](const DiskPtr& x) { return x->path == p && x->draining; });
+      if (it != disks_.end()) {
+        sd_info("disk %s is in use again", p.c_str());
+        (*it)->draining = false;
+        undrained = true;
+        continue;
+      }
     }
-    if (known) {
-      sd_warn("disk %s is already in use", p.c_str());
-      continue;
-    }
-    if (p == meta_dir_ || (!initial_disks_.empty() && p == meta_dir_ + "/obj")) {
-      sd_err("%s is meta-store, abort", p.c_str());
+    std::vector<DiskId> others = disk_ids();
+    for (auto& d : added) others.push_back(d->id);
+    if (others.size() >= kMaxDisks) {
+      sd_err("cannot plug %s: a node has at most %zu disks", p.c_str(), kMaxDisks);
       continue;
     }
     // Plugged disks are purged (docs/CLI.md, node md plug).
-    if (DiskPtr d = open_disk(p, true)) added.push_back(std::move(d));
+    if (DiskPtr d = open_disk(p, true, others, std::max<size_t>(64, fd_budget(4096) / kMaxDisks)))
+      added.push_back(std::move(d));
   }
-  if (added.empty()) return Res::InvalidParms;
+  if (added.empty() && !undrained) return Res::InvalidParms;
   {
     auto lk = write_lock();
     for (auto& d : added) {
-      // A disk still draining under the same path is the same directory:
-      // it stays in use, objects it holds go where the ring says.
-      auto it = std::find_if(disks_.begin(), disks_.end(),
-                             [&](const DiskPtr& x) { return x->path == d->path; });
-      if (it != disks_.end()) {
-        (*it)->draining = false;
-        continue;
-      }
       sd_info("disk %s plugged, %" PRIu64 " bytes", d->path.c_str(), d->capacity);
       disks_.push_back(d);
     }
@@ -104,11 +103,13 @@ Res ObjectStore::plug(const std::string& paths) {
     settled_ = false;
   }
   save_disk_list();
+  if (listener_ && !added.empty()) listener_->on_disk_plugged();
   start_rebalance();
   return Res::Success;
 }
 
 Res ObjectStore::unplug(const std::string& paths) {
+  std::lock_guard<std::mutex> one_change(change_mu_);
   size_t n = 0;
   {
     auto lk = write_lock();
@@ -169,9 +170,11 @@ void ObjectStore::drop_failed_disks() {
       dropped = true;
     }
     if (!dropped) return;
+    while (failed_disks_.size() > kMaxDisks) failed_disks_.erase(failed_disks_.begin());
     rebuild_ring();
     generation_++;
-    if (disks_.empty()) all_failed_ = true;
+    settled_ = false;
+    if (ring_.empty()) all_failed_ = true;  // (what drains has nowhere to go)
   }
   if (all_failed_.load()) {
     sd_err("There isn't any available disk!");
@@ -179,6 +182,7 @@ void ObjectStore::drop_failed_disks() {
     return;
   }
   save_disk_list();
+  start_rebalance();
   if (listener_) listener_->on_objects_lost();
 }
 

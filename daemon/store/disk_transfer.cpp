@@ -93,14 +93,18 @@ Status copy_file(const std::string& src, const std::string& dst, bool nosync) {
 // src. OidExist: dst was there already, and src was dropped.
 Status transfer(const std::string& src, const std::string& dst, bool same_fs, bool nosync) {
   Status s;
+  bool copy = !same_fs;
   if (same_fs) {
-    if (renameat2(AT_FDCWD, src.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) < 0)
-      s = err(errno == EEXIST ? Res::OidExist : errno == ENOENT ? Res::NoObj
-                                                                 : res_from_errno(errno));
-    if (s.ok() && !nosync) s = fsync_dir(dirname_of(dst));
-  } else {
-    s = copy_file(src, dst, nosync);
+    if (renameat2(AT_FDCWD, src.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) < 0) {
+      if (errno == EXDEV)
+        copy = true;  // one filesystem mounted twice (bind mounts)
+      else
+        s = err(errno == EEXIST ? Res::OidExist : errno == ENOENT ? Res::NoObj
+                                                                   : res_from_errno(errno));
+    }
+    if (!copy && s.ok() && !nosync) s = fsync_dir(dirname_of(dst));
   }
+  if (copy) s = copy_file(src, dst, nosync);
   if (s.code() == Res::NoObj || (!s.ok() && s.code() != Res::OidExist)) return s;
   // Moved, or the target had its own: either way this one goes.
   if (unlink(src.c_str()) < 0 && errno != ENOENT) return err(res_from_errno(errno));

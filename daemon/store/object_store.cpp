@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -23,58 +25,9 @@ namespace sd {
 
 namespace {
 
-constexpr const char* kSizeXattr = "user.md.size";
 // The vdisks of all disks together stay under this many (a larger vdisk
 // for very large disks), so the ring stays small in memory.
 constexpr uint64_t kMaxVdisks = 1u << 18;
-
-// A directory may be purged (a disk plugged, or given again after it
-// left) only when it holds nothing but what a disk holds: a mistyped
-// `md plug /etc` must not empty (or chmod) a directory of the system.
-bool purgeable(const std::string& path, std::string* why) {
-  struct stat st;
-  if (lstat(path.c_str(), &st) < 0) {
-    if (errno == ENOENT) return true;  // made fresh
-    *why = std::strerror(errno);
-    return false;
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    *why = "not a directory";
-    return false;
-  }
-  if (st.st_uid != geteuid()) {
-    *why = "not owned by this user";
-    return false;
-  }
-  DIR* d = opendir(path.c_str());
-  if (!d) {
-    *why = std::strerror(errno);
-    return false;
-  }
-  bool ok = true;
-  while (dirent* de = readdir(d)) {
-    const char* n = de->d_name;
-    uint64_t oid;
-    int piece;
-    bool bucket = std::strlen(n) == 2 && std::isxdigit(static_cast<unsigned char>(n[0])) &&
-                  std::isxdigit(static_cast<unsigned char>(n[1]));
-    if (!std::strcmp(n, ".") || !std::strcmp(n, "..") || !std::strcmp(n, ".stale") ||
-        !std::strcmp(n, "meta") || !std::strcmp(n, "lost+found") || bucket ||
-        parse_object_name(n, &oid, &piece) ||
-        std::strstr(n, ".tmp"))
-      continue;
-    *why = std::string("it holds other files than objects (") + n + ")";
-    ok = false;
-    break;
-  }
-  closedir(d);
-  return ok;
-}
-
-bool looks_like_meta_store(const std::string& path) {
-  struct stat st;
-  return stat((path + "/config").c_str(), &st) == 0 && stat((path + "/epoch").c_str(), &st) == 0;
-}
 
 }  // namespace
 
@@ -92,105 +45,68 @@ void ObjectStore::set_invalidation_hook(std::function<void()> hook) {
   for (auto& d : disks_) d->store->set_invalidation_hook(invalidation_hook_);
 }
 
-ObjectStore::DiskPtr ObjectStore::open_disk(const std::string& path, bool purge) {
-  if (!initial_disks_.empty() && looks_like_meta_store(path)) {
-    sd_err("%s is meta-store, abort", path.c_str());
-    return nullptr;
-  }
-  if (path.empty() || path[0] != '/' || path.find("/../") != std::string::npos ||
-      (path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0)) {
-    sd_err("cannot use disk %s: an absolute path without .. is needed", path.c_str());
-    return nullptr;
-  }
-  std::string why;
-  if (purge && !purgeable(path, &why)) {
-    sd_err("cannot use disk %s: %s", path.c_str(), why.c_str());
-    return nullptr;
-  }
-  auto d = std::make_shared<Disk>();
-  d->path = path;
-  d->store = std::make_unique<PlainStore>(path, nosync_, fd_capacity_);
-  if (!d->store->init().ok()) {
-    sd_err("cannot use disk %s: %s", path.c_str(), std::strerror(errno));
-    return nullptr;
-  }
-  if (!d->store->set_layout(layout_.load()).ok()) {
-    sd_err("cannot make the store's directories on disk %s", path.c_str());
-    return nullptr;
-  }
-  if (purge) {
-    sd_info("disk %s was not in use: purging what it holds", path.c_str());
-    if (!d->store->purge().ok()) {
-      sd_err("cannot purge disk %s", path.c_str());
-      return nullptr;
-    }
-  }
-  uint64_t size = 0;
-  ssize_t n = getxattr(path.c_str(), kSizeXattr, &size, sizeof(size));
-  if (n != ssize_t(sizeof(size)) || size == 0) {
-    bool supported = !(n < 0 && errno == ENOTSUP);
-    struct statvfs vfs;
-    if (statvfs(path.c_str(), &vfs) < 0) {
-      sd_err("cannot measure disk %s: %s", path.c_str(), std::strerror(errno));
-      return nullptr;
-    }
-    size = uint64_t(vfs.f_bavail) * vfs.f_frsize;
-    if (!supported || setxattr(path.c_str(), kSizeXattr, &size, sizeof(size), 0) < 0)
-      sd_warn("disk %s keeps no %s (xattrs: %s): its capacity is measured at each start",
-              path.c_str(), kSizeXattr, std::strerror(errno));
-  }
-  d->capacity = size;
-  Disk* raw = d.get();
-  d->store->set_failure_hook([this, raw](const std::string& why) {
-    sd_err("disk %s failed: %s", raw->path.c_str(), why.c_str());
-    {
-      std::lock_guard<std::mutex> lk(failure_mu_);
-      raw->failure = why;
-    }
-    // Dropped by whoever meets the failure next, or by the rebalancer.
-    start_rebalance();
-  });
-  if (invalidation_hook_) d->store->set_invalidation_hook(invalidation_hook_);
-  return d;
-}
-
 Status ObjectStore::init() {
   if (!make_dirs(meta_dir_ + "/obj", 0700)) return err(res_from_errno(errno));
+  char real[PATH_MAX];
+  if (!realpath(meta_dir_.c_str(), real)) return err(res_from_errno(errno));
+  meta_real_ = real;
   std::vector<std::string> paths = initial_disks_;
   if (paths.empty()) paths.push_back(meta_dir_ + "/obj");
-  // The disks in use when the node last ran: one given now that was not
-  // among them holds objects of an unknown age.
-  std::optional<std::set<std::string>> before;
+  // META/md_disks: "vdisk BYTES", then "disk PATH" for each disk in use
+  // and "draining PATH" for each being emptied, when the node last ran. A
+  // disk given now that was in neither holds objects of an unknown age.
+  bool recorded = false;
+  std::set<std::string> in_use, draining;
+  uint64_t vdisk = 0;
   if (auto f = read_file(meta_dir_ + "/md_disks"); f.ok()) {
-    before.emplace();
+    recorded = true;
     std::string text(f->begin(), f->end());
     size_t pos = 0;
     while (pos < text.size()) {
       size_t nl = text.find('\n', pos);
       if (nl == std::string::npos) nl = text.size();
-      if (nl > pos) before->insert(text.substr(pos, nl - pos));
+      std::string line = text.substr(pos, nl - pos);
       pos = nl + 1;
+      if (line.rfind("disk ", 0) == 0) in_use.insert(line.substr(5));
+      else if (line.rfind("draining ", 0) == 0) draining.insert(line.substr(9));
+      else if (line.rfind("vdisk ", 0) == 0) vdisk = std::strtoull(line.c_str() + 6, nullptr, 10);
     }
   }
   std::vector<DiskPtr> opened;
+  std::vector<DiskId> ids;
   std::set<std::string> seen;
   for (const std::string& p : paths) {
     if (!seen.insert(p).second) continue;
-    bool purge = before && !before->count(p);
-    if (DiskPtr d = open_disk(p, purge)) opened.push_back(std::move(d));
+    bool known = in_use.count(p) || draining.count(p);
+    if (DiskPtr d = open_disk(p, recorded && !known, ids, fd_capacity_)) {
+      d->draining = draining.count(p) > 0;
+      ids.push_back(d->id);
+      opened.push_back(std::move(d));
+    }
   }
-  if (before)
-    for (const std::string& p : *before)
+  for (const auto* set : {&in_use, &draining})
+    for (const std::string& p : *set)
       if (!seen.count(p))
         sd_warn("disk %s is not given any more: its objects will be recovered from other nodes",
                 p.c_str());
-  if (opened.empty()) {
+  bool any_in_use = false;
+  for (auto& d : opened) any_in_use |= !d->draining;
+  if (!any_in_use) {
     sd_err("There isn't any available disk!");
     return err(Res::Eio);
   }
   {
     auto lk = write_lock();
     disks_ = std::move(opened);
+    // The vdisk size is chosen once (so that the ring of the disks that
+    // stay never changes) and kept.
+    if (vdisk < kVdiskSize || vdisk > (1ull << 50)) {
+      uint64_t total = 0;
+      for (auto& d : disks_) total += d->capacity;
+      vdisk = kVdiskSize;
+      while (total / vdisk > kMaxVdisks) vdisk *= 2;
+    }
+    vdisk_size_ = vdisk;
     rebuild_ring();
     generation_++;
     settled_ = false;
@@ -216,14 +132,12 @@ void ObjectStore::stop() {
 
 void ObjectStore::rebuild_ring() {
   ring_.clear();
-  uint64_t total = 0;
-  for (auto& d : disks_)
-    if (!d->draining) total += std::max<uint64_t>(d->capacity, 1);
-  uint64_t vdisk = kVdiskSize;
-  while (total / vdisk > kMaxVdisks) vdisk *= 2;
   for (auto& d : disks_) {
     if (d->draining) continue;
-    uint64_t n = std::max<uint64_t>(1, (d->capacity + vdisk - 1) / vdisk);
+    // (A disk far larger than the ones the size was chosen for gets no
+    // more than kMaxVdisks: the ring's memory stays bounded.)
+    uint64_t n = std::clamp<uint64_t>(d->capacity / vdisk_size_ + (d->capacity % vdisk_size_ != 0),
+                                      1, kMaxVdisks);
     uint64_t h = sd_hash(d->path.data(), d->path.size());
     for (uint64_t i = 0; i < n; i++) {
       h = sd_hash_next(h);
@@ -338,7 +252,14 @@ int ObjectStore::piece_of(uint64_t oid) {
 }
 
 std::vector<uint64_t> ObjectStore::list() const {
-  auto lk = read_lock();
+  // While objects move, a shared lock would let one move from a disk not
+  // listed yet to one listed already and be missed: list with moves held.
+  std::shared_lock<std::shared_mutex> shared;
+  WriteLock exclusive;
+  if (settled_.load())
+    shared = read_lock();
+  else
+    exclusive = write_lock();
   std::vector<uint64_t> out;
   for (auto& d : disks_) {
     std::vector<uint64_t> part = d->store->list();
@@ -352,7 +273,10 @@ std::vector<uint64_t> ObjectStore::list() const {
 }
 
 Status ObjectStore::purge() {
-  auto lk = read_lock();
+  // Exclusive, and a new generation: a move in flight is not finished
+  // into a purged disk afterwards.
+  auto lk = write_lock();
+  generation_++;
   Status first;
   for (auto& d : disks_) {
     Status st = d->store->purge();
@@ -366,7 +290,12 @@ Status ObjectStore::move_to_stale(uint64_t oid, uint32_t epoch) {
 }
 
 std::vector<ObjectStore::StaleCopy> ObjectStore::stale_list() const {
-  auto lk = read_lock();
+  std::shared_lock<std::shared_mutex> shared;
+  WriteLock exclusive;
+  if (settled_.load())
+    shared = read_lock();
+  else
+    exclusive = write_lock();
   std::vector<StaleCopy> out;
   for (auto& d : disks_) {
     std::vector<StaleCopy> part = d->store->stale_list();

@@ -53,6 +53,8 @@ class DiskListener {
   virtual void on_objects_lost() = 0;
   // The last disk failed: the node cannot serve objects any more.
   virtual void on_all_disks_failed(const std::string& why) = 0;
+  // A disk was plugged: objects no longer all live in one directory.
+  virtual void on_disk_plugged() {}
 };
 
 class ObjectStore {
@@ -60,6 +62,8 @@ class ObjectStore {
   using StaleCopy = PlainStore::StaleCopy;
   static constexpr int kAnyPiece = PlainStore::kAnyPiece;
   static constexpr uint64_t kVdiskSize = 16ull << 20;
+  // At most this many disks (MD_INFO's slots).
+  static constexpr size_t kMaxDisks = 64;
 
   // disks empty: META/obj is the only disk.
   ObjectStore(std::string meta_dir, std::vector<std::string> disks, bool nosync);
@@ -137,8 +141,15 @@ class ObjectStore {
   MoveProgress move_progress() const { return {moves_done_.load(), moves_total_.load()}; }
 
  private:
+  // Which directory a disk is, whatever path names it.
+  struct DiskId {
+    std::string real;  // realpath()
+    dev_t dev = 0;
+    ino_t ino = 0;
+  };
   struct Disk {
-    std::string path;
+    std::string path;  // as given (its vdisks hash this string)
+    DiskId id;
     uint64_t capacity = 0;
     std::unique_ptr<PlainStore> store;
     bool draining = false;  // unplugged: emptied, then dropped
@@ -146,9 +157,15 @@ class ObjectStore {
   };
   using DiskPtr = std::shared_ptr<Disk>;
 
-  // Opens the disk at path (creates it, checks it, reads or sets its
-  // capacity); nullptr with a logged reason when it cannot be used.
-  DiskPtr open_disk(const std::string& path, bool purge);
+  // Opens the disk at path (creates its directory, one level, checks it,
+  // reads or sets its capacity); nullptr with a logged reason when it
+  // cannot be used: not absolute, a `..` or a control character in it,
+  // the meta directory or a directory around it, the same directory as
+  // one of `others` or nested with one, or (when it is to be purged)
+  // holding other files than a disk's (disk_open.cpp).
+  DiskPtr open_disk(const std::string& path, bool purge, const std::vector<DiskId>& others,
+                    size_t fd_capacity);
+  std::vector<DiskId> disk_ids() const;
   // Rebuilds ring_ from the disks not draining. Caller holds mu_ exclusively.
   void rebuild_ring();
   // The disk owning oid. Caller holds mu_ (shared); ring_ is not empty.
@@ -173,7 +190,8 @@ class ObjectStore {
   const std::string meta_dir_;
   const std::vector<std::string> initial_disks_;
   const bool nosync_;
-  const size_t fd_capacity_;
+  const size_t fd_capacity_;  // of each disk given at start (plugged ones get less)
+  std::string meta_real_;     // realpath of the meta directory (set by init)
   std::atomic<StoreLayout> layout_{StoreLayout::Plain};
   std::function<void()> invalidation_hook_;
   DiskListener* listener_ = nullptr;
@@ -199,6 +217,8 @@ class ObjectStore {
   std::vector<DiskPtr> disks_;                     // in use, then draining; guarded by mu_
   std::vector<std::pair<uint64_t, Disk*>> ring_;  // vdisks by hash; guarded by mu_
   uint64_t generation_ = 0;                        // disk set changes; guarded by mu_
+  uint64_t vdisk_size_ = 0;  // bytes per vdisk, chosen once and kept in md_disks; guarded by mu_
+  std::mutex change_mu_;     // one plug or unplug at a time
   std::atomic<bool> settled_{false};               // set false only under mu_ (exclusive)
   std::mutex failure_mu_;
   std::vector<FailedDisk> failed_disks_;  // guarded by mu_

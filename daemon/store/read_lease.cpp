@@ -20,7 +20,10 @@ ReadLease::~ReadLease() {
 }
 
 bool ReadLease::open(const std::string& dir, const NodeId& self, bool offer) {
-  offer_ = offer;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    offer_ = offer;
+  }
   std::string path = dir + "/" + kReadLeaseFile;
   // Opened in place, never recreated: clients keep their mapping of it.
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -43,6 +46,12 @@ bool ReadLease::open(const std::string& dir, const NodeId& self, bool offer) {
   page_->magic.store(kReadLeaseMagic);
   page_->gen.fetch_add(1);
   return true;
+}
+
+void ReadLease::stop_offering() {
+  std::lock_guard<std::mutex> lk(mu_);
+  offer_ = false;
+  publish_locked(false);
 }
 
 void ReadLease::invalidate() {

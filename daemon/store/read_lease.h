@@ -21,6 +21,9 @@ class ReadLease {
   // mapped only to say "not serving" for good (a node whose objects are
   // on other disks than DIR/obj, where a reader would look).
   bool open(const std::string& dir, const NodeId& self, bool offer = true);
+  // No more local reads, for good (objects are about to live elsewhere
+  // than the directory a reader looks in).
+  void stop_offering();
   // Something a client may have read changed: bump gen.
   void invalidate();
   // New epoch, serving state or membership (bumps gen as well). Thread safe.
@@ -39,7 +42,7 @@ class ReadLease {
   uint32_t epoch_ = 0;    // guarded by mu_
   bool serving_ = false;  // guarded by mu_
   uint32_t audited_ = 0;  // guarded by mu_
-  bool offer_ = true;     // set by open()
+  bool offer_ = true;     // guarded by mu_
 };
 
 }  // namespace sd

@@ -1,22 +1,32 @@
 #!/bin/bash
 # Multi-disk nodes (`sheep META,DISK0,DISK1,...`), one sheep, copies 1.
 # Three disks with capacities 2, 4 and 6 TiB (the xattr user.md.size,
-# preset): every object sits on the disk the node's vdisk ring names
-# (tests/functional/helpers/md_placement.py recomputes the ring), and the
-# per-disk counts follow the capacities 1:2:3. The capacities are large on
-# purpose: 12 TiB over 16 MiB vdisks is more than 2^18 of them, so the
-# vdisk doubles twice (64 MiB); with d0 and d2 alone, 8 TiB / 32 MiB is
-# exactly 2^18 and it doubles only once: placement checks the rule at its
-# boundary. `dog node md info` shows the disks by path; `node md unplug`
-# moves d1's objects to d0 and d2 (no epoch, same vnodes), `node md plug`
-# purges d1 and moves its share back; bad plug/unplug requests fail as
-# upstream's dog says; restarts with the same disks, in another order,
-# keep every object where it is; a disk that is another sheep's meta store
-# is refused at start-up and left untouched. Every VDI object carries a
-# distinct random stamp, read back through the plugin after each step.
+# preset; the disks are on a tmpfs of 16 TiB): every object sits on the
+# disk the node's vdisk ring names (tests/functional/helpers/
+# md_placement.py recomputes the ring), and the per-disk counts follow the
+# capacities 1:2:3. The capacities are large on purpose: 12 TiB over
+# 16 MiB vdisks is more than 2^18 of them, so the vdisk doubles twice
+# (64 MiB). With d0 and d2 alone, 8 TiB / 32 MiB is exactly 2^18: a ring
+# computed from the disks in use doubles only once; a sheep that records
+# its vdisk size in META/md_disks ("vdisk BYTES") keeps 64 MiB, and the
+# check follows the recorded size (which must be the rule's at the first
+# start and never change after). Either way placement is checked at the
+# rule's boundary. `dog node md info` shows the disks by path; `node md
+# unplug` moves d1's objects to d0 and d2 (no epoch, same vnodes), `node
+# md plug` purges d1 and moves its share back; bad plug/unplug requests
+# fail as upstream's dog says; restarts with the same disks, and in
+# another order, keep every object where it is; a disk that is a meta
+# store (node 0's own META) is refused at start-up and left untouched.
+# Every VDI object carries a distinct random stamp, read back through the
+# plugin after each step, and dog reads the whole VDI as it must be.
 source "$(dirname "$0")/lib.sh"
 MDP=$ROOT/tests/functional/helpers/md_placement.py
-D0=$T/0/d0 D1=$T/0/d1 D2=$T/0/d2
+# The disks live on a 16 TiB tmpfs: a capacity may not exceed the size of
+# the disk's filesystem, and tmpfs takes only what the files hold.
+mkdir -p "$T/0/md"
+mount -t tmpfs -o size=16T,mode=0700 tmpfs "$T/0/md" || fail "tmpfs for the disks"
+on_exit "umount -l $T/0/md"
+D0=$T/0/md/d0 D1=$T/0/md/d1 D2=$T/0/md/d2
 TIB=$((1 << 40))
 mkdir -p "$D0" "$D1" "$D2"
 set_capacity() { python3 -c "import os, struct, sys; os.setxattr(sys.argv[1], 'user.md.size', struct.pack('<Q', int(sys.argv[2])))" "$1" "$2"; }
@@ -42,7 +52,9 @@ md_stop() {
   wait_for 20 md_gone
 }
 # placed DISK...: every object on its own disk (the helper's output in $T/mdp).
-placed() { python3 "$MDP" "$@" >"$T/mdp" 2>&1; }
+placed() { python3 "$MDP" --meta "$T/0" "$@" >"$T/mdp" 2>&1; }
+# The disks META/md_disks records as in use (lines "PATH" or "disk PATH").
+recorded_disks() { grep -v -E '^(vdisk|draining) ' "$T/0/md_disks" | sed 's/^disk //'; }
 assert_placed() {  # DISK...
   placed --shares 5 "$@" || { head -n 30 "$T/mdp" >&2; fail "placement on $*"; }
 }
@@ -113,10 +125,15 @@ assert_eq "$(vdi_sum)" "$want" "dog vdi read of the stamped VDI"
 # sqrt(M p (1-p) + M^2 p (1-p) / (N+1)) (binomial spread of the object
 # hashes, plus the spread of the share of the hash ring that k of the N
 # pseudo-random vdisks own, Beta(k, N-k); here N = 196608 vdisks make that
-# part negligible): about 14.6, 18.5 and 19.6 objects for d0, d1 and d2
-# (expected 256, 512, 768). 5 of those standard deviations (73, 92, 98)
-# fail a correct store once in millions of runs, and still catch a store
-# that ignored the capacities (512 objects each: d0 off by 256).
+# part small): about 14.7, 18.6 and 19.7 objects for d0, d1 and d2
+# (expected 256, 512, 768), 17.0 and 17.0 for d0 and d2 alone (384, 1153).
+# Beyond 5 of those standard deviations (73, 93, 98) fails: a correct
+# store does so with probability 5.7e-7 per disk and check (about 1e-5
+# per run of this test), and one that ignored the capacities (512 objects
+# each: d0 off by 256) fails. Exact placement is stricter still: a ring
+# with another vdisk size (no doubling, 16 MiB: 678 of the 1537 objects
+# elsewhere; or with d0 and d2, doubling at exactly 2^18 too: 292) or
+# equal capacities (checked below) puts hundreds of objects elsewhere.
 assert_placed "$D0" "$D1" "$D2"
 grep -q "^1537 objects, 0 misplaced$" "$T/mdp" || fail "object count: $(tail -n 4 "$T/mdp")"
 c0=$(count_on "$D0") c1=$(count_on "$D1") c2=$(count_on "$D2")
@@ -125,10 +142,13 @@ echo "objects per disk: d0 $c0, d1 $c1, d2 $c2"
 # does the home of many objects.
 if placed "$D0=1" "$D1=1" "$D2=1"; then fail "placement also exact with equal capacities?"; fi
 assert_eq "$(find "$T/0/obj" -regextype egrep -regex '.*/[0-9a-f]{16}(_[0-9]+)?' | wc -l)" "0" "objects in META/obj"
-assert_eq "$(cat "$T/0/md_disks")" "$D0
+assert_eq "$(recorded_disks)" "$D0
 $D1
 $D2" "META/md_disks"
 assert_eq "$(get_capacity "$D1")" "$((4 * TIB))" "preset capacity kept"
+recorded_vdisk() { sed -n 's/^vdisk //p' "$T/0/md_disks"; }
+vdisk=$(recorded_vdisk)
+[ -z "$vdisk" ] || assert_eq "$vdisk" "$((64 << 20))" "vdisk size recorded in META/md_disks"
 
 # md info: the header, one row per disk by path.
 dogn 0 node md info >"$T/info" || fail "node md info"
@@ -172,8 +192,9 @@ assert_eq "$(md_rows)" " 0|$D0
  1|$D2" "md info rows after unplugging d1"
 assert_placed "$D0" "$D2"
 grep -q "^1537 objects, 0 misplaced$" "$T/mdp" || fail "object count after unplug: $(tail -n 3 "$T/mdp")"
-assert_eq "$(cat "$T/0/md_disks")" "$D0
+assert_eq "$(recorded_disks)" "$D0
 $D2" "META/md_disks after unplug"
+assert_eq "$(recorded_vdisk)" "$vdisk" "vdisk size recorded after unplug"
 assert_eq "$(epoch_of 0)" "$epoch0" "epoch after unplug"
 assert_eq "$(dogn 0 node list -r)" "$nodes0" "node list after unplug"
 grep -q "disk $D1 is empty and no longer used" "$T/0/sheep.log" || fail "no log line for d1 dropped"
@@ -213,6 +234,7 @@ grep -q "disk $D1 was not in use: purging" "$T/0/sheep.log" || fail "no log line
 assert_eq "$(epoch_of 0)" "$epoch0" "epoch after plug"
 assert_eq "$(dogn 0 node list -r)" "$nodes0" "node list after plug"
 assert_eq "$(get_capacity "$D1")" "$((4 * TIB))" "d1's capacity after plug"
+assert_eq "$(recorded_vdisk)" "$vdisk" "vdisk size recorded after plug"
 check_stamps "after plugging d1 back"
 
 # Restarts: the same disks, then d2 first. Nothing moves, nothing is purged.
@@ -227,6 +249,7 @@ restart() {  # DISKS
  1|$D1
  2|$D2" "md info rows after restart with $1"
   check_stamps "after restart with $1"
+  assert_eq "$(recorded_vdisk)" "$vdisk" "vdisk size recorded after restart with $1"
   tail -n +$((lines + 1)) "$T/0/sheep.log" >"$T/log.new"
   grep -E "purging|moved to their own disks|not given any more" "$T/log.new" &&
     fail "restart with $1: objects purged or moved"

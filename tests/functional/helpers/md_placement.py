@@ -12,13 +12,19 @@ disk of the first vdisk whose hash is >= sd_hash_oid(oid), wrapping to the
 first one. The path is the string given on sheep's command line (trailing
 slashes stripped), so pass the disks exactly as the sheep was given them.
 
-  md_placement.py [--shares SIGMAS] DISK[=CAPACITY]...
+  md_placement.py [--meta META] [--shares SIGMAS] DISK[=CAPACITY]...
 
-CAPACITY (bytes) overrides the xattr. Object files are `<16 hex>` or
-`<16 hex>_<strip>`, in the disk directory or (tree layout) in its `meta/`
-and `XX/` subdirectories; dot-entries (`.stale/`, ...) and `*.tmp*` files
-are ignored. Prints one line per disk, "PATH COUNT", then one line per
-misplaced object and a summary line "N objects, M misplaced". With
+CAPACITY (bytes) overrides the xattr. With --meta, a vdisk size the sheep
+recorded in META/md_disks (a line "vdisk BYTES": the size chosen when the
+node first ran, kept so that the ring of the disks that stay never
+changes) is used instead of the rule above; a disk has at most 2^18
+vdisks.
+
+Object files are `<16 hex>` or `<16 hex>_<strip>`, in the disk directory
+or (tree layout) in its `meta/` and `XX/` subdirectories; dot-entries
+(`.stale/`, ...) and `*.tmp*` files are ignored. Prints the ring ("vdisk
+size BYTES, N vdisks"), one line per disk, "PATH COUNT", then one line
+per misplaced object and a summary line "N objects, M misplaced". With
 --shares, each disk's count must also be its capacity share of all the
 objects within SIGMAS standard deviations (see check_shares). Exit 0 when
 everything is in place, 1 otherwise, 2 on usage errors.
@@ -86,12 +92,25 @@ def vdisk_size(capacities):
     return v
 
 
-def build_ring(disks):
+def recorded_vdisk_size(meta):
+    """The "vdisk BYTES" line of META/md_disks, or None."""
+    try:
+        lines = open(os.path.join(meta, "md_disks")).read().splitlines()
+    except FileNotFoundError:
+        return None
+    for line in lines:
+        if line.startswith("vdisk "):
+            return int(line[6:])
+    return None
+
+
+def build_ring(disks, v=None):
     """disks: [(path, capacity)] -> sorted [(hash, index)], vdisk size."""
-    v = vdisk_size([c for _, c in disks])
+    if v is None:
+        v = vdisk_size([c for _, c in disks])
     ring = []
     for i, (path, cap) in enumerate(disks):
-        n = max(1, (cap + v - 1) // v)
+        n = min(max(1, (cap + v - 1) // v), MAX_VDISKS)
         h = sd_hash(path.encode())
         for _ in range(n):
             h = sd_hash_next(h)
@@ -138,7 +157,7 @@ def capacity_of(path):
     return struct.unpack("<Q", raw)[0]
 
 
-def check_shares(disks, counts, sigmas):
+def check_shares(disks, counts, sigmas, v):
     """Each disk's count against its capacity share p of the M objects.
 
     Two independent sources of spread: the ring (a disk with k of the N
@@ -147,9 +166,9 @@ def check_shares(disks, counts, sigmas):
     (M pseudo-random hashes: binomial, variance M p(1-p) objects). So the
     count's standard deviation is sqrt(M p(1-p) + M^2 p(1-p)/(N+1)); a
     deviation beyond SIGMAS of them is a failure (at 5 sigmas a correct
-    store fails once in millions of runs).
+    store fails with probability 5.7e-7 per disk, the normal tail).
     """
-    ring, _ = build_ring(disks)
+    ring, _ = build_ring(disks, v)
     n = len(ring)
     m = sum(counts)
     total = sum(c for _, c in disks)
@@ -169,9 +188,13 @@ def check_shares(disks, counts, sigmas):
 def main(argv):
     self_test()
     sigmas = None
+    v = None
     args = argv[1:]
-    if len(args) >= 2 and args[0] == "--shares":
-        sigmas = float(args[1])
+    while len(args) >= 2 and args[0] in ("--shares", "--meta"):
+        if args[0] == "--shares":
+            sigmas = float(args[1])
+        else:
+            v = recorded_vdisk_size(args[1])
         args = args[2:]
     if not args:
         print(__doc__, file=sys.stderr)
@@ -182,7 +205,8 @@ def main(argv):
         while len(path) > 1 and path.endswith("/"):
             path = path[:-1]
         disks.append((path, int(cap) if cap else capacity_of(path)))
-    ring, _ = build_ring(disks)
+    ring, v = build_ring(disks, v)
+    print("vdisk size %d, %d vdisks" % (v, len(ring)))
     keys = [h for h, _ in ring]
     counts = []
     misplaced = []
@@ -202,7 +226,7 @@ def main(argv):
     for line in misplaced:
         print(line)
     print("%d objects, %d misplaced" % (sum(counts), len(misplaced)))
-    bad = check_shares(disks, counts, sigmas) if sigmas is not None else []
+    bad = check_shares(disks, counts, sigmas, v) if sigmas is not None else []
     return 1 if misplaced or bad else 0
 
 
