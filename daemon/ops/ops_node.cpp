@@ -74,6 +74,13 @@ Res md_info(Sheep& s, Request& r) {
 
 static Res md_change(Sheep& s, Request& r, bool plug) {
   if (!r.is_write() || r.data_length() == 0) return Res::InvalidParms;
+  // It names directories of this host, which are purged and filled: only
+  // from this host, or from a connection that proved the cluster key.
+  if (!r.host_admin) {
+    sd_err("md %s refused from %s: only from this host, or with the cluster key",
+           plug ? "plug" : "unplug", r.peer.c_str());
+    return Res::Unknown;
+  }
   std::string paths(r.data(), strnlen(r.data(), r.data_length()));
   if (paths.empty()) return Res::InvalidParms;
   // Unknown, as upstream, when no disk was added or removed.

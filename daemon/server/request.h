@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "proto/wire.h"
 
@@ -21,6 +22,7 @@ struct Request {
   // Sent from this host (DIR/sock, loopback) or over a connection that
   // proved the cluster key: allowed to name local directories (MD_PLUG).
   bool host_admin = false;
+  std::string peer;  // "ip:port" of a TCP client, for the log (empty: DIR/sock)
 
   const char* data() const { return payload.get(); }
   uint32_t data_length() const { return hdr.data_length; }

@@ -349,6 +349,7 @@ void Server::on_readable(Conn& c) {
     c.in_pos += sizeof(SdReq);
     req->conn_id = c.id;
     req->host_admin = c.host_admin;
+    if (!c.host_admin) req->peer = c.peer;  // (only needed to name a refusal)
     const SdReq& h = req->hdr;
     bool has_payload = (h.flags & kFlagWrite) && h.data_length;
     // Before the key is proved only the handshake's 64 bytes are taken.
