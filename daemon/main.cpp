@@ -277,7 +277,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!opts.foreground) redirect_stdio(log_path);
-  report_status(0);
 
   // Signals are taken by the event loop's signalfd; block them everywhere.
   sigset_t set;
@@ -294,6 +293,7 @@ int main(int argc, char** argv) {
   sheep.self = make_self(opts);
   if (!sheep.store.init().ok()) {
     sd_err("cannot initialise the object store of %s", opts.dir.c_str());
+    report_status(1);
     return 1;
   }
   // The layout the cluster was formatted with, before anything is read
@@ -303,9 +303,13 @@ int main(int argc, char** argv) {
     std::string store(name, strnlen(name, sizeof(cfg->default_store)));
     if (store == "tree" && !sheep.store.set_layout(StoreLayout::Tree).ok()) {
       sd_err("cannot make the tree store's directories in %s/obj", opts.dir.c_str());
+      report_status(1);
       return 1;
     }
   }
+  // The store is usable: whoever started us (the parent of a daemonized
+  // sheep waits for this) hears success now, failures before it.
+  report_status(0);
   sheep.audit.load();
   // Lock tokens revoked before a restart stay revoked (vdi_locks.h).
   sheep.locks.keep_revoked_in(opts.dir + "/obj/.lock-revocations");

@@ -173,11 +173,15 @@ bool Gateway::read_local_cached(uint64_t oid, void* buf, uint32_t len, uint32_t 
 template <class Op>
 Status Gateway::on_local_copy(uint64_t oid, Op&& op) {
   Status st = op();
-  if (st.code() != Res::NoObj) return st;
-  Status fetched = recovery_.fetch(oid);
-  if (fetched.code() == Res::OldNodeVer) return fetched;  // the ring moved on: retry there
-  if (!fetched.ok()) return st;
-  return op();
+  // A copy fetched can be lost again before op runs (the disk it landed
+  // on failed and was dropped): fetch once more, a few times at most.
+  for (int round = 0; round < 3 && st.code() == Res::NoObj; round++) {
+    Status fetched = recovery_.fetch(oid);
+    if (fetched.code() == Res::OldNodeVer) return fetched;  // the ring moved on: retry there
+    if (!fetched.ok()) return st;
+    st = op();
+  }
+  return st;
 }
 
 Status Gateway::local_read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, int piece) {

@@ -87,12 +87,12 @@ bool purgeable(const std::string& path, std::string* why) {
   return ok;
 }
 
-bool looks_like_meta_store(const std::string& path) {
+}  // namespace
+
+bool ObjectStore::is_meta_store(const std::string& path) {
   struct stat st;
   return stat((path + "/config").c_str(), &st) == 0 && stat((path + "/epoch").c_str(), &st) == 0;
 }
-
-}  // namespace
 
 std::vector<ObjectStore::DiskId> ObjectStore::disk_ids() const {
   auto lk = read_lock();
@@ -119,7 +119,7 @@ ObjectStore::DiskPtr ObjectStore::open_disk(const std::string& path, bool purge,
   DiskId id{real, st.st_dev, st.st_ino};
   bool single = initial_disks_.empty() && path == meta_dir_ + "/obj";
   if (!single) {
-    if (looks_like_meta_store(path)) {
+    if (is_meta_store(path)) {
       sd_err("%s is meta-store, abort", path.c_str());
       return nullptr;
     }

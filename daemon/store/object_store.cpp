@@ -72,6 +72,12 @@ Status ObjectStore::init() {
       else if (line.rfind("vdisk ", 0) == 0) vdisk = std::strtoull(line.c_str() + 6, nullptr, 10);
     }
   }
+  // As upstream, a meta directory given as a disk stops the start.
+  for (const std::string& p : initial_disks_)
+    if (is_meta_store(p)) {
+      sd_err("%s is meta-store, abort", p.c_str());
+      return err(Res::InvalidParms);
+    }
   std::vector<DiskPtr> opened;
   std::vector<DiskId> ids;
   std::set<std::string> seen;

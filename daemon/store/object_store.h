@@ -166,6 +166,8 @@ class ObjectStore {
   DiskPtr open_disk(const std::string& path, bool purge, const std::vector<DiskId>& others,
                     size_t fd_capacity);
   std::vector<DiskId> disk_ids() const;
+  // A directory with a config and an epoch in it: another sheep's meta.
+  static bool is_meta_store(const std::string& path);
   // Rebuilds ring_ from the disks not draining. Caller holds mu_ exclusively.
   void rebuild_ring();
   // The disk owning oid. Caller holds mu_ (shared); ring_ is not empty.

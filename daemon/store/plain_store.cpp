@@ -206,12 +206,12 @@ Status PlainStore::io_error(int e, const char* what, uint64_t oid) const {
   return err(res_from_errno(e));
 }
 
-Status PlainStore::check_dir() const {
+Status PlainStore::check_dir(bool now_please) const {
   if (failed_) return err(Res::Eio);
   int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now().time_since_epoch())
                     .count();
-  if (now - dir_checked_ms_.load() < 100) return {};
+  if (!now_please && now - dir_checked_ms_.load() < 100) return {};
   dir_checked_ms_ = now;
   struct stat st;
   if (stat(dir_.c_str(), &st) < 0 || st.st_dev != dev_ || st.st_ino != ino_)
@@ -224,7 +224,13 @@ Result<std::shared_ptr<ObjectFd>> PlainStore::object_fd(uint64_t oid) const {
   uint64_t gen = fds_.generation();
   int piece = piece_of(oid);
   int fd = open(piece_path(oid, piece).c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
+  if (fd < 0) {
+    int e = errno;
+    // Missing because the whole directory went away is a failed disk,
+    // not a missing object.
+    if (e == ENOENT) SD_TRY(check_dir(true));
+    return err(e == ENOENT ? Res::NoObj : res_from_errno(e));
+  }
   auto h = std::make_shared<ObjectFd>(fd, piece);
   fds_.put(oid, h, gen);
   return h;
@@ -323,6 +329,12 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
       if (rename(tmp.c_str(), final_path.c_str()) < 0) st = err(res_from_errno(errno));
     } else {
       st = err(res_from_errno(errno));
+    }
+    // The tmp file was made, its rename finds nothing: the directory went
+    // away in between (a filesystem unmounted from under it).
+    if (st.code() == Res::NoObj) {
+      Status dir = check_dir(true);
+      if (!dir.ok()) st = dir;
     }
   }
   if (st.ok() && old_piece != piece) {

@@ -171,7 +171,8 @@ class PlainStore {
   Status io_error(int e, const char* what, uint64_t oid) const;
   // The directory is still the one init() found (checked at most every
   // 100 ms: a write notices a removed store at once, and costs nothing).
-  Status check_dir() const;
+  // now_please: check at once (an ENOENT that may mean the directory left).
+  Status check_dir(bool now_please = false) const;
   Status load_stale_index();
   // The cached descriptor of oid's file, opened read-write on a miss.
   Result<std::shared_ptr<ObjectFd>> object_fd(uint64_t oid) const;

@@ -1,19 +1,20 @@
 #!/bin/bash
 # A disk of a multi-disk node fails under load. Three sheep, copies 2;
-# node 0 runs with META,d0,d1,d2, d1 being an ext4 filesystem on a loop
-# device of 1 GiB, all three with capacity 900 MiB (preset xattr
-# user.md.size), so that d1 gets a third of node 0's objects; nodes 1 and
-# 2 keep their data on tmpfs of 3 GiB, so that all three nodes have about
-# as much space and as many vnodes. fio writes with verification through
-# the plugin served by node 0 while d1's filesystem is taken away
-# (umount -l): fio finds no error, node 0 stays a member (no epoch, same
-# node list: a disk is no membership change), says in its log which disk
-# failed and why, and `dog node md info` shows d0 and d2 and d1 as
-# failed. Once recovery is over every object is on exactly its owners,
-# node 0's on their own disk among d0 and d2, and fio's verify pass
-# through node 0 finds every block. Node 0 restarted with d0 alone gets
-# back from the others what d2 held; unplugging its last disk makes it
-# leave (one epoch), and the data is still all there through the others.
+# node 0 runs with META,d0,d1,d2, d1 being an ext4 filesystem (mounted
+# -o sync) on a loop device of 1 GiB, all three with capacity 900 MiB
+# (preset xattr user.md.size), so that d1 gets a third of node 0's
+# objects; nodes 1 and 2 keep their data on tmpfs of 3 GiB, so that all
+# three nodes have about as much space and as many vnodes. fio writes
+# with verification through the plugin served by node 0 while d1's
+# filesystem is taken away (umount -l): fio finds no error, node 0 stays
+# a member (no epoch, same node list: a disk is no membership change),
+# says in its log which disk failed and why, and `dog node md info` shows
+# d0 and d2 and d1 as failed. Once recovery is over every object is on
+# exactly its owners, node 0's on their own disk among d0 and d2, and
+# fio's verify pass through node 0 finds every block. Node 0 restarted
+# with d0 alone gets back from the others what d2 held; unplugging its
+# last disk makes it leave (one epoch), and the data is still all there
+# through the others.
 source "$(dirname "$0")/lib.sh"
 MDP=$ROOT/tests/functional/helpers/md_placement.py
 D0=$T/0/d0 D1=$T/0/d1 D2=$T/0/d2
@@ -22,7 +23,9 @@ truncate -s 1G "$T/d1.img"
 mkfs.ext4 -q -F "$T/d1.img" || fail "mkfs.ext4"
 loopdev=$(losetup -f --show "$T/d1.img") || fail "losetup"
 on_exit "losetup -d $loopdev"
-mount "$loopdev" "$D1" || fail "mount d1"
+# A slow disk (every write synchronous): requests are in flight on it
+# when it goes.
+mount -o sync "$loopdev" "$D1" || fail "mount d1"
 on_exit "umount -l $D1"
 set_capacity() { python3 -c "import os, struct, sys; os.setxattr(sys.argv[1], 'user.md.size', struct.pack('<Q', int(sys.argv[2])))" "$1" "$2"; }
 for d in "$D0" "$D1" "$D2"; do set_capacity "$d" $((900 << 20)); done
@@ -54,18 +57,23 @@ for i in 0 1 2; do wait_nodes "$i" 3; done
 dogn 0 cluster format -c 2 >/dev/null || fail "format"
 epoch0=$(epoch_of 0)
 nodes0=$(dogn 1 node list -r)
-dogn 0 vdi create -z 20 disk 320M || fail "create"
+dogn 0 vdi create -z 20 disk 512M || fail "create"
 start_nbdkit "$T/nbd.sock" vdi=disk port=7000
 uri="nbd+unix:///?socket=$T/nbd.sock"
-fio_job() {  # OUT ARGS...: randwrite of every 64k block of 256M, crc32c
+# Two fio jobs, crc32c on every block: "creates" writes each 1 MiB object
+# of the first 384 MiB whole, once (every write creates an object), and
+# "writes" rewrites the 64 KiB blocks of the last 128 MiB (mostly writes
+# to objects that exist). Both are under way when d1 goes: creates and
+# writes on d1 meet the change of directory at every step.
+fio_job() {  # OUT ARGS...
   local out=$1
   shift
-  fio --name=verify --ioengine=nbd --uri="$uri" --rw=randwrite --bs=64k --size=256M --iodepth=32 \
-    --verify=crc32c --verify_fatal=1 --verify_state_save=0 --randseed=11 "$@" \
-    --output="$T/$out" >/dev/null 2>&1
+  fio --ioengine=nbd --uri="$uri" --rw=randwrite --iodepth=16 --verify=crc32c --verify_fatal=1 \
+    --verify_state_save=0 --randseed=11 "$@" --output="$T/$out" \
+    --name=creates --bs=1m --offset=0 --size=384M \
+    --name=writes --bs=64k --offset=384M --size=128M >/dev/null 2>&1
 }
-# (At most 32 MiB/s, so that d1 goes in the middle of the writes.)
-fio_job fio1.out --do_verify=1 --rate=32m &
+fio_job fio1.out --do_verify=1 &
 fio_pid=$!
 on_exit "kill $fio_pid"
 # d1 goes once it holds objects and fio is well under way.
@@ -76,12 +84,15 @@ umount -l "$D1" || fail "umount -l d1"
 kill -0 $fio_pid 2>/dev/null || fail "fio was over before d1 went"
 fio_failed() {  # WHAT
   grep "err=" "$T/fio1.out" >&2
+  # (The log may lag the reply by a moment.)
+  local end=$((SECONDS + 5))
+  until grep -q ERROR "$T/0/sheep.log" || [ $SECONDS -ge $end ]; do sleep 0.1; done
   echo "--- node 0's errors:" >&2
   grep -E "ERROR|try_fetch" "$T/0/sheep.log" | head -n 20 >&2
   fail "$1"
 }
 wait $fio_pid || fio_failed "fio reported errors after d1 failed"
-grep -q "err= 0" "$T/fio1.out" || fio_failed "fio errors"
+[ "$(grep -c "err= 0" "$T/fio1.out")" = 2 ] || fio_failed "fio errors"
 echo "d1 held $before_umount objects when its filesystem went"
 
 # Node 0 dropped d1 and stays.
@@ -128,7 +139,7 @@ kill "$(cat "$T/nbdkit.nbd.sock.pid")"
 start_nbdkit "$T/nbd2.sock" vdi=disk port=7000
 uri="nbd+unix:///?socket=$T/nbd2.sock"
 fio_job fio2.out --verify_only=1 || { cat "$T/fio2.out" >&2; fail "fio verify through node 0 after recovery"; }
-grep -q "err= 0" "$T/fio2.out" || { cat "$T/fio2.out" >&2; fail "fio verify errors"; }
+[ "$(grep -c "err= 0" "$T/fio2.out")" = 2 ] || { cat "$T/fio2.out" >&2; fail "fio verify errors"; }
 kill "$(cat "$T/nbdkit.nbd2.sock.pid")"
 want=$(sum_via 1)
 assert_eq "$(sum_via 0)" "$want" "VDI read through node 0 and node 1"
