@@ -1,5 +1,5 @@
 // ObjectStore's disk set: plugging and unplugging disks, dropping failed
-// ones, the record of the disks in use (META/md_disks), and the
+// ones, the record of the disks in use (META/obj/.md_disks), and the
 // rebalancer that moves every object to its own disk after a change.
 #include <sys/stat.h>
 
@@ -41,8 +41,8 @@ void ObjectStore::save_disk_list() const {
     text = "vdisk " + std::to_string(vdisk_size_) + "\n";
     for (auto& d : disks_) text += (d->draining ? "draining " : "disk ") + d->path + "\n";
   }
-  if (!write_file_atomic(meta_dir_ + "/md_disks", text.data(), text.size()).ok())
-    sd_err("cannot record the disks in use in %s/md_disks", meta_dir_.c_str());
+  if (!write_file_atomic(meta_dir_ + "/obj/.md_disks", text.data(), text.size()).ok())
+    sd_err("cannot record the disks in use in %s/obj/.md_disks", meta_dir_.c_str());
 }
 
 std::vector<ObjectStore::DiskInfo> ObjectStore::disk_info() const {

@@ -52,13 +52,13 @@ Status ObjectStore::init() {
   meta_real_ = real;
   std::vector<std::string> paths = initial_disks_;
   if (paths.empty()) paths.push_back(meta_dir_ + "/obj");
-  // META/md_disks: "vdisk BYTES", then "disk PATH" for each disk in use
+  // META/obj/.md_disks: "vdisk BYTES", then "disk PATH" for each disk in use
   // and "draining PATH" for each being emptied, when the node last ran. A
   // disk given now that was in neither holds objects of an unknown age.
   bool recorded = false;
   std::set<std::string> in_use, draining;
   uint64_t vdisk = 0;
-  if (auto f = read_file(meta_dir_ + "/md_disks"); f.ok()) {
+  if (auto f = read_file(meta_dir_ + "/obj/.md_disks"); f.ok()) {
     recorded = true;
     std::string text(f->begin(), f->end());
     size_t pos = 0;

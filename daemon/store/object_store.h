@@ -19,7 +19,7 @@
 // than their own until the rebalancer has moved them; meanwhile a lookup
 // that misses on the object's own disk finds it on another and moves it
 // first, under a per-oid lock that keeps every other user of the oid out.
-// The set of disks in use is written to META/md_disks, so that a disk
+// The set of disks in use is written to META/obj/.md_disks, so that a disk
 // given again after it left (with old objects) is purged, not believed.
 //
 // The interface is PlainStore's, object for object; every caller above
@@ -219,7 +219,7 @@ class ObjectStore {
   std::vector<DiskPtr> disks_;                     // in use, then draining; guarded by mu_
   std::vector<std::pair<uint64_t, Disk*>> ring_;  // vdisks by hash; guarded by mu_
   uint64_t generation_ = 0;                        // disk set changes; guarded by mu_
-  uint64_t vdisk_size_ = 0;  // bytes per vdisk, chosen once and kept in md_disks; guarded by mu_
+  uint64_t vdisk_size_ = 0;  // bytes per vdisk, chosen once and kept in .md_disks; guarded by mu_
   std::mutex change_mu_;     // one plug or unplug at a time
   std::atomic<bool> settled_{false};               // set false only under mu_ (exclusive)
   std::mutex failure_mu_;

@@ -8,7 +8,7 @@
 # 16 MiB vdisks is more than 2^18 of them, so the vdisk doubles twice
 # (64 MiB). With d0 and d2 alone, 8 TiB / 32 MiB is exactly 2^18: a ring
 # computed from the disks in use doubles only once; a sheep that records
-# its vdisk size in META/md_disks ("vdisk BYTES") keeps 64 MiB, and the
+# its vdisk size in META/obj/.md_disks ("vdisk BYTES") keeps 64 MiB, and the
 # check follows the recorded size (which must be the rule's at the first
 # start and never change after). Either way placement is checked at the
 # rule's boundary. `dog node md info` shows the disks by path; `node md
@@ -53,8 +53,8 @@ md_stop() {
 }
 # placed DISK...: every object on its own disk (the helper's output in $T/mdp).
 placed() { python3 "$MDP" --meta "$T/0" "$@" >"$T/mdp" 2>&1; }
-# The disks META/md_disks records as in use (lines "PATH" or "disk PATH").
-recorded_disks() { grep -v -E '^(vdisk|draining) ' "$T/0/md_disks" | sed 's/^disk //'; }
+# The disks META/obj/.md_disks records as in use (lines "PATH" or "disk PATH").
+recorded_disks() { grep -v -E '^(vdisk|draining) ' "$T/0/obj/.md_disks" | sed 's/^disk //'; }
 assert_placed() {  # DISK...
   placed --shares 5 "$@" || { head -n 30 "$T/mdp" >&2; fail "placement on $*"; }
 }
@@ -144,11 +144,11 @@ if placed "$D0=1" "$D1=1" "$D2=1"; then fail "placement also exact with equal ca
 assert_eq "$(find "$T/0/obj" -regextype egrep -regex '.*/[0-9a-f]{16}(_[0-9]+)?' | wc -l)" "0" "objects in META/obj"
 assert_eq "$(recorded_disks)" "$D0
 $D1
-$D2" "META/md_disks"
+$D2" "META/obj/.md_disks"
 assert_eq "$(get_capacity "$D1")" "$((4 * TIB))" "preset capacity kept"
-recorded_vdisk() { sed -n 's/^vdisk //p' "$T/0/md_disks"; }
+recorded_vdisk() { sed -n 's/^vdisk //p' "$T/0/obj/.md_disks"; }
 vdisk=$(recorded_vdisk)
-[ -z "$vdisk" ] || assert_eq "$vdisk" "$((64 << 20))" "vdisk size recorded in META/md_disks"
+[ -z "$vdisk" ] || assert_eq "$vdisk" "$((64 << 20))" "vdisk size recorded in META/obj/.md_disks"
 
 # md info: the header, one row per disk by path.
 dogn 0 node md info >"$T/info" || fail "node md info"
@@ -193,7 +193,7 @@ assert_eq "$(md_rows)" " 0|$D0
 assert_placed "$D0" "$D2"
 grep -q "^1537 objects, 0 misplaced$" "$T/mdp" || fail "object count after unplug: $(tail -n 3 "$T/mdp")"
 assert_eq "$(recorded_disks)" "$D0
-$D2" "META/md_disks after unplug"
+$D2" "META/obj/.md_disks after unplug"
 assert_eq "$(recorded_vdisk)" "$vdisk" "vdisk size recorded after unplug"
 assert_eq "$(epoch_of 0)" "$epoch0" "epoch after unplug"
 assert_eq "$(dogn 0 node list -r)" "$nodes0" "node list after unplug"

@@ -42,8 +42,8 @@ md_start() {  # DISK,DISK...
 }
 md_gone() { [ -z "$(md_pid)" ] && [ -z "$(ss -Hltn "sport = :7000" 2>/dev/null)" ]; }
 placed() { python3 "$MDP" --meta "$T/0" "$@" >"$T/mdp" 2>&1; }
-# The disks META/md_disks records as in use (lines "PATH" or "disk PATH").
-recorded_disks() { grep -v -E '^(vdisk|draining) ' "$T/0/md_disks" | sed 's/^disk //'; }
+# The disks META/obj/.md_disks records as in use (lines "PATH" or "disk PATH").
+recorded_disks() { grep -v -E '^(vdisk|draining) ' "$T/0/obj/.md_disks" | sed 's/^disk //'; }
 assert_placed() {  # DISK...
   placed "$@" || { head -n 30 "$T/mdp" >&2; fail "node 0's objects on $*"; }
 }
@@ -112,7 +112,7 @@ assert_eq "$(dogn 0 node md info -r | awk '{print $1, $2, $NF}' | head -n 2)" "1
 [[ $(dogn 0 node md info -r | tail -n 1) == "127.0.0.1:7000 failed $D1 $why" ]] ||
   fail "node 0's md info -r failed line: $(dogn 0 node md info -r | tail -n 1)"
 assert_eq "$(recorded_disks)" "$D0
-$D2" "META/md_disks after d1 failed"
+$D2" "META/obj/.md_disks after d1 failed"
 
 # Recovery: every object on its owners, node 0's on d0 and d2 by the ring.
 wait_recovered 0
@@ -157,7 +157,7 @@ wait_recovered 0
 e=$(epoch_of 0)
 [ "$e" -gt "$epoch0" ] || fail "no new epoch after node 0 came back with fewer disks"
 assert_eq "$(dogn 0 node md info | tail -n +2 | awk -F'\t' '{print $1 "|" $6}')" " 0|$D0" "node 0's md info with d0 alone"
-assert_eq "$(recorded_disks)" "$D0" "META/md_disks with d0 alone"
+assert_eq "$(recorded_disks)" "$D0" "META/obj/.md_disks with d0 alone"
 assert_placed "$D0"
 n0=$(awk '/ objects, / {print $1}' "$T/mdp")
 [ "$n0" -gt 0 ] || fail "node 0 holds no object after its restart"

@@ -258,13 +258,13 @@ TEST_CASE("object store: a disk still draining at a restart is drained, not purg
     }
   }
   // As if the sheep died right after `md unplug b`.
-  auto rec = sd::read_file(t.path + "/md_disks");
+  auto rec = sd::read_file(t.path + "/obj/.md_disks");
   REQUIRE(rec.ok());
   std::string text(rec->begin(), rec->end());
   size_t at = text.find("disk " + b + "\n");
   REQUIRE(at != std::string::npos);
   text.replace(at, 5, "draining ");
-  REQUIRE(sd::write_file_atomic(t.path + "/md_disks", text.data(), text.size()).ok());
+  REQUIRE(sd::write_file_atomic(t.path + "/obj/.md_disks", text.data(), text.size()).ok());
   sd::ObjectStore s(t.path, {a, b}, true);
   REQUIRE(s.init().ok());
   REQUIRE(wait_settled(s));

@@ -15,7 +15,7 @@ slashes stripped), so pass the disks exactly as the sheep was given them.
   md_placement.py [--meta META] [--shares SIGMAS] DISK[=CAPACITY]...
 
 CAPACITY (bytes) overrides the xattr. With --meta, a vdisk size the sheep
-recorded in META/md_disks (a line "vdisk BYTES": the size chosen when the
+recorded in META/obj/.md_disks (a line "vdisk BYTES": the size chosen when the
 node first ran, kept so that the ring of the disks that stay never
 changes) is used instead of the rule above; a disk has at most 2^18
 vdisks.
@@ -93,9 +93,9 @@ def vdisk_size(capacities):
 
 
 def recorded_vdisk_size(meta):
-    """The "vdisk BYTES" line of META/md_disks, or None."""
+    """The "vdisk BYTES" line of META/obj/.md_disks, or None."""
     try:
-        lines = open(os.path.join(meta, "md_disks")).read().splitlines()
+        lines = open(os.path.join(meta, "obj", ".md_disks")).read().splitlines()
     except FileNotFoundError:
         return None
     for line in lines:
