@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "proto/node.h"
 #include "size.h"
+#include "store/object_store.h"
 
 namespace sd {
 
@@ -310,16 +311,7 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
   if (optind < argc) {
     // META[,DISK...] (docs/CLI.md §1.4).
     std::string path = argv[optind];
-    std::vector<std::string> parts;
-    size_t pos = 0;
-    while (pos <= path.size()) {
-      size_t comma = path.find(',', pos);
-      if (comma == std::string::npos) comma = path.size();
-      std::string p = path.substr(pos, comma - pos);
-      while (p.size() > 1 && p.back() == '/') p.pop_back();
-      if (!p.empty()) parts.push_back(p);
-      pos = comma + 1;
-    }
+    std::vector<std::string> parts = ObjectStore::split_paths(path);
     if (parts.empty()) {
       std::fprintf(stderr, "Invalid path '%s'\n", path.c_str());
       return 1;

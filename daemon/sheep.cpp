@@ -45,15 +45,7 @@ void Sheep::rebuild_vdi_table() {
       sd_err("cannot read inode %016" PRIx64, oid);
       continue;
     }
-    VdiInfo info;
-    info.copies = h.nr_copies;
-    info.copy_policy = h.copy_policy;
-    info.block_size_shift = h.block_size_shift;
-    info.store_policy = h.store_policy;
-    info.snapshot = inode_is_snapshot(h);
-    info.deleted = inode_is_deleted(h);
-    info.parent = h.parent_vdi_id;
-    vdis.add(oid_to_vid(oid), info, true);
+    vdis.add(oid_to_vid(oid), vdi_info_of(h), true);
     n++;
   }
   if (n) sd_info("found %zu VDIs in the local store", n);

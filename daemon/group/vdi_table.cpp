@@ -22,6 +22,18 @@ void VdiTable::clear() {
   info_.clear();
 }
 
+VdiInfo vdi_info_of(const InodeHeader& h) {
+  VdiInfo info;
+  info.copies = h.nr_copies;
+  info.copy_policy = h.copy_policy;
+  info.block_size_shift = h.block_size_shift;
+  info.store_policy = h.store_policy == 1 ? 1 : 0;
+  info.snapshot = inode_is_snapshot(h);
+  info.deleted = inode_is_deleted(h);
+  info.parent = h.parent_vdi_id < kNrVdis ? h.parent_vdi_id : 0;
+  return info;
+}
+
 void VdiTable::add(uint32_t vid, const VdiInfo& info, bool set_inuse) {
   if (vid >= kNrVdis) return;
   std::unique_lock lk(mu_);

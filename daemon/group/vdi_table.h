@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proto/inode.h"
+
 namespace sd {
 
 struct VdiInfo {
@@ -27,6 +29,9 @@ struct VdiInfo {
   // reads `snapshot`.
   bool frozen = false;
 };
+
+// What an inode says its VDI is (start-up, NOTIFY_VDI_ADD).
+VdiInfo vdi_info_of(const InodeHeader& h);
 
 class VdiTable {
  public:

@@ -201,13 +201,7 @@ Res notify_vdi_add(Sheep& s, Request& r) {
   InodeHeader h;
   Status st = s.gateway.read(vid_to_vdi_oid(v.new_vid), &h, uint32_t(sizeof(h)), 0);
   if (st.ok() && h.vdi_id == v.new_vid && h.nr_copies && h.nr_copies <= kMaxCopies) {
-    info.copies = h.nr_copies;
-    info.copy_policy = h.copy_policy;
-    info.block_size_shift = h.block_size_shift;
-    info.store_policy = h.store_policy;
-    info.snapshot = inode_is_snapshot(h);
-    info.deleted = inode_is_deleted(h);
-    info.parent = h.parent_vdi_id < kNrVdis ? h.parent_vdi_id : 0;
+    info = vdi_info_of(h);
   } else {
     if (s.vdis.get(v.new_vid)) return Res::Success;  // known already: only its inode changes it
     ClusterSettings cs = s.group.settings();

@@ -16,9 +16,7 @@
 
 namespace sd {
 
-namespace {
-
-std::vector<std::string> split_paths(const std::string& paths) {
+std::vector<std::string> ObjectStore::split_paths(const std::string& paths) {
   std::vector<std::string> out;
   size_t pos = 0;
   while (pos <= paths.size()) {
@@ -31,8 +29,6 @@ std::vector<std::string> split_paths(const std::string& paths) {
   }
   return out;
 }
-
-}  // namespace
 
 void ObjectStore::save_disk_list() const {
   std::string text;
@@ -235,7 +231,7 @@ bool ObjectStore::rebalance_pass() {
   for (size_t di = 0; di < disks.size(); di++) {
     auto& d = disks[di];
     for (uint64_t oid : lists[di]) {
-      moves_done_++;
+      if (++moves_done_ % 4096 == 0 && stopping()) return false;
       auto lk = read_lock();
       if (generation_ != gen || ring_.empty()) return false;
       Disk& home = home_of(oid);

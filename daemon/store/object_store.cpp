@@ -258,14 +258,7 @@ int ObjectStore::piece_of(uint64_t oid) {
 }
 
 std::vector<uint64_t> ObjectStore::list() const {
-  // While objects move, a shared lock would let one move from a disk not
-  // listed yet to one listed already and be missed: list with moves held.
-  std::shared_lock<std::shared_mutex> shared;
-  WriteLock exclusive;
-  if (settled_.load())
-    shared = read_lock();
-  else
-    exclusive = write_lock();
+  ListingLock lk = listing_lock();
   std::vector<uint64_t> out;
   for (auto& d : disks_) {
     std::vector<uint64_t> part = d->store->list();
@@ -296,12 +289,7 @@ Status ObjectStore::move_to_stale(uint64_t oid, uint32_t epoch) {
 }
 
 std::vector<ObjectStore::StaleCopy> ObjectStore::stale_list() const {
-  std::shared_lock<std::shared_mutex> shared;
-  WriteLock exclusive;
-  if (settled_.load())
-    shared = read_lock();
-  else
-    exclusive = write_lock();
+  ListingLock lk = listing_lock();
   std::vector<StaleCopy> out;
   for (auto& d : disks_) {
     std::vector<StaleCopy> part = d->store->stale_list();

@@ -168,6 +168,12 @@ class ObjectStore {
   std::vector<DiskId> disk_ids() const;
   // A directory with a config and an epoch in it: another sheep's meta.
   static bool is_meta_store(const std::string& path);
+ public:
+  // "P1,P2,...": the paths, trailing slashes dropped, empty ones skipped
+  // (the sheep's PATH argument and MD_PLUG/MD_UNPLUG payloads).
+  static std::vector<std::string> split_paths(const std::string& paths);
+
+ private:
   // Rebuilds ring_ from the disks not draining. Caller holds mu_ exclusively.
   void rebuild_ring();
   // The disk owning oid. Caller holds mu_ (shared); ring_ is not empty.
@@ -213,6 +219,21 @@ class ObjectStore {
   WriteLock write_lock() const {
     WriteLock w{std::unique_lock<std::mutex>(gate_), std::unique_lock<std::shared_mutex>(mu_)};
     return w;
+  }
+  // For listing every disk: shared when objects stay put; while they move,
+  // exclusive (a shared lock would let one move from a disk not listed yet
+  // to one listed already, and be missed).
+  struct ListingLock {
+    std::shared_lock<std::shared_mutex> shared;
+    WriteLock exclusive;
+  };
+  ListingLock listing_lock() const {
+    ListingLock l;
+    if (settled_.load())
+      l.shared = read_lock();
+    else
+      l.exclusive = write_lock();
+    return l;
   }
   mutable std::mutex gate_;
   mutable std::shared_mutex mu_;
