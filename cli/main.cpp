@@ -117,7 +117,9 @@ int run(int argc, char** argv) {
   for (size_t i = 0; i < ctx.cmd->nr_subs; i++)
     if (!std::strcmp(ctx.cmd->subs[i].name, argv[2])) ctx.sub = &ctx.cmd->subs[i];
   if (!ctx.sub) {
-    err("Invalid command '%s %s'", argv[1], argv[2]);
+    // (Asking for help is no invalid command: upstream lists quietly.)
+    if (std::strcmp(argv[2], "-h") && std::strcmp(argv[2], "--help"))
+      err("Invalid command '%s %s'", argv[1], argv[2]);
     print_subcommand_list(*ctx.cmd);
     return kExitUsage;
   }
