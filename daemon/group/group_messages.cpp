@@ -8,6 +8,7 @@
 #include <cinttypes>
 #include <cstring>
 #include <ctime>
+#include <unordered_set>
 
 #include "base/log.h"
 #include "group/group_detail.h"
@@ -248,12 +249,12 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
           m.block_size_shift < kMinBlockSizeShift || m.block_size_shift > kMaxBlockSizeShift ||
           (m.copy_policy && !ec_shape_of(m.copy_policy)))
         return Res::InvalidParms;
-      for (uint32_t up = m.parent, steps = 0; up; steps++) {
+      std::unordered_set<uint32_t> above;  // the chain of parents, each once
+      for (uint32_t up = m.parent; up; ) {
+        if (up == m.vid) return Res::InvalidParms;  // it would be its own ancestor
+        if (!above.insert(up).second) break;        // a loop already there: not ours to add
         auto p = vdis_.get(up);
-        if (!p || up == m.vid || steps > kNrVdis) {
-          if (up == m.vid || steps > kNrVdis) return Res::InvalidParms;
-          break;
-        }
+        if (!p) break;
         up = p->parent;
       }
       locks_.touch(m.vid);

@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <unordered_set>
 
 #include "proto/inode.h"
 
@@ -121,10 +122,13 @@ std::vector<uint32_t> VdiTable::family(uint32_t vid) const {
     if (it == info_.end() || !it->second.parent || it->second.parent == root) break;
     root = it->second.parent;
   }
+  // Each VDI once, even if parents loop (inodes read at start-up are
+  // whatever the disks hold).
   std::vector<uint32_t> out{root};
+  std::unordered_set<uint32_t> seen{root};
   for (size_t i = 0; i < out.size(); i++)
     for (const auto& [v, info] : info_)
-      if (info.parent == out[i] && v != out[i]) out.push_back(v);
+      if (info.parent == out[i] && seen.insert(v).second) out.push_back(v);
   return out;
 }
 

@@ -345,3 +345,18 @@ TEST_CASE("VDI locks in the cluster's order: snapshots, deletes, breaks and resu
   CHECK(b.listener.lost_conns == std::vector<uint64_t>{11});
   CHECK(a.locks.all().empty());
 }
+
+TEST_CASE("a VDI family is listed once each even when parents loop (inodes read from disk)") {
+  sd::VdiTable t;
+  sd::VdiInfo a, b, c;
+  a.copies = b.copies = c.copies = 1;
+  a.parent = 0x20;  // 0x10 <-> 0x20, and 0x30 under 0x20
+  b.parent = 0x10;
+  c.parent = 0x20;
+  t.add(0x10, a, true);
+  t.add(0x20, b, true);
+  t.add(0x30, c, true);
+  auto fam = t.family(0x30);
+  std::sort(fam.begin(), fam.end());
+  CHECK(fam == std::vector<uint32_t>{0x10, 0x20, 0x30});
+}
