@@ -10,7 +10,6 @@ assert_eq "$(epoch_of 0)" "1" "epoch after format"
 
 start_sheep 3
 for i in 0 1 2 3; do wait_nodes "$i" 4; done
-epoch_is() { [ "$(epoch_of "$1")" = "$2" ]; }
 wait_for 10 epoch_is 3 2
 assert_eq "$(epoch_of 0)" "2" "epoch after a join"
 

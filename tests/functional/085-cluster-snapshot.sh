@@ -10,7 +10,6 @@
 # now non-empty cluster asks first and gives the same result.
 source "$(dirname "$0")/lib.sh"
 FARM=$T/farm
-sum() { sha256sum | cut -d' ' -f1; }
 raw() { /usr/bin/python3 "$(dirname "$0")/helpers/rawclient.py" "$@"; }
 
 start_cluster 3

@@ -26,7 +26,6 @@
 source "$(dirname "$0")/lib.sh"
 
 GiB=$((1 << 30))
-sum() { sha256sum | cut -d' ' -f1; }
 # tmpfs_at DIR BYTES: a filesystem of exactly BYTES for an object directory.
 tmpfs_at() {
   mkdir -p "$1"
@@ -48,27 +47,9 @@ print(" ".join(str(min(65535, round(f32(128.0 * f32(f32(float(s)) / f32(float(av
 }
 assert_eq "$(vnodes_for 129000000 131000000 508000002 0)" "64 66 254 0" "the formula itself"
 assert_eq "$(vnodes_for 200 100 100)" "192 96 96" "the formula itself"
-# list_of "PORTS" "VNODES": an epoch's members as cluster info prints them.
-list_of() {
-  local ports vn out="" i
-  read -ra ports <<<"$1"
-  read -ra vn <<<"$2"
-  for i in "${!ports[@]}"; do out+="${out:+, }127.0.0.1:${ports[i]}:${vn[i]}"; done
-  echo "$out"
-}
-# epoch_list N E: the members of epoch E as node N lists them.
-epoch_list() { dogn "$1" cluster info -r | awk -v e="$2" '$2 == e { sub(/^[^[]*\[/, ""); sub(/\]$/, ""); print }'; }
 epoch_count() { dogn "$1" cluster info -r | awk 'NR > 2' | wc -l; }
-# vnodes_of N: the vnodes column of node N's node list.
-vnodes_of() { dogn "$1" node list -r | awk '{print $3}' | xargs; }
 # sizes_of N: every node's Size (free + used) as node info reports it.
 sizes_of() { dogn "$1" node info -r | awk '$1 ~ /^[0-9]+$/ {print $2}' | xargs; }
-epoch_is() { [ "$(epoch_of "$1")" = "$2" ]; }
-same_history() {
-  local ref
-  ref=$(dogn 0 cluster info | filter_dates)
-  for i in "$@"; do [ "$(dogn "$i" cluster info | filter_dates)" = "$ref" ] || return 1; done
-}
 # Node 0 has its meta directory and data disks: "$T/0,$T/0/d0".
 start_md_sheep() {
   "$SHEEP" "$T/0,$T/0/d0" -p 7000 -z 0 -c "local:$T/cluster" || fail "sheep 0 did not start"
@@ -257,7 +238,6 @@ assert_eq "$(dogn 0 cluster info -r | awk 'NR > 2 && NR <= 5' | cut -d' ' -f2-)"
 5 [$(list_of "7000 7001 7002 7003" "$(vnodes_for "$m0" "${P[1]}" "${P[2]}") 0")]" \
   "epochs of the reweight (sizes $m0 $m1 $m2)"
 assert_eq "$(vnodes_for "$m0" "$m1" "$m2")" "85 128 171" "the formula for sizes $m0 $m1 $m2"
-vnodes_are() { [ "$(vnodes_of "$1")" = "$2" ]; }
 wait_for 10 vnodes_are 3 "85 128 171 0"
 out=$(dogn 0 cluster reweight 2>&1) || fail "reweight with nothing changed: $out"
 assert_eq "$(epoch_of 0)" "7" "epoch after a reweight with nothing changed"

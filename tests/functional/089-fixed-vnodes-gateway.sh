@@ -16,23 +16,6 @@
 #   exit 64; `dog node vnodes` alone prints upstream's usage, exit 64.
 source "$(dirname "$0")/lib.sh"
 
-sum() { sha256sum | cut -d' ' -f1; }
-list_of() {
-  local ports vn out="" i
-  read -ra ports <<<"$1"
-  read -ra vn <<<"$2"
-  for i in "${!ports[@]}"; do out+="${out:+, }127.0.0.1:${ports[i]}:${vn[i]}"; done
-  echo "$out"
-}
-epoch_list() { dogn "$1" cluster info -r | awk -v e="$2" '$2 == e { sub(/^[^[]*\[/, ""); sub(/\]$/, ""); print }'; }
-vnodes_of() { dogn "$1" node list -r | awk '{print $3}' | xargs; }
-epoch_is() { [ "$(epoch_of "$1")" = "$2" ]; }
-vnodes_are() { [ "$(vnodes_of "$1")" = "$2" ]; }
-same_history() {
-  local ref
-  ref=$(dogn 0 cluster info | filter_dates)
-  for i in "$@"; do [ "$(dogn "$i" cluster info | filter_dates)" = "$ref" ] || return 1; done
-}
 # expect_rc RC OUTPUT WHAT -- CMD...: CMD exits RC printing OUTPUT (stdout and stderr).
 expect_rc() {
   local want_rc=$1 want_out=$2 what=$3 rc=0 out

@@ -194,6 +194,28 @@ start_cluster() {
 }
 # epoch_of N: the current epoch as node N reports it (newest line of cluster info -r).
 epoch_of() { dogn "$1" cluster info -r | sed -n '3p' | awk '{print $2}'; }
+epoch_is() { [ "$(epoch_of "$1")" = "$2" ]; }
+# sha256 of stdin, the hash alone.
+sum() { sha256sum | cut -d' ' -f1; }
+# list_of "PORTS" "VNODES": an epoch's members as cluster info prints them.
+list_of() {
+  local ports vn out="" i
+  read -ra ports <<<"$1"
+  read -ra vn <<<"$2"
+  for i in "${!ports[@]}"; do out+="${out:+, }127.0.0.1:${ports[i]}:${vn[i]}"; done
+  echo "$out"
+}
+# epoch_list N E: the members of epoch E as node N lists them.
+epoch_list() { dogn "$1" cluster info -r | awk -v e="$2" '$2 == e { sub(/^[^[]*\[/, ""); sub(/\]$/, ""); print }'; }
+# vnodes_of N: the vnodes column of node N's node list, on one line.
+vnodes_of() { dogn "$1" node list -r | awk '{print $3}' | xargs; }
+vnodes_are() { [ "$(vnodes_of "$1")" = "$2" ]; }
+# same_history N...: nodes N... print the same epoch history as node 0.
+same_history() {
+  local ref
+  ref=$(dogn 0 cluster info | filter_dates)
+  for i in "$@"; do [ "$(dogn "$i" cluster info | filter_dates)" = "$ref" ] || return 1; done
+}
 
 # ---- corosync and namespace hosts ----
 COROSYNC=$ROOT/scripts/corosync.sh

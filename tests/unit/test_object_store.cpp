@@ -70,6 +70,14 @@ std::vector<char> content(uint64_t oid, char salt = 0) {
 
 uint64_t oid_of(uint32_t i) { return sd::vid_to_data_oid(0x1234, i); }
 
+// Objects 0..n-1, each with its own content.
+void fill(sd::ObjectStore& s, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    auto c = content(oid_of(i));
+    REQUIRE(s.create_and_write(oid_of(i), kObj, c.data(), kObj, 0).ok());
+  }
+}
+
 // Which disk holds each object (exactly one, or the test fails).
 std::map<uint64_t, int> where(const std::vector<std::string>& disks, uint32_t n) {
   std::map<uint64_t, int> out;
@@ -99,10 +107,7 @@ TEST_CASE("object store: objects spread by capacity, move on unplug and plug, st
     sd::ObjectStore s(t.path, {a, b}, true);
     REQUIRE(s.init().ok());
     CHECK(s.capacity() == (16ull << 30));
-    for (uint32_t i = 0; i < kN; i++) {
-      auto c = content(oid_of(i));
-      REQUIRE(s.create_and_write(oid_of(i), kObj, c.data(), kObj, 0).ok());
-    }
+    fill(s, kN);
     first = where({a, b}, kN);
     size_t on_b = 0;
     for (auto& [oid, d] : first) on_b += d == 1;
@@ -151,10 +156,7 @@ TEST_CASE("object store: a misplaced object is found and moved home; the copy at
   {
     sd::ObjectStore s(t.path, {a, b}, true);
     REQUIRE(s.init().ok());
-    for (uint32_t i = 0; i < 64; i++) {
-      auto c = content(oid_of(i));
-      REQUIRE(s.create_and_write(oid_of(i), kObj, c.data(), kObj, 0).ok());
-    }
+    fill(s, 64);
     home = where({a, b}, 64);
   }
   const std::string disks[2] = {a, b};
@@ -189,10 +191,7 @@ TEST_CASE("object store: a disk given again after it left is purged") {
   {
     sd::ObjectStore s(t.path, {a, b}, true);
     REQUIRE(s.init().ok());
-    for (uint32_t i = 0; i < 32; i++) {
-      auto c = content(oid_of(i));
-      REQUIRE(s.create_and_write(oid_of(i), kObj, c.data(), kObj, 0).ok());
-    }
+    fill(s, 32);
   }
   std::set<uint64_t> on_b;
   for (uint32_t i = 0; i < 32; i++)
@@ -252,10 +251,7 @@ TEST_CASE("object store: a disk still draining at a restart is drained, not purg
   {
     sd::ObjectStore s(t.path, {a, b}, true);
     REQUIRE(s.init().ok());
-    for (uint32_t i = 0; i < 64; i++) {
-      auto c = content(oid_of(i));
-      REQUIRE(s.create_and_write(oid_of(i), kObj, c.data(), kObj, 0).ok());
-    }
+    fill(s, 64);
   }
   // As if the sheep died right after `md unplug b`.
   auto rec = sd::read_file(t.path + "/obj/.md_disks");
@@ -292,10 +288,7 @@ TEST_CASE("object store: a failed disk is dropped, the request runs on the new d
   s.set_listener(&l);
   REQUIRE(s.init().ok());
   REQUIRE(wait_settled(s));
-  for (uint32_t i = 0; i < 64; i++) {
-    auto c = content(oid_of(i));
-    REQUIRE(s.create_and_write(oid_of(i), kObj, c.data(), kObj, 0).ok());
-  }
+  fill(s, 64);
   auto home = where({a, b}, 64);
   uint64_t on_b = 0, on_a = 0;
   for (auto& [oid, d] : home) (d ? on_b : on_a) = oid;
@@ -336,10 +329,7 @@ TEST_CASE("object store: removing an object while objects move removes every cop
   {
     sd::ObjectStore s(t.path, {a, b}, true);
     REQUIRE(s.init().ok());
-    for (uint32_t i = 0; i < 16; i++) {
-      auto c = content(oid_of(i));
-      REQUIRE(s.create_and_write(oid_of(i), kObj, c.data(), kObj, 0).ok());
-    }
+    fill(s, 16);
   }
   // Both disks hold object 3 (a move cut short).
   uint64_t o = oid_of(3);
