@@ -5,7 +5,8 @@
 // strategy, asks before wiping a non-empty cluster and sends MAKE_FS
 // (§8.6). Both run after the NEED_NODELIST bootstrap. shutdown sends
 // SHUTDOWN, recover FORCE_RECOVER / ENABLE_RECOVER / DISABLE_RECOVER, and
-// check runs vdi check (vdi_check.cpp) over every VDI.
+// check runs vdi check (vdi_check.cpp) over every VDI, each with its own
+// progress bar on a terminal, as upstream's.
 #include <sys/time.h>
 
 #include <algorithm>

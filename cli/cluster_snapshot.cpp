@@ -18,6 +18,9 @@
 // daemon reads the inode to learn what it is (snapshot, deleted, parent,
 // hyper volume).
 //
+// On a terminal, save and load show a progress bar on stderr through the
+// bytes of the objects they copy (progress.h).
+//
 // list PATH prints the snapshot log; show TAG|IDX PATH [VDI...] names the
 // VDIs a snapshot holds, as upstream's sd_info lines (on stderr).
 #include <sys/time.h>
@@ -44,6 +47,7 @@
 #include "farm_store.h"
 #include "hyper_map.h"
 #include "oid.h"
+#include "progress.h"
 #include "proto/inode.h"
 #include "vdi_inventory.h"
 
@@ -256,9 +260,16 @@ sd::Status do_save(Context& ctx, FarmStore& farm, const std::string& tag,
 
   std::vector<std::pair<uint64_t, ObjectSpec>> list(objects->begin(), objects->end());
   trunk.entries.resize(list.size());
+  uint64_t total = 0;
+  for (const auto& [oid, spec] : list) total += sd::object_size(oid, spec.block_size_shift);
+  ProgressBar bar(total, ctx.raw);
+  bar.update(0);
   SD_TRY(run_parallel(list.size(), g_multithread ? 8 : 1, [&](size_t i) {
-    return save_object(*c, farm, list[i].first, list[i].second, &trunk.entries[i]);
+    sd::Status st = save_object(*c, farm, list[i].first, list[i].second, &trunk.entries[i]);
+    if (st.ok()) bar.advance(sd::object_size(list[i].first, list[i].second.block_size_shift));
+    return st;
   }));
+  bar.finish();
   SD_TRY(farm.sync_blobs());
   auto trunk_sha = farm.put_trunk(trunk);
   if (!trunk_sha.ok()) return sd::err(trunk_sha.code());
@@ -513,8 +524,16 @@ sd::Status do_load(Context& ctx, const std::vector<std::string>& names) {
   sd::SheepClient* c = client_for(ctx.ep);
   if (!c) return sd::err(sd::Res::Eio);
   for (uint32_t vid : chosen) SD_TRY(notify_vdi_add(*c, vid, snap.vdis[vid].hdr));
-  SD_TRY(run_parallel(to_write.size(), 8,
-                      [&](size_t i) { return load_object(*c, farm, *to_write[i]); }));
+  uint64_t total = 0;
+  for (const TrunkEntry* e : to_write) total += e->object_size;
+  ProgressBar bar(total, ctx.raw);
+  bar.update(0);
+  SD_TRY(run_parallel(to_write.size(), 8, [&](size_t i) {
+    sd::Status st = load_object(*c, farm, *to_write[i]);
+    if (st.ok()) bar.advance(to_write[i]->object_size);
+    return st;
+  }));
+  bar.finish();
   // Now that the inodes are back, the daemon reads what each VDI is.
   for (uint32_t vid : chosen) SD_TRY(notify_vdi_add(*c, vid, snap.vdis[vid].hdr));
   return {};

@@ -19,6 +19,7 @@
 
 #include "client/requests.h"
 #include "dog.h"
+#include "proto/node.h"
 #include "size.h"
 #include "vdi_inventory.h"
 
@@ -314,84 +315,78 @@ int node_recovery(Context& ctx) {
 
 // ---- node stat ------------------------------------------------------------
 
-// STAT reply: request counters of the gateway and peer sides (120 bytes).
-struct NodeStat {
-  uint64_t gway_active, gway_total, gway_read, gway_write, gway_remove, gway_flush;
-  uint64_t gway_rx, gway_tx;
-  uint64_t peer_active, peer_total, peer_read, peer_write, peer_remove;
-  uint64_t peer_rx, peer_tx;
-};
-static_assert(sizeof(NodeStat) == 120);
-
-bool get_stat(const Context& ctx, NodeStat* st) {
+// The STAT reply (sd::SdStat): the sheep's request counters. The exit
+// status when it cannot be had, else kExitSuccess.
+int get_stat(const Context& ctx, sd::SdStat* st) {
   *st = {};
   sd::SdReq req = sd::request::node_stat(sizeof(*st));
   auto rsp = request(ctx.ep, req, nullptr, st);
-  if (!rsp.ok()) return false;
+  if (!rsp.ok()) return kExitSysfail;
   if (sd::Res(rsp->result) != sd::Res::Success) {
-    err("Response's result: %s", sd::strerror(sd::Res(rsp->result)));
-    return false;
+    err("failed to get stat information: %s", sd::strerror(sd::Res(rsp->result)));
+    return kExitFailure;
   }
-  return true;
+  return kExitSuccess;
 }
 
 using ull = unsigned long long;
 
 // Without -w the Write column holds the read count and Read the write
-// count: upstream's quirk, kept because scripts read these columns.
-void print_stat_once(const Context& ctx, const NodeStat& s) {
-  const char* fmt = ctx.raw ? "%s %llu %llu %llu %llu %llu %llu %s %s\n"
-                            : "%s\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%s\t%s\n";
-  if (!ctx.raw) std::printf("Request\tActive\tTotal\tWrite\tRead\tRemove\tFlush\tAll WR\tAll RD\n");
-  std::printf(fmt, "Client", ull(s.gway_active), ull(s.gway_total), ull(s.gway_read),
-              ull(s.gway_write), ull(s.gway_remove), ull(s.gway_flush),
-              sd::format_size(s.gway_rx, ctx.raw).c_str(),
+// count: upstream's quirk, kept because scripts read these columns. Raw
+// output drops the header and the row names (the columns stay
+// tab-separated) and prints sizes in bytes.
+void print_stat(const Context& ctx, const sd::SdStat& s) {
+  const char* fmt = "%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%s\t%s\n";
+  if (!ctx.raw)
+    std::printf("Request\tActive\tTotal\tWrite\tRead\tRemove\tFlush\tAll WR\tAll RD\nClient\t");
+  std::printf(fmt, ull(s.gway_active), ull(s.gway_total), ull(s.gway_read), ull(s.gway_write),
+              ull(s.gway_remove), ull(s.gway_flush), sd::format_size(s.gway_rx, ctx.raw).c_str(),
               sd::format_size(s.gway_tx, ctx.raw).c_str());
-  std::printf(fmt, "Peer", ull(s.peer_active), ull(s.peer_total), ull(s.peer_read),
-              ull(s.peer_write), ull(s.peer_remove), 0ull,
-              sd::format_size(s.peer_rx, ctx.raw).c_str(),
+  if (!ctx.raw) std::printf("Peer\t");
+  std::printf(fmt, ull(s.peer_active), ull(s.peer_total), ull(s.peer_read), ull(s.peer_write),
+              ull(s.peer_remove), 0ull, sd::format_size(s.peer_rx, ctx.raw).c_str(),
               sd::format_size(s.peer_tx, ctx.raw).c_str());
 }
 
-// -w: every second, the counters' change since the previous second.
-void print_stat_delta(const Context& ctx, const NodeStat& now, const NodeStat& last) {
-  const char* fmt = ctx.raw
-                        ? "%s %llu %llu %llu %llu %llu %llu %s %s %s/s %s/s %llu\n"
-                        : "%s\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%s\t%s\t%s/s\t%s/s\t%llu\n";
+// -w, every second: the counters as they are (Write and Read in their
+// right columns), then the bytes received and sent (WRBW, RDBW) and the
+// requests (RPS) since the block before; the first block's are zero.
+void print_stat_watch(const Context& ctx, const sd::SdStat& now, const sd::SdStat& last) {
+  const char* fmt = "%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%s\t%s\t%s\t%s\t%llu\n";
   if (!ctx.raw)
     std::printf("Request\tActive\tTotal\tWrite\tRead\tRemove\tFlush\tAll WR\tAll RD\tWRBW\tRDBW"
-                "\tRPS\n");
-  ull total = now.gway_total - last.gway_total;
-  std::printf(fmt, "Client", ull(now.gway_active), total, ull(now.gway_write - last.gway_write),
-              ull(now.gway_read - last.gway_read), ull(now.gway_remove - last.gway_remove),
-              ull(now.gway_flush - last.gway_flush),
+                "\tRPS\nClient\t");
+  std::printf(fmt, ull(now.gway_active), ull(now.gway_total), ull(now.gway_write),
+              ull(now.gway_read), ull(now.gway_remove), ull(now.gway_flush),
               sd::format_size(now.gway_rx, ctx.raw).c_str(),
               sd::format_size(now.gway_tx, ctx.raw).c_str(),
               sd::format_size(now.gway_rx - last.gway_rx, ctx.raw).c_str(),
-              sd::format_size(now.gway_tx - last.gway_tx, ctx.raw).c_str(), total);
-  total = now.peer_total - last.peer_total;
-  std::printf(fmt, "Peer", ull(now.peer_active), total, ull(now.peer_write - last.peer_write),
-              ull(now.peer_read - last.peer_read), ull(now.peer_remove - last.peer_remove), 0ull,
+              sd::format_size(now.gway_tx - last.gway_tx, ctx.raw).c_str(),
+              ull(now.gway_total - last.gway_total));
+  if (!ctx.raw) std::printf("Peer\t");
+  std::printf(fmt, ull(now.peer_active), ull(now.peer_total), ull(now.peer_write),
+              ull(now.peer_read), ull(now.peer_remove), 0ull,
               sd::format_size(now.peer_rx, ctx.raw).c_str(),
               sd::format_size(now.peer_tx, ctx.raw).c_str(),
               sd::format_size(now.peer_rx - last.peer_rx, ctx.raw).c_str(),
-              sd::format_size(now.peer_tx - last.peer_tx, ctx.raw).c_str(), total);
+              sd::format_size(now.peer_tx - last.peer_tx, ctx.raw).c_str(),
+              ull(now.peer_total - last.peer_total));
 }
 
 int node_stat(Context& ctx) {
-  NodeStat last;
-  if (!get_stat(ctx, &last)) return kExitSysfail;
+  sd::SdStat now;
+  if (int rc = get_stat(ctx, &now); rc != kExitSuccess) return rc;
   if (!opts.watch) {
-    print_stat_once(ctx, last);
+    print_stat(ctx, now);
     return kExitSuccess;
   }
+  sd::SdStat last = now;
   for (;;) {
-    sleep(1);
-    NodeStat now;
-    if (!get_stat(ctx, &now)) return kExitSysfail;
-    print_stat_delta(ctx, now, last);
-    std::fflush(stdout);
+    print_stat_watch(ctx, now, last);
+    std::fflush(stdout);  // each block as it comes (upstream's waits in its buffer)
     last = now;
+    sleep(1);
+    if (int rc = get_stat(ctx, &now); rc != kExitSuccess) return rc;
   }
 }
 

@@ -3,7 +3,8 @@
 // Normal output goes through stdio on stdout, which stdio leaves fully
 // buffered when stdout is not a tty; nothing here flushes it. Diagnostics are
 // written straight to fd 2, one write(2) per line, so in captured output
-// (2>&1) every stderr line precedes the command's stdout, as upstream's.
+// (2>&1) every stderr line precedes the command's stdout, as upstream's. A
+// progress bar on screen (progress.h) gets its line ended first.
 #include <unistd.h>
 
 #include <cctype>
@@ -14,11 +15,13 @@
 #include <string>
 
 #include "dog.h"
+#include "progress.h"
 #include "proto/inode.h"
 
 namespace dog {
 
 void err(const char* fmt, ...) {
+  progress_end_line();
   va_list ap;
   va_start(ap, fmt);
   va_list ap2;

@@ -11,6 +11,11 @@
 // (as rollback does), writes the records into it, and snapshots it, so a
 // new snapshot appears branching from the chosen one; as upstream, the new
 // working VDI (a new vid) starts again from the old working VDI's parent.
+//
+// On a terminal both show a progress bar on stderr (progress.h): backup
+// through the objects it reads, restore through the stream it consumes
+// (its size known when stdin is a file, else settled at the end).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +27,7 @@
 
 #include "client/vdi.h"
 #include "oid.h"
+#include "progress.h"
 #include "proto/inode.h"
 #include "vdi.h"
 #include "vdi_inventory.h"
@@ -48,15 +54,26 @@ struct BackupRecord {
 
 bool write_out(const void* buf, size_t len) { return std::fwrite(buf, 1, len, stdout) == len; }
 
-bool read_in(void* buf, size_t len) {
+// Reads exactly len bytes of stdin, adding what it read to *consumed.
+bool read_in(void* buf, size_t len, uint64_t* consumed) {
   size_t got = 0;
   while (got < len) {
     ssize_t n = read(STDIN_FILENO, static_cast<char*>(buf) + got, len - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     got += size_t(n);
+    *consumed += uint64_t(n);
   }
   return true;
+}
+
+// What is left of stdin when it is a file; kUnknownTotal for a pipe.
+uint64_t stdin_bytes_left() {
+  struct stat st;
+  if (fstat(STDIN_FILENO, &st) != 0 || !S_ISREG(st.st_mode)) return ProgressBar::kUnknownTotal;
+  off_t at = lseek(STDIN_FILENO, 0, SEEK_CUR);
+  if (at < 0 || at > st.st_size) return ProgressBar::kUnknownTotal;
+  return uint64_t(st.st_size - at);
 }
 
 bool zero_sector(const char* p) {
@@ -106,6 +123,8 @@ int vdi_backup(Context& ctx) {
   BackupHeader hdr{kBackupVersion, kBackupMagic};
   if (!write_out(&hdr, sizeof(hdr))) return kExitSysfail;
   std::vector<char> buf(osz);
+  ProgressBar bar(uint64_t(changed.size()) * osz, ctx.raw);
+  bar.update(0);
   for (const auto& [idx, owner] : changed) {
     uint64_t oid = sd::vid_to_data_oid(owner, idx);
     sd::Status st = c->read_obj(oid, buf.data(), uint32_t(osz), 0);
@@ -120,9 +139,11 @@ int vdi_backup(Context& ctx) {
     BackupRecord rec{uint32_t(idx), uint32_t(start), uint32_t(end - start), 0};
     if (!write_out(&rec, sizeof(rec)) || !write_out(buf.data() + start, end - start))
       return kExitSysfail;
+    bar.advance(osz);
   }
   BackupRecord last{kEndIdx, 0, 0, 0};
   if (!write_out(&last, sizeof(last))) return kExitSysfail;
+  bar.finish();
   return kExitSuccess;
 }
 
@@ -150,8 +171,11 @@ int vdi_restore(Context& ctx) {
     err("Failed to read an inode of %s: %s", name.c_str(), sd::strerror(shown_res(snap.code())));
     return kExitFailure;
   }
+  uint64_t consumed = 0;
+  ProgressBar bar(stdin_bytes_left(), ctx.raw);
   BackupHeader hdr{};
-  if (!read_in(&hdr, sizeof(hdr)) || hdr.version != kBackupVersion || hdr.magic != kBackupMagic) {
+  if (!read_in(&hdr, sizeof(hdr), &consumed) || hdr.version != kBackupVersion ||
+      hdr.magic != kBackupMagic) {
     err("The backup file is corrupted");
     return kExitFailure;
   }
@@ -183,12 +207,13 @@ int vdi_restore(Context& ctx) {
   std::vector<char> buf(osz);
   for (;;) {
     BackupRecord rec{};
-    if (!read_in(&rec, sizeof(rec))) {
+    bar.update(consumed);
+    if (!read_in(&rec, sizeof(rec), &consumed)) {
       err("The backup file is corrupted");
       return kExitFailure;
     }
     if (rec.idx == kEndIdx) break;
-    if (uint64_t(rec.offset) + rec.length > osz || !read_in(buf.data(), rec.length)) {
+    if (uint64_t(rec.offset) + rec.length > osz || !read_in(buf.data(), rec.length, &consumed)) {
       err("The backup file is corrupted");
       return kExitFailure;
     }
@@ -201,6 +226,8 @@ int vdi_restore(Context& ctx) {
       return kExitFailure;
     }
   }
+  bar.set_total(consumed);
+  bar.finish();
   // The restored VDI becomes a snapshot; as upstream, the new working VDI
   // is based on the old working VDI's parent, not on the restored state.
   uint32_t base = cur_parent ? cur_parent : vid;

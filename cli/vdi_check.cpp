@@ -13,7 +13,14 @@
 // owner (READ_PEER with its ec_index) and the parity is recomputed from the
 // data strips: a missing strip, or the one strip that disagrees with the
 // rest, is rebuilt by its owner from the others (REPAIR_REPLICA).
+//
+// On a terminal the check (not -e) shows a progress bar on stderr
+// (progress.h), measured as upstream's: through the VDI's size, a data
+// object at index i marking (i + 1) objects done. (Upstream draws it on
+// stdout, and only when stdout is a terminal, so captured stdout is the
+// same either way.)
 #include <algorithm>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -25,6 +32,7 @@
 #include "hyper_map.h"
 #include "erasure_code.h"
 #include "oid.h"
+#include "progress.h"
 #include "proto/inode.h"
 #include "ring.h"
 #include "client/requests.h"
@@ -43,6 +51,16 @@ struct Digest {
 };
 
 enum class Replica { Present, Missing, Unknown };
+
+// A line on stdout in the middle of the check, off the progress bar's line.
+void say(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void say(const char* fmt, ...) {
+  progress_before_stdout_line();
+  va_list ap;
+  va_start(ap, fmt);
+  std::vprintf(fmt, ap);
+  va_end(ap);
+}
 
 // GET_HASH of oid on node n at the bootstrap's epoch.
 Replica get_hash(const Context& ctx, const sd::SdNode& n, uint64_t oid, Digest* d) {
@@ -112,9 +130,9 @@ void check_object(const Context& ctx, const sd::VnodeRing& ring, uint64_t oid, i
   for (int i = 0; i < p.count; i++) {
     const sd::SdNode& n = ctx.nodes[p.node[i]];
     if (state[size_t(i)] == Replica::Missing) {
-      if (repair(n, source, oid)) std::printf("fixed missing %016llx\n", ull(oid));
+      if (repair(n, source, oid)) say("fixed missing %016llx\n", ull(oid));
     } else if (state[size_t(i)] == Replica::Present && !(digest[size_t(i)] == candidate)) {
-      if (repair(n, source, oid)) std::printf("fixed replica %016llx\n", ull(oid));
+      if (repair(n, source, oid)) say("fixed replica %016llx\n", ull(oid));
     }
   }
 }
@@ -195,14 +213,14 @@ void check_ec_object(const Context& ctx, const sd::VnodeRing& ring, uint64_t oid
       if (!strips_agree(code, rebuilt, all, strip_len)) continue;
       const sd::SdNode& bad = ctx.nodes[p.node[j]];
       if (repair(bad, ctx.nodes[p.node[j == 0 ? 1 : 0]], oid))
-        std::printf("fixed replica %016llx, copy index %d\n", ull(oid), j);
+        say("fixed replica %016llx, copy index %d\n", ull(oid), j);
       return;
     }
     return;
   }
   for (int k : missing)
     if (repair(ctx.nodes[p.node[k]], ctx.nodes[p.node[good]], oid))
-      std::printf("fixed missing %016llx, copy index %d\n", ull(oid), k);
+      say("fixed missing %016llx, copy index %d\n", ull(oid), k);
 }
 
 // -e: one OIDS_EXIST per node with the oids it should hold.
@@ -297,6 +315,10 @@ int check_vdi(Context& ctx, const std::string& name, uint32_t vid, bool exist_on
       l = {std::min<int>(oh->nr_copies, ring.nr_zones()), oh->copy_policy, oh->block_size_shift};
     return layouts.emplace(owner, l).first->second;
   };
+  ProgressBar bar(h->vdi_size, ctx.raw);
+  bar.update(0);
+  const uint64_t osz = vdi_object_size(*h);
+  uint64_t done = 0;
   for (uint64_t oid : oids) {
     // The inode stays replicated.
     if (!sd::is_data_obj(oid)) {
@@ -309,7 +331,11 @@ int check_vdi(Context& ctx, const std::string& name, uint32_t vid, bool exist_on
                       1ull << l.block_size_shift);
     else
       check_object(ctx, ring, oid, l.copies);
+    const uint64_t reached = (uint64_t(sd::data_oid_to_idx(oid)) + 1) * osz;
+    done = std::max(done, std::min<uint64_t>(h->vdi_size, reached));
+    bar.update(done);
   }
+  bar.finish();
   std::printf("finish check&repair %s\n", name.c_str());
   return kExitSuccess;
 }

@@ -5,7 +5,8 @@
 // boundary, so a 1 GiB range never sits in memory. A range reaching past
 // the end of the VDI is cut at the end; an offset past the end is an error.
 // A short stdin is zero-padded to the end of the current chunk, which is
-// written, and the write stops there (upstream's behaviour).
+// written, and the write stops there (upstream's behaviour). On a terminal
+// both show a progress bar on stderr (progress.h).
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "client/vdi.h"
 #include "oid.h"
+#include "progress.h"
 #include "size.h"
 #include "vdi.h"
 
@@ -96,7 +98,9 @@ int vdi_read(Context& ctx) {
   const uint64_t osz = (*vdi)->object_size();
   const uint64_t end = r.offset + r.len;
   std::vector<char> buf(std::min(r.len, kMaxChunk));
+  ProgressBar bar(r.len, ctx.raw);
   for (uint64_t off = r.offset; off < end;) {
+    bar.update(off - r.offset);
     uint64_t n = chunk_len(off, end, osz);
     sd::Status st = (*vdi)->read(buf.data(), n, off);
     if (!st.ok()) {
@@ -115,6 +119,7 @@ int vdi_read(Context& ctx) {
     }
     off += n;
   }
+  bar.finish();
   return kExitSuccess;
 }
 
@@ -137,7 +142,9 @@ int vdi_write(Context& ctx) {
   const uint64_t osz = (*vdi)->object_size();
   const uint64_t end = r.offset + r.len;
   std::vector<char> buf(std::min(r.len, kMaxChunk));
+  ProgressBar bar(r.len, ctx.raw);
   for (uint64_t off = r.offset; off < end;) {
+    bar.update(off - r.offset);
     uint64_t n = chunk_len(off, end, osz);
     ssize_t got = read_stdin(buf.data(), n);
     if (got < 0) {
@@ -154,9 +161,14 @@ int vdi_write(Context& ctx) {
       err("Failed to write VDI");
       return kExitFailure;
     }
-    if (last) break;
+    if (last) {
+      // A short stdin: the work ends with this chunk.
+      bar.set_total(off + uint64_t(got) - r.offset);
+      break;
+    }
     off += n;
   }
+  bar.finish();
   return kExitSuccess;
 }
 

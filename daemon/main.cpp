@@ -6,6 +6,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef SD_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include <cerrno>
 #include <climits>
@@ -17,6 +20,8 @@
 #include "base/file_util.h"
 #include "base/log.h"
 #include "client/auth_handshake.h"
+#include "metrics_endpoint.h"
+#include "metrics_page.h"
 #include "ops/ops.h"
 #include "options.h"
 #include "server/server.h"
@@ -49,6 +54,15 @@ void raise_open_file_limit() {
 }
 
 int g_status_pipe = -1;
+
+// Under systemd (Type=notify, NOTIFY_SOCKET set) the service manager hears
+// READY=1 once the sheep serves requests and STOPPING=1 when it shuts down;
+// without systemd this does nothing.
+void notify_service_manager([[maybe_unused]] const char* state) {
+#ifdef SD_HAVE_SYSTEMD
+  sd_notify(0, state);
+#endif
+}
 
 void report_status(int status) {
   if (g_status_pipe < 0) return;
@@ -160,6 +174,12 @@ void install_signal_handlers() {
     sigaction(sig, &sa, nullptr);
 }
 
+// "addr:port", IPv6 as "[addr]:port".
+std::string endpoint_text(const std::string& addr, uint16_t port) {
+  bool v6 = addr.find(':') != std::string::npos;
+  return (v6 ? "[" + addr + "]" : addr) + ":" + std::to_string(port);
+}
+
 SdNode make_self(const SheepOptions& o) {
   SdNode n{};
   std::string addr = !o.myaddr.empty() ? o.myaddr : !o.bind_addr.empty() ? o.bind_addr : "127.0.0.1";
@@ -259,6 +279,18 @@ int main(int argc, char** argv) {
   // Our own connections to other sheep prove the key too.
   set_client_key(key);
 
+  // The metrics port is taken now, so that a port in use fails the command.
+  int metrics_fd = -1;
+  if (opts.metrics) {
+    std::string why;
+    metrics_fd = open_metrics_socket(opts.metrics_addr, opts.metrics_port, &why);
+    if (metrics_fd < 0) {
+      std::fprintf(stderr, "cannot serve metrics on %s: %s\n",
+                   endpoint_text(opts.metrics_addr, opts.metrics_port).c_str(), why.c_str());
+      return 1;
+    }
+  }
+
   if (!opts.foreground) daemonize();
   if (!lock_dir(opts.dir)) {
     report_status(1);
@@ -339,6 +371,19 @@ int main(int argc, char** argv) {
   if (!listening) return 1;
   if (!key.empty()) chmod((opts.dir + "/sock").c_str(), 0600);
   if (!opts.io_addr.empty() && !server.listen_io(opts.io_addr, opts.io_port)) return 1;
+  // Declared after the Sheep: the endpoint stops before the Sheep goes.
+  MetricsPage metrics_page(sheep);
+  MetricsEndpoint metrics_endpoint;
+  if (metrics_fd >= 0) {
+    std::string why;
+    std::string where = endpoint_text(opts.metrics_addr, opts.metrics_port);
+    if (!metrics_endpoint.start(metrics_fd, [&metrics_page] { return metrics_page.render(); },
+                                &why)) {
+      sd_err("cannot serve metrics on %s: %s", where.c_str(), why.c_str());
+      return 1;
+    }
+    sd_info("metrics on http://%s/metrics (no authentication: firewall it)", where.c_str());
+  }
   if (opts.cluster == "local")
     sd_info("cluster driver: local, in %s (sheep on this machine only)", opts.cluster_opts.c_str());
   else
@@ -356,8 +401,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   sd_info("sheepdog daemon (version %s) started", SD_VERSION);
+  notify_service_manager("READY=1\nSTATUS=serving");
   server.run();
   sd_info("shutting down");
+  notify_service_manager("STOPPING=1");
+  metrics_endpoint.stop();
   // No more local reads from here: the cluster may move on without us.
   sheep.lease.set_state(sheep.group.epoch(), false);
   // Nothing may wait on peers from here on (they may be stopping too): calls

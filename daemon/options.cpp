@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "metrics_endpoint.h"
 #include "proto/node.h"
 #include "size.h"
 #include "store/object_store.h"
@@ -82,6 +83,9 @@ void print_usage() {
   std::printf("      --%-18s%s\n", "tcp-timeout SECS",
               "drop a TCP client or peer that stops answering after about SECS "
               "(keepalive and TCP_USER_TIMEOUT; default: 30, 0: never)");
+  std::printf("      --%-18s%s\n", "metrics PORT",
+              "serve Prometheus metrics over HTTP on [ADDR:]PORT, at /metrics (ADDR: the -b "
+              "address, else 127.0.0.1; IPv6 as [ADDR]:PORT; default: off)");
   std::printf("\nTry 'sheep <option>', e.g., 'sheep -z', to get more detail about specific "
               "option\n");
 }
@@ -109,6 +113,30 @@ bool parse_kv(const std::string& text, std::vector<std::pair<std::string, std::s
   return true;
 }
 
+// --metrics: "PORT", "ADDR:PORT" or "[ADDR]:PORT" (IPv6), ADDR a literal
+// address; *addr is left empty when none is given.
+bool parse_metrics_option(const std::string& text, std::string* addr, uint16_t* port) {
+  std::string host, port_text = text;
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find("]:");
+    if (close == std::string::npos) return false;
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+    if (host.find(':') == std::string::npos) return false;  // brackets are for IPv6
+  } else if (size_t colon = text.find(':'); colon != std::string::npos) {
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+    if (host.empty() || port_text.find(':') != std::string::npos) return false;
+  }
+  uint8_t raw[16];
+  if (!host.empty() && !parse_addr(host.c_str(), raw)) return false;
+  uint64_t v;
+  if (!parse_u64(port_text.c_str(), 65535, &v) || v < 1) return false;
+  *addr = host;
+  *port = uint16_t(v);
+  return true;
+}
+
 }  // namespace
 
 int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
@@ -121,8 +149,10 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
   }
   constexpr int kAuthKeyOpt = 1000;  // long only: upstream has no such option
   constexpr int kTcpTimeoutOpt = 1001;
+  constexpr int kMetricsOpt = 1002;
   longopts.push_back({"auth-key", required_argument, nullptr, kAuthKeyOpt});
   longopts.push_back({"tcp-timeout", required_argument, nullptr, kTcpTimeoutOpt});
+  longopts.push_back({"metrics", required_argument, nullptr, kMetricsOpt});
   longopts.push_back({nullptr, 0, nullptr, 0});
   opterr = 0;
   int ch;
@@ -231,6 +261,19 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
         }
         o->tcp_timeout = unsigned(v);
         break;
+      case kMetricsOpt:
+        if (!metrics_endpoint_available()) {
+          std::fprintf(stderr, "--metrics is not available: this sheep was built without "
+                               "libmicrohttpd\n");
+          return 1;
+        }
+        if (!parse_metrics_option(optarg, &o->metrics_addr, &o->metrics_port)) {
+          std::fprintf(stderr, "Invalid metrics address '%s': expected [ADDR:]PORT, e.g. 9100, "
+                               "127.0.0.1:9100 or [::1]:9100\n", optarg);
+          return 1;
+        }
+        o->metrics = true;
+        break;
       case 'n': o->nosync = true; break;
       case 'p':
         if (!parse_u64(optarg, 65535, &v) || v < 1) {
@@ -293,6 +336,8 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
           std::fprintf(stderr, "sheep: option '--auth-key' requires an argument\n");
         else if (ch == ':' && optopt == kTcpTimeoutOpt)
           std::fprintf(stderr, "sheep: option '--tcp-timeout' requires an argument\n");
+        else if (ch == ':' && optopt == kMetricsOpt)
+          std::fprintf(stderr, "sheep: option '--metrics' requires an argument\n");
         else if (ch == ':')
           std::fprintf(stderr, "sheep: option requires an argument -- '%c'\n", optopt);
         else if (optopt)
@@ -304,6 +349,10 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
       }
     }
   }
+  // The endpoint has no authentication: the sheep's own address, or this
+  // host only, unless an address is named.
+  if (o->metrics && o->metrics_addr.empty())
+    o->metrics_addr = o->bind_addr.empty() ? "127.0.0.1" : o->bind_addr;
   if (o->gateway && o->vnodes) {
     std::fprintf(stderr, "Options '-g' and '-V' can not be both specified\n");
     return 1;

@@ -1,6 +1,7 @@
 // Building and wiring the daemon's parts.
 #include "sheep.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <set>
 
@@ -49,6 +50,19 @@ void Sheep::rebuild_vdi_table() {
     n++;
   }
   if (n) sd_info("found %zu VDIs in the local store", n);
+}
+
+RecoveryState Sheep::recovery_state() const {
+  RecoveryState st = epoch_recovery.state();
+  if (!st.in_recovery && !store.settled()) {
+    // Objects moving between this node's disks count as recovery, as
+    // upstream's md recovery does (scripts wait for it to end).
+    auto p = store.move_progress();
+    st.in_recovery = 1;
+    st.nr_finished = p.done;
+    st.nr_total = std::max(p.total, p.done);
+  }
+  return st;
 }
 
 void Sheep::request_stop() {

@@ -3,13 +3,14 @@
 // This is assembly only: each part gets the collaborators it uses through
 // its constructor, and the notifications that go up the layers (group →
 // recovery, the audit → the read lease) arrive here and are passed on.
-// Only main.cpp, this file and the request handlers (ops/, the layer
-// above this one) see Sheep.
+// Only main.cpp, the assembly (this file, the metrics page) and the request
+// handlers (ops/, the layer above this one) see Sheep.
 //
 // Request path: server/server.cpp (bytes in) → ops/ops.cpp (opcode
 // table) → gateway/gateway.cpp (which nodes) → store/plain_store.cpp (bytes
 // on disk); VDI operations in vdi/; membership and epochs in group/;
-// recovery in recovery/.
+// recovery in recovery/. Every request answered is counted in `metrics`
+// (metrics/), which STAT and the --metrics page (metrics_page.h) read.
 #pragma once
 #include <atomic>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "group/group.h"
 #include "group/object_policy.h"
 #include "group/vdi_table.h"
+#include "metrics/request_metrics.h"
 #include "options.h"
 #include "peers/peer_pool.h"
 #include "recovery/epoch_recovery.h"
@@ -43,6 +45,7 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener, DiskListener {
 
   SheepOptions opts;
   SdNode self{};
+  metrics::RequestMetrics metrics;  // request counters: STAT and the metrics page
   ReadLease lease;  // local reads by clients on this machine
   ObjectStore store;  // this node's disks
   ConfigFile config;
@@ -67,6 +70,9 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener, DiskListener {
 
   // Rebuilds the VDI table from the inode objects in the local store.
   void rebuild_vdi_table();
+  // The recovery this node is in, as STAT_RECOVERY reports it: the epoch
+  // recovery, or else objects moving between its disks.
+  RecoveryState recovery_state() const;
   // Asks the event loop to stop (shutdown, kill, SIGTERM).
   void request_stop();
   // The object store failed: leave the cluster at once (the others move on

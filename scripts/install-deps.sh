@@ -9,6 +9,8 @@ PKGS=(
   corosync libcpg-dev libcorosync-common-dev libquorum-dev libvotequorum-dev
   zookeeper libzookeeper-mt-dev
   fio qemu-utils fuse3 e2fsprogs util-linux iproute2 nftables procps
+  scdoc libsystemd-dev libmicrohttpd-dev bash-completion systemd
+  debhelper dpkg-dev lintian fakeroot prometheus
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,6 +1,8 @@
 // Node records and cluster metadata on the wire and on disk: node_id,
 // sd_node (80 bytes), cluster_info (CLUSTER_INFO reply, 491,568 bytes),
-// epoch_log (STAT_CLUSTER record header) and the 40-byte config file.
+// epoch_log (STAT_CLUSTER record header), the 40-byte config file, and the
+// replies of STAT_RECOVERY (24 bytes) and STAT (the request counters, 120
+// bytes).
 //
 // Layouts follow upstream exactly (docs/PROTOCOL.md §7.1, §8.4, §8.5, §9.2).
 #pragma once
@@ -148,5 +150,35 @@ struct RecoveryThrottling {
   uint8_t pad2[7];
 };
 static_assert(sizeof(RecoveryThrottling) == 24);
+
+// STAT reply: one sheep's request counters since it started
+// (docs/PROTOCOL.md §3.7). "Gateway" is the client side: the object
+// requests clients send (READ_OBJ, WRITE_OBJ, CREATE_AND_WRITE_OBJ,
+// REMOVE_OBJ) and FLUSH_VDI; "peer" is the copies other sheep send here
+// (READ_PEER, WRITE_PEER, CREATE_AND_WRITE_PEER, REMOVE_PEER). rx counts
+// the data bytes of requests that carry data (writes), tx the data bytes
+// asked for by the others (reads). The field order is upstream's.
+struct SdStat {
+  uint64_t gway_active;  // being served now
+  uint64_t peer_active;
+  uint64_t gway_total;   // received, including those being served
+  uint64_t peer_total;
+  uint64_t gway_rx;
+  uint64_t gway_tx;
+  uint64_t peer_rx;
+  uint64_t peer_tx;
+  uint64_t gway_remove;
+  uint64_t gway_read;
+  uint64_t gway_write;   // WRITE_OBJ and CREATE_AND_WRITE_OBJ
+  uint64_t gway_flush;
+  uint64_t peer_remove;
+  uint64_t peer_read;
+  uint64_t peer_write;   // WRITE_PEER and CREATE_AND_WRITE_PEER
+};
+static_assert(sizeof(SdStat) == 120);
+static_assert(offsetof(SdStat, gway_total) == 16 && offsetof(SdStat, gway_rx) == 32);
+static_assert(offsetof(SdStat, peer_rx) == 48 && offsetof(SdStat, gway_remove) == 64);
+static_assert(offsetof(SdStat, gway_flush) == 88 && offsetof(SdStat, peer_remove) == 96);
+static_assert(offsetof(SdStat, peer_write) == 112);
 
 }  // namespace sd

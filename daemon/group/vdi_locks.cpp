@@ -297,6 +297,11 @@ std::map<uint32_t, VdiLock> VdiLocks::all() const {
   return locks_;
 }
 
+size_t VdiLocks::count() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return locks_.size();
+}
+
 std::map<uint32_t, std::vector<uint64_t>> VdiLocks::resumable() const {
   std::lock_guard<std::mutex> lk(mu_);
   return resumable_;

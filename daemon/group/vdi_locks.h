@@ -101,6 +101,8 @@ class VdiLocks {
   std::vector<uint64_t> connections_on(const NodeId& nid) const;
   std::optional<VdiLock> get(uint32_t vid) const;
   std::map<uint32_t, VdiLock> all() const;
+  // How many VDIs are locked.
+  size_t count() const;
   // Tokens of ended holds that may be resumed, per vid, and the vids whose
   // lock was taken, released or broken since the table started (a
   // newcomer's copy).

@@ -1,5 +1,8 @@
-// Opcode table and the checks every request goes through.
+// Opcode table and the checks every request goes through; every request
+// answered here is counted (metrics/request_metrics.h).
 #include "ops/ops.h"
+
+#include <chrono>
 
 #include "base/log.h"
 #include "sheep.h"
@@ -31,6 +34,7 @@ const OpInfo kOps[] = {
     {kOpStatCluster, "STAT_CLUSTER", K::Local, true, ops::stat_cluster},
     {kOpGetStoreList, "GET_STORE_LIST", K::Local, true, ops::get_store_list},
     {kOpStatRecovery, "STAT_RECOVERY", K::Local, false, ops::stat_recovery},
+    {kOpStat, "STAT", K::Local, false, ops::stat_requests},
     {kOpFlushDelCache, "FLUSH_DEL_CACHE", K::Local, false, ops::nop},
     {kOpKillNode, "KILL_NODE", K::Local, true, ops::kill_node},
     {kOpGetObjList, "GET_OBJ_LIST", K::Local, false, ops::get_obj_list},
@@ -144,10 +148,27 @@ Res check_and_run(Sheep& sheep, Request& req) {
 
 const OpInfo* find_op(uint8_t opcode) { return g_table[opcode]; }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Nanoseconds since the loop read the request (0 when it was not stamped).
+uint64_t since_received(const Request& req) {
+  if (req.received_at == Clock::time_point{}) return 0;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - req.received_at);
+  return uint64_t(ns.count());
+}
+
+}  // namespace
+
 void execute(Sheep& sheep, Request& req) {
   req.rsp = SdRsp{};
+  // (Requests that did not come through the loop are timed from here.)
+  if (req.received_at == Clock::time_point{}) req.received_at = Clock::now();
+  sheep.metrics.begin(req.hdr);
   Res r = check_and_run(sheep, req);
   fill_reply_header(sheep, req, r);
+  sheep.metrics.finish(req.hdr, r, since_received(req));
   if (r != Res::Success && r != Res::NoObj)
     sd_debug("op %02x failed: %s", req.hdr.opcode, strerror(r));
 }
@@ -184,6 +205,8 @@ bool execute_inline(Sheep& sheep, Request& req) {
     return false;
   }
   fill_reply_header(sheep, req, Res::Success);
+  sheep.metrics.begin(h);
+  sheep.metrics.finish(h, Res::Success, since_received(req));
   return true;
 }
 

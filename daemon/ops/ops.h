@@ -126,6 +126,7 @@ Res get_epoch(Sheep&, Request&);
 Res kill_node(Sheep&, Request&);
 Res get_cluster_default(Sheep&, Request&);
 Res stat_recovery(Sheep&, Request&);
+Res stat_requests(Sheep&, Request&);  // STAT (ops_node.cpp)
 Res get_recovery(Sheep&, Request&);
 Res set_recovery(Sheep&, Request&);
 Res enable_recover(Sheep&, Request&);

@@ -161,15 +161,7 @@ Res get_cluster_default(Sheep& s, Request& r) {
 }
 
 Res stat_recovery(Sheep& s, Request& r) {
-  RecoveryState st = s.epoch_recovery.state();
-  if (!st.in_recovery && !s.store.settled()) {
-    // Objects moving between this node's disks count as recovery, as
-    // upstream's md recovery does (scripts wait for it to end).
-    auto p = s.store.move_progress();
-    st.in_recovery = 1;
-    st.nr_finished = p.done;
-    st.nr_total = std::max(p.total, p.done);
-  }
+  RecoveryState st = s.recovery_state();
   uint32_t n = std::min<uint32_t>(r.hdr.data_length, sizeof(st));
   std::memcpy(r.reply_buffer(n), &st, n);
   return Res::Success;

@@ -1,7 +1,7 @@
-// Node capacity handlers: the disks of this node (MD_INFO, MD_PLUG,
-// MD_UNPLUG), and its share of the ring (REWEIGHT, SET_VNODES,
-// GET_VNODES). Formats and results follow upstream (docs/PROTOCOL.md §2.2,
-// §9.6).
+// Node handlers: the disks of this node (MD_INFO, MD_PLUG, MD_UNPLUG),
+// its share of the ring (REWEIGHT, SET_VNODES, GET_VNODES) and its request
+// counters (STAT). Formats and results follow upstream (docs/PROTOCOL.md
+// §2.2, §3.7, §9.6).
 #include <algorithm>
 #include <cinttypes>
 #include <cstring>
@@ -152,6 +152,15 @@ Res get_vnodes(Sheep& s, Request& r) {
   if (m->self_index >= 0) n = m->nodes[size_t(m->self_index)].nr_vnodes;
   char* buf = r.reply_buffer(sizeof(n));
   std::memcpy(buf, &n, sizeof(n));
+  return Res::Success;
+}
+
+// The request counters (SdStat), cut to the client's buffer (dog asks for
+// exactly its 120 bytes).
+Res stat_requests(Sheep& s, Request& r) {
+  SdStat st = s.metrics.stat();
+  uint32_t n = std::min<uint32_t>(r.hdr.data_length, sizeof(st));
+  std::memcpy(r.reply_buffer(n), &st, n);
   return Res::Success;
 }
 

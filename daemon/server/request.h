@@ -5,6 +5,7 @@
 // buffers; a handler that returns data allocates exactly what it sends with
 // reply_buffer(), never more than the client asked for.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,6 +24,8 @@ struct Request {
   // proved the cluster key: allowed to name local directories (MD_PLUG).
   bool host_admin = false;
   std::string peer;  // "ip:port" of a TCP client, for the log (empty: DIR/sock)
+  // When the loop had read all of it (for the latency metrics).
+  std::chrono::steady_clock::time_point received_at{};
 
   const char* data() const { return payload.get(); }
   uint32_t data_length() const { return hdr.data_length; }

@@ -394,6 +394,7 @@ void Server::dispatch(Conn& c, std::unique_ptr<Request> req) {
     answer_untrusted(c, std::move(req));
     return;
   }
+  req->received_at = std::chrono::steady_clock::now();
   // Hot reads are answered here, without a thread hop; their replies are
   // sent when this wake-up's reading is done.
   if (runner_.run_inline(*req)) {

@@ -55,6 +55,21 @@ std::vector<ObjectStore::DiskInfo> ObjectStore::disk_info() const {
   return out;
 }
 
+std::vector<ObjectStore::DiskUsage> ObjectStore::usage() const {
+  std::vector<std::pair<DiskPtr, uint64_t>> disks;  // held: a disk dropped meanwhile stays valid
+  {
+    auto lk = read_lock();
+    for (auto& d : disks_)
+      if (!d->draining) disks.emplace_back(d, d->capacity);
+  }
+  std::vector<DiskUsage> out;
+  for (auto& [d, capacity] : disks) {
+    PlainStore::Usage u = d->store->usage();
+    out.push_back({d->path, capacity, u.objects, u.bytes, d->store->fs_free()});
+  }
+  return out;
+}
+
 std::vector<ObjectStore::FailedDisk> ObjectStore::failed_disks() const {
   auto lk = read_lock();
   return failed_disks_;

@@ -120,6 +120,18 @@ class ObjectStore {
     uint64_t used = 0;
   };
   std::vector<DiskInfo> disk_info() const;
+  // The disks in use, measured for the metrics page: capacity (as the ring
+  // weighs it), live objects and the bytes they take, and the free space
+  // of the filesystem. The store's lock is held only to list the disks,
+  // never across the scans.
+  struct DiskUsage {
+    std::string path;
+    uint64_t capacity = 0;
+    uint64_t objects = 0;
+    uint64_t used = 0;
+    uint64_t available = 0;
+  };
+  std::vector<DiskUsage> usage() const;
   // The disks that failed since start-up, with what happened.
   struct FailedDisk {
     std::string path;

@@ -396,16 +396,20 @@ Status PlainStore::purge() {
   return fsync_dir(dir_);
 }
 
-uint64_t PlainStore::used_bytes() const {
-  uint64_t total = 0;
+uint64_t PlainStore::used_bytes() const { return usage().bytes; }
+
+PlainStore::Usage PlainStore::usage() const {
+  Usage u;
   for_each_entry([&](int dfd, const char* name) {
     uint64_t oid;
     int piece;
     struct stat st;
-    if (parse_object_name(name, &oid, &piece) && fstatat(dfd, name, &st, 0) == 0)
-      total += uint64_t(st.st_blocks) * 512;
+    if (parse_object_name(name, &oid, &piece) && fstatat(dfd, name, &st, 0) == 0) {
+      u.objects++;
+      u.bytes += uint64_t(st.st_blocks) * 512;
+    }
   });
-  return total;
+  return u;
 }
 
 uint64_t PlainStore::fs_free() const {

@@ -132,6 +132,13 @@ class PlainStore {
   // Bytes allocated on disk by objects, and free bytes of the filesystem.
   uint64_t used_bytes() const;
   uint64_t fs_free() const;
+  // The live objects (each piece counts as one) and the bytes they take
+  // on disk, in one pass over the directory.
+  struct Usage {
+    uint64_t objects = 0;
+    uint64_t bytes = 0;
+  };
+  Usage usage() const;
   const std::string& dir() const { return dir_; }
 
   // Moving objects between two disks of one node (disk_transfer.cpp): the

@@ -93,7 +93,7 @@ nvid=$(dogn 0 vdi list -r hv | awk '$1 == "=" {print $8}')
 
 # dog vdi check walks the tree: a lost copy of a leaf is put back.
 leaf=$(printf '10%06x00000001' "0x$nvid")
-holder=$(for i in 0 1 3; do [ -f "$T/$i/obj/$leaf" ] && echo "$i"; done | head -n 1)
+holder=$(for i in 0 1 3; do if [ -f "$T/$i/obj/$leaf" ]; then echo "$i"; break; fi; done)
 [ -n "$holder" ] || fail "no holder of leaf $leaf"
 rm "$T/$holder/obj/$leaf"
 assert_eq "$(dogn 0 vdi check hv | grep -c "fixed missing $leaf")" "1" "vdi check repairs a leaf"
