@@ -348,6 +348,11 @@ void print_stat(const Context& ctx, const sd::SdStat& s) {
               sd::format_size(s.peer_tx, ctx.raw).c_str());
 }
 
+// How much a counter grew since the block before; 0 when it went down
+// (the sheep restarted meanwhile, its counters from 0 again) rather than
+// a wrapped-around difference.
+uint64_t growth(uint64_t now, uint64_t last) { return now >= last ? now - last : 0; }
+
 // -w, every second: the counters as they are (Write and Read in their
 // right columns), then the bytes received and sent (WRBW, RDBW) and the
 // requests (RPS) since the block before; the first block's are zero.
@@ -360,17 +365,17 @@ void print_stat_watch(const Context& ctx, const sd::SdStat& now, const sd::SdSta
               ull(now.gway_read), ull(now.gway_remove), ull(now.gway_flush),
               sd::format_size(now.gway_rx, ctx.raw).c_str(),
               sd::format_size(now.gway_tx, ctx.raw).c_str(),
-              sd::format_size(now.gway_rx - last.gway_rx, ctx.raw).c_str(),
-              sd::format_size(now.gway_tx - last.gway_tx, ctx.raw).c_str(),
-              ull(now.gway_total - last.gway_total));
+              sd::format_size(growth(now.gway_rx, last.gway_rx), ctx.raw).c_str(),
+              sd::format_size(growth(now.gway_tx, last.gway_tx), ctx.raw).c_str(),
+              ull(growth(now.gway_total, last.gway_total)));
   if (!ctx.raw) std::printf("Peer\t");
   std::printf(fmt, ull(now.peer_active), ull(now.peer_total), ull(now.peer_write),
               ull(now.peer_read), ull(now.peer_remove), 0ull,
               sd::format_size(now.peer_rx, ctx.raw).c_str(),
               sd::format_size(now.peer_tx, ctx.raw).c_str(),
-              sd::format_size(now.peer_rx - last.peer_rx, ctx.raw).c_str(),
-              sd::format_size(now.peer_tx - last.peer_tx, ctx.raw).c_str(),
-              ull(now.peer_total - last.peer_total));
+              sd::format_size(growth(now.peer_rx, last.peer_rx), ctx.raw).c_str(),
+              sd::format_size(growth(now.peer_tx, last.peer_tx), ctx.raw).c_str(),
+              ull(growth(now.peer_total, last.peer_total)));
 }
 
 int node_stat(Context& ctx) {

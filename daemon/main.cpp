@@ -6,9 +6,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#ifdef SD_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
-#endif
 
 #include <cerrno>
 #include <climits>
@@ -58,11 +56,7 @@ int g_status_pipe = -1;
 // Under systemd (Type=notify, NOTIFY_SOCKET set) the service manager hears
 // READY=1 once the sheep serves requests and STOPPING=1 when it shuts down;
 // without systemd this does nothing.
-void notify_service_manager([[maybe_unused]] const char* state) {
-#ifdef SD_HAVE_SYSTEMD
-  sd_notify(0, state);
-#endif
-}
+void notify_service_manager(const char* state) { sd_notify(0, state); }
 
 void report_status(int status) {
   if (g_status_pipe < 0) return;
@@ -371,19 +365,6 @@ int main(int argc, char** argv) {
   if (!listening) return 1;
   if (!key.empty()) chmod((opts.dir + "/sock").c_str(), 0600);
   if (!opts.io_addr.empty() && !server.listen_io(opts.io_addr, opts.io_port)) return 1;
-  // Declared after the Sheep: the endpoint stops before the Sheep goes.
-  MetricsPage metrics_page(sheep);
-  MetricsEndpoint metrics_endpoint;
-  if (metrics_fd >= 0) {
-    std::string why;
-    std::string where = endpoint_text(opts.metrics_addr, opts.metrics_port);
-    if (!metrics_endpoint.start(metrics_fd, [&metrics_page] { return metrics_page.render(); },
-                                &why)) {
-      sd_err("cannot serve metrics on %s: %s", where.c_str(), why.c_str());
-      return 1;
-    }
-    sd_info("metrics on http://%s/metrics (no authentication: firewall it)", where.c_str());
-  }
   if (opts.cluster == "local")
     sd_info("cluster driver: local, in %s (sheep on this machine only)", opts.cluster_opts.c_str());
   else
@@ -400,14 +381,34 @@ int main(int argc, char** argv) {
     sd_err("failed to join the cluster");
     return 1;
   }
-  sd_info("sheepdog daemon (version %s) started", SD_VERSION);
-  notify_service_manager("READY=1\nSTATUS=serving");
-  server.run();
+  // The page reads the group (its driver among others) from the endpoint's
+  // thread: the endpoint starts once the group has. Its socket is bound
+  // since before daemonizing, so a scrape meanwhile waits in the backlog.
+  // Declared after the Sheep: the endpoint stops before the Sheep goes.
+  MetricsPage metrics_page(sheep);
+  MetricsEndpoint metrics_endpoint;
+  bool metrics_ok = true;
+  if (metrics_fd >= 0) {
+    std::string why;
+    std::string where = endpoint_text(opts.metrics_addr, opts.metrics_port);
+    metrics_ok = metrics_endpoint.start(
+        metrics_fd, [&metrics_page] { return metrics_page.render(); }, &why);
+    if (metrics_ok)
+      sd_info("metrics on http://%s/metrics (no authentication: firewall it)", where.c_str());
+    else  // the group runs: it is left in order below
+      sd_err("cannot serve metrics on %s: %s", where.c_str(), why.c_str());
+  }
+  if (metrics_ok) {
+    sd_info("sheepdog daemon (version %s) started", SD_VERSION);
+    notify_service_manager("READY=1\nSTATUS=serving");
+    server.run();
+  }
   sd_info("shutting down");
   notify_service_manager("STOPPING=1");
-  metrics_endpoint.stop();
   // No more local reads from here: the cluster may move on without us.
   sheep.lease.set_state(sheep.group.epoch(), false);
+  // Then the endpoint (which may be waiting for a disk scan to end).
+  metrics_endpoint.stop();
   // Nothing may wait on peers from here on (they may be stopping too): calls
   // in flight fail at once, waits for cluster messages end.
   sheep.group.begin_stop();
@@ -420,5 +421,5 @@ int main(int argc, char** argv) {
   sheep.server = nullptr;
   unlink((opts.dir + "/sock").c_str());
   if (!opts.pidfile.empty()) unlink(opts.pidfile.c_str());
-  return 0;
+  return metrics_ok ? 0 : 1;
 }

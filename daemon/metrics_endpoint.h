@@ -3,8 +3,8 @@
 //
 // GET (or HEAD) /metrics answers 200 with the page; any other path 404,
 // any other method 405. The endpoint has no authentication, so it binds
-// to one address (the -b address, or 127.0.0.1, unless told otherwise) and
-// bounds what strangers can hold: at most kMaxConnections connections, at
+// to one address (127.0.0.1 unless told otherwise) and bounds what
+// strangers can hold: at most kMaxConnections connections, at
 // most kMaxPerAddress from one address, each closed after
 // kIdleTimeoutSeconds of silence, with a fixed per-connection memory
 // limit. Requests are answered one at a time on the endpoint's thread,
@@ -13,7 +13,8 @@
 //
 // Assembly level: main.cpp opens the socket before the sheep daemonizes
 // (so a port in use fails the sheep command with a message) and starts the
-// endpoint once the Sheep is built; it is stopped before the Sheep goes.
+// endpoint once the cluster group has started (the page reads it); it is
+// stopped after the read lease says "not serving", before the Sheep goes.
 #pragma once
 #include <cstdint>
 #include <functional>

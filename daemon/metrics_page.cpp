@@ -21,7 +21,7 @@ std::vector<ObjectStore::DiskUsage> MetricsPage::disk_usage() {
   return usage_;
 }
 
-std::string MetricsPage::render() {
+std::string MetricsPage::make() {
   metrics::TextExposition page;
   page.family("sheepdog_build_info", Kind::Gauge, "Always 1; the version of this sheep.");
   page.sample("sheepdog_build_info", {{"version", SD_VERSION}}, uint64_t(1));

@@ -3,6 +3,8 @@
 
 #include <getopt.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -84,8 +86,8 @@ void print_usage() {
               "drop a TCP client or peer that stops answering after about SECS "
               "(keepalive and TCP_USER_TIMEOUT; default: 30, 0: never)");
   std::printf("      --%-18s%s\n", "metrics PORT",
-              "serve Prometheus metrics over HTTP on [ADDR:]PORT, at /metrics (ADDR: the -b "
-              "address, else 127.0.0.1; IPv6 as [ADDR]:PORT; default: off)");
+              "serve Prometheus metrics over HTTP on [ADDR:]PORT, at /metrics (ADDR: "
+              "127.0.0.1 unless given; IPv6 as [ADDR]:PORT; default: off)");
   std::printf("\nTry 'sheep <option>', e.g., 'sheep -z', to get more detail about specific "
               "option\n");
 }
@@ -135,6 +137,25 @@ bool parse_metrics_option(const std::string& text, std::string* addr, uint16_t* 
   *addr = host;
   *port = uint16_t(v);
   return true;
+}
+
+// Whether listeners on addresses a and b (literals; empty: every
+// interface) may take the same port: false when they could clash, that
+// is when one is a wildcard (0.0.0.0 or ::, which takes IPv4 too) or both
+// name the same address (an IPv4 address and its IPv4-mapped IPv6 form
+// alike).
+bool distinct_listen_addrs(const std::string& a, const std::string& b) {
+  // The address as parse_addr stores it, an IPv4-mapped one as IPv4; false
+  // for none or a wildcard.
+  auto specific = [](const std::string& text, std::array<uint8_t, 16>* raw) {
+    if (text.empty() || !parse_addr(text.c_str(), raw->data())) return false;
+    constexpr std::array<uint8_t, 12> kMappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), raw->begin()))
+      (*raw)[10] = (*raw)[11] = 0;
+    return *raw != std::array<uint8_t, 16>{};
+  };
+  std::array<uint8_t, 16> ra, rb;
+  return specific(a, &ra) && specific(b, &rb) && ra != rb;
 }
 
 }  // namespace
@@ -349,10 +370,27 @@ int parse_sheep_options(int argc, char** argv, SheepOptions* o) {
       }
     }
   }
-  // The endpoint has no authentication: the sheep's own address, or this
-  // host only, unless an address is named.
-  if (o->metrics && o->metrics_addr.empty())
-    o->metrics_addr = o->bind_addr.empty() ? "127.0.0.1" : o->bind_addr;
+  // The endpoint has no authentication: this host only, unless an address
+  // is named (whatever -b says).
+  if (o->metrics && o->metrics_addr.empty()) o->metrics_addr = "127.0.0.1";
+  // Nor may it take the sheep's own ports: it binds first (before the
+  // sheep daemonizes), and the sheep would then fail to listen after
+  // having reported success.
+  if (o->metrics) {
+    struct OwnPort {
+      const char* option;
+      const std::string& addr;
+      uint16_t port;
+    };
+    // (io_port is 0 without -i: never the metrics port.)
+    const OwnPort own[] = {{"-p", o->bind_addr, o->port}, {"-i", o->io_addr, o->io_port}};
+    for (const OwnPort& p : own) {
+      if (p.port != o->metrics_port || distinct_listen_addrs(p.addr, o->metrics_addr)) continue;
+      std::fprintf(stderr, "Invalid metrics port %u: the sheep itself listens on it (%s)\n",
+                   unsigned(o->metrics_port), p.option);
+      return 1;
+    }
+  }
   if (o->gateway && o->vnodes) {
     std::fprintf(stderr, "Options '-g' and '-V' can not be both specified\n");
     return 1;

@@ -34,7 +34,7 @@ struct SheepOptions {
   std::string auth_key_file;    // --auth-key: the cluster key (empty: none)
   unsigned tcp_timeout = 30;    // --tcp-timeout: seconds until a silent, unanswering peer is dropped
   bool metrics = false;         // --metrics: serve the metrics page over HTTP
-  std::string metrics_addr;     // its address: given, else -b's, else 127.0.0.1
+  std::string metrics_addr;     // its address: given, else 127.0.0.1
   uint16_t metrics_port = 0;
 };
 

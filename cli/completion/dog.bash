@@ -8,7 +8,11 @@
 # and node ids are asked live, with a 2-second deadline, from the sheep
 # that -a/--address and -p/--port on the line name (`dog vdi list -r`:
 # raw mode puts a backslash before white space and backslashes in names,
-# docs/CLI.md "vdi list"). Uses the bash-completion package when it is
+# docs/CLI.md "vdi list"). Anyone who can create a VDI picks its name and
+# its snapshots' tags, so every word taken from dog goes on the command
+# line quoted for the quote the user left open (or none), never through
+# compgen -W or eval: the shell reads it back as that word and runs or
+# globs nothing in it. Uses the bash-completion package when it is
 # loaded (_init_completion, _filedir, _known_hosts_real) and plain bash
 # builtins when it is not.
 #
@@ -173,9 +177,11 @@ _dog_parse_sub() {
 }
 
 # _dog_dequote TEXT: TEXT as the shell reads it, quotes and backslashes
-# removed, in _dog_word.
+# removed, in _dog_word. _dog_literal=0 when the shell would make
+# something else of TEXT ($, `, !, globs, ~ ... outside single quotes).
 _dog_dequote() {
   local s=$1 out="" c quote="" i
+  _dog_literal=1
   for ((i = 0; i < ${#s}; i++)); do
     c=${s:i:1}
     if [[ $quote == "'" ]]; then
@@ -187,6 +193,7 @@ _dog_dequote() {
         ((i++))
         out+=${s:i:1}
       else
+        [[ $c == [\$\`!] ]] && _dog_literal=0
         out+=$c
       fi
     elif [[ $c == "'" || $c == '"' ]]; then
@@ -195,52 +202,105 @@ _dog_dequote() {
       ((i++))
       out+=${s:i:1}
     else
+      [[ $c == [[:alnum:]_./:=@%+,-] ]] || _dog_literal=0
       out+=$c
     fi
   done
   _dog_word=$out
 }
 
-# _dog_reply_names CUR NAMES...: the NAMES that start with what CUR says,
-# quoted for the command line unless CUR opened a quote itself.
-_dog_reply_names() {
-  local typed=$1 name quoted
-  shift
-  _dog_dequote "$typed"
-  local want=$_dog_word
-  for name; do
-    [[ $name == "$want"* ]] || continue
-    if [[ $typed == [\'\"]* ]]; then
-      COMPREPLY+=("$name")
-    else
-      printf -v quoted %q "$name"
-      COMPREPLY+=("$quoted")
+# _dog_replaced_part WORD: splits WORD (the word at the cursor, as typed)
+# where readline starts the text that a reply replaces: after a quote
+# left open, else after the last COMP_WORDBREAKS character that is
+# neither quoted nor escaped. What readline keeps goes to _dog_keep, the
+# quote left open (' or ", or nothing) to _dog_open; readline closes it
+# after a single match.
+_dog_replaced_part() {
+  local s=$1 c i quote="" opened=0 broke=0
+  local breaks=${COMP_WORDBREAKS-$' \t\n"\'><=;|&(:'}
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    if [[ $c == "\\" && $quote != "'" ]]; then
+      ((i++))
+    elif [[ -n $quote ]]; then
+      [[ $c == "$quote" ]] && quote=""
+    elif [[ $c == [\'\"] ]]; then
+      quote=$c
+      opened=$((i + 1))
+    elif [[ $breaks == *"$c"* ]]; then
+      broke=$((i + 1))
     fi
+  done
+  _dog_open=$quote
+  if [[ -n $quote ]]; then _dog_keep=${s:0:opened}; else _dog_keep=${s:0:broke}; fi
+}
+
+# _dog_quote_for QUOTE TEXT: TEXT written to follow an open QUOTE (' or
+# ", or none), so that the shell reads it back as TEXT and expands
+# nothing in it, in _dog_word. Inside '...' a ' becomes '\''; inside
+# "..." a backslash goes before $ ` " \, and ! steps out of the quotes
+# as "\!" (there a backslash would stop history expansion but stay in
+# the word); outside quotes, printf %q.
+_dog_quote_for() {
+  local text=$2
+  case $1 in
+    "'") _dog_word=${text//"'"/"'\\''"} ;;
+    '"')
+      text=${text//\\/\\\\}
+      text=${text//'$'/'\$'}
+      text=${text//'`'/'\`'}
+      text=${text//'"'/'\"'}
+      _dog_word=${text//'!'/'"\!"'}
+      ;;
+    *)
+      _dog_word=""
+      [[ -z $text ]] || printf -v _dog_word %q "$text"
+      ;;
+  esac
+}
+
+# _dog_reply_words CUR WORDS...: the WORDS that start with what CUR (the
+# word at the cursor, as typed) says, each as the text that replaces what
+# readline replaces of CUR, quoted for the quote CUR leaves open: the
+# shell reads the completed word back as the word itself and runs or
+# globs nothing in it (whoever can create a VDI names it and its
+# snapshots). Nothing when what readline keeps of CUR is not literal.
+_dog_reply_words() {
+  local typed=$1 word kept want
+  shift
+  _dog_replaced_part "$typed"
+  _dog_dequote "$_dog_keep"
+  ((_dog_literal)) || return 0
+  kept=$_dog_word
+  _dog_dequote "$typed"
+  want=$_dog_word
+  for word; do
+    [[ $word == "$want"* ]] || continue
+    _dog_quote_for "$_dog_open" "${word:${#kept}}"
+    COMPREPLY+=("$_dog_word")
   done
 }
 
 # _dog_vdi_rows BIN [NAME]: the rows of `vdi list -r [NAME]` from the
-# sheep of _dog_where, names unescaped: their type, name, snapshot id and
-# tag in _dog_row_type, _dog_row_name, _dog_row_snap and _dog_row_tag.
+# sheep of _dog_where: their type, name, snapshot id and tag in
+# _dog_row_type, _dog_row_name, _dog_row_snap and _dog_row_tag. Raw mode
+# escapes white space and backslashes in the name only (docs/CLI.md
+# "vdi list"): the tag, blanks and all, lies between the copies and the
+# last field, and is empty for a VDI without one.
 _dog_vdi_rows() {
-  local bin=$1 line
-  local -a fields
+  local bin=$1 line name
+  local re='^(.) ((\\.|[^\\ ])+) ([0-9]+) [^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+ (.*) [0-9]+$'
   _dog_row_type=() _dog_row_name=() _dog_row_snap=() _dog_row_tag=()
   while IFS= read -r line; do
-    # read without -r undoes the raw mode's backslash escapes; an empty
-    # tag leaves ten fields instead of eleven.
+    [[ $line =~ $re ]] || continue
+    # read without -r drops the escaping backslashes.
     # shellcheck disable=SC2162  # the unescaping is wanted
-    IFS=$' \t\n' read -a fields <<<"$line"
-    ((${#fields[@]} >= 10)) || continue
-    _dog_row_type+=("${fields[0]}")
-    _dog_row_name+=("${fields[1]}")
-    _dog_row_snap+=("${fields[2]}")
-    if ((${#fields[@]} >= 11)); then
-      _dog_row_tag+=("${fields[9]}")
-    else
-      _dog_row_tag+=("")
-    fi
-  done < <(_dog_run "$bin" vdi list -r "${_dog_where[@]}" ${2+"$2"} 2>/dev/null)
+    IFS= read name <<<"${BASH_REMATCH[2]}"
+    _dog_row_type+=("${BASH_REMATCH[1]}")
+    _dog_row_name+=("$name")
+    _dog_row_snap+=("${BASH_REMATCH[4]}")
+    _dog_row_tag+=("${BASH_REMATCH[5]}")
+  done < <(_dog_run "$bin" vdi list -r "${_dog_where[@]}" ${2+-- "$2"} 2>/dev/null)
 }
 
 # _dog_complete_vdis BIN CUR: VDI names, each once.
@@ -254,7 +314,7 @@ _dog_complete_vdis() {
     seen[$name]=1
     names+=("$name")
   done
-  _dog_reply_names "$2" "${names[@]}"
+  _dog_reply_words "$2" "${names[@]}"
 }
 
 # _dog_complete_snapshots BIN CUR VDI: the snapshot ids and tags of VDI.
@@ -267,7 +327,7 @@ _dog_complete_snapshots() {
     snaps+=("${_dog_row_snap[i]}")
     [[ -n ${_dog_row_tag[i]} ]] && snaps+=("${_dog_row_tag[i]}")
   done
-  _dog_reply_names "$2" "${snaps[@]}"
+  _dog_reply_words "$2" "${snaps[@]}"
 }
 
 # _dog_complete_nodes BIN CUR: the node ids of `node list -r`.
@@ -277,7 +337,7 @@ _dog_complete_nodes() {
   while read -r id rest; do
     [[ $id =~ ^[0-9]+$ ]] && ids+=("$id")
   done < <(_dog_run "$1" node list -r "${_dog_where[@]}" 2>/dev/null)
-  _dog_compgen -W "${ids[*]}" -- "$2"
+  _dog_reply_words "$2" "${ids[@]}"
 }
 
 # _dog_complete_kind BIN CUR KIND: an argument of KIND.
@@ -297,6 +357,7 @@ _dog_complete_kind() {
           _dog_compgen -f -- "$cur"
         fi
       fi
+      _dog_trim_breaks "$cur"
       ;;
     loglevel)
       # `node log level list` prints "name\t(number)" lines, without a sheep.
@@ -307,7 +368,7 @@ _dog_complete_kind() {
       while read -r level rest; do
         [[ $rest == "("* ]] && levels+=("$level")
       done <<<"${_dog_help_cache[$key]}"
-      _dog_compgen -W "${levels[*]}" -- "$cur"
+      _dog_reply_words "$cur" "${levels[@]}"
       ;;
   esac
 }
@@ -319,6 +380,7 @@ _dog_complete_hosts() {
   else
     _dog_compgen -A hostname -- "$1"
   fi
+  _dog_trim_breaks "$1"
 }
 
 # Without bash-completion: words and cword from COMP_WORDS, with the
@@ -352,7 +414,9 @@ _dog_init_words() {
 }
 
 # _dog_trim_breaks WORD: readline replaces only what follows the last ':'
-# of the word (a break character), so that much comes off each reply.
+# of the word (a break character), so that much comes off each reply of
+# the file and host completions (bash and bash-completion quote those;
+# _dog_reply_words sees to the words of dog's own).
 _dog_trim_breaks() {
   [[ $1 == *:* && $COMP_WORDBREAKS == *:* ]] || return 0
   local lead=${1%"${1##*:}"} i
@@ -375,7 +439,7 @@ _dog() {
   bin=${bin/#\~/$HOME}
   bin=$(type -P -- "$bin") || return 0
   [[ -n $bin ]] || return 0
-  local _dog_text _dog_word _dog_arg_opts _dog_kinds_repeat
+  local _dog_text _dog_word _dog_arg_opts _dog_kinds_repeat _dog_literal _dog_keep _dog_open
   local -a _dog_list _dog_nested _dog_opts _dog_kinds _dog_where=()
   local -a _dog_row_type _dog_row_name _dog_row_snap _dog_row_tag
 
@@ -384,16 +448,16 @@ _dog() {
   fi
   if ((cword == 1)); then
     if [[ $cur == -* ]]; then
-      _dog_compgen -W "-h --help" -- "$cur"
+      _dog_reply_words "$cur" -h --help
     else
       _dog_parse_commands "$_dog_text"
-      _dog_compgen -W "${_dog_list[*]}" -- "$cur"
+      _dog_reply_words "$cur" "${_dog_list[@]}"
     fi
     return 0
   fi
   if ((cword == 2)); then
     _dog_parse_commands "$_dog_text" "${words[1]}"
-    _dog_compgen -W "${_dog_list[*]}" -- "$cur"
+    _dog_reply_words "$cur" "${_dog_list[@]}"
     return 0
   fi
 
@@ -464,8 +528,7 @@ _dog() {
   while ((${#level[@]})); do
     if ((${#args[@]} == 0)); then
       if [[ -z $value_of && $cur != -* ]]; then
-        _dog_compgen -W "${level[*]}" -- "$cur"
-        _dog_trim_breaks "$cur"
+        _dog_reply_words "$cur" "${level[@]}"
         return 0
       fi
       break
@@ -488,8 +551,8 @@ _dog() {
         ;;
       auth-key) _dog_complete_kind "$bin" "$cur" file ;;
     esac
-  elif [[ $cur == -* ]]; then
-    _dog_compgen -W "${_dog_opts[*]} --auth-key" -- "$cur"
+  elif [[ $cur == -* ]] && ((!after_dashdash)); then
+    _dog_reply_words "$cur" "${_dog_opts[@]}" --auth-key
   else
     local -a kinds=("${_dog_kinds[@]}")
     [[ -n ${_dog_arg_kinds_override[$chain]+set} ]] &&
@@ -502,7 +565,6 @@ _dog() {
     fi
     _dog_complete_kind "$bin" "$cur" "$kind"
   fi
-  _dog_trim_breaks "$cur"
   return 0
 }
 

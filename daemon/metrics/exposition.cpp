@@ -147,7 +147,7 @@ void TextExposition::histogram(std::string_view name, Labels labels,
     out_ += buf;
   }
   series(name, "_sum", labels);
-  out_ += format_double(double(s.sum_ns) / 1e9);
+  out_ += format_double(double(s.sum_us) / 1e6);
   out_ += '\n';
   series(name, "_count", labels);
   std::snprintf(buf, sizeof(buf), "%" PRIu64 "\n", cumulative);

@@ -192,6 +192,7 @@ void RequestMetrics::begin(const SdReq& h) {
   const OpLabel* op = op_label(h.opcode);
   if (!op || op->stat == A::None) return;
   PerSide& side = sides_[size_t(op->side)];
+  side.received.fetch_add(1, std::memory_order_relaxed);
   side.in_flight.fetch_add(1, std::memory_order_relaxed);
   auto& bytes = (h.flags & kFlagWrite) ? side.write_bytes : side.read_bytes;
   bytes.fetch_add(h.data_length, std::memory_order_relaxed);
@@ -226,9 +227,9 @@ SdStat RequestMetrics::stat() const {
   const PerSide& p = sides_[size_t(Side::Peer)];
   s.gway_active = c.in_flight.load(std::memory_order_relaxed);
   s.peer_active = p.in_flight.load(std::memory_order_relaxed);
-  // Received: answered, and being served.
-  s.gway_total = answered_io(Side::Client, A::None) + s.gway_active;
-  s.peer_total = answered_io(Side::Peer, A::None) + s.peer_active;
+  // Received: answered, and being served; counted once, when begun.
+  s.gway_total = c.received.load(std::memory_order_relaxed);
+  s.peer_total = p.received.load(std::memory_order_relaxed);
   s.gway_rx = c.write_bytes.load(std::memory_order_relaxed);
   s.gway_tx = c.read_bytes.load(std::memory_order_relaxed);
   s.peer_rx = p.write_bytes.load(std::memory_order_relaxed);

@@ -57,8 +57,8 @@ class RequestMetrics {
   RequestMetrics(const RequestMetrics&) = delete;
   RequestMetrics& operator=(const RequestMetrics&) = delete;
 
-  // A request starts being served (an I/O request counts as in flight,
-  // and its data bytes are counted).
+  // A request starts being served (an I/O request counts as received and
+  // in flight, and its data bytes are counted).
   void begin(const SdReq& h);
   // ... and was answered with `r`, `ns` nanoseconds after it was read.
   void finish(const SdReq& h, Res r, uint64_t ns);
@@ -89,6 +89,10 @@ class RequestMetrics {
  private:
   std::unique_ptr<std::atomic<uint64_t>[]> requests_;  // [op slot][result slot]
   struct PerSide {
+    // I/O requests begun: STAT's Total. A counter of its own, so that
+    // Total never goes down (answered + in flight, read as two loads while
+    // finish() moves a request from one to the other, could).
+    std::atomic<uint64_t> received{0};
     std::atomic<uint64_t> in_flight{0};
     std::atomic<uint64_t> write_bytes{0};  // data of requests that carry data
     std::atomic<uint64_t> read_bytes{0};   // data asked for by the others

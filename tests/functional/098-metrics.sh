@@ -1,11 +1,15 @@
 #!/bin/bash
-# sheep --metrics and dog node stat: the option's checks (bad values exit 1
-# with a message, a port in use fails the start, nothing listens without
-# it, the default address), the page at GET /metrics (counters that grow
-# by what was done, epoch and members as a sheep joins, store and lock
-# gauges, promtool's checks, 404/405), a flood of idle connections that
-# neither stops the sheep's I/O nor the page, and STAT: dog node stat
-# (plain, raw, -w) showing the same counters as the page.
+# sheep --metrics and dog node stat: the option's checks (bad values and
+# the sheep's own ports exit 1 with a message, a port in use fails the
+# start, nothing listens without it, the default address is 127.0.0.1
+# whatever -b says), the page at GET /metrics (counters that grow by what
+# was done, epoch and members as a sheep joins, store and lock gauges,
+# promtool's checks, 404/405), a flood of idle connections that neither
+# stops the sheep's I/O nor the page, and STAT: dog node stat (plain, raw,
+# -w) showing the same counters as the page, -w printing 0 for a counter
+# that went down (a restarted sheep) rather than a wrapped difference.
+# (The page is made at most once a second: after doing something, the
+# test waits for a page that shows it.)
 # With SD_UPSTREAM_DOG naming upstream's dog, its node stat output is
 # compared with ours too.
 source "$(dirname "$0")/lib.sh"
@@ -34,10 +38,34 @@ bad_metrics() {
 for arg in abc 0 70000 9100x ::1:9100 '[127.0.0.1]:9100' '[::1]' '1.2.3:9100' 'localhost:9100' ':9100' ''; do
   bad_metrics "$arg"
 done
+# The sheep's own ports (-p, 7000 by default; -i's), where the addresses
+# could meet (the same, or one of them every interface).
+own_port() {
+  local message=$1 rc=0
+  shift
+  "$SHEEP" "$T/bad" -c local:"$T/cluster" "$@" >"$T/out" 2>"$T/err" || rc=$?
+  assert_eq "$(cat "$T/err")[exit $rc]" "$message[exit 1]" "sheep $*"
+  [ ! -e "$T/bad" ] || fail "sheep $* created its data directory"
+}
+own_port "Invalid metrics port 7009: the sheep itself listens on it (-p)" -p 7009 --metrics 7009
+own_port "Invalid metrics port 7009: the sheep itself listens on it (-p)" --metrics 7009 -p 7009
+own_port "Invalid metrics port 7000: the sheep itself listens on it (-p)" --metrics 127.0.0.1:7000
+own_port "Invalid metrics port 7009: the sheep itself listens on it (-p)" \
+  -b 127.0.0.3 -p 7009 --metrics 127.0.0.3:7009
+own_port "Invalid metrics port 7009: the sheep itself listens on it (-p)" \
+  -b 127.0.0.3 -p 7009 --metrics 0.0.0.0:7009
+own_port "Invalid metrics port 7009: the sheep itself listens on it (-p)" \
+  -b 127.0.0.3 -p 7009 --metrics '[::]:7009'
+own_port "Invalid metrics port 7009: the sheep itself listens on it (-p)" \
+  -b 127.0.0.3 -p 7009 --metrics '[::ffff:127.0.0.3]:7009'
+own_port "Invalid metrics port 7010: the sheep itself listens on it (-i)" \
+  -p 7009 -i host=127.0.0.1,port=7010 --metrics 7010
+own_port "Invalid metrics port 7000: the sheep itself listens on it (-i)" \
+  -p 7009 -i host=127.0.0.1 --metrics 7000
 rc=0
 "$SHEEP" -h >"$T/help" || rc=$?
-grep -q -- '^      --metrics PORT      serve Prometheus metrics over HTTP on \[ADDR:\]PORT' "$T/help" ||
-  fail "sheep -h does not describe --metrics"
+grep -q -- '^      --metrics PORT      serve Prometheus metrics over HTTP on \[ADDR:\]PORT, at /metrics (ADDR: 127\.0\.0\.1 unless given;' "$T/help" ||
+  fail "sheep -h does not describe --metrics: $(grep -- --metrics "$T/help")"
 
 # Without --metrics nothing but the sheep's port listens.
 start_sheep 0
@@ -74,6 +102,15 @@ for ((i = 0; i < N; i++)); do
   head -c 1M /dev/urandom | dogn 0 vdi write v $((i << 20)) 1M || fail "write $i"
 done
 dogn 0 vdi read v 0 1M >"$T/read" || fail "read"
+# Pages made after the read (the last request; node 1's peer writes were
+# all answered before it).
+reads='^sheepdog_client_requests_total[{]op="read_obj",result="success"[}]$'
+peer_writes='^sheepdog_peer_requests_total[{]op="(write_peer|create_and_write_peer)",result="success"[}]$'
+shows_more() {  # shows_more PORT REGEX THAN
+  [ "$(sum_of "$(page "$1")" "$2")" -gt "$3" ]
+}
+wait_for 10 shows_more 9100 "$reads" "$(sum_of "$before0" "$reads")"
+wait_for 10 shows_more 9101 "$peer_writes" $(($(sum_of "$before1" "$peer_writes") + N - 1))
 after0=$(page 9100) after1=$(page 9101)
 stat_after=$(dogn 0 node stat -r | head -n 1)
 
@@ -85,12 +122,11 @@ grew() {  # grew WHAT TEXT_BEFORE TEXT_AFTER REGEX MIN
 }
 writes='^sheepdog_client_requests_total[{]op="(write_obj|create_and_write_obj)",result="success"[}]$'
 grew "client writes" "$before0" "$after0" "$writes" $N
-grew "client reads" "$before0" "$after0" '^sheepdog_client_requests_total[{]op="read_obj",result="success"[}]$' 1
+grew "client reads" "$before0" "$after0" "$reads" 1
 grew "client write bytes" "$before0" "$after0" '^sheepdog_client_write_bytes_total$' $((N << 20))
 grew "client read bytes" "$before0" "$after0" '^sheepdog_client_read_bytes_total$' $((1 << 20))
 grew "client write latencies" "$before0" "$after0" \
   '^sheepdog_client_io_duration_seconds_count[{]op="(write_obj|create_and_write_obj)"[}]$' $N
-peer_writes='^sheepdog_peer_requests_total[{]op="(write_peer|create_and_write_peer)",result="success"[}]$'
 grew "peer writes on the other sheep" "$before1" "$after1" "$peer_writes" $N
 grew "peer write bytes on the other sheep" "$before1" "$after1" '^sheepdog_peer_write_bytes_total$' $((N << 20))
 grew "peer write latencies" "$before1" "$after1" \
@@ -150,6 +186,54 @@ timeout 2.5 "$DOG_BIN" node stat -w -r -p 7000 >"$T/watch-raw" || rc=$?
 assert_eq "$rc" "124" "node stat -w -r runs until stopped"
 awk -F'\t' 'NF != 11 { exit 1 }' "$T/watch-raw" || fail "node stat -w -r: $(cat "$T/watch-raw")"
 [ "$(wc -l <"$T/watch-raw")" -ge 4 ] || fail "node stat -w -r printed fewer than two blocks"
+# -w against a sheep whose counters go down between two blocks (as a
+# restarted sheep's do): a stand-in answering STAT with Total 100, then
+# 50, then 60 (client bytes received 1000, 10, 20). The rates are 0, 0
+# (not a wrapped difference), then 10.
+cat >"$T/fake-stat.py" <<'EOF2'
+import socket, struct, sys
+port = int(sys.argv[1])
+totals, rxs = [100, 50, 60], [1000, 10, 20]
+srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port))
+srv.listen(4)
+n = 0
+while True:
+    conn, _ = srv.accept()
+    while True:
+        hdr = b""
+        while len(hdr) < 48:
+            chunk = conn.recv(48 - len(hdr))
+            if not chunk:
+                break
+            hdr += chunk
+        if len(hdr) < 48:
+            conn.close()
+            break
+        proto, opcode, _flags, _epoch, req_id, _len = struct.unpack_from("<BBHIII", hdr)
+        i = min(n, len(totals) - 1)
+        n += 1
+        # gway_active, peer_active, gway_total, peer_total, gway_rx, then zeros
+        stat = struct.pack("<15Q", 0, 0, totals[i], 0, rxs[i], *([0] * 10))
+        rsp = struct.pack("<BBHIII", proto, opcode, 0, 1, req_id, len(stat)) + bytes(32)
+        conn.sendall(rsp + stat)
+EOF2
+python3 "$T/fake-stat.py" 7090 &
+fake=$!
+on_exit "kill $fake"
+wait_for 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/7090'
+"$DOG_BIN" node stat -w -r -p 7090 >"$T/watch-down" &
+watcher=$!
+on_exit "kill $watcher"
+lines_at_least() { [ "$(grep -c . "$1")" -ge "$2" ]; }
+wait_for 20 lines_at_least "$T/watch-down" 6  # three blocks of two lines
+kill $watcher
+wait $watcher 2>/dev/null || true
+# Client lines: Total, then WRBW and RPS.
+assert_eq "$(sed -n '1p;3p;5p' "$T/watch-down" | awk -F'\t' '{ printf "%s/%s/%s ", $2, $9, $11 }')" \
+  "100/0/0 50/0/0 60/10/10 " "node stat -w across counters that went down: $(cat "$T/watch-down")"
+
 if [ -n "${SD_UPSTREAM_DOG:-}" ]; then
   for n in 0 1; do
     for flags in "" "-r"; do
@@ -237,10 +321,18 @@ wait $holder 2>/dev/null || true
 wait_for 20 page 9100
 pgrep -f "^$SHEEP $T/0 " >/dev/null || fail "sheep 0 died"
 
-# ---- addresses: -b's by default, IPv6 in brackets ----
-"$SHEEP" "$T/3" -p 7003 -z 3 -b 127.0.0.3 -c local:"$T/cluster3" --metrics 9103 || fail "sheep -b --metrics"
-wait_for 20 curl -sf --max-time 5 http://127.0.0.3:9103/metrics
-ss -Hltn "sport = :9103" | grep -q ' 127\.0\.0\.3:9103 ' || fail "the endpoint of sheep -b 127.0.0.3: $(ss -Hltn "sport = :9103")"
+# ---- addresses: 127.0.0.1 unless given (whatever -b says), IPv6 in brackets ----
+# -b's address and port 7003, the endpoint on 127.0.0.1 and the same port
+# number: distinct addresses, so no clash.
+"$SHEEP" "$T/3" -p 7003 -z 3 -b 127.0.0.3 -c local:"$T/cluster3" --metrics 7003 || fail "sheep -b --metrics"
+wait_for 20 curl -sf --max-time 5 http://127.0.0.1:7003/metrics
+assert_eq "$(ss -Hltn "sport = :7003" | awk '{ print $4 }' | sort | xargs)" "127.0.0.1:7003 127.0.0.3:7003" \
+  "the sheep -b 127.0.0.3 -p 7003 and its endpoint --metrics 7003"
+# The -b address named.
+"$SHEEP" "$T/5" -p 7005 -z 5 -b 127.0.0.3 -c local:"$T/cluster5" --metrics 127.0.0.3:9105 ||
+  fail "sheep -b --metrics 127.0.0.3:9105"
+wait_for 20 curl -sf --max-time 5 http://127.0.0.3:9105/metrics
+assert_eq "$(ss -Hltn "sport = :9105" | awk '{ print $4 }')" "127.0.0.3:9105" "the endpoint on 127.0.0.3"
 if ip -6 addr show dev lo | grep -q 'inet6 ::1/'; then
   "$SHEEP" "$T/4" -p 7004 -z 4 -c local:"$T/cluster4" --metrics '[::1]:9104' || fail "sheep --metrics [::1]:9104"
   wait_for 20 curl -sfg --max-time 5 'http://[::1]:9104/metrics'

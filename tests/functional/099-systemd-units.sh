@@ -4,7 +4,8 @@
 # Type=notify service, reports READY=1 from its main process only once the
 # sheep answers requests, and STOPPING=1 on SIGTERM; the nbdkit services'
 # command lines serve a VDI (and every VDI by export name) on a socket passed
-# by socket activation, as their .socket units arrange.
+# by socket activation, as their .socket units arrange (root-only unix
+# sockets: NBD has no authentication of its own).
 source "$(dirname "$0")/lib.sh"
 UNITS=$BUILD/scripts/systemd
 for u in sheep@.service nbdkit-sheepdog@.service nbdkit-sheepdog.service; do
@@ -88,17 +89,22 @@ kill "$one_vdi"
 xenial_unlocked() { ! dog vdi lock list | grep -q "^ *xenial "; }
 wait_for 30 xenial_unlocked
 
-# nbdkit-sheepdog.service: every VDI by export name on the TCP socket the
-# .socket unit names (moved to a free port here).
+# nbdkit-sheepdog.service: every VDI by export name, on the root-only unix
+# socket the .socket unit names (here under $T).
 listen=$(sed -n 's/^ListenStream=//p' "$T/units/nbdkit-sheepdog.socket")
-[ "$listen" = "127.0.0.1:10809" ] || fail "nbdkit-sheepdog.socket listens on $listen"
+[ "$listen" = "/run/nbdkit-sheepdog/all.sock" ] || fail "nbdkit-sheepdog.socket listens on $listen"
+grep -qx 'SocketMode=0600' "$T/units/nbdkit-sheepdog.socket" || fail "nbdkit-sheepdog.socket is not root-only"
 cmd=$(exec_start nbdkit-sheepdog.service "" "" "port=7000")
 cmd=${cmd/ sheepdog / $PLUGIN }
-systemd-socket-activate -E LD_PRELOAD="$preload" -E ASAN_OPTIONS -E UBSAN_OPTIONS -l 127.0.0.1:10900 $cmd >"$T/activate-all.log" 2>&1 &
+all="nbd+unix:///%s?socket=$T/all.sock"
+systemd-socket-activate -E LD_PRELOAD="$preload" -E ASAN_OPTIONS -E UBSAN_OPTIONS -l "$T/all.sock" $cmd >"$T/activate-all.log" 2>&1 &
 on_exit "kill $!"
-wait_for 20 nbdinfo --size nbd://127.0.0.1:10900/other
-nbdinfo --list --json nbd://127.0.0.1:10900 >"$T/list.json" 2>"$T/list.err" || fail "nbdinfo --list: $(cat "$T/list.err")"
+# shellcheck disable=SC2059
+wait_for 20 nbdinfo --size "$(printf "$all" other)"
+# shellcheck disable=SC2059
+nbdinfo --list --json "$(printf "$all" "")" >"$T/list.json" 2>"$T/list.err" || fail "nbdinfo --list: $(cat "$T/list.err")"
 list=$(python3 -c 'import json, sys; print(" ".join(sorted(e["export-name"] for e in json.load(sys.stdin)["exports"])))' <"$T/list.json")
 [ "$list" = "other xenial" ] || fail "exports listed: $list"
-[ "$(nbdinfo --size nbd://127.0.0.1:10900/other)" = $((4 << 20)) ] || fail "size of other"
+# shellcheck disable=SC2059
+[ "$(nbdinfo --size "$(printf "$all" other)")" = $((4 << 20)) ] || fail "size of other"
 pass "nbdkit-sheepdog.service serves every VDI by export name"

@@ -1,10 +1,13 @@
-// metrics/: latency buckets, the text format (escapes, numbers, histogram
-// lines), the rules every family of the page follows (names, types,
-// bounded labels), the opcode labels against the daemon's opcode table,
-// and the STAT reply computed from the counters.
+// metrics/: latency buckets (and the sum in microseconds), the text format
+// (escapes, numbers, histogram lines), the rules every family of the page
+// follows (names, types, bounded labels), the opcode labels against the
+// daemon's opcode table, the STAT reply computed from the counters (Total
+// never going down while requests come and go), and the page cache.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -16,9 +19,11 @@
 
 #include "metrics/exposition.h"
 #include "metrics/histogram.h"
+#include "metrics/page_cache.h"
 #include "metrics/request_metrics.h"
 #include "ops/ops.h"
 
+using sd::metrics::CachedPage;
 using sd::metrics::LatencyHistogram;
 using sd::metrics::RequestMetrics;
 using sd::metrics::TextExposition;
@@ -107,7 +112,36 @@ TEST_CASE("LatencyHistogram: a duration goes in the first bucket whose bound is 
   CHECK(s.counts[2] == 2);  // (250 µs, 500 µs]
   CHECK(s.counts[LatencyHistogram::kBuckets - 1] == 1);
   CHECK(s.count() == 4);
-  CHECK(s.sum_ns == 50'000 + 600'000 + 20'000'000'000ull);
+  CHECK(s.sum_us == 50 + 600 + 20'000'000ull);  // microseconds
+}
+
+TEST_CASE("LatencyHistogram: the sum counts microseconds, rounded, and holds what ns would wrap") {
+  CHECK(LatencyHistogram::to_us(0) == 0);
+  CHECK(LatencyHistogram::to_us(499) == 0);
+  CHECK(LatencyHistogram::to_us(500) == 1);
+  CHECK(LatencyHistogram::to_us(1'499) == 1);
+  CHECK(LatencyHistogram::to_us(1'500) == 2);
+  LatencyHistogram h;
+  h.observe(1'499);
+  h.observe(1'500);
+  CHECK(h.snapshot().sum_us == 3);
+  // 300 days at 100,000 requests a second of 10 ms each: 2.592e10 s of
+  // latency, past 2^64 ns (about 1.8e10 s). Observed here as 26 durations
+  // of 10^9 s each (the sum is what is tested, not the buckets).
+  constexpr uint64_t kLatencySeconds = 300ull * 86400 * 100'000 / 100;
+  constexpr uint64_t kChunkSeconds = 1'000'000'000;
+  constexpr uint64_t kChunks = (kLatencySeconds + kChunkSeconds - 1) / kChunkSeconds;
+  static_assert(kChunks == 26);
+  static_assert(kChunks * kChunkSeconds > 18'446'744'073ull);  // 2^64 ns, in seconds
+  LatencyHistogram big;
+  for (uint64_t i = 0; i < kChunks; i++) big.observe(kChunkSeconds * 1'000'000'000ull);
+  CHECK(big.snapshot().sum_us == kChunks * kChunkSeconds * 1'000'000);
+  TextExposition page;
+  page.histogram("sheepdog_test_seconds", {}, big.snapshot());
+  std::string sum_line;
+  for (const std::string& l : lines_of(page.text()))
+    if (l.rfind("sheepdog_test_seconds_sum ", 0) == 0) sum_line = l;
+  CHECK(sum_line == "sheepdog_test_seconds_sum 26000000000");
 }
 
 TEST_CASE("TextExposition: histogram lines are cumulative, le in seconds, +Inf equals _count") {
@@ -308,4 +342,120 @@ TEST_CASE("RequestMetrics: counts from many threads at once add up exactly") {
   CHECK(s.gway_rx == uint64_t(kThreads) * kEach * 512);
   CHECK(s.gway_active == 0);
   CHECK(m.answered(sd::kOpWriteObj, sd::Res::Success) == uint64_t(kThreads) * kEach);
+}
+
+TEST_CASE("RequestMetrics: STAT's Total never goes down while requests begin and finish") {
+  // Three phases, a reader sampling STAT throughout: requests begin (and
+  // stay in flight), then they all finish while none begins, then both
+  // at once. Total is the number of begin() calls so far: it never goes
+  // down, and while requests only finish it does not move at all (a Total
+  // made of answered + in flight, read as two loads, moves up and back).
+  RequestMetrics m;
+  constexpr int kThreads = 3, kEach = 20000;
+  constexpr uint64_t kBegun = uint64_t(kThreads) * kEach;
+  std::atomic<int> phase{0};  // 1: begin, 2: finish, 3: both, 4: done
+  std::atomic<uint64_t> decreases{0}, moved_while_finishing{0}, finishing_samples{0};
+  std::thread reader([&] {
+    uint64_t last = 0;
+    for (int p; (p = phase.load()) != 4;) {
+      sd::SdStat s = m.stat();
+      uint64_t total = s.gway_total + s.peer_total;
+      if (total < last) decreases++;
+      last = total;
+      if (p == 2) {
+        finishing_samples++;
+        if (total != kBegun) moved_while_finishing++;
+      }
+    }
+  });
+  auto header = [](int t) { return req(t % 2 ? sd::kOpReadPeer : sd::kOpWriteObj, 8, t % 2 == 0); };
+  auto run_all = [&](auto&& body) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; t++) threads.emplace_back([&body, t] { body(t); });
+    for (auto& th : threads) th.join();
+  };
+  phase = 1;
+  run_all([&](int t) {
+    for (int i = 0; i < kEach; i++) m.begin(header(t));
+  });
+  CHECK(m.stat().gway_total + m.stat().peer_total == kBegun);
+  phase = 2;
+  run_all([&](int t) {
+    for (int i = 0; i < kEach; i++) m.finish(header(t), sd::Res::Success, 1000);
+  });
+  CHECK(m.stat().gway_active + m.stat().peer_active == 0);
+  phase = 3;
+  run_all([&](int t) {
+    for (int i = 0; i < kEach; i++) {
+      m.begin(header(t));
+      m.finish(header(t), sd::Res::Success, 1000);
+    }
+  });
+  phase = 4;
+  reader.join();
+  CHECK(finishing_samples.load() > 0);
+  CHECK(moved_while_finishing.load() == 0);
+  CHECK(decreases.load() == 0);
+  // Exactly the begin() calls, on each side (threads 0 and 2 clients, 1 peer).
+  sd::SdStat s = m.stat();
+  CHECK(s.gway_total == 2 * 2ull * kEach);
+  CHECK(s.peer_total == 2 * 1ull * kEach);
+  CHECK(s.gway_write == 2 * 2ull * kEach);
+  CHECK(s.peer_read == 2 * 1ull * kEach);
+}
+
+TEST_CASE("CachedPage: pages asked for within the lifetime are the same bytes; then a new one") {
+  using Clock = CachedPage::Clock;
+  Clock::time_point now{std::chrono::seconds(1000)};
+  int made = 0;
+  int counter = 0;  // what the page shows: moves between requests
+  CachedPage cache(
+      std::chrono::seconds(1), [&] { made++; return "counter " + std::to_string(counter) + "\n"; },
+      [&] { return now; });
+  counter = 5;
+  std::string first = cache.get();
+  CHECK(first == "counter 5\n");
+  CHECK(made == 1);
+  counter = 9;  // the counters moved...
+  now += std::chrono::milliseconds(999);
+  CHECK(cache.get() == first);  // ... but within the lifetime: the same bytes
+  CHECK(cache.get() == first);
+  CHECK(made == 1);
+  now += std::chrono::milliseconds(1);  // a second after it was made
+  CHECK(cache.get() == "counter 9\n");
+  CHECK(made == 2);
+  counter = 10;
+  now += std::chrono::milliseconds(500);
+  CHECK(cache.get() == "counter 9\n");
+  now += std::chrono::seconds(3600);
+  CHECK(cache.get() == "counter 10\n");
+  CHECK(made == 3);
+}
+
+TEST_CASE("CachedPage: a slow page is aged from when it was done, and made once for all waiting") {
+  using Clock = CachedPage::Clock;
+  std::atomic<int64_t> now_ms{0};
+  std::atomic<int> made{0};
+  CachedPage cache(
+      std::chrono::seconds(1),
+      [&] {
+        made++;
+        now_ms += 5000;  // the making takes 5 s (a disk scan)
+        return std::string("page");
+      },
+      [&] { return Clock::time_point{std::chrono::milliseconds(now_ms.load())}; });
+  CHECK(cache.get() == "page");
+  CHECK(made == 1);
+  now_ms += 999;  // 5.999 s after it was asked for, 0.999 s after it was done
+  CHECK(cache.get() == "page");
+  CHECK(made == 1);
+  // Many threads at once, the clock stopped: one page made, all get it.
+  now_ms += 1000;
+  std::vector<std::thread> threads;
+  std::atomic<int> same{0};
+  for (int i = 0; i < 8; i++)
+    threads.emplace_back([&] { same += cache.get() == "page"; });
+  for (auto& t : threads) t.join();
+  CHECK(same == 8);
+  CHECK(made == 2);
 }
