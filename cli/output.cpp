@@ -36,14 +36,7 @@ void err(const char* fmt, ...) {
   std::vsnprintf(line.data(), line.size(), fmt, ap2);
   va_end(ap2);
   line[size_t(n)] = '\n';
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left) {
-    ssize_t w = write(STDERR_FILENO, p, left);
-    if (w < 0) return;
-    p += w;
-    left -= size_t(w);
-  }
+  write_stderr(line);
 }
 
 void confirm(const char* text) {

@@ -32,17 +32,6 @@ int stderr_columns() {
   return ws.ws_col;
 }
 
-void write_stderr(const std::string& bytes) {
-  const char* p = bytes.data();
-  size_t left = bytes.size();
-  while (left) {
-    ssize_t w = write(STDERR_FILENO, p, left);
-    if (w < 0) return;
-    p += w;
-    left -= size_t(w);
-  }
-}
-
 // The bar on screen, for progress_end_line().
 std::mutex g_screen_mu;
 ProgressBar* g_on_screen = nullptr;
@@ -79,6 +68,17 @@ std::string right_aligned(const std::string& text, size_t width) {
 }
 
 }  // namespace
+
+void write_stderr(std::string_view bytes) {
+  const char* p = bytes.data();
+  size_t left = bytes.size();
+  while (left) {
+    ssize_t w = write(STDERR_FILENO, p, left);
+    if (w < 0) return;
+    p += w;
+    left -= size_t(w);
+  }
+}
 
 ProgressBar::ProgressBar(uint64_t total, bool raw) : total_(total) {
   if (raw || !isatty(STDERR_FILENO)) return;

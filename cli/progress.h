@@ -23,6 +23,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace dog {
 
@@ -85,6 +86,9 @@ class ProgressBar {
   bool finished_ = false;
   std::mutex mu_;
 };
+
+// Writes all of bytes to stderr, unbuffered (a failed write drops the rest).
+void write_stderr(std::string_view bytes);
 
 // Ends the line of the bar on screen, if any (before an error message).
 void progress_end_line();
