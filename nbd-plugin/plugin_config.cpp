@@ -110,6 +110,13 @@ int config(const char* key, const char* value) {
     int v = nbdkit_parse_bool(value);
     if (v < 0) return -1;
     cfg.local_read = v;
+  } else if (std::strcmp(key, "connections") == 0) {
+    uint64_t n;
+    if (!sd::parse_u64(value, 64, &n) || n == 0) {
+      nbdkit_error("sheepdog: connections: '%s' is not a number of connections (1..64)", value);
+      return -1;
+    }
+    cfg.connections = unsigned(n);
   } else {
     nbdkit_error("sheepdog: unknown parameter '%s'", key);
     return -1;

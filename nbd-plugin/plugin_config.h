@@ -23,6 +23,9 @@ struct Config {
   bool readonly = false;   // serve read-only, without a lock
   bool shared_lock = false;  // lock=shared: a second writer for a hand-over
   bool key_given = false;    // auth-key=
+  // connections=: connections to the sheep that reads are spread over,
+  // one per nbdkit thread up to this many (1: every request shares one).
+  unsigned connections = 16;
 };
 
 extern Config cfg;
@@ -48,5 +51,7 @@ int config_complete();
   "                    writer holds the VDI. shared: write beside it, for a\n"  \
   "                    hand-over such as a live migration.\n"                   \
   "local-read=BOOL     With socket=, read that sheep's object files directly\n" \
-  "                    when its read lease allows (default true)."
+  "                    when its read lease allows (default true).\n"          \
+  "connections=N       Spread reads over up to N connections to the sheep,\n" \
+  "                    one per nbdkit thread (1..64, default 16)."
 

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "client/auth_handshake.h"
+#include "client/client_pool.h"
 #include "client/requests.h"
 #include "client/sheep_client.h"
 #include "client/vdi.h"
@@ -51,6 +52,9 @@ namespace {
 using plugin_config::cfg;
 
 std::unique_ptr<sd::SheepClient> client;
+// Reads spread over connections of their own (connections=), one per
+// nbdkit thread, so no reply is handed from thread to thread.
+std::unique_ptr<sd::ClientPool> read_pool;
 std::unique_ptr<sd::LocalReader> local;  // before the VDIs that use it
 
 // One VDI being served, shared by every connection to it: vdi= names the
@@ -114,6 +118,7 @@ void sheepdog_unload() {
     nbdkit_debug("local reads: %" PRIu64 ", reads through the sheep instead: %" PRIu64,
                  local->local_reads(), local->fallbacks());
   local.reset();
+  read_pool.reset();
   client.reset();
 }
 // Connects and opens the VDI once, before any NBD client is accepted.
@@ -170,6 +175,7 @@ int sheepdog_get_ready() {
       nbdkit_error("sheepdog: cannot connect to %s: %s", ep.str().c_str(), std::strerror(errno));
     return -1;
   }
+  read_pool = std::make_unique<sd::ClientPool>(ep, *client, cfg.connections);
   if (cfg.vdi.empty()) return 0;  // the export name picks the VDI per client
   auto v = sd::Vdi::open(*client, cfg.vdi, cfg.tag, cfg.snapid);
   if (!v.ok()) {
@@ -179,16 +185,19 @@ int sheepdog_get_ready() {
     else
       nbdkit_error("sheepdog: cannot open %s on %s: %s", vdi_desc().c_str(), ep.str().c_str(),
                    sd::strerror(r));
+    read_pool.reset();
     client.reset();
     return -1;
   }
   auto& vdi = the_export.vdi;
   vdi = std::move(*v);
+  vdi->set_read_pool(read_pool.get());
   nbdkit_debug("%s is vid %" PRIx32 ", %" PRIu64 " bytes, %" PRIu64 "-byte objects%s",
                vdi_desc().c_str(), vdi->vid(), vdi->size(), vdi->object_size(),
                vdi->is_snapshot() || cfg.readonly ? ", read-only" : "");
   if (!vdi->is_snapshot() && !cfg.readonly && !lock_export(the_export, cfg.vdi)) {
     vdi.reset();
+    read_pool.reset();
     client.reset();
     return -1;
   }
@@ -219,6 +228,7 @@ void* sheepdog_open(int readonly) {
       return nullptr;
     }
     if (local) (*v)->set_local_reader(local.get());
+    (*v)->set_read_pool(read_pool.get());
     auto e = std::make_unique<Export>();
     e->vdi = std::move(*v);
     it = exports.emplace(name, std::move(e)).first;

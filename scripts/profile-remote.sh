@@ -4,7 +4,9 @@
 # each job, CPU time and context switches per request of the gateway sheep
 # (node 0), one peer sheep (node 1) and nbdkit, from `perf stat -p` over a
 # window in the middle of the run; then `perf record` of the gateway during
-# 4k random writes at QD32 (top kernel and user symbols).
+# 4k random writes at QD32 and of nbdkit during 4k random reads at QD32
+# (top kernel and user symbols).
+# PROFILE_JOBS="randread:32 ..." picks the jobs, PROFILE_RECORD=0 skips perf record.
 # Not part of the test suite; root; about two minutes.
 #   scripts/profile-remote.sh [BUILD_DIR]      (default: build/, the release build)
 set -euo pipefail
@@ -39,7 +41,9 @@ URI="nbd+unix:///?socket=$T/r.sock"
 fio --name=fill --ioengine=nbd --uri="$URI" --rw=write --bs=1M --iodepth=8 --size=256M --output=/dev/null
 gw=$(pgrep -f "^$SHEEP $T/s0 ") peer=$(pgrep -f "^$SHEEP $T/s1 ") nbd=$(cat "$T/r.pid")
 
-for job in "randwrite 32" "randwrite 1" "randread 32" "randread 1"; do
+read -r -a JOBLIST <<<"${PROFILE_JOBS:-randwrite:32 randwrite:1 randread:32 randread:1}"
+for job in "${JOBLIST[@]}"; do
+  job=${job/:/ }
   set -- $job
   fio --name=j --ioengine=nbd --uri="$URI" --rw="$1" --iodepth="$2" --bs=4k --size=256M \
     --time_based --runtime=$((WINDOW + 6)) --output-format=json --output="$T/fio.json" >/dev/null &
@@ -70,11 +74,17 @@ for who, label in (("gw", "gateway sheep"), ("peer", "peer sheep"), ("nbd", "nbd
 PY
 done
 
-fio --name=j --ioengine=nbd --uri="$URI" --rw=randwrite --iodepth=32 --bs=4k --size=256M \
-  --time_based --runtime=$((WINDOW + 3)) --output=/dev/null &
-sleep 2
-perf record -g -p "$gw" -o "$T/perf.data" -- sleep "$WINDOW" >/dev/null 2>&1
-wait
-echo "gateway sheep, randwrite 4k QD32, top symbols:"
-perf report -i "$T/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
-  grep -E '^ +[0-9.]+%' | head -n 15 | sed 's/  */ /g'
+record() {  # record PID LABEL RW: perf record of PID during 4k RW at QD32, top symbols
+  fio --name=j --ioengine=nbd --uri="$URI" --rw="$3" --iodepth=32 --bs=4k --size=256M \
+    --time_based --runtime=$((WINDOW + 3)) --output=/dev/null &
+  sleep 2
+  perf record -g -p "$1" -o "$T/perf.data" -- sleep "$WINDOW" >/dev/null 2>&1
+  wait
+  echo "$2, $3 4k QD32, top symbols:"
+  perf report -i "$T/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
+    grep -E '^ +[0-9.]+%' | head -n 15 | sed 's/  */ /g'  || true
+}
+[ "${PROFILE_RECORD:-1}" = 0 ] || {
+  record "$gw" "gateway sheep" randwrite
+  record "$nbd" nbdkit randread
+}

@@ -237,7 +237,12 @@ Status Vdi::read_block(uint64_t idx, char* buf, uint32_t len, uint32_t off) {
   }
   uint64_t oid = vid_to_data_oid(owner, idx);
   if (local_ && local_->read(oid, copies_of(owner), buf, len, off)) return {};
-  return client_.read_obj(oid, buf, len, off);
+  SheepClient& c = read_pool_ ? read_pool_->pick() : client_;
+  Status st = c.read_obj(oid, buf, len, off);
+  // A connection that broke while idle (the sheep restarted) fails the
+  // first call on it; a read may be sent again, on a new connection.
+  if (st.code() == Res::NetworkError && c.broken()) st = c.read_obj(oid, buf, len, off);
+  return st;
 }
 
 int Vdi::copies_of(uint32_t owner) {

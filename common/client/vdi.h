@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "client/client_pool.h"
 #include "client/local_reader.h"
 #include "client/sheep_client.h"
 #include "hyper_map.h"
@@ -98,6 +99,11 @@ class Vdi {
   // client it was opened with. It must outlive the Vdi.
   void set_write_client(SheepClient* writer) { writer_ = writer; }
 
+  // Sends reads of data objects through a connection of `pool` (the
+  // calling thread's), instead of the client it was opened with. It must
+  // outlive the Vdi.
+  void set_read_pool(ClientPool* pool) { read_pool_ = pool; }
+
  private:
   Vdi(SheepClient& c, std::string name, std::string tag, uint32_t snapid);
   Status load(uint32_t vid);
@@ -123,6 +129,7 @@ class Vdi {
 
   SheepClient& client_;
   SheepClient* writer_ = nullptr;
+  ClientPool* read_pool_ = nullptr;
   LocalReader* local_ = nullptr;
   std::mutex owner_copies_mu_;
   std::map<uint32_t, int> owner_copies_;

@@ -65,6 +65,10 @@ nbdkit_fails "nbdkit: error: sheepdog: port: '70000' is not a port number (1..65
 nbdkit_fails "nbdkit: error: sheepdog: socket cannot be combined with address or port" \
   vdi=test port=7000 socket="$T/0/sock"
 nbdkit_fails "nbdkit: error: sheepdog: lock: 'bogus' is not 'exclusive' or 'shared'" vdi=test lock=bogus
+for n in 0 65 x; do
+  nbdkit_fails "nbdkit: error: sheepdog: connections: '$n' is not a number of connections (1..64)" \
+    vdi=test connections=$n
+done
 nbdkit_fails "nbdkit: error: sheepdog: auth-key: cannot read the cluster key $T/nokey: No such file or directory" \
   vdi=test auth-key="$T/nokey"
 printf 'short\n' >"$T/shortkey"
