@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
@@ -67,6 +68,22 @@ void report_status(int status) {
 }
 
 // Forks twice; the original process waits for the daemon's status.
+// SCHED_BATCH for the whole process (every thread is made after this and
+// inherits it), unless whoever started us chose a policy (chrt,
+// CPUSchedulingPolicy=). A batch thread that wakes never preempts the
+// thread running on its CPU: a worker that sends to a peer or to a client
+// is no longer switched out at once for the thread its send woke, and goes
+// on until it blocks. Measured on the remote path (3 sheep, 3 copies, 4 KiB
+// random writes at QD32): 8.2 -> 6.3 context switches per write in the
+// gateway's workers and 20-30 % more writes a second; reads and QD1
+// latency unchanged (docs/PERFORMANCE.md). It needs no privilege.
+void use_batch_scheduling() {
+  if (sched_getscheduler(0) != SCHED_OTHER) return;
+  sched_param none{};
+  if (sched_setscheduler(0, SCHED_BATCH, &none) != 0)
+    sd_warn("cannot use SCHED_BATCH: %s", std::strerror(errno));
+}
+
 void daemonize() {
   int fds[2];
   if (pipe(fds) < 0) {
@@ -313,6 +330,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   install_signal_handlers();
   raise_open_file_limit();
+  use_batch_scheduling();
 
   if (!tightened.empty()) sd_info("%s", tightened.c_str());
   Sheep sheep(opts);

@@ -16,7 +16,8 @@ Level level();
 // Parses "info" / "debug" / ... ; false for an unknown name.
 bool parse_level(const std::string& name, Level* out);
 const char* level_name(Level l);
-// Name shown in brackets for lines logged by the calling thread.
+// Name shown in brackets for lines logged by the calling thread, and the
+// thread's name in the kernel (its first 15 bytes: top -H, ps -L, perf).
 void set_thread_name(const std::string& name);
 
 // Writes bytes to the log as they are (async-signal-safe).
