@@ -1,12 +1,13 @@
 #!/bin/bash
 # Where the time of the remote data path goes (issue 23): 3 sheep with
-# copies=3, the plugin on TCP to node 0 (no local reads), fio 4k jobs; for
+# copies=3, the plugin on TCP to node 0 (no local reads), fio jobs (4k
+# random reads and writes at QD1 and QD32, 1 MiB sequential reads at QD8); for
 # each job, CPU time and context switches per request of the gateway sheep
 # (node 0), one peer sheep (node 1) and nbdkit, from `perf stat -p` over a
 # window in the middle of the run; then `perf record` of the gateway during
 # 4k random writes at QD32 and of nbdkit during 4k random reads at QD32
 # (top kernel and user symbols).
-# PROFILE_JOBS="randread:32 ..." picks the jobs, PROFILE_RECORD=0 skips perf record.
+# PROFILE_JOBS="randread:32 read:8:1M ..." picks the jobs (RW:QD[:BS]), PROFILE_RECORD=0 skips perf record.
 # Not part of the test suite; root; about two minutes.
 #   scripts/profile-remote.sh [BUILD_DIR]      (default: build/, the release build)
 set -euo pipefail
@@ -41,11 +42,11 @@ URI="nbd+unix:///?socket=$T/r.sock"
 fio --name=fill --ioengine=nbd --uri="$URI" --rw=write --bs=1M --iodepth=8 --size=256M --output=/dev/null
 gw=$(pgrep -f "^$SHEEP $T/s0 ") peer=$(pgrep -f "^$SHEEP $T/s1 ") nbd=$(cat "$T/r.pid")
 
-read -r -a JOBLIST <<<"${PROFILE_JOBS:-randwrite:32 randwrite:1 randread:32 randread:1}"
+read -r -a JOBLIST <<<"${PROFILE_JOBS:-randwrite:32 randwrite:1 randread:32 randread:1 read:8:1M}"
 for job in "${JOBLIST[@]}"; do
-  job=${job/:/ }
+  job=${job//:/ }
   set -- $job
-  fio --name=j --ioengine=nbd --uri="$URI" --rw="$1" --iodepth="$2" --bs=4k --size=256M \
+  fio --name=j --ioengine=nbd --uri="$URI" --rw="$1" --iodepth="$2" --bs="${3:-4k}" --size=256M \
     --time_based --runtime=$((WINDOW + 6)) --output-format=json --output="$T/fio.json" >/dev/null &
   fio_pid=$!
   sleep 3  # past fio's start-up: the window measures the steady state
@@ -54,7 +55,7 @@ for job in "${JOBLIST[@]}"; do
   done
   wait "$fio_pid"
   wait
-  python3 - "$T" "$1 4k QD$2" "$WINDOW" <<'PY'
+  python3 - "$T" "$1 ${3:-4k} QD$2" "$WINDOW" <<'PY'
 import json, sys
 T, name, window = sys.argv[1], sys.argv[2], float(sys.argv[3])
 j = json.load(open(f"{T}/fio.json"))["jobs"][0]

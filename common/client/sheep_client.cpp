@@ -15,6 +15,9 @@ namespace sd {
 
 namespace {
 constexpr size_t kRecvBuffer = 256 << 10;
+// Payloads at least this long are read straight into their caller's
+// buffer, not through the receive buffer.
+constexpr size_t kDirectRead = 64 << 10;
 }
 
 SheepClient::SheepClient(const Endpoint& ep, int fd)
@@ -62,7 +65,7 @@ Status SheepClient::take(void* dst, size_t len) {
   rpos_ = rend_ = 0;
   // Large remainders go straight to their destination; small ones refill
   // the buffer, which then usually holds the next replies as well.
-  if (len >= kRecvBuffer / 2 && out) {
+  if (len >= kDirectRead && out) {
     while (len) {
       SD_TRY(wait_readable());
       ssize_t got = read(fd_, out, len);
@@ -115,7 +118,26 @@ Status SheepClient::wait_readable() {
 
 Status SheepClient::read_one_reply() {
   SdRsp rsp;
-  SD_TRY(take(&rsp, sizeof(rsp)));
+  bool large = false;
+  if (rpos_ == rend_) {
+    std::lock_guard<std::mutex> lk(mu_);
+    large = large_pending_ > 0;
+  }
+  if (large) {
+    // A large payload may follow: read the header alone, so that the
+    // payload goes straight to its caller instead of partly through the
+    // receive buffer and a copy.
+    char* h = reinterpret_cast<char*>(&rsp);
+    for (size_t got = 0; got < sizeof(rsp);) {
+      SD_TRY(wait_readable());
+      ssize_t n = read(fd_, h + got, sizeof(rsp) - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return err(Res::NetworkError);
+      got += size_t(n);
+    }
+  } else {
+    SD_TRY(take(&rsp, sizeof(rsp)));
+  }
   Pending* p = nullptr;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -159,6 +181,7 @@ std::unique_ptr<SheepClient::Ticket> SheepClient::submit(SdReq req, const void* 
     t->id = req.id;
     t->p.sent = Clock::now();
     pending_[req.id] = &t->p;
+    if (t->p.rlen >= kDirectRead) large_pending_++;
   }
   std::lock_guard<std::mutex> lk(send_mu_);
   iovec iov[2] = {{&req, sizeof(req)}, {const_cast<void*>(wbuf), is_write ? req.data_length : 0}};
@@ -192,7 +215,7 @@ Result<SdRsp> SheepClient::wait(std::unique_ptr<Ticket> t) {
     }
   }
   p.waiting = false;
-  if (t->id) pending_.erase(t->id);
+  if (t->id && pending_.erase(t->id) && p.rlen >= kDirectRead) large_pending_--;
   wake_next_leader_locked();
   if (dead_) cv_.notify_all();
   if (p.failed) return err(Res::NetworkError);

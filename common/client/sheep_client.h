@@ -6,7 +6,8 @@
 // waiting caller finds no reader active reads the next replies, delivers
 // each to its owner's buffer and wakes that owner alone, and when its own
 // reply has come hands the role to one other waiter (leader/follower).
-// Replies are read through a buffer, so many small replies cost one read.
+// Replies are read through a buffer, so many small replies cost one read;
+// large payloads go straight into their caller's buffer.
 //
 // A transport failure fails every call in flight with NetworkError and marks
 // the connection dead; the next call reconnects once nothing is in flight,
@@ -144,6 +145,7 @@ class SheepClient {
   std::condition_variable cv_;
   std::unordered_map<uint32_t, Pending*> pending_;
   uint32_t next_id_ = 1;
+  int large_pending_ = 0;  // calls in pending_ whose reply may be large (guarded by mu_)
   bool reader_active_ = false;
   Pending* current_target_ = nullptr;  // the call whose buffer the reader fills
   // Receive buffer, touched only by the current reader: [rpos_, rend_)

@@ -186,6 +186,30 @@ TEST_CASE("many threads, many calls, replies out of order") {
   CHECK(bad == 0);
 }
 
+TEST_CASE("large and small replies out of order, some empty, straight into place") {
+  // Payloads of 64 KiB and more are read into their caller's buffer after
+  // a header read alone; small ones through the receive buffer; error
+  // replies (every fifth oid) carry none although a large one was asked.
+  sdtest::FakeServer server([&](int fd) { serve_reversed_when_idle(fd); });
+  REQUIRE(server.ok());
+  auto client = sd::SheepClient::connect(server.endpoint());
+  REQUIRE(client);
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; i++) {
+        uint64_t oid = uint64_t(t * 1000 + i + 1);
+        uint32_t len = i % 3 ? uint32_t(65536 + (oid * 7919) % 300000) : uint32_t(1 + oid % 5000);
+        bool ok = i % 4 == 3 ? check_write(*client, oid, len) : check_read(*client, oid, len);
+        if (!ok) bad++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(bad == 0);
+}
+
 TEST_CASE("a dropped connection fails the calls in flight, the next call reconnects") {
   const int kInFlight = 3;
   std::atomic<int> conn{0};
