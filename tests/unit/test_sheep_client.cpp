@@ -165,7 +165,11 @@ TEST_CASE("object helpers fold the server's result into a Status") {
   CHECK(client->last_epoch() == 1);
 }
 
-TEST_CASE("many threads, many calls, replies out of order") {
+// Six threads make `calls` calls each on one client of a server that
+// answers in reverse order whatever has arrived when the line goes quiet;
+// call i of oid gets len_of(oid, i) bytes and is a write when
+// is_write(i). Returns the calls whose reply was wrong.
+int bad_mixed_calls(int calls, uint32_t (*len_of)(uint64_t, int), bool (*is_write)(int)) {
   sdtest::FakeServer server([&](int fd) { serve_reversed_when_idle(fd); });
   REQUIRE(server.ok());
   auto client = sd::SheepClient::connect(server.endpoint());
@@ -174,40 +178,34 @@ TEST_CASE("many threads, many calls, replies out of order") {
   std::vector<std::thread> threads;
   for (int t = 0; t < 6; t++) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 40; i++) {
+      for (int i = 0; i < calls; i++) {
         uint64_t oid = uint64_t(t * 1000 + i + 1);
-        uint32_t len = uint32_t(1 + (oid * 977) % 20000);
-        bool ok = i % 2 ? check_write(*client, oid, len) : check_read(*client, oid, len);
+        uint32_t len = len_of(oid, i);
+        bool ok = is_write(i) ? check_write(*client, oid, len) : check_read(*client, oid, len);
         if (!ok) bad++;
       }
     });
   }
   for (auto& th : threads) th.join();
-  CHECK(bad == 0);
+  return bad.load();
+}
+
+TEST_CASE("many threads, many calls, replies out of order") {
+  CHECK(bad_mixed_calls(
+            40, [](uint64_t oid, int) { return uint32_t(1 + (oid * 977) % 20000); },
+            [](int i) { return i % 2 == 1; }) == 0);
 }
 
 TEST_CASE("large and small replies out of order, some empty, straight into place") {
   // Payloads of 64 KiB and more are read into their caller's buffer after
   // a header read alone; small ones through the receive buffer; error
   // replies (every fifth oid) carry none although a large one was asked.
-  sdtest::FakeServer server([&](int fd) { serve_reversed_when_idle(fd); });
-  REQUIRE(server.ok());
-  auto client = sd::SheepClient::connect(server.endpoint());
-  REQUIRE(client);
-  std::atomic<int> bad{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 6; t++) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 25; i++) {
-        uint64_t oid = uint64_t(t * 1000 + i + 1);
-        uint32_t len = i % 3 ? uint32_t(65536 + (oid * 7919) % 300000) : uint32_t(1 + oid % 5000);
-        bool ok = i % 4 == 3 ? check_write(*client, oid, len) : check_read(*client, oid, len);
-        if (!ok) bad++;
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  CHECK(bad == 0);
+  CHECK(bad_mixed_calls(
+            25,
+            [](uint64_t oid, int i) {
+              return i % 3 ? uint32_t(65536 + (oid * 7919) % 300000) : uint32_t(1 + oid % 5000);
+            },
+            [](int i) { return i % 4 == 3; }) == 0);
 }
 
 TEST_CASE("a dropped connection fails the calls in flight, the next call reconnects") {
