@@ -67,7 +67,6 @@ void report_status(int status) {
   g_status_pipe = -1;
 }
 
-// Forks twice; the original process waits for the daemon's status.
 // SCHED_BATCH for the whole process (every thread is made after this and
 // inherits it), unless whoever started us chose a policy (chrt,
 // CPUSchedulingPolicy=). A batch thread that wakes never preempts the
@@ -84,6 +83,7 @@ void use_batch_scheduling() {
     sd_warn("cannot use SCHED_BATCH: %s", std::strerror(errno));
 }
 
+// Forks twice; the original process waits for the daemon's status.
 void daemonize() {
   int fds[2];
   if (pipe(fds) < 0) {
