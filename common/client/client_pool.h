@@ -4,7 +4,7 @@
 //
 // A SheepClient shared by many threads hands each reply from the thread
 // that read it to the thread that waits for it: a wake-up and a context
-// switch per request (docs/PERFORMANCE.md, "The remote path"). Here each
+// switch per request (docs/PERFORMANCE.md, "Profile"). Here each
 // thread is given one connection of the pool, round robin on its first
 // call, so with as many connections as threads every caller reads its own
 // reply. Connections are made on first use; one that cannot be made falls

@@ -53,6 +53,18 @@ void SheepClient::wake_next_leader_locked() {
     }
 }
 
+Status SheepClient::read_direct(char* out, size_t len) {
+  while (len) {
+    SD_TRY(wait_readable());
+    ssize_t got = read(fd_, out, len);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return err(Res::NetworkError);
+    out += got;
+    len -= size_t(got);
+  }
+  return {};
+}
+
 Status SheepClient::take(void* dst, size_t len) {
   char* out = static_cast<char*>(dst);
   size_t have = rend_ - rpos_;
@@ -65,17 +77,7 @@ Status SheepClient::take(void* dst, size_t len) {
   rpos_ = rend_ = 0;
   // Large remainders go straight to their destination; small ones refill
   // the buffer, which then usually holds the next replies as well.
-  if (len >= kDirectRead && out) {
-    while (len) {
-      SD_TRY(wait_readable());
-      ssize_t got = read(fd_, out, len);
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) return err(Res::NetworkError);
-      out += got;
-      len -= size_t(got);
-    }
-    return {};
-  }
+  if (len >= kDirectRead && out) return read_direct(out, len);
   while (len) {
     SD_TRY(wait_readable());
     ssize_t got = read(fd_, rbuf_.get(), kRecvBuffer);
@@ -123,21 +125,13 @@ Status SheepClient::read_one_reply() {
     std::lock_guard<std::mutex> lk(mu_);
     large = large_pending_ > 0;
   }
-  if (large) {
-    // A large payload may follow: read the header alone, so that the
-    // payload goes straight to its caller instead of partly through the
-    // receive buffer and a copy.
-    char* h = reinterpret_cast<char*>(&rsp);
-    for (size_t got = 0; got < sizeof(rsp);) {
-      SD_TRY(wait_readable());
-      ssize_t n = read(fd_, h + got, sizeof(rsp) - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return err(Res::NetworkError);
-      got += size_t(n);
-    }
-  } else {
+  // A large payload may follow: read the header alone, so that the payload
+  // goes straight to its caller instead of partly through the receive
+  // buffer and a copy.
+  if (large)
+    SD_TRY(read_direct(reinterpret_cast<char*>(&rsp), sizeof(rsp)));
+  else
     SD_TRY(take(&rsp, sizeof(rsp)));
-  }
   Pending* p = nullptr;
   {
     std::lock_guard<std::mutex> lk(mu_);

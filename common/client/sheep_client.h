@@ -129,6 +129,9 @@ class SheepClient {
   // Copies len bytes of the stream to dst (nullptr: discards them), from
   // the receive buffer first and then straight from the socket.
   Status take(void* dst, size_t len);
+  // Reads exactly len bytes from the socket into out, bypassing the
+  // receive buffer (which must be empty).
+  Status read_direct(char* out, size_t len);
   // Waits until the socket has data, within the oldest call's deadline.
   Status wait_readable();
   void fail_all_locked();
