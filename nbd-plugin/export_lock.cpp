@@ -47,7 +47,7 @@ bool ExportLock::acquire() {
 
 sd::Res ExportLock::take_locked(bool log_refusal) {
   sd::LockedBy by;
-  auto g = sd::lock_vdi(*writer_, name_, shared_, &by, token_);
+  auto g = sd::lock_vdi(*writer_, name_, shared_, &by, token_.load());
   if (g.ok()) {
     token_ = g->token;
     // The connection the reply came on.
@@ -72,10 +72,6 @@ sd::Res ExportLock::take_locked(bool log_refusal) {
 }
 
 bool ExportLock::ensure() {
-  auto held = [&] {
-    uint64_t g = generation_.load();
-    return g && g == writer_->generation() && !writer_->broken();
-  };
   if (held()) return true;  // every write asks: no lock taken on this path
   if (fenced_) return false;
   std::lock_guard<std::mutex> lk(mu_);

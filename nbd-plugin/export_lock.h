@@ -3,8 +3,11 @@
 // connection it lives on.
 //
 // The lock belongs to a connection to the gateway sheep, so it has its
-// own: every write of the export goes through it (Vdi::set_write_client),
-// and it never reconnects by itself. When it is lost (the sheep restarted,
+// own: every write of the export that goes through the gateway goes
+// through it (Vdi::set_write_client), and it never reconnects by itself.
+// Direct writes to the owners (direct=) carry the hold's token instead,
+// which each owner checks against its lock table, and are made only while
+// the lock is held on the live connection (token()). When it is lost (the sheep restarted,
 // the network failed), the next write makes a new connection and takes the
 // lock up again there with the token the sheep gave (docs/PROTOCOL.md "VDI
 // locks") before anything is written: so no write ever travels on a
@@ -42,6 +45,9 @@ class ExportLock {
   // Releases the lock if this connection still holds it (a snapshot moved
   // it to the VDI's current vid, looked up by name).
   void release();
+  // The hold's token while the lock is held on the live connection, else
+  // 0: what direct writes prove the lock with (client/direct_io.h).
+  uint64_t token() const { return held() ? token_.load() : 0; }
 
  private:
   ExportLock(std::unique_ptr<sd::SheepClient> writer, std::string name, bool shared)
@@ -49,12 +55,18 @@ class ExportLock {
   // Takes the lock on the current connection: a new one (token 0), or the
   // hold of token_ again. log_refusal: say who holds it when refused.
   sd::Res take_locked(bool log_refusal);
+  // The lock is held on the live connection (lock-free).
+  bool held() const {
+    uint64_t g = generation_.load();
+    return g && g == writer_->generation() && !writer_->broken();
+  }
 
   std::unique_ptr<sd::SheepClient> writer_;
   const std::string name_;
   const bool shared_;
-  std::mutex mu_;  // serialises taking and releasing the lock; guards token_
-  uint64_t token_ = 0;  // the hold's token, to take it up again
+  std::mutex mu_;  // serialises taking and releasing the lock (and writing token_)
+  // The hold's token, to take it up again; read lock-free by token().
+  std::atomic<uint64_t> token_{0};
   // The connection the lock is held on (0: none); written under mu_, read
   // lock-free by ensure()'s fast path.
   std::atomic<uint64_t> generation_{0};

@@ -117,6 +117,10 @@ int config(const char* key, const char* value) {
       return -1;
     }
     cfg.connections = unsigned(n);
+  } else if (std::strcmp(key, "direct") == 0) {
+    int v = nbdkit_parse_bool(value);
+    if (v < 0) return -1;
+    cfg.direct = v;
   } else {
     nbdkit_error("sheepdog: unknown parameter '%s'", key);
     return -1;

@@ -26,6 +26,9 @@ struct Config {
   // connections=: connections to the sheep that reads are spread over,
   // one per nbdkit thread up to this many (1: every request shares one).
   unsigned connections = 16;
+  // direct=: writes (and reads the sheep holds no copy of) straight to the
+  // objects' owners (docs/PROTOCOL.md §7.8).
+  bool direct = true;
 };
 
 extern Config cfg;
@@ -53,5 +56,9 @@ int config_complete();
   "local-read=BOOL     With socket=, read that sheep's object files directly\n" \
   "                    when its read lease allows (default true).\n"          \
   "connections=N       Spread reads over up to N connections to the sheep,\n" \
-  "                    one per nbdkit thread (1..64, default 16)."
+  "                    one per nbdkit thread (1..64, default 16).\n"          \
+  "direct=BOOL         Send writes straight to every owner of an object, and\n" \
+  "                    reads the sheep holds no copy of to an owner, over TCP\n" \
+  "                    to each node (default true); false: all through the\n" \
+  "                    one sheep."
 

@@ -11,9 +11,12 @@
 // nothing to do and FUA is native.
 //
 // A writable export holds the VDI's lock (export_lock.h) on a connection of
-// its own, which carries all its writes: a second writer, through any
-// sheep, is refused at start-up (or at open, for export names), and a
-// writer whose lock was broken gets EROFS.
+// its own, which carries its writes through the sheep: a second writer,
+// through any sheep, is refused at start-up (or at open, for export
+// names), and a writer whose lock was broken gets EROFS. With direct=
+// (client/direct_io.h) writes of existing blocks go straight to the
+// owners, with the lock's token, and reads of blocks the sheep holds no
+// copy of to an owner; whatever they refuse goes through the sheep.
 //
 // Usage and config keys: see nbd-plugin/README.md and plugin_config.h.
 #define NBDKIT_API_VERSION 2
@@ -35,6 +38,7 @@
 
 #include "client/auth_handshake.h"
 #include "client/client_pool.h"
+#include "client/direct_io.h"
 #include "client/requests.h"
 #include "client/sheep_client.h"
 #include "client/vdi.h"
@@ -55,6 +59,8 @@ std::unique_ptr<sd::SheepClient> client;
 // Reads spread over connections of their own (connections=), one per
 // nbdkit thread, so no reply is handed from thread to thread.
 std::unique_ptr<sd::ClientPool> read_pool;
+// Writes straight to the owners (direct=), shared by every VDI served.
+std::unique_ptr<sd::DirectIo> direct;
 std::unique_ptr<sd::LocalReader> local;  // before the VDIs that use it
 
 // One VDI being served, shared by every connection to it: vdi= names the
@@ -118,6 +124,10 @@ void sheepdog_unload() {
     nbdkit_debug("local reads: %" PRIu64 ", reads through the sheep instead: %" PRIu64,
                  local->local_reads(), local->fallbacks());
   local.reset();
+  if (direct)
+    nbdkit_debug("direct requests: %" PRIu64 ", through the sheep instead: %" PRIu64,
+                 direct->direct_requests(), direct->fallbacks());
+  direct.reset();
   read_pool.reset();
   client.reset();
 }
@@ -143,6 +153,13 @@ sd::Endpoint endpoint() {
   ep.port = cfg.port;
   ep.unix_path = cfg.socket;
   return ep;
+}
+
+// Direct I/O for the export's VDI (direct=): writes prove the lock the
+// export holds at the time (none while it has no writable connection:
+// only reads then, and nbdkit refuses writes).
+void use_direct_io(Export& e) {
+  if (direct) e.vdi->set_direct_io(direct.get(), [&e] { return e.lock ? e.lock->token() : 0; });
 }
 
 // The lock of a writable export, on its own connection; false (logged)
@@ -176,6 +193,7 @@ int sheepdog_get_ready() {
     return -1;
   }
   read_pool = std::make_unique<sd::ClientPool>(ep, *client, cfg.connections);
+  if (cfg.direct) direct = std::make_unique<sd::DirectIo>(*client, cfg.connections);
   if (cfg.vdi.empty()) return 0;  // the export name picks the VDI per client
   auto v = sd::Vdi::open(*client, cfg.vdi, cfg.tag, cfg.snapid);
   if (!v.ok()) {
@@ -185,6 +203,7 @@ int sheepdog_get_ready() {
     else
       nbdkit_error("sheepdog: cannot open %s on %s: %s", vdi_desc().c_str(), ep.str().c_str(),
                    sd::strerror(r));
+    direct.reset();
     read_pool.reset();
     client.reset();
     return -1;
@@ -192,11 +211,13 @@ int sheepdog_get_ready() {
   auto& vdi = the_export.vdi;
   vdi = std::move(*v);
   vdi->set_read_pool(read_pool.get());
+  use_direct_io(the_export);
   nbdkit_debug("%s is vid %" PRIx32 ", %" PRIu64 " bytes, %" PRIu64 "-byte objects%s",
                vdi_desc().c_str(), vdi->vid(), vdi->size(), vdi->object_size(),
                vdi->is_snapshot() || cfg.readonly ? ", read-only" : "");
   if (!vdi->is_snapshot() && !cfg.readonly && !lock_export(the_export, cfg.vdi)) {
     vdi.reset();
+    direct.reset();
     read_pool.reset();
     client.reset();
     return -1;
@@ -231,6 +252,7 @@ void* sheepdog_open(int readonly) {
     (*v)->set_read_pool(read_pool.get());
     auto e = std::make_unique<Export>();
     e->vdi = std::move(*v);
+    use_direct_io(*e);
     it = exports.emplace(name, std::move(e)).first;
   }
   Export& e = *it->second;

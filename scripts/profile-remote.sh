@@ -8,6 +8,7 @@
 # 4k random writes at QD32 and of nbdkit during 4k random reads at QD32
 # (top kernel and user symbols).
 # PROFILE_JOBS="randread:32 read:8:1M ..." picks the jobs (RW:QD[:BS]), PROFILE_RECORD=0 skips perf record.
+# PROFILE_PLUGIN_ARGS="direct=false" adds plugin keys, PROFILE_COPIES=1 formats with 1 copy.
 # Not part of the test suite; root; about two minutes.
 #   scripts/profile-remote.sh [BUILD_DIR]      (default: build/, the release build)
 set -euo pipefail
@@ -34,9 +35,9 @@ wait_for() {  # wait_for SECONDS CMD...
 nodes_are() { [ "$("$DOG" node list -r -p 7300 | wc -l)" -eq "$1" ]; }
 for i in 0 1 2; do "$SHEEP" "$T/s$i" -p $((7300 + i)) -z "$i" -c "local:$T/cl"; done
 wait_for 30 nodes_are 3
-"$DOG" cluster format -c 3 -p 7300 </dev/null >/dev/null
+"$DOG" cluster format -c "${PROFILE_COPIES:-3}" -p 7300 </dev/null >/dev/null
 "$DOG" vdi create bench 256M -p 7300
-nbdkit -U "$T/r.sock" -P "$T/r.pid" --filter=fua "$PLUGIN" vdi=bench address=127.0.0.1 port=7300 fuamode=force
+nbdkit -U "$T/r.sock" -P "$T/r.pid" --filter=fua "$PLUGIN" vdi=bench address=127.0.0.1 port=7300 fuamode=force ${PROFILE_PLUGIN_ARGS:-}
 wait_for 20 test -S "$T/r.sock"
 URI="nbd+unix:///?socket=$T/r.sock"
 fio --name=fill --ioengine=nbd --uri="$URI" --rw=write --bs=1M --iodepth=8 --size=256M --output=/dev/null

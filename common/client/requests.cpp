@@ -154,13 +154,21 @@ SdReq repair_replica(uint64_t oid, const NodeId& from) {
 
 SdReq peer_object(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
                   uint8_t copies, uint8_t ec_index) {
-  bool carries_data = opcode == kOpWritePeer || opcode == kOpCreateAndWritePeer;
+  bool carries_data =
+      opcode == kOpWritePeer || opcode == kOpCreateAndWritePeer || opcode == kOpDirectWrite;
   SdReq req = make_req(opcode, carries_data ? kFlagWrite : 0, len);
   req.epoch = epoch;
   req.obj.oid = oid;
   req.obj.offset = offset;
   req.obj.copies = copies;
   req.obj.ec_index = ec_index;
+  return req;
+}
+
+SdReq direct_object(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
+                    uint8_t copies, uint64_t lock_token) {
+  SdReq req = peer_object(opcode, epoch, oid, len, offset, copies, 0);
+  req.obj.lock_token = lock_token;
   return req;
 }
 

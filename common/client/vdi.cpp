@@ -237,6 +237,7 @@ Status Vdi::read_block(uint64_t idx, char* buf, uint32_t len, uint32_t off) {
   }
   uint64_t oid = vid_to_data_oid(owner, idx);
   if (local_ && local_->read(oid, copies_of(owner), buf, len, off)) return {};
+  if (direct_ && direct_->read(oid, buf, len, off, uint8_t(copies_of(owner))).ok()) return {};
   SheepClient& c = read_pool_ ? read_pool_->pick() : client_;
   Status st = c.read_obj(oid, buf, len, off);
   // A connection that broke while idle (the sheep restarted) fails the
@@ -293,10 +294,12 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
     }
     uint32_t vid, owner;
     uint8_t copies;
+    bool replicated;
     {
       std::shared_lock<std::shared_mutex> lk(mu_);
       vid = header_.vdi_id;
       copies = header_.nr_copies;
+      replicated = !header_.copy_policy;
     }
     // (With another writer, what it wrote is in the map now.)
     auto got = shared_writer_ ? current_entry(idx) : map_entry(idx);
@@ -307,7 +310,10 @@ Status Vdi::write_block(uint64_t idx, const char* buf, uint32_t len, uint32_t of
     owner = *got;
     Status st;
     if (owner == vid) {
-      st = wc().write_obj(vid_to_data_oid(vid, idx), buf, len, off, copies);
+      const uint64_t oid = vid_to_data_oid(vid, idx);
+      const uint64_t token = direct_ && replicated ? lock_token_() : 0;
+      if (!token || !direct_->write(oid, buf, len, off, copies, token).ok())
+        st = wc().write_obj(oid, buf, len, off, copies);
       done_writing(idx);
     } else {
       done_writing(idx);

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <map>
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "client/client_pool.h"
+#include "client/direct_io.h"
 #include "client/local_reader.h"
 #include "client/sheep_client.h"
 #include "hyper_map.h"
@@ -104,6 +106,17 @@ class Vdi {
   // outlive the Vdi.
   void set_read_pool(ClientPool* pool) { read_pool_ = pool; }
 
+  // Sends plain writes of existing data objects straight to their owners
+  // through `direct`, proving the VDI's lock with the token `lock_token`
+  // returns (0: no lock held now, write through the gateway), and reads
+  // of objects the gateway holds no copy of to an owner. Whatever the
+  // owners refuse goes through the gateway as before. Replicated VDIs
+  // only. `direct` must outlive the Vdi.
+  void set_direct_io(DirectIo* direct, std::function<uint64_t()> lock_token) {
+    direct_ = direct;
+    lock_token_ = std::move(lock_token);
+  }
+
  private:
   Vdi(SheepClient& c, std::string name, std::string tag, uint32_t snapid);
   Status load(uint32_t vid);
@@ -130,6 +143,8 @@ class Vdi {
   SheepClient& client_;
   SheepClient* writer_ = nullptr;
   ClientPool* read_pool_ = nullptr;
+  DirectIo* direct_ = nullptr;
+  std::function<uint64_t()> lock_token_;
   LocalReader* local_ = nullptr;
   std::mutex owner_copies_mu_;
   std::map<uint32_t, int> owner_copies_;

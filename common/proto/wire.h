@@ -85,6 +85,13 @@ enum Op : uint8_t {
   kOpGetStaleList = 0xe1,  // ours: (oid, epoch) of every stale copy, 16 bytes each
   kOpAuthChallenge = 0xe2,  // ours: cluster-key handshake, see cluster_key.h
   kOpAuthResponse = 0xe3,
+  // Ours, from clients straight to an object's owners (docs/PROTOCOL.md
+  // §7.8): the obj variant, the client's epoch in `epoch`, the copy count
+  // and coding it placed the object with; DIRECT_WRITE carries the
+  // writer's lock token in obj.lock_token. Data objects of replicated
+  // VDIs only.
+  kOpDirectRead = 0xe4,
+  kOpDirectWrite = 0xe5,
 };
 
 // Request flags (hdr.flags).
@@ -105,7 +112,10 @@ enum Flag : uint16_t {
 
 struct ReqObj {
   uint64_t oid;
-  uint64_t cow_oid;
+  union {
+    uint64_t cow_oid;
+    uint64_t lock_token;  // DIRECT_WRITE: the token of the writer's VDI lock
+  };
   uint8_t copies;
   uint8_t copy_policy;
   uint8_t ec_index;

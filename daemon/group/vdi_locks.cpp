@@ -275,14 +275,26 @@ bool VdiLocks::holds_any(const LockHolder& who) const {
   return false;
 }
 
+template <typename Pred>
+bool VdiLocks::current_hold_locked(const VdiLock& l, Pred pred) const {
+  if (l.state == LockState::Locked) return pred(l.owner, l.token);
+  return std::any_of(l.participants.begin(), l.participants.end(),
+                     [&](const VdiLock::Participant& p) { return pred(p.who, p.token); });
+}
+
 bool VdiLocks::may_write(uint32_t vid, const LockHolder& who) const {
   std::lock_guard<std::mutex> lk(mu_);
   auto it = locks_.find(vid);
   if (it == locks_.end()) return true;
-  const VdiLock& l = it->second;
-  if (l.state == LockState::Locked) return l.owner == who;
-  return std::any_of(l.participants.begin(), l.participants.end(),
-                     [&](const VdiLock::Participant& p) { return p.who == who; });
+  return current_hold_locked(it->second, [&](const LockHolder& h, uint64_t) { return h == who; });
+}
+
+bool VdiLocks::holds_token(uint32_t vid, uint64_t token) const {
+  if (!token) return false;
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = locks_.find(vid);
+  if (it == locks_.end()) return false;
+  return current_hold_locked(it->second, [&](const LockHolder&, uint64_t t) { return t == token; });
 }
 
 std::optional<VdiLock> VdiLocks::get(uint32_t vid) const {

@@ -97,6 +97,10 @@ class VdiLocks {
   bool holds_any(const LockHolder& who) const;
   // True when vid is unlocked or `who` holds its lock (owner or participant).
   bool may_write(uint32_t vid, const LockHolder& who) const;
+  // True when a hold of vid's current lock (its owner or a participant)
+  // has `token` (never for 0): a direct write's proof (docs/PROTOCOL.md
+  // §7.8). Unlike may_write, an unlocked VDI proves nothing.
+  bool holds_token(uint32_t vid, uint64_t token) const;
   // The client connections on sheep `nid` that hold locks.
   std::vector<uint64_t> connections_on(const NodeId& nid) const;
   std::optional<VdiLock> get(uint32_t vid) const;
@@ -130,6 +134,10 @@ class VdiLocks {
   // Ends every hold `pred` matches; returns the vids whose lock changed.
   template <typename Pred>
   std::vector<uint32_t> release_if(Pred pred);
+  // Whether pred(holder, token) holds for a current hold of l: its owner,
+  // or one of its participants (mu_ held).
+  template <typename Pred>
+  bool current_hold_locked(const VdiLock& l, Pred pred) const;
   void remember_locked(uint32_t vid, uint64_t token);
   bool take_resumable_locked(uint32_t vid, uint64_t token);
   // Revokes the tokens of vid's resumable holds (and of its lock, with

@@ -69,6 +69,7 @@ for n in 0 65 x; do
   nbdkit_fails "nbdkit: error: sheepdog: connections: '$n' is not a number of connections (1..64)" \
     vdi=test connections=$n
 done
+nbdkit_fails "nbdkit: error: could not decipher boolean (maybe)" vdi=test direct=maybe
 nbdkit_fails "nbdkit: error: sheepdog: auth-key: cannot read the cluster key $T/nokey: No such file or directory" \
   vdi=test auth-key="$T/nokey"
 printf 'short\n' >"$T/shortkey"
