@@ -5,9 +5,9 @@
 // The lock belongs to a connection to the gateway sheep, so it has its
 // own: every write of the export that goes through the gateway goes
 // through it (Vdi::set_write_client), and it never reconnects by itself.
-// Direct writes to the owners (direct=) carry the hold's token instead,
-// which each owner checks against its lock table, and are made only while
-// the lock is held on the live connection (token()). When it is lost (the sheep restarted,
+// Direct writes (direct=) carry the hold's token instead, which the sheep
+// that receives them checks against its lock table, and are made only
+// while the lock is held on the live connection (token()). When it is lost (the sheep restarted,
 // the network failed), the next write makes a new connection and takes the
 // lock up again there with the token the sheep gave (docs/PROTOCOL.md "VDI
 // locks") before anything is written: so no write ever travels on a

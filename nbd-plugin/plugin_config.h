@@ -26,8 +26,8 @@ struct Config {
   // connections=: connections to the sheep that reads are spread over,
   // one per nbdkit thread up to this many (1: every request shares one).
   unsigned connections = 16;
-  // direct=: writes (and reads the sheep holds no copy of) straight to the
-  // objects' owners (docs/PROTOCOL.md §7.8).
+  // direct=: writes to each object's first owner, reads the sheep holds
+  // no copy of from an owner (docs/PROTOCOL.md §7.8).
   bool direct = true;
 };
 
@@ -57,7 +57,7 @@ int config_complete();
   "                    when its read lease allows (default true).\n"          \
   "connections=N       Spread reads over up to N connections to the sheep,\n" \
   "                    one per nbdkit thread (1..64, default 16).\n"          \
-  "direct=BOOL         Send writes straight to every owner of an object, and\n" \
+  "direct=BOOL         Send writes to the first owner of each object, and\n" \
   "                    reads the sheep holds no copy of to an owner, over TCP\n" \
   "                    to each node (default true); false: all through the\n" \
   "                    one sheep."

@@ -14,9 +14,9 @@
 // its own, which carries its writes through the sheep: a second writer,
 // through any sheep, is refused at start-up (or at open, for export
 // names), and a writer whose lock was broken gets EROFS. With direct=
-// (client/direct_io.h) writes of existing blocks go straight to the
-// owners, with the lock's token, and reads of blocks the sheep holds no
-// copy of to an owner; whatever they refuse goes through the sheep.
+// (client/direct_io.h) writes of existing blocks go to their first owner
+// with the lock's token, and reads of blocks the sheep holds no copy of
+// to an owner; whatever fails there goes through the sheep.
 //
 // Usage and config keys: see nbd-plugin/README.md and plugin_config.h.
 #define NBDKIT_API_VERSION 2
@@ -193,7 +193,7 @@ int sheepdog_get_ready() {
     return -1;
   }
   read_pool = std::make_unique<sd::ClientPool>(ep, *client, cfg.connections);
-  if (cfg.direct) direct = std::make_unique<sd::DirectIo>(*client, cfg.connections);
+  if (cfg.direct) direct = std::make_unique<sd::DirectIo>(*client);
   if (cfg.vdi.empty()) return 0;  // the export name picks the VDI per client
   auto v = sd::Vdi::open(*client, cfg.vdi, cfg.tag, cfg.snapid);
   if (!v.ok()) {

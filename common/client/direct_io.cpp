@@ -1,4 +1,4 @@
-// Object requests from a client straight to the owners.
+// A writer's writes through each object's first owner, reads from owners.
 #include "client/direct_io.h"
 
 #include <random>
@@ -19,22 +19,22 @@ uint32_t spread() {
 std::atomic<unsigned> next_thread{0};
 thread_local unsigned thread_slot = next_thread.fetch_add(1, std::memory_order_relaxed);
 
-// Whether an owner's answer says the client placed the object under a
-// ring that is no longer the cluster's.
-bool placement_moved(Res r) {
-  return r == Res::OldNodeVer || r == Res::NewNodeVer || r == Res::NetworkError;
+bool holds(const Placement& p, int node) {
+  for (int i = 0; i < p.count; i++)
+    if (p.node[i] == node) return true;
+  return false;
+}
+
+Endpoint endpoint_of(const SdNode& node) {
+  Endpoint ep;
+  ep.host = addr_str(node.nid.addr);
+  ep.port = node.nid.port;
+  return ep;
 }
 
 }  // namespace
 
-DirectIo::View::View(uint32_t e, std::vector<SdNode> nodes, unsigned slots)
-    : epoch(e), ring(std::move(nodes)), reachable(ring.nodes().size()),
-      conns(new std::atomic<SheepClient*>[ring.nodes().size() * slots]) {
-  for (size_t i = 0; i < ring.nodes().size() * slots; i++) conns[i].store(nullptr);
-}
-
-DirectIo::DirectIo(SheepClient& gateway, unsigned slots)
-    : gateway_(gateway), slots_(slots ? slots : 1) {}
+DirectIo::DirectIo(SheepClient& gateway) : gateway_(gateway) {}
 
 DirectIo::~DirectIo() = default;
 
@@ -47,14 +47,14 @@ std::shared_ptr<const DirectIo::View> DirectIo::view() {
   auto now = Clock::now();
   if (now < next_refresh_) return nullptr;
   next_refresh_ = now + kRefreshInterval;
-  if (!refresh()) return nullptr;
+  if (!refresh_locked()) return nullptr;
   return view_;
 }
 
-// (mu_ held.) The node list is the epoch's only if the epoch did not move
-// between two answers of the gateway, the list read in between: each
-// reply's epoch is read after its handler took the list.
-bool DirectIo::refresh() {
+// The node list is the epoch's only if the epoch did not move between two
+// answers of the gateway, the list read in between: each reply's epoch is
+// read after its handler took the list. Connects to nothing.
+bool DirectIo::refresh_locked() {
   std::vector<SdNode> nodes(kMaxNodes);
   uint32_t epoch = 0;
   for (int i = 0; i < 2; i++) {
@@ -67,84 +67,84 @@ bool DirectIo::refresh() {
     if (rsp->epoch != epoch || !epoch) return false;
     nodes.resize(std::min<size_t>(rsp->node.nr_nodes, rsp->data_length / sizeof(SdNode)));
   }
-  auto v = std::make_shared<View>(epoch, nodes, slots_);
+  auto v = std::make_shared<View>(epoch, nodes);
   const Endpoint& gw = gateway_.endpoint();
-  for (size_t i = 0; i < nodes.size(); i++) {
-    if (gw.unix_path.empty() && nodes[i].nid.port == gw.port && addr_str(nodes[i].nid.addr) == gw.host)
-      v->gateway = int(i);
-    // One connection tells whether the node can be reached; the other
-    // slots' are made when a thread first needs them.
-    if (nodes[i].nr_vnodes) v->reachable[i] = connect_locked(nodes[i], 0) != nullptr;
-  }
+  for (size_t i = 0; i < nodes.size() && gw.unix_path.empty(); i++)
+    if (nodes[i].nid.port == gw.port && addr_str(nodes[i].nid.addr) == gw.host) v->gateway = int(i);
   std::atomic_store(&view_, std::shared_ptr<const View>(std::move(v)));
   stale_ = false;
   stale_hint_.store(false, std::memory_order_release);
   return true;
 }
 
-SheepClient* DirectIo::connect_locked(const SdNode& node, unsigned slot) {
-  Endpoint ep;
-  ep.host = addr_str(node.nid.addr);
-  ep.port = node.nid.port;
-  std::string key = ep.str() + "#" + std::to_string(slot);
-  auto it = conns_.find(key);
-  if (it != conns_.end()) return it->second.get();  // a broken one reconnects on its next call
-  std::unique_ptr<SheepClient> c = SheepClient::connect(ep);
-  if (!c) return nullptr;  // tried again at the next refresh
-  c->set_call_timeout(kCallTimeout);
-  return conns_.emplace(key, std::move(c)).first->second.get();
-}
-
-SheepClient* DirectIo::connection(const View& v, int index) {
-  if (!v.reachable[index]) return nullptr;
-  const unsigned slot = thread_slot % slots_;
-  std::atomic<SheepClient*>& a = v.conns[size_t(index) * slots_ + slot];
-  if (SheepClient* c = a.load(std::memory_order_acquire)) return c;
-  SheepClient* c;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    c = connect_locked(v.ring.nodes()[index], slot);
-  }
-  if (c) a.store(c, std::memory_order_release);
-  else note(v, v.epoch, Res::NetworkError);
-  return c;
-}
-
-void DirectIo::note(const View& v, uint32_t rsp_epoch, Res result) {
-  if (rsp_epoch == v.epoch && !placement_moved(result)) return;
+void DirectIo::note_epoch(const View& v, uint32_t rsp_epoch) {
+  if (rsp_epoch == v.epoch) return;
   std::lock_guard<std::mutex> lk(mu_);
   if (view_.get() != &v) return;  // already replaced
   stale_ = true;
   stale_hint_.store(true, std::memory_order_release);
 }
 
+DirectIo::Node& DirectIo::node_state(const SdNode& node) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto& n = nodes_[endpoint_of(node).str()];
+  if (!n) n = std::make_unique<Node>();
+  return *n;
+}
+
+std::shared_ptr<SheepClient> DirectIo::connection(const SdNode& node) {
+  Node& n = node_state(node);
+  std::shared_ptr<SheepClient>& slot = n.slots[thread_slot % kSlots];
+  if (auto c = std::atomic_load(&slot)) return c->broken() ? nullptr : c;
+  std::lock_guard<std::mutex> lk(n.mu);
+  if (auto c = std::atomic_load(&slot)) return c->broken() ? nullptr : c;
+  if (Clock::now() < n.down_until) return nullptr;
+  std::shared_ptr<SheepClient> c = SheepClient::connect(endpoint_of(node));
+  if (!c) {
+    n.down_until = Clock::now() + kNodeRetry;
+    return nullptr;
+  }
+  // Never reconnects by itself (a reconnection would block a caller):
+  // mark_down drops it and a later call makes a new one.
+  c->set_auto_reconnect(false);
+  c->set_call_timeout(kCallTimeout);
+  std::atomic_store(&slot, c);
+  return c;
+}
+
+void DirectIo::mark_down(const SdNode& node) {
+  Node& n = node_state(node);
+  std::lock_guard<std::mutex> lk(n.mu);
+  n.down_until = Clock::now() + kNodeRetry;
+  // Failed connections are dropped (callers still holding one keep it
+  // alive) and made again after the pause.
+  for (auto& slot : n.slots) {
+    auto c = std::atomic_load(&slot);
+    if (c && c->broken()) std::atomic_store(&slot, std::shared_ptr<SheepClient>());
+  }
+}
+
 Status DirectIo::write(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
                        uint8_t copies, uint64_t lock_token) {
-  std::shared_ptr<const View> v = copies && lock_token ? view() : nullptr;
+  std::shared_ptr<const View> v = lock_token ? view() : nullptr;
   Placement p;
   if (v) p = v->ring.place(oid, copies);
-  // Fewer zones than copies: the gateway decides (a strict cluster halts).
-  SheepClient* conns[32];
-  bool placed = v && p.count == copies;
-  for (int i = 0; placed && i < p.count; i++) placed = (conns[i] = connection(*v, p.node[i]));
-  if (!placed) {
-    fallbacks_.fetch_add(1, std::memory_order_relaxed);
-    return err(Res::NetworkError);
+  // Through the gateway when it holds a copy (going elsewhere saves
+  // nothing), when it is not known, or when there is no placement (the
+  // gateway then decides: halt, wait, or retry).
+  if (!v || v->gateway < 0 || !p.count || holds(p, v->gateway)) return err(Res::NoSupport);
+  const SdNode& node = v->ring.nodes()[p.node[0]];
+  std::shared_ptr<SheepClient> c = connection(node);
+  Res r = Res::NetworkError;
+  if (c) {
+    auto rsp = c->call(request::direct_write(oid, len, offset, copies, lock_token), buf, nullptr);
+    r = rsp.ok() ? Res(rsp->result) : rsp.code();
+    if (rsp.ok()) note_epoch(*v, rsp->epoch);
+    if (!rsp.ok()) mark_down(node);
   }
-  std::unique_ptr<SheepClient::Ticket> tickets[32];
-  SdReq req = request::direct_object(kOpDirectWrite, v->epoch, oid, len, offset, copies,
-                                     lock_token);
-  for (int i = 0; i < p.count; i++) tickets[i] = conns[i]->submit(req, buf, nullptr);
-  Res worst = Res::Success;
-  for (int i = 0; i < p.count; i++) {
-    auto rsp = conns[i]->wait(std::move(tickets[i]));
-    Res r = rsp.ok() ? Res(rsp->result) : rsp.code();
-    note(*v, rsp.ok() ? rsp->epoch : v->epoch, r);
-    if (r != Res::Success) worst = r;
-  }
-  if (worst != Res::Success) {
+  if (r != Res::Success) {
     fallbacks_.fetch_add(1, std::memory_order_relaxed);
-    return err(worst);
+    return err(r);
   }
   direct_.fetch_add(1, std::memory_order_relaxed);
   return {};
@@ -152,22 +152,19 @@ Status DirectIo::write(uint64_t oid, const void* buf, uint32_t len, uint32_t off
 
 Status DirectIo::read(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies) {
   std::shared_ptr<const View> v = copies ? view() : nullptr;
-  if (!v) return err(Res::NetworkError);
+  if (!v || v->gateway < 0) return err(Res::NoSupport);
   Placement p = v->ring.place(oid, copies);
-  if (!p.count) return err(Res::NetworkError);
-  for (int i = 0; i < p.count; i++)
-    if (p.node[i] == v->gateway) return err(Res::NoSupport);  // one hop through it already
-  int pick = p.node[spread() % unsigned(p.count)];
-  SheepClient* c = connection(*v, pick);
-  if (!c) {
-    fallbacks_.fetch_add(1, std::memory_order_relaxed);
-    return err(Res::NetworkError);
+  if (!p.count || holds(p, v->gateway)) return err(Res::NoSupport);  // one hop through it already
+  const SdNode& node = v->ring.nodes()[p.node[spread() % unsigned(p.count)]];
+  std::shared_ptr<SheepClient> c = connection(node);
+  Res r = Res::NetworkError;
+  if (c) {
+    SdRsp rsp;
+    Status st = c->read_obj(oid, buf, len, offset, copies, &rsp);
+    r = st.code();
+    if (st.ok()) note_epoch(*v, rsp.epoch);
+    if (r == Res::NetworkError) mark_down(node);
   }
-  auto rsp = c->call(request::direct_object(kOpDirectRead, v->epoch, oid, len, offset, copies),
-                     nullptr, buf);
-  Res r = rsp.ok() ? Res(rsp->result) : rsp.code();
-  note(*v, rsp.ok() ? rsp->epoch : v->epoch, r);
-  if (r == Res::Success && rsp->data_length != len) r = Res::Eio;
   if (r != Res::Success) {
     fallbacks_.fetch_add(1, std::memory_order_relaxed);
     return err(r);

@@ -165,9 +165,9 @@ SdReq peer_object(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, ui
   return req;
 }
 
-SdReq direct_object(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
-                    uint8_t copies, uint64_t lock_token) {
-  SdReq req = peer_object(opcode, epoch, oid, len, offset, copies, 0);
+SdReq direct_write(uint64_t oid, uint32_t len, uint32_t offset, uint8_t copies,
+                   uint64_t lock_token) {
+  SdReq req = peer_object(kOpDirectWrite, 0, oid, len, offset, copies, 0);
   req.obj.lock_token = lock_token;
   return req;
 }

@@ -85,11 +85,11 @@ SdReq oids_exist(uint32_t count);                     // payload: count oids; mi
 // `epoch`; `copies` is the count the sender places the object with.
 SdReq peer_object(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
                   uint8_t copies, uint8_t ec_index);
-// DIRECT_READ / DIRECT_WRITE from a client to one owner of a data object
-// it placed under `epoch` with `copies` whole copies (docs/PROTOCOL.md
-// §7.8); a write carries the token of the writer's VDI lock.
-SdReq direct_object(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
-                    uint8_t copies, uint64_t lock_token = 0);
+// DIRECT_WRITE from a writer to the first owner of a data object (kept
+// in `copies` copies; docs/PROTOCOL.md §7.8), proving the VDI's lock with
+// its token.
+SdReq direct_write(uint64_t oid, uint32_t len, uint32_t offset, uint8_t copies,
+                   uint64_t lock_token);
 
 }  // namespace sd::request
 

@@ -271,14 +271,15 @@ Status SheepClient::exec(SdReq req, const void* wbuf, void* rbuf, SdRsp* rsp, ui
 }
 
 Status SheepClient::read_obj(uint64_t oid, void* buf, uint32_t len, uint32_t offset,
-                             uint8_t copies) {
+                             uint8_t copies, SdRsp* rsp) {
   SdReq req = make_req(kOpReadObj, 0, len);
   req.obj.oid = oid;
   req.obj.offset = offset;
   req.obj.copies = copies;
-  SdRsp rsp;
-  SD_TRY(exec(req, nullptr, buf, &rsp));
-  if (rsp.data_length != len) return err(Res::Eio);
+  SdRsp got;
+  SD_TRY(exec(req, nullptr, buf, &got));
+  if (rsp) *rsp = got;
+  if (got.data_length != len) return err(Res::Eio);
   return {};
 }
 

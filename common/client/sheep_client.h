@@ -63,7 +63,9 @@ class SheepClient {
               uint32_t rlen = UINT32_MAX);
 
   // Object I/O through the gateway. copies 0 means the VDI's own.
-  Status read_obj(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies = 0);
+  // (read_obj's rsp, when given, receives the reply header of a success.)
+  Status read_obj(uint64_t oid, void* buf, uint32_t len, uint32_t offset, uint8_t copies = 0,
+                  SdRsp* rsp = nullptr);
   Status write_obj(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,
                    uint8_t copies = 0);
   Status create_and_write_obj(uint64_t oid, const void* buf, uint32_t len, uint32_t offset,

@@ -106,12 +106,12 @@ class Vdi {
   // outlive the Vdi.
   void set_read_pool(ClientPool* pool) { read_pool_ = pool; }
 
-  // Sends plain writes of existing data objects straight to their owners
+  // Sends plain writes of existing data objects to their first owner
   // through `direct`, proving the VDI's lock with the token `lock_token`
   // returns (0: no lock held now, write through the gateway), and reads
-  // of objects the gateway holds no copy of to an owner. Whatever the
-  // owners refuse goes through the gateway as before. Replicated VDIs
-  // only. `direct` must outlive the Vdi.
+  // of objects the gateway holds no copy of to an owner. Whatever fails
+  // there goes through the gateway as before. Replicated VDIs only.
+  // `direct` must outlive the Vdi.
   void set_direct_io(DirectIo* direct, std::function<uint64_t()> lock_token) {
     direct_ = direct;
     lock_token_ = std::move(lock_token);

@@ -85,12 +85,9 @@ enum Op : uint8_t {
   kOpGetStaleList = 0xe1,  // ours: (oid, epoch) of every stale copy, 16 bytes each
   kOpAuthChallenge = 0xe2,  // ours: cluster-key handshake, see cluster_key.h
   kOpAuthResponse = 0xe3,
-  // Ours, from clients straight to an object's owners (docs/PROTOCOL.md
-  // §7.8): the obj variant, the client's epoch in `epoch`, the copy count
-  // and coding it placed the object with; DIRECT_WRITE carries the
-  // writer's lock token in obj.lock_token. Data objects of replicated
-  // VDIs only.
-  kOpDirectRead = 0xe4,
+  // Ours, from a writer to the first owner of a data object (docs/
+  // PROTOCOL.md §7.8): WRITE_OBJ whose VDI lock is proven by the token in
+  // obj.lock_token instead of by the connection. Replicated VDIs only.
   kOpDirectWrite = 0xe5,
 };
 

@@ -21,7 +21,6 @@ constexpr OpLabel kOps[] = {
     {kOpReadPeer, "read_peer", S::Peer, A::Read},
     {kOpWritePeer, "write_peer", S::Peer, A::Write},
     {kOpRemovePeer, "remove_peer", S::Peer, A::Remove},
-    {kOpDirectRead, "direct_read", S::Client, A::Read},
     {kOpDirectWrite, "direct_write", S::Client, A::Write},
     {kOpNewVdi, "new_vdi", S::Client, A::None},
     {kOpLockVdi, "lock_vdi", S::Client, A::None},

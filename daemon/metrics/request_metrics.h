@@ -84,7 +84,7 @@ class RequestMetrics {
  public:
   static constexpr size_t kOpSlots = 64;        // slot 0: "other"
   static constexpr size_t kResultSlots = 64;    // slot 0: "other"
-  static constexpr size_t kIoSlots = 11;
+  static constexpr size_t kIoSlots = 10;
 
  private:
   std::unique_ptr<std::atomic<uint64_t>[]> requests_;  // [op slot][result slot]

@@ -43,8 +43,7 @@ const OpInfo kOps[] = {
     {kOpReadPeer, "READ_PEER", K::Peer, false, ops::read_peer, R::InPiece},
     {kOpWritePeer, "WRITE_PEER", K::Peer, false, ops::write_peer, R::InPiece},
     {kOpRemovePeer, "REMOVE_PEER", K::Peer, false, ops::remove_peer},
-    {kOpDirectRead, "DIRECT_READ", K::Peer, false, ops::direct_read, R::InObject},
-    {kOpDirectWrite, "DIRECT_WRITE", K::Peer, false, ops::direct_write, R::InObject},
+    {kOpDirectWrite, "DIRECT_WRITE", K::Gateway, false, ops::direct_write, R::InObject},
     {kOpEnableRecover, "ENABLE_RECOVER", K::Cluster, false, ops::enable_recover},
     {kOpDisableRecover, "DISABLE_RECOVER", K::Cluster, false, ops::disable_recover},
     {kOpDeleteCache, "DELETE_CACHE", K::Local, false, ops::nop},
@@ -194,15 +193,13 @@ void OpRunner::connection_closed(uint64_t conn_id) {
 
 bool execute_inline(Sheep& sheep, Request& req) {
   const SdReq& h = req.hdr;
-  if (h.opcode != kOpReadObj && h.opcode != kOpReadPeer && h.opcode != kOpDirectRead)
-    return false;
+  if (h.opcode != kOpReadObj && h.opcode != kOpReadPeer) return false;
   if (!version_ok(h) || sheep.group.suspended() || sheep.group.status() != ClusterStatus::Ok ||
       !well_formed(sheep, *find_op(h.opcode), req))
     return false;
   req.rsp = SdRsp{};
-  bool done = h.opcode == kOpReadObj    ? ops::read_obj_cached(sheep, req)
-              : h.opcode == kOpReadPeer ? ops::read_peer_cached(sheep, req)
-                                        : ops::direct_read_cached(sheep, req);
+  bool done = h.opcode == kOpReadObj ? ops::read_obj_cached(sheep, req)
+                                     : ops::read_peer_cached(sheep, req);
   if (!done) {
     req.reply.reset();
     req.rsp = SdRsp{};

@@ -94,9 +94,8 @@ Res create_and_write_peer(Sheep&, Request&);
 Res read_peer(Sheep&, Request&);
 Res write_peer(Sheep&, Request&);
 Res remove_peer(Sheep&, Request&);
-// A client's requests straight to an owner (docs/PROTOCOL.md §7.8).
-Res direct_read(Sheep&, Request&);
-bool direct_read_cached(Sheep&, Request&);
+// A writer's WRITE_OBJ sent to an owner, the lock proven by its token
+// (docs/PROTOCOL.md §7.8).
 Res direct_write(Sheep&, Request&);
 Res exist(Sheep&, Request&);
 Res get_obj_list(Sheep&, Request&);

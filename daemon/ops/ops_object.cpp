@@ -153,6 +153,26 @@ Res write_obj(Sheep& s, Request& r) {
   return s.gateway.write(oid, r.data(), r.data_length(), r.hdr.obj.offset, r.hdr.obj.copies).code();
 }
 
+// WRITE_OBJ from a writer that sent it to the object's first owner
+// instead of its gateway (docs/PROTOCOL.md §7.8): the lock is proven by
+// the token of the VDI's current hold (owner or participant; an unlocked
+// VDI proves nothing), not by the connection. This node then decides
+// alone and writes every copy as a gateway does, so the copies never
+// disagree on whether the write was allowed. Data objects of replicated
+// VDIs only.
+Res direct_write(Sheep& s, Request& r) {
+  const SdReq& h = r.hdr;
+  uint64_t oid = h.obj.oid;
+  if (!r.is_write() || !is_data_obj(oid) || h.obj.copy_policy || h.obj.ec_index)
+    return Res::InvalidParms;
+  auto info = s.vdis.get(oid_to_vid(oid));
+  if (!info || info->deleted) return Res::NoVdi;
+  if (s.policy.layout(oid).shape) return Res::InvalidParms;  // strips: through a gateway
+  if (is_readonly(s, oid, h.obj.offset, r.data_length())) return Res::Readonly;
+  if (!s.locks.holds_token(oid_to_vid(oid), h.obj.lock_token)) return Res::VdiLocked;
+  return s.gateway.write(oid, r.data(), r.data_length(), h.obj.offset, h.obj.copies).code();
+}
+
 Res release_objects(Sheep& s, Request& r) {
   if (!r.is_write() || r.data_length() % 8) return Res::InvalidParms;
   std::vector<std::pair<uint32_t, uint32_t>> objects(r.data_length() / 8);
@@ -232,59 +252,6 @@ Res write_peer(Sheep& s, Request& r) {
                 .local_write(r.hdr.obj.oid, r.data(), r.data_length(), r.hdr.obj.offset,
                              request_piece(s, r.hdr))
                 .code();
-  return after_write(s, r, res);
-}
-
-// What a client's direct request must satisfy before it touches this
-// node's copy (docs/PROTOCOL.md §7.8): a data object of a replicated VDI
-// this node knows, placed under our epoch with the VDI's copy count, and
-// this node one of its owners. Anything else sends the client to a
-// gateway (OldNodeVer / NewNodeVer) or is refused.
-static Res direct_check(Sheep& s, const Request& r) {
-  const SdReq& h = r.hdr;
-  if (!is_data_obj(h.obj.oid) || !h.obj.copies || h.obj.copy_policy || h.obj.ec_index)
-    return Res::InvalidParms;
-  if (Res e = epoch_check(s, r); e != Res::Success) return e;
-  auto info = s.vdis.get(oid_to_vid(h.obj.oid));
-  if (!info || info->deleted) return Res::NoVdi;
-  ObjectLayout l = s.policy.layout(h.obj.oid);
-  if (l.shape) return Res::InvalidParms;  // strips go through a gateway
-  if (!l.vdi_copies || *l.vdi_copies != h.obj.copies) return Res::OldNodeVer;
-  MembershipPtr m = s.group.membership();
-  if (m->epoch != h.epoch || !m->ring.holds(h.obj.oid, h.obj.copies, m->self_index))
-    return Res::OldNodeVer;
-  return Res::Success;
-}
-
-Res direct_read(Sheep& s, Request& r) {
-  if (Res e = direct_check(s, r); e != Res::Success) return e;
-  char* buf = r.reply_buffer(r.hdr.data_length);
-  Status st = s.gateway.local_read(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset);
-  if (!st.ok()) {
-    r.reply.reset();
-    r.rsp.data_length = 0;
-  }
-  return st.code();
-}
-
-bool direct_read_cached(Sheep& s, Request& r) {
-  if (direct_check(s, r) != Res::Success) return false;
-  char* buf = r.reply_buffer(r.hdr.data_length);
-  return s.replica.read_cached(r.hdr.obj.oid, buf, r.hdr.data_length, r.hdr.obj.offset,
-                               kWholeObject);
-}
-
-// A direct write lands only for the writer that holds the VDI's lock: its
-// token must be the current hold's in this node's lock table, which every
-// member applies in the same order; a broken, released, resumed-elsewhere
-// or deleted hold is refused here as soon as this node applied its end.
-Res direct_write(Sheep& s, Request& r) {
-  if (!r.is_write()) return Res::InvalidParms;
-  if (Res e = direct_check(s, r); e != Res::Success) return e;
-  uint64_t oid = r.hdr.obj.oid;
-  if (is_readonly(s, oid, r.hdr.obj.offset, r.data_length())) return Res::Readonly;
-  if (!s.locks.holds_token(oid_to_vid(oid), r.hdr.obj.lock_token)) return Res::VdiLocked;
-  Res res = s.gateway.local_write(oid, r.data(), r.data_length(), r.hdr.obj.offset).code();
   return after_write(s, r, res);
 }
 

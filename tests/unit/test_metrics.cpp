@@ -276,10 +276,7 @@ TEST_CASE("op labels: one per opcode the daemon answers, its name in lower case"
     for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
     CHECK(std::string(label->label) == lower);
     CHECK(seen.insert(label->label).second);
-    // Direct requests run like peer ones (on the I/O workers, on the local
-    // copy) but come from clients, and count as theirs.
-    bool direct = opcode == sd::kOpDirectRead || opcode == sd::kOpDirectWrite;
-    bool peer_io = op->kind == sd::OpKind::Peer && !direct;
+    bool peer_io = op->kind == sd::OpKind::Peer;
     CHECK((label->side == sd::metrics::Side::Peer) == peer_io);
   }
   CHECK(std::string(sd::metrics::result_label(0)) == "success");
