@@ -11,6 +11,7 @@ PKGS=(
   fio qemu-utils fuse3 e2fsprogs util-linux iproute2 nftables procps
   scdoc libsystemd-dev libmicrohttpd-dev bash-completion systemd
   debhelper dpkg-dev lintian fakeroot prometheus
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Runs all tests: installs dependencies (Debian packages), builds the test
 # build (warnings as errors, address+undefined sanitizers), runs the unit
-# tests and then every functional test, each in its own network, mount and
-# pid namespaces so ports and processes never collide.
+# tests, the layering check, a minute of every fuzz target
+# (scripts/fuzz.sh, FUZZ_SECONDS to change it) and then every functional
+# test, each in its own network, mount and pid namespaces so ports and
+# processes never collide.
 #   scripts/run-tests.sh [--no-deps] [PATTERN]
 # The last line is "N passed, N failed".
 set -uo pipefail
@@ -44,6 +46,22 @@ if [ -z "$pattern" ] || [[ layers == *"$pattern"* ]]; then
     failures+=("layers")
     echo "FAIL layers"
     echo "$out" | sed 's/^/    /'
+  fi
+fi
+
+if [ -z "$pattern" ] || [[ fuzz == *"$pattern"* ]]; then
+  # Every libFuzzer target briefly (tests/fuzz/, its own clang build):
+  # the regression inputs of the corpus first, then a minute of search.
+  echo "=== fuzz (${FUZZ_SECONDS:-60} s)"
+  if out=$(scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1); then
+    passed=$((passed + 1))
+    echo "$out" | grep '^fuzz:' | sed 's/^/    /'
+    echo "PASS fuzz"
+  else
+    failed=$((failed + 1))
+    failures+=("fuzz")
+    echo "FAIL fuzz"
+    echo "$out" | tail -n 80 | sed 's/^/    /'
   fi
 fi
 
