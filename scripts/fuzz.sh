@@ -49,6 +49,15 @@ ninja -C $dir >/dev/null || { ninja -C $dir | tail -n 30; echo "fuzz: build fail
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 mkdir -p $dir/crashes $dir/logs
+# Fuzzed requests name peers (REPAIR_REPLICA, forwarding): the targets run
+# in a network namespace of their own, where only loopback exists, so no
+# fuzzed address ever reaches a real network.
+isolate=(env)
+if [ "$(id -u)" = 0 ] && unshare --net true 2>/dev/null; then
+  isolate=(unshare --net sh -c 'ip link set lo up && exec "$0" "$@"')
+else
+  echo "fuzz: not root: the targets share this machine's network (fuzzed peer addresses may be dialled)" >&2
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/sd-fuzz-run.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 total_runs=0
@@ -75,12 +84,12 @@ for t in "${TARGETS[@]}"; do
   log=$dir/logs/$t.log
   started=$SECONDS
   if [ "$jobs" -gt 1 ]; then
-    (cd "$work" && "$ROOT/$bin" "${args[@]}" -jobs="$jobs" -workers="$jobs" "${corpora[@]}" >"$log" 2>&1)
+    (cd "$work" && "${isolate[@]}" "$ROOT/$bin" "${args[@]}" -jobs="$jobs" -workers="$jobs" "${corpora[@]}" >"$log" 2>&1)
     rc=$?
     cat "$work"/fuzz-*.log >>"$log" 2>/dev/null
     rm -f "$work"/fuzz-*.log
   else
-    "$bin" "${args[@]}" "${corpora[@]}" >"$log" 2>&1
+    "${isolate[@]}" "$ROOT/$bin" "${args[@]}" "${corpora[@]}" >"$log" 2>&1
     rc=$?
   fi
   runs=$(grep -E '^stat::number_of_executed_units:' "$log" | awk '{s += $2} END {print s + 0}')

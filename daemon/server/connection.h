@@ -46,7 +46,11 @@ struct Server::Conn {
   size_t payload_got = 0;
   uint32_t events = 0;
   std::atomic<int> inflight{0};      // requests handed to workers
-  std::atomic<bool> closing{false};  // close once replies are flushed
+  // Close once replies are flushed and nothing runs. Set after an answer
+  // that ends the connection, and at the client's end of stream: a client
+  // that half-closes (shutdown(SHUT_WR)) still gets the replies of every
+  // request it sent whole.
+  std::atomic<bool> closing{false};
   // Writing, shared by the loop and the workers (a worker sends its own
   // reply when it can, saving a wake-up of the loop): replies in completion
   // order, out_off bytes of the front already sent.

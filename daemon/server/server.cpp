@@ -318,7 +318,12 @@ void Server::on_readable(Conn& c) {
         c.payload_got += k;
       } else {
         ssize_t n = read(c.fd, dst, want);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        if (n == 0) {  // its payload will never come: it cannot run
+          c.cur.reset();
+          c.closing = true;
+          break;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
           close_conn(id);
           return;
         }
@@ -336,7 +341,11 @@ void Server::on_readable(Conn& c) {
         c.in_end = buffered;
       }
       ssize_t n = read(c.fd, c.in.get() + c.in_end, c.in_cap - c.in_end);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      if (n == 0) {  // end of stream: every whole request was taken already
+        c.closing = true;
+        break;
+      }
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         close_conn(id);
         return;
       }

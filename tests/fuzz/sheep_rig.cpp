@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -79,6 +80,8 @@ SheepRig::SheepRig() {
 }
 
 void SheepRig::start() {
+  // As daemon/main.cpp: a reply to a client that has gone must not kill us.
+  signal(SIGPIPE, SIG_IGN);
   opts_.dir = root_ + "/sheep";
   opts_.cluster = "local";
   opts_.cluster_opts = root_ + "/cluster";
