@@ -10,9 +10,16 @@
 namespace sd {
 
 // Codes after which a request is resent against a fresh membership.
+// Halt comes only from an owner that is cut off (it serves no I/O until it
+// is back in the cluster: ops/ops.cpp): it is either back in a moment (a
+// member that has just rejoined answers Halt until it has seen its own
+// join) or dropped from the membership. The gateway's own halts (no
+// owner, too few zones in a strict cluster) are answered before any owner
+// is asked, and are never retried.
 inline bool retryable(Res r) {
   return r == Res::OldNodeVer || r == Res::NewNodeVer || r == Res::NetworkError ||
-         r == Res::WaitForJoin || r == Res::WaitForFormat || r == Res::Killed;
+         r == Res::WaitForJoin || r == Res::WaitForFormat || r == Res::Killed ||
+         r == Res::Halt;
 }
 
 // How long a request keeps being retried while the cluster notices a dead
