@@ -16,7 +16,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,17 +24,12 @@
 #include "client/sheep_client.h"
 #include "client/vdi.h"
 #include "client/vdi_locks.h"
+#include "temp_dir.h"
 
 namespace {
 
-std::string g_dir;
 int g_listen = -1;
 sd::Endpoint g_ep;
-
-void remove_dir() {
-  std::error_code ec;
-  std::filesystem::remove_all(g_dir, ec);
-}
 
 // Which calls an input makes (its first byte). The list calls allocate
 // their largest answer first (every node, every VDI's 1428-byte state):
@@ -70,12 +64,7 @@ void run_client(uint8_t calls, const std::string& name) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/sd-fuzz-client-XXXXXX";
-  if (!mkdtemp(templ.data())) std::abort();
-  g_dir = templ;
-  std::atexit(remove_dir);
-  g_ep.unix_path = g_dir + "/sock";
+  g_ep.unix_path = sdfuzz::make_temp_dir("sd-fuzz-client") + "/sock";
   g_listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un a{};
   a.sun_family = AF_UNIX;

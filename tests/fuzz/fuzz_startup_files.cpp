@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <string>
 
 #include "cluster/driver.h"
@@ -26,15 +25,11 @@
 #include "proto/node.h"
 #include "size.h"
 #include "store/plain_store.h"
+#include "temp_dir.h"
 
 namespace {
 
 std::string g_dir;
-
-void remove_dir() {
-  std::error_code ec;
-  std::filesystem::remove_all(g_dir, ec);
-}
 
 std::string put_file(const char* name, const uint8_t* data, size_t size) {
   std::string path = g_dir + "/" + name;
@@ -53,11 +48,7 @@ std::string put_file(const char* name, const uint8_t* data, size_t size) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/sd-fuzz-files-XXXXXX";
-  if (!mkdtemp(templ.data())) std::abort();
-  g_dir = templ;
-  std::atexit(remove_dir);
+  g_dir = sdfuzz::make_temp_dir("sd-fuzz-files");
   return 0;
 }
 

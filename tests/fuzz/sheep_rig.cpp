@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 
 #include "base/file_util.h"
 #include "base/log.h"
@@ -18,6 +17,7 @@
 #include "cluster/driver.h"
 #include "proto/inode.h"
 #include "proto/wire.h"
+#include "temp_dir.h"
 
 namespace sdfuzz {
 
@@ -42,12 +42,6 @@ uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-std::string g_root_to_remove;
-void remove_root() {
-  std::error_code ec;
-  if (!g_root_to_remove.empty()) std::filesystem::remove_all(g_root_to_remove, ec);
-}
-
 }  // namespace
 
 bool is_forbidden_opcode(uint8_t opcode) {
@@ -69,12 +63,7 @@ SheepRig& SheepRig::instance() {
 }
 
 SheepRig::SheepRig() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/sd-fuzz-XXXXXX";
-  if (!mkdtemp(templ.data())) die("cannot make a temporary directory");
-  root_ = templ;
-  g_root_to_remove = root_;
-  std::atexit(remove_root);
+  root_ = make_temp_dir("sd-fuzz");
   start();
   format();
 }
