@@ -33,14 +33,33 @@ Status ObjectRecovery::fetch_exclusive(uint64_t oid, bool rebuild) {
   Status st;
   ObjectLayout l = policy_.layout(oid);
   int position = m->ring.position(oid, l.copies, m->self_index);
+  bool fetched = false;
   if (position < 0) {
     // The epoch moved on and the object with it: the caller retries
     // under the new ring.
     st = err(Res::OldNodeVer);
   } else if (rebuild) {
     st = try_fetch_strip(oid, m, position);
+    fetched = true;
   } else if (!audit_.has_current(oid, *m)) {
     st = l.shape ? try_fetch_strip(oid, m, position) : try_fetch(oid, m);
+    fetched = true;
+  }
+  // A copy found under epoch E is current through E only. If the epoch
+  // moved while it travelled, the audit of the newer epoch may have run
+  // before it landed (it found no file to check) and would take the copy
+  // for current now: writes of the epochs in between, which this node did
+  // not own, would be missing from a copy served as live. So it is set
+  // aside as a stale copy of E, and the caller fetches again under the
+  // new ring. (A change after this check finds the file on disk: the
+  // audit of that epoch checks it.)
+  if (fetched && st.ok() && members_.membership()->epoch != m->epoch) {
+    Status aside = store_.move_to_stale(oid, m->epoch);
+    if (!aside.ok() && aside.code() != Res::NoObj)
+      sd_err("cannot set %016" PRIx64 " aside: %s", oid, strerror(aside.code()));
+    sd_info("%016" PRIx64 ": the epoch moved on from %u while it was fetched: set aside, "
+            "fetched again", oid, m->epoch);
+    st = err(Res::OldNodeVer);
   }
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -78,6 +97,8 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
       // stand in for the one it holds. Tried again later.
       if (got.code() == Res::OldNodeVer) return got;
       if (!got.ok()) continue;
+      // (It may have taken long: a copy of an epoch gone by is not stored.)
+      if (members_.membership()->epoch != m->epoch) return err(Res::OldNodeVer);
       SD_TRY(replica_.create(oid, m->epoch, buf.get(), uint32_t(size), 0));
       sd_info("recovered %016" PRIx64 " from %s (epoch %u)", oid, node_addr_str(n.nid).c_str(), e);
       return {};
@@ -108,6 +129,7 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
     return {};
   }
   if (!best_node) return err(Res::NoObj);
+  if (members_.membership()->epoch != m->epoch) return err(Res::OldNodeVer);
   SD_TRY(replica_.create(oid, m->epoch, buf.get(), uint32_t(size), 0));
   sd_warn("%016" PRIx64 ": no current copy anywhere; took the stale copy of epoch %u from %s", oid,
           best, node_addr_str(best_node->nid).c_str());
