@@ -53,7 +53,7 @@ if [ -z "$pattern" ] || [[ fuzz == *"$pattern"* ]]; then
   # Every libFuzzer target briefly (tests/fuzz/, its own clang build):
   # the regression inputs of the corpus first, then a minute of search.
   echo "=== fuzz (${FUZZ_SECONDS:-60} s)"
-  if out=$(scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1); then
+  if out=$(FUZZ_BUILDTYPE=${FUZZ_BUILDTYPE:-debug} scripts/fuzz.sh "${FUZZ_SECONDS:-60}" 2>&1); then
     passed=$((passed + 1))
     echo "$out" | grep '^fuzz:' | sed 's/^/    /'
     echo "PASS fuzz"
