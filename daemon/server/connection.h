@@ -20,6 +20,13 @@ namespace sd::server_limits {
 constexpr uint32_t kMaxPayload = 32u << 20;
 // Requests a connection may have in flight before the loop stops reading it.
 constexpr int kMaxInflight = 512;
+// Reply bytes a connection may hold before the loop stops reading it, until
+// they fall back to it: its replies queued and not yet sent (data plus each
+// request's own size) and, for each request still running, the largest
+// reply it may get (its data_length: for a read the client's buffer, for a
+// write its payload). A client that sends and never reads its replies holds
+// no more than this (a single request above it still runs, alone).
+constexpr size_t kMaxReplyBytes = 32u << 20;
 // Per-connection receive buffer: one read() takes in many small requests.
 constexpr size_t kInBuffer = 128 << 10;
 // Replies gathered into one writev().
@@ -46,6 +53,10 @@ struct Server::Conn {
   size_t payload_got = 0;
   uint32_t events = 0;
   std::atomic<int> inflight{0};      // requests handed to workers
+  // What its replies hold or may hold (kMaxReplyBytes; Request::charged
+  // each): atomic, added to by the loop as a request runs, taken off by
+  // whoever completes a request or sends a reply (under out_mu then).
+  std::atomic<size_t> reply_bytes{0};
   // Close once replies are flushed and nothing runs. Set after an answer
   // that ends the connection, and at the client's end of stream: a client
   // that half-closes (shutdown(SHUT_WR)) still gets the replies of every

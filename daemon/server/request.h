@@ -6,6 +6,7 @@
 // reply_buffer(), never more than the client asked for.
 #pragma once
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,6 +27,9 @@ struct Request {
   std::string peer;  // "ip:port" of a TCP client, for the log (empty: DIR/sock)
   // When the loop had read all of it (for the latency metrics).
   std::chrono::steady_clock::time_point received_at{};
+  // Bytes counted for it in its connection's reply_bytes (server only; set
+  // and read by whichever thread holds the request).
+  size_t charged = 0;
 
   const char* data() const { return payload.get(); }
   uint32_t data_length() const { return hdr.data_length; }

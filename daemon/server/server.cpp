@@ -186,7 +186,21 @@ bool Server::has_buffered_request(const Conn& c) const {
 }
 
 void Server::note_ready(Conn& c) {
-  if (!c.closing && c.inflight < kMaxInflight && has_buffered_request(c)) ready_.push_back(c.id);
+  if (may_read(c) && has_buffered_request(c)) ready_.push_back(c.id);
+}
+
+bool Server::may_read(const Conn& c) const {
+  // Back-pressure: a client that does not read its replies stops being
+  // read. When nothing is held any request is taken, however large.
+  return !c.closing && c.inflight < kMaxInflight && c.reply_bytes <= kMaxReplyBytes;
+}
+
+bool Server::release_reply_bytes(Conn& c, size_t n) {
+  if (n == 0) return false;
+  // The one release that crosses the cap sees it: whatever the order of
+  // the loop's additions and the workers' releases, the loop is woken.
+  size_t before = c.reply_bytes.fetch_sub(n);
+  return before > kMaxReplyBytes && before - n <= kMaxReplyBytes;
 }
 
 void Server::accept_on(int lfd) {
@@ -288,7 +302,7 @@ void Server::update_events(Conn& c) {
   uint32_t want = 0;
   // A connection that has not proved the key reads nothing more until its
   // one answer is sent.
-  if (!c.closing && c.inflight < kMaxInflight && (c.trusted || !out_pending)) want |= EPOLLIN;
+  if (may_read(c) && (c.trusted || !out_pending)) want |= EPOLLIN;
   if (out_pending) want |= EPOLLOUT;
   if (want == c.events) return;
   epoll_event ev{};
@@ -301,7 +315,7 @@ void Server::update_events(Conn& c) {
 void Server::on_readable(Conn& c) {
   uint64_t id = c.id;
   // Bounded work per wake-up keeps one busy client from starving others.
-  for (int rounds = 0; rounds < 256 && !c.closing && c.inflight < kMaxInflight; rounds++) {
+  for (int rounds = 0; rounds < 256 && may_read(c); rounds++) {
     if (!c.trusted) {
       std::lock_guard<std::mutex> lk(c.out_mu);
       if (!c.outq.empty()) break;  // its answer first (update_events)
@@ -394,7 +408,7 @@ void Server::on_readable(Conn& c) {
   }
   if (!conns_.count(id)) return;
   // Replies answered inline during this wake-up go out together; requests
-  // left in the buffer (round limit, in-flight cap) are noted there.
+  // left in the buffer (round limit, caps) are noted there.
   on_writable(c);
 }
 
@@ -407,10 +421,15 @@ void Server::dispatch(Conn& c, std::unique_ptr<Request> req) {
   // Hot reads are answered here, without a thread hop; their replies are
   // sent when this wake-up's reading is done.
   if (runner_.run_inline(*req)) {
+    req->charged = sizeof(Request) + req->rsp.data_length;
+    c.reply_bytes += req->charged;
     std::lock_guard<std::mutex> lk(c.out_mu);
     c.outq.push_back(std::move(req));
     return;
   }
+  // Until it completes it holds, or may, its payload or its largest reply.
+  req->charged = sizeof(Request) + size_t(req->hdr.data_length);
+  c.reply_bytes += req->charged;
   c.inflight++;
   RequestRunner::Queue queue = runner_.queue_of(*req);
   Request* raw = req.release();
@@ -435,14 +454,24 @@ void Server::complete(Conn& c, std::unique_ptr<Request> req) {
       if (--c.inflight == 0) report_closed_locked(c);
       return;
     }
+    // The payload is done with and the reply's size known: that is what
+    // it holds from now on, instead of what was set aside for it.
+    req->payload.reset();
+    size_t reserved = req->charged, retired = 0;
+    req->charged = sizeof(Request) + req->rsp.data_length;
+    if (req->charged > reserved)
+      c.reply_bytes += req->charged - reserved;
+    else
+      retired = reserved - req->charged;
     c.outq.push_back(std::move(req));
     // Send it from this thread unless the loop is already waiting for the
     // socket to drain (then it owns the sending).
-    if (c.outq.size() == 1 && !c.broken && !flush_locked(c)) c.broken = true;
+    if (c.outq.size() == 1 && !c.broken && !flush_locked(c, &retired)) c.broken = true;
+    bool resume = release_reply_bytes(c, retired);
     int left = --c.inflight;
     // The loop is needed for what a worker cannot do: wait for EPOLLOUT,
-    // close the connection, or resume reading after the in-flight cap.
-    wake_loop = c.broken || !c.outq.empty() || left == kMaxInflight - 1 ||
+    // close the connection, or resume reading after either cap.
+    wake_loop = c.broken || !c.outq.empty() || left == kMaxInflight - 1 || resume ||
                 (c.closing && left == 0);
   }
   if (!wake_loop) return;
@@ -486,7 +515,7 @@ void Server::drain_completions() {
     if (std::shared_ptr<Conn> keep = find_conn(id)) on_writable(*keep);
 }
 
-bool Server::flush_locked(Conn& c) {
+bool Server::flush_locked(Conn& c, size_t* retired) {
   while (!c.outq.empty()) {
     // Gather up to kMaxBatch replies (header + data each) into one writev.
     iovec iov[2 * kMaxBatch];
@@ -518,6 +547,7 @@ bool Server::flush_locked(Conn& c) {
       size_t total = sizeof(SdRsp) + c.outq.front()->rsp.data_length;
       if (sent < total) break;
       sent -= total;
+      *retired += c.outq.front()->charged;
       c.outq.pop_front();
     }
     c.out_off = sent;
@@ -531,7 +561,9 @@ void Server::on_writable(Conn& c) {
   bool ok, flushed;
   {
     std::lock_guard<std::mutex> lk(c.out_mu);
-    ok = !c.broken && flush_locked(c);
+    size_t retired = 0;
+    ok = !c.broken && flush_locked(c, &retired);
+    release_reply_bytes(c, retired);  // (the loop looks again below)
     flushed = c.outq.empty();
   }
   if (!ok || (c.closing && flushed && c.inflight == 0)) {

@@ -17,6 +17,11 @@
 // most 256 such connections (beyond that, the oldest from the address with
 // the most of them goes). Accepted TCP connections detect a vanished peer through TCP
 // keepalive and TCP_USER_TIMEOUT (set_dead_peer_timeout).
+//
+// Any connection that sends faster than it reads its replies is held back:
+// once its queued replies and the replies its running requests may get
+// exceed kMaxReplyBytes (connection.h), or 512 requests run, nothing more
+// is read from it until they fall back under the cap.
 #pragma once
 #include <sys/types.h>
 
@@ -88,8 +93,15 @@ class Server {
   void complete(Conn& c, std::unique_ptr<Request> req);  // called by workers
   void drain_completions();
   // Sends queued replies until done or the socket is full (c.out_mu held);
-  // false on a write error.
-  bool flush_locked(Conn& c);
+  // false on a write error. Adds the charges of the replies sent to
+  // *retired, for the caller to release.
+  bool flush_locked(Conn& c, size_t* retired);
+  // Takes n bytes off c.reply_bytes; true when that brought them back
+  // under the cap (the loop must resume reading c).
+  static bool release_reply_bytes(Conn& c, size_t n);
+  // c may take another request: not closing, and under the caps on
+  // requests in flight and on reply bytes.
+  bool may_read(const Conn& c) const;
   // The connection with this id, or nullptr once it is closed.
   std::shared_ptr<Conn> find_conn(uint64_t id) const;
   // Requests sit in c's receive buffer: the socket may never signal again.
