@@ -453,6 +453,9 @@ const Subcommand kClusterSubs[] = {
     {"check", nullptr, "aphT", "check and repair cluster", kNeedNodelist, cluster_check},
     {"alter-copy", nullptr, "aphTcf", "set the cluster's redundancy level", kNeedNodelist,
      cluster_alter_copy},
+    {"scrub", "start [MiB/s]|stop|status", "aprhT",
+     "check every copy against its checksums and repair bad ones", kNeedArg, run_nested,
+     kClusterScrubSubs, kNrClusterScrubSubs},
 };
 
 }  // namespace

@@ -90,6 +90,9 @@ struct Command {
 // `dog cluster snapshot save|list|load|show` (cluster_snapshot.cpp).
 extern const Subcommand kClusterSnapshotSubs[];
 extern const size_t kNrClusterSnapshotSubs;
+// `dog cluster scrub start|stop|status` (cluster_scrub.cpp).
+extern const Subcommand kClusterScrubSubs[];
+extern const size_t kNrClusterScrubSubs;
 // -m: cluster snapshot save reads objects with several threads.
 void cluster_snapshot_use_threads();
 

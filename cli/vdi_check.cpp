@@ -168,6 +168,7 @@ void check_ec_object(const Context& ctx, const sd::VnodeRing& ring, uint64_t oid
   std::vector<bool> found(static_cast<size_t>(n));
   int good = -1;
   std::vector<int> missing;
+  int failed_check = -1;  // a strip its owner found bad against its checksums
   for (int k = 0; k < n; k++) {
     const sd::SdNode& node = ctx.nodes[p.node[k]];
     strip[size_t(k)].resize(strip_len);
@@ -180,6 +181,10 @@ void check_ec_object(const Context& ctx, const sd::VnodeRing& ring, uint64_t oid
       if (good < 0) good = k;
     } else if (res == sd::Res::NoObj) {
       missing.push_back(k);
+    } else if (res == sd::Res::Eio && failed_check < 0) {
+      // Our sheep answer EIO for a strip whose bytes fail their block
+      // checksums (docs/PROTOCOL.md §9.8): that strip is the wrong one.
+      failed_check = k;
     } else {
       err("failed to read %016llx from %s, %s", ull(oid), sd::node_addr_str(node.nid).c_str(),
           sd::strerror(res == sd::Res::Success ? sd::Res::Eio : res));
@@ -192,6 +197,12 @@ void check_ec_object(const Context& ctx, const sd::VnodeRing& ring, uint64_t oid
     return;
   }
   const sd::ErasureCode& code = sd::ErasureCode::of(shape);
+  if (failed_check >= 0) {
+    err("object %016llx is inconsistent", ull(oid));
+    if (good >= 0 && repair(ctx.nodes[p.node[failed_check]], ctx.nodes[p.node[good]], oid))
+      say("fixed replica %016llx, copy index %d\n", ull(oid), failed_check);
+    return;
+  }
   if (missing.empty() && !strips_agree(code, strip, found, strip_len)) {
     err("object %016llx is inconsistent", ull(oid));
     // With one parity strip a wrong strip shows, but not which one it is.

@@ -23,6 +23,7 @@ Sheep::Sheep(const SheepOptions& o)
       replica(store, audit, group, policy),
       recovery(store, peers, rings, audit, replica, group, policy),
       epoch_recovery(store, peers, audit, recovery, group, *this, policy),
+      scrubber(store, peers, group, policy, audit, recovery, replica),
       gateway(group, policy, peers, replica, recovery),
       vdi_ops(gateway, vdis, locks, group, admin_peers) {
   audit.set_listener(this);

@@ -32,6 +32,7 @@
 #include "recovery/local_replica.h"
 #include "recovery/object_recovery.h"
 #include "recovery/ownership_audit.h"
+#include "recovery/scrubber.h"
 #include "server/fenced_connections.h"
 #include "server/server.h"
 #include "store/object_store.h"
@@ -61,6 +62,7 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener, DiskListener {
   LocalReplica replica;           // this node's copy of each object
   ObjectRecovery recovery;        // single objects, on demand
   EpochRecovery epoch_recovery;   // everything, after each epoch change
+  Scrubber scrubber;              // copies gone bad on disk, found and repaired
   Gateway gateway;
   VdiOps vdi_ops;
   std::unique_ptr<ClusterDriver> driver;
@@ -101,6 +103,7 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener, DiskListener {
   void on_objects_lost() override { epoch_recovery.recheck(); }
   void on_all_disks_failed(const std::string& why) override { leave_for_failed_store(why); }
   void on_disk_plugged() override { lease.stop_offering(); }
+  void on_object_corrupt(uint64_t oid) override { scrubber.object_corrupt(oid); }
   // AuditListener: local reads may resume for this epoch.
   void on_audited(uint32_t epoch) override { lease.set_audited(epoch); }
 };

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,7 +16,10 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <vector>
 
+#include "block_checksum.h"
 #include "client/requests.h"
 #include "client/sheep_client.h"
 #include "net.h"
@@ -173,16 +177,34 @@ bool LocalReader::try_read(uint64_t oid, int copies, void* buf, uint32_t len, ui
       files_[oid] = file;
     }
   }
-  char* out = static_cast<char*>(buf);
-  size_t left = len;
+  // The blocks around the range, checked against the file's block
+  // checksums (block_checksum.h) when it has them. A mismatch (a bad copy,
+  // or a write of the sheep in the middle of the blocks) is the sheep's to
+  // answer: it reads another copy and repairs this one.
+  uint8_t raw[BlockSums::kHeaderSize + BlockSums::kMaxBlocks * 4];
+  ssize_t raw_len = fgetxattr(file->fd, BlockSums::kXattr, raw, sizeof(raw));
+  std::optional<BlockSums> sums;
+  if (raw_len > 0 && !(sums = BlockSums::decode(raw, size_t(raw_len)))) return false;
+  BlockSums::Range r{offset, len};
+  if (sums) r = sums->cover(offset, len);
+  if (r.offset + r.len < offset + len) return false;
+  thread_local std::vector<char> blocks;
+  const bool direct = r.offset == offset && r.len == len;
+  if (!direct && blocks.size() < r.len) blocks.resize(r.len);
+  char* out = direct ? static_cast<char*>(buf) : blocks.data();
+  char* at = out;
+  size_t left = r.len;
+  uint64_t pos = r.offset;
   while (left) {
-    ssize_t n = pread(file->fd, out, left, off_t(offset));
+    ssize_t n = pread(file->fd, at, left, off_t(pos));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
-    out += n;
+    at += n;
     left -= size_t(n);
-    offset += uint64_t(n);
+    pos += uint64_t(n);
   }
+  if (sums && sums->first_bad(out, r.len, r.offset) >= 0) return false;
+  if (!direct) std::memcpy(buf, out + (offset - r.offset), len);
   // Fresh only if nothing changed meanwhile (and the sheep is still up).
   return page_->gen.load() == gen && page_->serving.load() && vouched() && alive_.load();
 }

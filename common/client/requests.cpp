@@ -152,6 +152,13 @@ SdReq repair_replica(uint64_t oid, const NodeId& from) {
   return r;
 }
 
+SdReq scrub(uint32_t command, uint32_t rate_mib, uint32_t bytes) {
+  SdReq r = make_req(kOpScrub, 0, bytes);
+  r.raw[0] = command;
+  r.raw[1] = rate_mib;
+  return r;
+}
+
 SdReq peer_object(uint8_t opcode, uint32_t epoch, uint64_t oid, uint32_t len, uint32_t offset,
                   uint8_t copies, uint8_t ec_index) {
   bool carries_data =

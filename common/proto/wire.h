@@ -89,6 +89,7 @@ enum Op : uint8_t {
   // PROTOCOL.md §7.8): WRITE_OBJ whose VDI lock is proven by the token in
   // obj.lock_token instead of by the connection. Replicated VDIs only.
   kOpDirectWrite = 0xe5,
+  kOpScrub = 0xe6,  // ours: a sheep's scrubber (proto/scrub.h)
 };
 
 // Request flags (hdr.flags).

@@ -28,6 +28,36 @@ Status fsync_dir(const std::string& dir) {
   return {};
 }
 
+Status pwrite_full(int fd, const void* buf, size_t len, uint64_t off) {
+  const char* p = static_cast<const char*>(buf);
+  while (len) {
+    ssize_t n = pwrite(fd, p, len, off_t(off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return err(res_from_errno(errno));
+    p += n;
+    len -= size_t(n);
+    off += uint64_t(n);
+  }
+  return {};
+}
+
+int pread_padded(int fd, void* buf, size_t len, uint64_t off) {
+  char* p = static_cast<char*>(buf);
+  while (len) {
+    ssize_t n = pread(fd, p, len, off_t(off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) {  // beyond the end of a short file: zeros
+      std::memset(p, 0, len);
+      break;
+    }
+    p += n;
+    len -= size_t(n);
+    off += uint64_t(n);
+  }
+  return 0;
+}
+
 Status write_file_atomic(const std::string& path, const void* data, size_t len) {
   std::string tmp = path + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

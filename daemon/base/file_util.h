@@ -1,6 +1,8 @@
 // Small durable-file helpers: atomic replace through "<path>.tmp" with
-// fsync of the file and its directory, and whole-file reads.
+// fsync of the file and its directory, whole-file reads, and positioned
+// reads and writes that finish what they start.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,11 @@ Status write_file_atomic(const std::string& path, const void* data, size_t len);
 // Reads a whole file; NoObj if it does not exist.
 Result<std::vector<char>> read_file(const std::string& path);
 Status fsync_dir(const std::string& dir);
+// pwrite until all len bytes are written (EINTR retried).
+Status pwrite_full(int fd, const void* buf, size_t len, uint64_t off);
+// pread until len bytes are read; bytes beyond the end of the file read as
+// zeros. 0, or the errno of the failed read.
+int pread_padded(int fd, void* buf, size_t len, uint64_t off);
 std::string dirname_of(const std::string& path);
 // mkdir -p; directories it creates get `mode`.
 bool make_dirs(const std::string& path, unsigned mode = 0755);

@@ -53,6 +53,7 @@ constexpr OpLabel kOps[] = {
     {kOpGetVdiCopies, "get_vdi_copies", S::Client, A::None},
     {kOpGetHash, "get_hash", S::Client, A::None},
     {kOpRepairReplica, "repair_replica", S::Client, A::None},
+    {kOpScrub, "scrub", S::Client, A::None},
     {kOpOidsExist, "oids_exist", S::Client, A::None},
     {kOpReleaseObjects, "release_objects", S::Client, A::None},
     {kOpGetStaleList, "get_stale_list", S::Client, A::None},

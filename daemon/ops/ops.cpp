@@ -56,6 +56,7 @@ const OpInfo kOps[] = {
     {kOpGetVdiCopies, "GET_VDI_COPIES", K::Local, true, ops::get_vdi_copies},
     {kOpGetHash, "GET_HASH", K::Local, false, ops::get_hash},
     {kOpRepairReplica, "REPAIR_REPLICA", K::Gateway, false, ops::repair_replica},
+    {kOpScrub, "SCRUB", K::Local, false, ops::scrub},
     {kOpOidsExist, "OIDS_EXIST", K::Local, true, ops::oids_exist},
     {kOpReleaseObjects, "RELEASE_OBJECTS", K::Cluster, false, ops::release_objects},
     {kOpGetStaleList, "GET_STALE_LIST", K::Local, false, ops::get_stale_list},

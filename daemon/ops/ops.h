@@ -102,6 +102,8 @@ Res get_obj_list(Sheep&, Request&);
 Res get_stale_list(Sheep&, Request&);
 Res get_hash(Sheep&, Request&);
 Res repair_replica(Sheep&, Request&);
+// SCRUB (proto/scrub.h): start, stop or report this node's scrubber.
+Res scrub(Sheep&, Request&);
 Res oids_exist(Sheep&, Request&);
 Res release_objects(Sheep&, Request&);
 

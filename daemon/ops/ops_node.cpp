@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "ops/ops.h"
 #include "peers/peer_calls.h"
+#include "proto/scrub.h"
 #include "sheep.h"
 
 namespace sd::ops {
@@ -152,6 +153,19 @@ Res get_vnodes(Sheep& s, Request& r) {
   if (m->self_index >= 0) n = m->nodes[size_t(m->self_index)].nr_vnodes;
   char* buf = r.reply_buffer(sizeof(n));
   std::memcpy(buf, &n, sizeof(n));
+  return Res::Success;
+}
+
+Res scrub(Sheep& s, Request& r) {
+  if (r.hdr.data_length < sizeof(ScrubStatus)) return Res::BufferSmall;
+  switch (ScrubCommand(r.hdr.raw[0])) {
+    case ScrubCommand::Status: break;
+    case ScrubCommand::Start: s.scrubber.start(r.hdr.raw[1]); break;
+    case ScrubCommand::Stop: s.scrubber.stop(); break;
+    default: return Res::InvalidParms;
+  }
+  ScrubStatus st = s.scrubber.status();
+  std::memcpy(r.reply_buffer(sizeof(st)), &st, sizeof(st));
   return Res::Success;
 }
 

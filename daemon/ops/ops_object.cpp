@@ -280,8 +280,12 @@ Res exist(Sheep& s, Request& r) {
 
 // SHA-1 of this node's copy, read 1 MiB at a time: an object may be 2 GiB
 // (block_size_shift 31), and every request must cost a bounded amount.
+// The hash of the bytes on disk, as upstream: `dog vdi check` finds a copy
+// that went bad by its other hash. With RECOVERY (ours: the scrubber) the
+// copy is read checked against its block checksums, and a bad one is EIO.
 Res get_hash(Sheep& s, Request& r) {
   constexpr uint32_t kChunk = 1u << 20;
+  const bool checked = r.hdr.flags & kFlagRecovery;
   uint64_t oid = r.hdr.obj.oid;
   uint64_t size = s.policy.object_size_of(oid);
   std::unique_ptr<char[]> buf(new char[kChunk]);
@@ -293,11 +297,13 @@ Res get_hash(Sheep& s, Request& r) {
     if (tgt && tgt < m->epoch) stale = s.store.newest_stale(oid, tgt, kWholeObject);
     if (!stale) return Res::NoObj;
   }
+  if (checked && !stale)
+    if (Status st = s.store.verify(oid); !st.ok()) return st.code();
   Sha1 h;
   for (uint64_t off = 0; off < size; off += kChunk) {
     uint32_t n = uint32_t(std::min<uint64_t>(kChunk, size - off));
     Status st = stale ? s.store.read_stale(oid, *stale, buf.get(), n, off)
-                      : s.store.read(oid, buf.get(), n, off);
+                      : s.store.read_unchecked(oid, buf.get(), n, off);
     if (!st.ok()) return st.code();
     h.update(buf.get(), n);
   }

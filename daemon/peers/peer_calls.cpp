@@ -1,6 +1,8 @@
 // Encoding of the requests between sheep.
 #include "peers/peer_calls.h"
 
+#include <cstring>
+
 #include "client/requests.h"
 #include "proto/node.h"
 
@@ -98,6 +100,19 @@ Status stat_sheep(SheepClient& c, uint64_t* size, uint64_t* free) {
   *size = rsp.node.store_size;
   *free = rsp.node.store_free;
   return {};
+}
+
+Status get_hash(SheepClient& c, uint32_t epoch, uint64_t oid, uint8_t digest[20]) {
+  SdRsp rsp;
+  SdReq req = request::get_hash(oid, epoch);
+  req.flags |= kFlagRecovery;  // read checked against the block checksums
+  SD_TRY(c.exec(req, nullptr, nullptr, &rsp));
+  std::memcpy(digest, rsp.hash.digest, 20);
+  return {};
+}
+
+Status repair_from(SheepClient& c, uint64_t oid, const NodeId& from) {
+  return c.exec(request::repair_replica(oid, from), nullptr, nullptr);
 }
 
 Status release_objects(SheepClient& c, const std::vector<std::pair<uint32_t, uint32_t>>& objects) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "client/sheep_client.h"
+#include "proto/node.h"
 #include "result.h"
 
 namespace sd::peer {
@@ -50,6 +51,11 @@ Status missing_of(SheepClient& c, const std::vector<uint64_t>& oids, std::vector
 Status epoch_file(SheepClient& c, uint32_t epoch, std::vector<char>* out);
 // STAT_SHEEP: the peer's store size (free plus used) and free bytes.
 Status stat_sheep(SheepClient& c, uint64_t* size, uint64_t* free);
+// GET_HASH with RECOVERY: the SHA-1 of the peer's current copy of oid,
+// read checked against its block checksums (EIO for a bad copy).
+Status get_hash(SheepClient& c, uint32_t epoch, uint64_t oid, uint8_t digest[20]);
+// REPAIR_REPLICA: the peer replaces its copy of oid by the one `from` holds.
+Status repair_from(SheepClient& c, uint64_t oid, const NodeId& from);
 // RELEASE_OBJECTS to the master: (vid, index) pairs whose object lost a
 // reference.
 Status release_objects(SheepClient& c, const std::vector<std::pair<uint32_t, uint32_t>>& objects);

@@ -174,6 +174,9 @@ ObjectStore::DiskPtr ObjectStore::open_disk(const std::string& path, bool purge,
     start_rebalance();
   });
   if (invalidation_hook_) d->store->set_invalidation_hook(invalidation_hook_);
+  d->store->set_corruption_hook([this](uint64_t oid) {
+    if (listener_) listener_->on_object_corrupt(oid);
+  });
   return d;
 }
 

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -79,7 +80,14 @@ Status copy_file(const std::string& src, const std::string& dst, bool nosync) {
     s = copy_range(in, out, data, hole);
     pos = hole;
   }
-  if (s.ok() && !nosync && fdatasync(out) < 0) s = err(res_from_errno(errno));
+  // The block checksums travel with the bytes (docs/PROTOCOL.md §9.8).
+  if (s.ok()) {
+    uint8_t sums[BlockSums::kHeaderSize + BlockSums::kMaxBlocks * 4];
+    ssize_t n = fgetxattr(in, BlockSums::kXattr, sums, sizeof(sums));
+    if (n > 0 && fsetxattr(out, BlockSums::kXattr, sums, size_t(n), 0) < 0)
+      s = err(res_from_errno(errno));
+  }
+  if (s.ok() && !nosync && fsync(out) < 0) s = err(res_from_errno(errno));
   close(out);
   close(in);
   if (s.ok() && renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) < 0)

@@ -7,8 +7,9 @@
 
 namespace sd {
 
-Status GroupSync::sync(int fd) {
+Status GroupSync::sync(int fd, bool metadata) {
   Waiter me;
+  me.metadata = metadata;
   std::unique_lock<std::mutex> lk(mu_);
   queue_.push_back(&me);
   while (!me.done) {
@@ -20,8 +21,10 @@ Status GroupSync::sync(int fd) {
     syncing_ = true;
     std::vector<Waiter*> batch;
     batch.swap(queue_);
+    bool full = false;
+    for (Waiter* w : batch) full |= w->metadata;
     lk.unlock();
-    int error = fdatasync(fd) < 0 ? errno : 0;
+    int error = (full ? fsync(fd) : fdatasync(fd)) < 0 ? errno : 0;
     lk.lock();
     for (Waiter* w : batch) {
       w->error = error;

@@ -26,7 +26,10 @@ namespace sd {
 class GroupSync {
  public:
   // fd must be the file this GroupSync belongs to, for every caller.
-  Status sync(int fd);
+  // metadata: the caller changed the file's extended attributes too (its
+  // block checksums), which fdatasync need not write: the batch it joins
+  // is synced with fsync.
+  Status sync(int fd, bool metadata = false);
   // Counters for tests and logs: syncs issued and writes they covered.
   uint64_t syncs() const;
   uint64_t writes() const;
@@ -35,12 +38,13 @@ class GroupSync {
   struct Waiter {
     bool done = false;
     int error = 0;
+    bool metadata = false;
   };
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Waiter*> queue_;  // writers waiting for the next batch
-  bool syncing_ = false;
-  uint64_t syncs_ = 0, writes_ = 0;
+  std::vector<Waiter*> queue_;  // writers waiting for the next batch; guarded by mu_
+  bool syncing_ = false;        // guarded by mu_
+  uint64_t syncs_ = 0, writes_ = 0;  // guarded by mu_
 };
 
 }  // namespace sd

@@ -204,6 +204,31 @@ Status ObjectStore::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
   return on_home(oid, true, [&](PlainStore& s) { return s.read(oid, buf, len, offset, piece); });
 }
 
+Status ObjectStore::read_unchecked(uint64_t oid, void* buf, uint32_t len, uint64_t offset) {
+  return on_home(oid, true, [&](PlainStore& s) { return s.read_unchecked(oid, buf, len, offset); });
+}
+
+Status ObjectStore::verify(uint64_t oid, bool* sealed) {
+  return on_home(oid, true, [&](PlainStore& s) { return s.verify(oid, sealed); });
+}
+
+Status ObjectStore::seal(uint64_t oid) {
+  return on_home(oid, true, [&](PlainStore& s) { return s.seal(oid); });
+}
+
+Result<PlainStore::Repair> ObjectStore::repair_blocks(uint64_t oid, const void* good,
+                                                      uint64_t size, int64_t read_at_ms) {
+  PlainStore::Repair out;
+  Status st = on_home(oid, true, [&](PlainStore& s) -> Status {
+    auto r = s.repair_blocks(oid, good, size, read_at_ms);
+    if (!r.ok()) return err(r.code());
+    out = *r;
+    return {};
+  });
+  if (!st.ok()) return err(st.code());
+  return out;
+}
+
 bool ObjectStore::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
                               int piece) {
   auto lk = read_lock();

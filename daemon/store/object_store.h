@@ -55,6 +55,9 @@ class DiskListener {
   virtual void on_all_disks_failed(const std::string& why) = 0;
   // A disk was plugged: objects no longer all live in one directory.
   virtual void on_disk_plugged() {}
+  // A copy here failed its block checksums (plain_store.h): it wants
+  // repair from another copy.
+  virtual void on_object_corrupt(uint64_t oid) { (void)oid; }
 };
 
 class ObjectStore {
@@ -86,6 +89,7 @@ class ObjectStore {
   Status read(uint64_t oid, void* buf, uint32_t len, uint64_t offset, int piece = kAnyPiece);
   bool read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
                    int piece = kWholeObject);
+  Status read_unchecked(uint64_t oid, void* buf, uint32_t len, uint64_t offset);
   Status write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset,
                int piece = kAnyPiece);
   Status create_and_write(uint64_t oid, uint64_t size, const void* buf, uint32_t len,
@@ -104,6 +108,11 @@ class ObjectStore {
   Status restore_stale(uint64_t oid, uint32_t epoch, int piece = kAnyPiece);
   Status remove_stale(uint64_t oid);
   Status sync_dirs() const;
+  // Block checksums (PlainStore's, on oid's disk).
+  Status verify(uint64_t oid, bool* sealed = nullptr);
+  Status seal(uint64_t oid);
+  Result<PlainStore::Repair> repair_blocks(uint64_t oid, const void* good, uint64_t size,
+                                           int64_t read_at_ms);
 
   // Space, summed over the disks in use: bytes the objects take, free
   // bytes of each disk's filesystem, and the disks' capacities.

@@ -25,23 +25,6 @@
 
 namespace sd {
 
-namespace {
-
-Status pwrite_full(int fd, const void* buf, size_t len, uint64_t off) {
-  const char* p = static_cast<const char*>(buf);
-  while (len) {
-    ssize_t n = pwrite(fd, p, len, off_t(off));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return err(res_from_errno(errno));
-    p += n;
-    len -= size_t(n);
-    off += uint64_t(n);
-  }
-  return {};
-}
-
-}  // namespace
-
 bool parse_oid_name(const char* name, uint64_t* oid) {
   if (std::strlen(name) != 16) return false;
   for (int i = 0; i < 16; i++)
@@ -179,6 +162,7 @@ Status PlainStore::init() {
     set_aside(oid, kWholeObject);
   }
   if (!strips.empty()) SD_TRY(sync_dirs());
+  probe_xattrs();
   struct stat st;
   if (stat(dir_.c_str(), &st) < 0) return err(res_from_errno(errno));
   dev_ = st.st_dev;
@@ -241,23 +225,19 @@ Status PlainStore::read(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
   auto fd = object_fd(oid);
   if (!fd.ok()) return err(fd.code());
   if (piece != kAnyPiece && (*fd)->piece != piece) return err(Res::NoObj);
-  char* p = static_cast<char*>(buf);
-  size_t left = len;
-  while (left) {
-    ssize_t n = pread((*fd)->fd, p, left, off_t(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      sd_err("read %016" PRIx64 " failed: %s", oid, std::strerror(e));
-      return e == EIO ? io_error(e, "read", oid) : err(Res::Eio);
-    }
-    if (n == 0) {  // beyond the end of a short file: zeros
-      std::memset(p, 0, left);
-      break;
-    }
-    p += n;
-    left -= size_t(n);
-    offset += uint64_t(n);
+  std::shared_lock<std::shared_mutex> lk(sum_lock(oid));
+  if (auto sums = load_sums((*fd)->fd, oid))
+    return read_checked(oid, (*fd)->fd, *sums, buf, len, offset, "read");
+  lk.unlock();
+  return read_unchecked(oid, buf, len, offset);
+}
+
+Status PlainStore::read_unchecked(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const {
+  auto fd = object_fd(oid);
+  if (!fd.ok()) return err(fd.code());
+  if (int e = pread_padded((*fd)->fd, buf, len, offset)) {
+    sd_err("read %016" PRIx64 " failed: %s", oid, std::strerror(e));
+    return e == EIO ? io_error(e, "read", oid) : err(Res::Eio);
   }
   return {};
 }
@@ -266,9 +246,25 @@ bool PlainStore::read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t off
                              int piece) const {
   auto fd = fds_.get(oid);
   if (!fd || fd->piece != piece) return false;
-  iovec iov{buf, len};
-  ssize_t n = preadv2(fd->fd, &iov, 1, off_t(offset), RWF_NOWAIT);
-  return n == ssize_t(len);
+  // Never waits: a writer of the file holding its lock sends this read to
+  // a worker thread.
+  std::shared_lock<std::shared_mutex> lk(sum_lock(oid), std::try_to_lock);
+  if (!lk.owns_lock()) return false;
+  auto sums = load_sums(fd->fd, oid);
+  BlockSums::Range r{offset, len};
+  if (sums) r = sums->cover(offset, len);
+  if (sums && offset + len > r.offset + r.len) return false;  // past the sums: the slow path
+  bool direct = r.offset == offset && r.len == len;
+  thread_local std::vector<char> blocks;
+  if (!direct && blocks.size() < r.len) blocks.resize(r.len);
+  char* target = direct ? static_cast<char*>(buf) : blocks.data();
+  iovec iov{target, r.len};
+  ssize_t n = preadv2(fd->fd, &iov, 1, off_t(r.offset), RWF_NOWAIT);
+  if (n != ssize_t(r.len)) return false;
+  // A mismatch is left to the slow path, which reports it.
+  if (sums && sums->first_bad(target, r.len, r.offset) >= 0) return false;
+  if (!direct) std::memcpy(buf, target + (offset - r.offset), len);
+  return true;
 }
 
 Status PlainStore::write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset,
@@ -277,8 +273,16 @@ Status PlainStore::write(uint64_t oid, const void* buf, uint32_t len, uint64_t o
   auto fd = object_fd(oid);
   if (!fd.ok()) return err(fd.code());
   if (piece != kAnyPiece && (*fd)->piece != piece) return err(Res::NoObj);
-  Status st = pwrite_full((*fd)->fd, buf, len, offset);
-  if (st.ok() && !nosync_) st = (*fd)->sync.sync((*fd)->fd);
+  Status st;
+  bool sealed = false;
+  {
+    std::unique_lock<std::shared_mutex> lk(sum_lock(oid));
+    auto sums = load_sums((*fd)->fd, oid);
+    sealed = sums.has_value();
+    st = sealed ? write_checked(oid, (*fd)->fd, *sums, buf, len, offset)
+                : pwrite_full((*fd)->fd, buf, len, offset);
+  }
+  if (st.ok() && !nosync_) st = (*fd)->sync.sync((*fd)->fd, sealed);
   if (!st.ok()) {
     sd_err("write %016" PRIx64 " failed: %s", oid, strerror(st.code()));
     if (st.code() == Res::Eio || st.code() == Res::Readonly)
@@ -312,7 +316,13 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
   }
   if (st.ok() && rc < 0 && ftruncate(fd, off_t(size)) < 0) st = err(res_from_errno(errno));
   if (st.ok() && len) st = pwrite_full(fd, buf, len, offset);
-  if (st.ok() && !nosync_ && fdatasync(fd) < 0) st = err(res_from_errno(errno));
+  // The checksums go on the tmp file: they arrive with the bytes, by the
+  // same rename. A filesystem that refuses them leaves the file unchecked.
+  bool sealed = false;
+  if (st.ok() && sums_on_)
+    sealed = save_sums(fd, BlockSums::of(size, buf, len, offset), oid).ok();
+  if (st.ok() && !nosync_ && (sealed ? fsync(fd) : fdatasync(fd)) < 0)
+    st = err(res_from_errno(errno));
   close(fd);
   // Cached descriptors are dropped after the rename, so one of the old file
   // opened meanwhile is not cached (see FdCache); when a file is replaced,

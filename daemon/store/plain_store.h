@@ -21,9 +21,20 @@
 //
 // Object files stay open between requests (FdCache); every path that
 // replaces or removes a file invalidates its cached descriptor first.
+//
+// Block checksums (docs/PROTOCOL.md §9.8, store/checksummed_io.cpp): every
+// file created gets the CRC32C of each of its blocks in an extended
+// attribute, kept in step by every write (synced with fsync, not
+// fdatasync, so that they are on disk with the bytes), and every read
+// checks the blocks it touches. A block that does not match is never
+// returned: the read fails with EIO (the gateway then reads another copy)
+// and the corruption hook is told, so the copy gets repaired. Files
+// without the attribute (written by an older daemon, or on a filesystem
+// without user xattrs) are served unchecked until the scrubber seals them.
 #pragma once
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -32,10 +43,12 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "block_checksum.h"
 #include "erasure_code.h"
 #include "result.h"
 #include "store/fd_cache.h"
@@ -78,6 +91,9 @@ class PlainStore {
   // to answer hot reads without a thread hop; false means "use read()".
   bool read_cached(uint64_t oid, void* buf, uint32_t len, uint64_t offset,
                    int piece = kWholeObject) const;
+  // The bytes as they are on disk, not checked against the checksums
+  // (GET_HASH, whose callers compare copies themselves).
+  Status read_unchecked(uint64_t oid, void* buf, uint32_t len, uint64_t offset) const;
   Status write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset,
                int piece = kAnyPiece);
   // Creates or replaces the object's piece here: `size` bytes, zero
@@ -158,6 +174,35 @@ class PlainStore {
   }
   bool failed() const { return failed_.load(); }
 
+  // Block checksums (store/checksummed_io.cpp).
+  // Called with the oid of a copy whose bytes do not match its checksums,
+  // from the thread that found it (set once, before use).
+  void set_corruption_hook(std::function<void(uint64_t oid)> hook) {
+    corruption_hook_ = std::move(hook);
+  }
+  // False when this filesystem keeps no user xattrs: files get no checksums.
+  bool checksums() const { return sums_on_.load(); }
+  // Checks every block of oid's live file. Eio (and the hook told) when a
+  // block does not match; *sealed (when given) says whether the file has
+  // checksums at all (an unsealed file always passes).
+  Status verify(uint64_t oid, bool* sealed = nullptr) const;
+  // Gives oid's live file checksums computed from its bytes, if it has
+  // none (the scrubber does this once the copies agree).
+  Status seal(uint64_t oid);
+  // Repairs oid's live file from `good`, a whole copy of the same piece
+  // (`size` bytes) that another owner served verified: the blocks that do
+  // not match their checksums take good's bytes; blocks that match are
+  // left as they are and counted in *differing when good's differ.
+  // Again when the file was written since `read_at_ms` (steady clock,
+  // ms; then good may be older than ours: ask again later).
+  struct Repair {
+    uint32_t repaired = 0;   // bad blocks replaced
+    uint32_t differing = 0;  // good blocks whose bytes differ from good's
+  };
+  Result<Repair> repair_blocks(uint64_t oid, const void* good, uint64_t size, int64_t read_at_ms);
+  // The steady clock in ms, as repair_blocks() takes it.
+  static int64_t now_ms();
+
  private:
   std::string path(uint64_t oid) const { return piece_path(oid, piece_of(oid)); }
   // The directory oid's files live in under the current layout.
@@ -183,6 +228,28 @@ class PlainStore {
   Status load_stale_index();
   // The cached descriptor of oid's file, opened read-write on a miss.
   Result<std::shared_ptr<ObjectFd>> object_fd(uint64_t oid) const;
+  // Checksum helpers (checksummed_io.cpp).
+  std::shared_mutex& sum_lock(uint64_t oid) const {
+    return sum_locks_[(oid * 0x9e3779b97f4a7c15ull) >> 58];
+  }
+  // The file's checksums; nullopt when it has none (or they are garbled:
+  // logged, and the file is then served unchecked).
+  std::optional<BlockSums> load_sums(int fd, uint64_t oid) const;
+  // Writes the checksums; on failure they are removed (an unchecked file
+  // beats one that would fail every read) and the error returned.
+  Status save_sums(int fd, const BlockSums& sums, uint64_t oid) const;
+  // Reads [offset, offset+len) of fd checked against sums (whose lock the
+  // caller holds).
+  Status read_checked(uint64_t oid, int fd, const BlockSums& sums, void* buf, uint32_t len,
+                      uint64_t offset, const char* what) const;
+  // A write of a file with checksums: new sums computed from buf and the
+  // old bytes of partly written blocks, bytes written, sums saved. Caller
+  // holds the oid's sum lock exclusively.
+  Status write_checked(uint64_t oid, int fd, BlockSums& sums, const void* buf, uint32_t len,
+                       uint64_t offset);
+  void report_corruption(uint64_t oid, uint64_t block, const char* what) const;
+  // Probes the filesystem for user xattrs (init).
+  void probe_xattrs();
   std::string dir_;
   bool nosync_;
   std::atomic<StoreLayout> layout_{StoreLayout::Plain};
@@ -199,6 +266,14 @@ class PlainStore {
   // The strip index of every live strip file (whole objects are absent).
   std::unordered_map<uint64_t, int> pieces_;  // guarded by piece_mu_
   std::atomic<bool> any_pieces_{false};       // pieces_ was ever non-empty
+  // Each pairs the bytes of the object files hashed to it with their
+  // checksums: writers hold it exclusively from computing the new sums to
+  // saving them, checked readers shared.
+  mutable std::array<std::shared_mutex, 64> sum_locks_;
+  // When a file hashed to the same slot was last written (now_ms()).
+  mutable std::array<std::atomic<int64_t>, 64> written_ms_{};
+  std::atomic<bool> sums_on_{true};
+  std::function<void(uint64_t)> corruption_hook_;
 };
 
 }  // namespace sd

@@ -111,24 +111,13 @@ Status PlainStore::read_stale(uint64_t oid, uint32_t epoch, void* buf, uint32_t 
   if (!which) return err(Res::NoObj);
   int fd = open(stale_path(oid, epoch, *which).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
-  char* p = static_cast<char*>(buf);
-  size_t left = len;
   Status st;
-  while (left) {
-    ssize_t n = pread(fd, p, left, off_t(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      sd_err("read of stale %016" PRIx64 ".%u failed: %s", oid, epoch, std::strerror(errno));
-      st = err(Res::Eio);
-      break;
-    }
-    if (n == 0) {  // a short file reads as zeros beyond its end
-      std::memset(p, 0, left);
-      break;
-    }
-    p += n;
-    left -= size_t(n);
-    offset += uint64_t(n);
+  std::shared_lock<std::shared_mutex> lk(sum_lock(oid));
+  if (auto sums = load_sums(fd, oid)) {
+    st = read_checked(oid, fd, *sums, buf, len, offset, "stale copy");
+  } else if (int e = pread_padded(fd, buf, len, offset)) {
+    sd_err("read of stale %016" PRIx64 ".%u failed: %s", oid, epoch, std::strerror(e));
+    st = err(Res::Eio);
   }
   close(fd);
   return st;

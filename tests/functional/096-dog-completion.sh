@@ -132,10 +132,11 @@ for m in "${modes[@]}"; do
   expect "$m" "node" dog n
   expect "$m" "$vdi_subs" dog vdi ""
   expect "$m" "check clone create" dog vdi c
-  expect "$m" "alter-copy check format info recover reweight shutdown snapshot" dog cluster ""
+  expect "$m" "alter-copy check format info recover reweight scrub shutdown snapshot" dog cluster ""
   # Nested subcommands, from the subcommand's help (and the third level).
   expect "$m" "info plug unplug" dog node md ""
   expect "$m" "list load save show" dog cluster snapshot ""
+  expect "$m" "start status stop" dog cluster scrub ""
   expect "$m" "dump-inode location map" dog vdi object ""
   expect "$m" "level" dog node log ""
   expect "$m" "get list set" dog node log level ""

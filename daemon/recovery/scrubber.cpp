@@ -1,0 +1,349 @@
+// The scrubber's passes and repairs.
+#include "recovery/scrubber.h"
+
+#include <chrono>
+#include <cinttypes>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "base/log.h"
+#include "client/requests.h"
+#include "proto/node.h"
+#include "group/object_policy.h"
+#include "peers/peer_calls.h"
+#include "peers/peer_pool.h"
+#include "recovery/local_replica.h"
+#include "recovery/object_recovery.h"
+#include "recovery/ownership_audit.h"
+#include "sha1.h"
+#include "store/object_store.h"
+
+namespace sd {
+
+namespace {
+
+std::string node_name(const NodeId& nid) { return node_addr_str(nid); }
+
+}  // namespace
+
+Scrubber::Scrubber(ObjectStore& store, PeerPool& peers, const MembershipSource& members,
+                   const ObjectPolicy& policy, OwnershipAudit& audit, ObjectRecovery& recovery,
+                   LocalReplica& replica)
+    : store_(store),
+      peers_(peers),
+      members_(members),
+      policy_(policy),
+      audit_(audit),
+      recovery_(recovery),
+      replica_(replica) {
+  thread_ = std::thread([this] { loop(); });
+}
+
+Scrubber::~Scrubber() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    quitting_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Scrubber::start(uint32_t rate_mib) {
+  rate_mib_ = rate_mib ? rate_mib : kScrubDefaultRateMib;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (running_) return;
+    running_ = true;
+    pass_wanted_ = true;
+    stop_pass_ = false;
+  }
+  cv_.notify_all();
+}
+
+void Scrubber::stop() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    pass_wanted_ = false;
+    stop_pass_ = true;
+    running_ = false;
+  }
+  cv_.notify_all();
+}
+
+ScrubStatus Scrubber::status() const {
+  ScrubStatus s{};
+  s.running = running_.load() ? 1 : 0;
+  s.rate_mib = rate_mib_.load();
+  s.passes = passes_.load();
+  s.checked = checked_.load();
+  s.total = total_.load();
+  s.found = found_.load();
+  s.repaired = repaired_.load();
+  s.unrepaired = unrepaired_.load();
+  s.bytes = bytes_.load();
+  return s;
+}
+
+void Scrubber::object_corrupt(uint64_t oid) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (queued_.count(oid) || queued_.size() >= kMaxQueued) return;
+    queued_.insert(oid);
+    queue_.push_back(oid);
+    found_++;
+  }
+  cv_.notify_all();
+}
+
+bool Scrubber::pause(int64_t ms) {
+  std::unique_lock<std::mutex> lk(mu_);
+  cv_.wait_for(lk, std::chrono::milliseconds(ms),
+               [&] { return stop_pass_ || quitting_ || !queue_.empty(); });
+  return !stop_pass_ && !quitting_;
+}
+
+void Scrubber::loop() {
+  std::unique_lock<std::mutex> lk(mu_);
+  for (;;) {
+    cv_.wait(lk, [&] { return quitting_ || !queue_.empty() || pass_wanted_; });
+    if (quitting_) return;
+    if (!queue_.empty()) {
+      uint64_t oid = queue_.front();
+      queue_.pop_front();
+      lk.unlock();
+      repair(oid);
+      lk.lock();
+      queued_.erase(oid);  // after: reads meanwhile must not queue it again
+      continue;
+    }
+    pass_wanted_ = false;
+    stop_pass_ = false;
+    lk.unlock();
+    run_pass();
+    lk.lock();
+  }
+}
+
+void Scrubber::run_pass() {
+  std::vector<uint64_t> oids = store_.list();
+  checked_ = 0;
+  bytes_ = 0;
+  total_ = oids.size();
+  uint64_t found_before = found_.load(), repaired_before = repaired_.load();
+  sd_notice("scrub: checking %zu objects at %u MiB/s", oids.size(), rate_mib_.load());
+  auto began = std::chrono::steady_clock::now();
+  bool stopped = false;
+  for (uint64_t oid : oids) {
+    // Repairs first: a copy found bad waits for no pass.
+    for (;;) {
+      uint64_t next;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (stop_pass_ || quitting_) stopped = true;
+        if (stopped || queue_.empty()) break;
+        next = queue_.front();
+        queue_.pop_front();
+      }
+      repair(next);
+      std::lock_guard<std::mutex> lk(mu_);
+      queued_.erase(next);
+    }
+    if (stopped) break;
+    bytes_ += check(oid);
+    checked_++;
+    uint64_t rate = uint64_t(rate_mib_.load()) << 20;
+    int64_t due_ms = int64_t(bytes_.load() * 1000 / rate);
+    int64_t spent_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - began)
+                           .count();
+    if (due_ms > spent_ms && !pause(due_ms - spent_ms)) {
+      stopped = true;
+      break;
+    }
+  }
+  running_ = false;
+  if (stopped) {
+    sd_notice("scrub: stopped after %" PRIu64 " of %zu objects", checked_.load(), oids.size());
+    return;
+  }
+  passes_++;
+  sd_notice("scrub: pass done: %" PRIu64 " objects, %" PRIu64 " bad copies found, %" PRIu64
+            " repaired",
+            checked_.load(), found_.load() - found_before, repaired_.load() - repaired_before);
+}
+
+uint64_t Scrubber::check(uint64_t oid) {
+  MembershipPtr m = members_.membership();
+  if (!audit_.has_current(oid, *m)) return 0;  // not ours to vouch for: recovery's
+  ObjectLayout l = policy_.layout(oid);
+  bool sealed = false;
+  Status st = store_.verify(oid, &sealed);
+  if (st.code() == Res::Eio) return l.size;  // the store told object_corrupt(): queued
+  if (!st.ok()) return 0;                    // removed meanwhile
+  if (!sealed) {
+    // Written before checksums existed: they are made from the bytes as
+    // they are; the comparison below still sees a copy that differs.
+    Status s = store_.seal(oid);
+    if (!s.ok()) sd_warn("scrub: cannot add checksums to %016" PRIx64 ": %s", oid, strerror(s.code()));
+  }
+  if (!l.shape && l.copies > 1) {
+    Placement p = m->ring.place(oid, l.copies);
+    if (p.count > 1 && m->is_self(p.node[0])) compare_copies(oid, l, m);
+  }
+  return l.size;
+}
+
+bool Scrubber::repair(uint64_t oid) {
+  MembershipPtr m = members_.membership();
+  if (!audit_.has_current(oid, *m)) return false;  // gone, or recovery's to bring back
+  ObjectLayout l = policy_.layout(oid);
+  if (l.shape) {
+    Status st = recovery_.rebuild_strip(oid);
+    if (st.ok()) {
+      repaired_++;
+      sd_notice("scrub: %016" PRIx64 ": bad strip rebuilt from the others", oid);
+      return true;
+    }
+    unrepaired_++;
+    sd_err("scrub: %016" PRIx64 ": bad strip, not rebuilt: %s", oid, strerror(st.code()));
+    return false;
+  }
+  if (repair_blocks_from_peers(oid, l, m)) return true;
+  unrepaired_++;
+  return false;
+}
+
+bool Scrubber::repair_blocks_from_peers(uint64_t oid, const ObjectLayout& l,
+                                        const MembershipPtr& m) {
+  Placement p = m->ring.place(oid, l.copies);
+  std::unique_ptr<char[]> good(new char[l.size]);
+  for (int attempt = 0; attempt < 20; attempt++) {
+    bool again = false;
+    for (int i = 0; i < p.count && !again; i++) {
+      if (m->is_self(p.node[i])) continue;
+      const NodeId& nid = m->nodes[p.node[i]].nid;
+      auto peer = peers_.get(nid);
+      if (!peer) continue;
+      int64_t read_at = PlainStore::now_ms();
+      if (!peer::read(*peer, m->epoch, oid, good.get(), uint32_t(l.size), 0).ok()) continue;
+      auto r = store_.repair_blocks(oid, good.get(), l.size, read_at);
+      if (r.code() == Res::Again) {
+        again = true;  // written since: that copy may be older than ours
+        break;
+      }
+      if (!r.ok()) {
+        sd_err("scrub: %016" PRIx64 ": repair failed: %s", oid, strerror(r.code()));
+        return false;
+      }
+      if (r->repaired) {
+        repaired_++;
+        sd_notice("scrub: %016" PRIx64 ": %u bad block(s) repaired from %s", oid, r->repaired,
+                  node_name(nid).c_str());
+      }
+      if (r->differing)
+        sd_warn("scrub: %016" PRIx64 ": %u good block(s) differ from the copy on %s", oid,
+                r->differing, node_name(nid).c_str());
+      return true;
+    }
+    if (!again) break;
+    std::unique_lock<std::mutex> lk(mu_);
+    if (cv_.wait_for(lk, std::chrono::milliseconds(500), [&] { return quitting_; })) return false;
+  }
+  sd_err("scrub: %016" PRIx64 ": bad block(s) and no other owner served a good copy; reads "
+         "of them fail",
+         oid);
+  return false;
+}
+
+void Scrubber::hashes(uint64_t oid, const MembershipPtr& m, int count, const uint16_t* nodes,
+                      uint8_t (*digest)[20], bool* have) {
+  for (int i = 0; i < count; i++) {
+    have[i] = false;
+    if (m->is_self(nodes[i])) {
+      ObjectLayout l = policy_.layout(oid);
+      constexpr uint32_t kChunk = 1u << 20;
+      std::unique_ptr<char[]> buf(new char[kChunk]);
+      Sha1 h;
+      bool ok = true;
+      for (uint64_t off = 0; ok && off < l.size; off += kChunk) {
+        uint32_t n = uint32_t(std::min<uint64_t>(kChunk, l.size - off));
+        ok = store_.read(oid, buf.get(), n, off).ok();
+        h.update(buf.get(), n);
+      }
+      if (ok) h.final(digest[i]);
+      have[i] = ok;
+      continue;
+    }
+    auto peer = peers_.get(m->nodes[nodes[i]].nid);
+    have[i] = peer && peer::get_hash(*peer, m->epoch, oid, digest[i]).ok();
+  }
+}
+
+void Scrubber::compare_copies(uint64_t oid, const ObjectLayout& l, const MembershipPtr& m) {
+  Placement p = m->ring.place(oid, l.copies);
+  uint8_t first[32][20], second[32][20];
+  bool had[32], have[32];
+  hashes(oid, m, p.count, p.node, first, had);
+  auto same = [&](int a, int b) { return std::memcmp(second[a], second[b], 20) == 0; };
+  int answered = 0;
+  bool differ = false;
+  for (int i = 0; i < p.count; i++) {
+    if (!had[i]) continue;
+    answered++;
+    for (int j = 0; j < i; j++)
+      if (had[j] && std::memcmp(first[i], first[j], 20) != 0) differ = true;
+  }
+  if (!differ || answered < 2) return;
+  // Once more, a second later: a write in flight reaches the copies one
+  // after another, and is no damage.
+  if (!pause(1000)) return;
+  if (members_.membership()->epoch != m->epoch) return;
+  hashes(oid, m, p.count, p.node, second, have);
+  for (int i = 0; i < p.count; i++)
+    if (had[i] != have[i] || (have[i] && std::memcmp(first[i], second[i], 20) != 0))
+      return;  // still being written: the next pass looks again
+  int best = -1, best_count = 0;
+  for (int i = 0; i < p.count; i++) {
+    if (!have[i]) continue;
+    int c = 0;
+    for (int j = 0; j < p.count; j++) c += have[j] && same(i, j);
+    if (c > best_count) best = i, best_count = c;
+  }
+  if (best < 0 || best_count * 2 <= answered) {
+    found_++;
+    unrepaired_++;
+    sd_err("scrub: %016" PRIx64 ": its %d copies differ and no content has a majority", oid,
+           answered);
+    return;
+  }
+  const NodeId& good = m->nodes[p.node[best]].nid;
+  for (int i = 0; i < p.count; i++) {
+    if (!have[i] || same(i, best)) continue;
+    found_++;
+    const NodeId& bad = m->nodes[p.node[i]].nid;
+    Status st;
+    if (m->is_self(p.node[i])) {
+      std::unique_ptr<char[]> buf(new char[l.size]);
+      auto peer = peers_.get(good);
+      st = peer ? peer::read(*peer, m->epoch, oid, buf.get(), uint32_t(l.size), 0)
+                : err(Res::NetworkError);
+      if (st.ok()) st = replica_.create(oid, m->epoch, buf.get(), uint32_t(l.size), 0);
+    } else {
+      auto peer = peers_.get(bad);
+      st = peer ? peer::repair_from(*peer, oid, good) : err(Res::NetworkError);
+    }
+    if (st.ok()) {
+      repaired_++;
+      sd_notice("scrub: %016" PRIx64 ": the copy on %s differed from the majority; replaced "
+                "by the one on %s",
+                oid, node_name(bad).c_str(), node_name(good).c_str());
+    } else {
+      unrepaired_++;
+      sd_err("scrub: %016" PRIx64 ": the copy on %s differs from the majority; not replaced: %s",
+             oid, node_name(bad).c_str(), strerror(st.code()));
+    }
+  }
+}
+
+}  // namespace sd
