@@ -183,7 +183,7 @@ void check_ec_object(const Context& ctx, const sd::VnodeRing& ring, uint64_t oid
       missing.push_back(k);
     } else if (res == sd::Res::Eio && failed_check < 0) {
       // Our sheep answer EIO for a strip whose bytes fail their block
-      // checksums (docs/PROTOCOL.md §9.8): that strip is the wrong one.
+      // checksums (docs/PROTOCOL.md §9.7): that strip is the wrong one.
       failed_check = k;
     } else {
       err("failed to read %016llx from %s, %s", ull(oid), sd::node_addr_str(node.nid).c_str(),

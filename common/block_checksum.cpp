@@ -85,23 +85,50 @@ std::optional<BlockSums> BlockSums::decode(const void* data, size_t len) {
   uint32_t n;
   std::memcpy(&n, p + 4, 4);
   if (p[0] != kVersion || p[1] < kMinShift || p[1] > 31 || p[2] || p[3] || n == 0 ||
-      n > kMaxBlocks || len != kHeaderSize + size_t(n) * 4)
+      n > kMaxBlocks || len < kHeaderSize + size_t(n) * 4)
     return std::nullopt;
+  size_t rest = len - kHeaderSize - size_t(n) * 4;
+  if (rest % 8 || rest / 8 > kMaxBlocks) return std::nullopt;
   BlockSums b;
   b.shift_ = p[1];
   b.crc_.resize(n);
   std::memcpy(b.crc_.data(), p + kHeaderSize, size_t(n) * 4);
+  const unsigned char* q = p + kHeaderSize + size_t(n) * 4;
+  for (size_t i = 0; i < rest / 8; i++) {
+    uint32_t blk, crc;
+    std::memcpy(&blk, q + 8 * i, 4);
+    std::memcpy(&crc, q + 8 * i + 4, 4);
+    if (blk >= n) return std::nullopt;
+    b.pending_.push_back({blk, crc});
+  }
   return b;
 }
 
 std::vector<uint8_t> BlockSums::encode() const {
-  std::vector<uint8_t> out(kHeaderSize + crc_.size() * 4, 0);
+  std::vector<uint8_t> out(kHeaderSize + crc_.size() * 4 + pending_.size() * 8, 0);
   out[0] = kVersion;
   out[1] = shift_;
   uint32_t n = uint32_t(crc_.size());
   std::memcpy(out.data() + 4, &n, 4);
   if (n) std::memcpy(out.data() + kHeaderSize, crc_.data(), crc_.size() * 4);
+  uint8_t* q = out.data() + kHeaderSize + crc_.size() * 4;
+  for (const auto& [blk, crc] : pending_) {
+    std::memcpy(q, &blk, 4);
+    std::memcpy(q + 4, &crc, 4);
+    q += 8;
+  }
   return out;
+}
+
+void BlockSums::clear_pending(uint32_t first, uint32_t last) {
+  std::erase_if(pending_, [&](const auto& e) { return e.first >= first && e.first <= last; });
+}
+
+bool BlockSums::matches(uint32_t block, uint32_t crc) const {
+  if (crc_[block] == crc) return true;
+  for (const auto& [blk, sum] : pending_)
+    if (blk == block && sum == crc) return true;
+  return false;
 }
 
 BlockSums::Range BlockSums::cover(uint64_t offset, uint64_t len) const {
@@ -120,7 +147,7 @@ int64_t BlockSums::first_bad(const void* data, uint64_t len, uint64_t offset) co
   for (uint64_t done = 0; done + bs <= len; done += bs) {
     uint64_t blk = (offset + done) >> shift_;
     if (blk >= crc_.size()) break;
-    if (crc32c(p + done, bs) != crc_[blk]) return int64_t(blk);
+    if (!matches(uint32_t(blk), crc32c(p + done, bs))) return int64_t(blk);
   }
   return -1;
 }

@@ -1,10 +1,14 @@
-// Block checksums of object files (docs/PROTOCOL.md §9.8): every object
+// Block checksums of object files (docs/PROTOCOL.md §9.7): every object
 // file carries, in its extended attribute `user.sd.crc`, the CRC32C of each
 // block of the file, so that a byte that changed on disk under the daemon
 // (a flipped bit, a torn sector, a stray write) is found when it is read.
 //
 // The attribute is an 8-byte header (u8 version 1, u8 block_shift, u16 0,
-// u32 block count) followed by one u32 CRC32C per block, little-endian.
+// u32 block count) followed by one u32 CRC32C per block, little-endian,
+// and then, while a write is in progress, pairs (u32 block, u32 CRC32C):
+// the sums those blocks will have once the write's bytes are in. A block
+// matches its sum or its pending one, so a sheep killed between writing
+// the bytes and the final sums leaves a file that still checks out.
 // Blocks are 2^block_shift bytes (8 KiB, or larger for objects beyond
 // 4 MiB, so that there are never more than 512 blocks and the attribute
 // fits one ext4 xattr block); bytes past the end of the file count as
@@ -17,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace sd {
@@ -27,6 +32,8 @@ class BlockSums {
   static constexpr uint8_t kVersion = 1;
   static constexpr uint8_t kMinShift = 13;  // 8 KiB
   static constexpr uint32_t kMaxBlocks = 512;
+  // The largest attribute: every block's sum and as many pending ones.
+  static constexpr size_t kMaxSize = 8 + kMaxBlocks * 4 + kMaxBlocks * 8;
   static constexpr size_t kHeaderSize = 8;
 
   // Standard CRC32C (Castagnoli, reflected, inverted), as iSCSI and ext4 use.
@@ -53,6 +60,16 @@ class BlockSums {
   uint64_t span() const { return uint64_t(crc_.size()) << shift_; }
   uint32_t crc(uint32_t block) const { return crc_[block]; }
   void set(uint32_t block, uint32_t crc) { crc_[block] = crc; }
+  // Whether `crc` is block's sum, or its pending one.
+  bool matches(uint32_t block, uint32_t crc) const;
+  // The pending sums (see above). A write touching more than kMaxPending
+  // blocks goes without (the attribute must fit one ext4 xattr block).
+  static constexpr uint32_t kMaxPending = 192;
+  void add_pending(uint32_t block, uint32_t crc) { pending_.push_back({block, crc}); }
+  void clear_pending() { pending_.clear(); }
+  // Drops the pending sums of blocks [first, last].
+  void clear_pending(uint32_t first, uint32_t last);
+  size_t pending() const { return pending_.size(); }
 
   // The whole blocks around [offset, offset+len), cut to span(): first
   // byte and length. An empty range when it lies beyond span().
@@ -69,6 +86,7 @@ class BlockSums {
  private:
   uint8_t shift_ = kMinShift;
   std::vector<uint32_t> crc_;
+  std::vector<std::pair<uint32_t, uint32_t>> pending_;  // (block, sum)
 };
 
 }  // namespace sd

@@ -181,7 +181,7 @@ bool LocalReader::try_read(uint64_t oid, int copies, void* buf, uint32_t len, ui
   // checksums (block_checksum.h) when it has them. A mismatch (a bad copy,
   // or a write of the sheep in the middle of the blocks) is the sheep's to
   // answer: it reads another copy and repairs this one.
-  uint8_t raw[BlockSums::kHeaderSize + BlockSums::kMaxBlocks * 4];
+  uint8_t raw[BlockSums::kMaxSize];
   ssize_t raw_len = fgetxattr(file->fd, BlockSums::kXattr, raw, sizeof(raw));
   std::optional<BlockSums> sums;
   if (raw_len > 0 && !(sums = BlockSums::decode(raw, size_t(raw_len)))) return false;

@@ -1,4 +1,4 @@
-// SCRUB (ours, opcode 0xE6; docs/PROTOCOL.md §3.4 and §9.8): starts, stops
+// SCRUB (ours, opcode 0xE6; docs/PROTOCOL.md §3.4 and §9.7): starts, stops
 // or reports one sheep's scrubber, which checks every copy it holds
 // against its block checksums, compares the copies of each object among
 // their owners, and repairs what it finds. `dog cluster scrub` sends it to

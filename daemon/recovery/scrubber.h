@@ -1,5 +1,5 @@
 // Scrubber: finds copies that went bad on disk before anyone reads them,
-// and repairs them (docs/PROTOCOL.md §9.8; `dog cluster scrub`).
+// and repairs them (docs/PROTOCOL.md §9.7; `dog cluster scrub`).
 //
 // A pass, started by SCRUB, walks every object this node holds a current
 // copy of, at most `rate` MiB/s:

@@ -1,6 +1,6 @@
 // Block checksums of object files: checked reads, writes that keep the
 // checksums in step, verification, sealing and block repair for the
-// scrubber (docs/PROTOCOL.md §9.8).
+// scrubber (docs/PROTOCOL.md §9.7).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -55,7 +55,7 @@ void PlainStore::probe_xattrs() {
 }
 
 std::optional<BlockSums> PlainStore::load_sums(int fd, uint64_t oid) const {
-  uint8_t raw[BlockSums::kHeaderSize + BlockSums::kMaxBlocks * 4];
+  uint8_t raw[BlockSums::kMaxSize];
   ssize_t n = fgetxattr(fd, BlockSums::kXattr, raw, sizeof(raw));
   if (n < 0) return std::nullopt;  // none (ENODATA), or too large to be ours
   auto sums = BlockSums::decode(raw, size_t(n));
@@ -114,6 +114,11 @@ Status PlainStore::write_checked(uint64_t oid, int fd, BlockSums& sums, const vo
   const uint64_t bs = sums.block_size();
   const auto* src = static_cast<const char*>(buf);
   BlockSums::Range r = sums.cover(offset, len);
+  const BlockSums old = sums;
+  if (!r.len) return pwrite_full(fd, buf, len, offset);  // past the sums (not ours)
+  // Pending sums left by a sheep killed in a write: those of the blocks
+  // written now are replaced; the others stay until their blocks are.
+  sums.clear_pending(uint32_t(r.offset / bs), uint32_t((r.offset + r.len) / bs - 1));
   std::vector<char> block;
   for (uint64_t start = r.offset; start < r.offset + r.len; start += bs) {
     uint32_t blk = uint32_t(start / bs);
@@ -130,13 +135,24 @@ Status PlainStore::write_checked(uint64_t oid, int fd, BlockSums& sums, const vo
       sd_err("read %016" PRIx64 " failed: %s", oid, std::strerror(e));
       return e == EIO ? io_error(e, "read", oid) : err(Res::Eio);
     }
-    if (BlockSums::crc32c(block.data(), bs) != sums.crc(blk)) {
+    if (!old.matches(blk, BlockSums::crc32c(block.data(), bs))) {
       report_corruption(oid, blk, "write");
       continue;
     }
     uint64_t from = std::max(start, offset), to = std::min(start + bs, offset + len);
     std::memcpy(block.data() + (from - start), src + (from - offset), to - from);
     sums.set(blk, BlockSums::crc32c(block.data(), bs));
+  }
+  // The new sums go in as pending ones first: a sheep killed after the
+  // bytes and before the final sums leaves blocks that match either.
+  // (Writes of more than kMaxPending blocks, 1.5 MiB, go without.)
+  if (old.pending() + r.len / bs <= BlockSums::kMaxPending) {
+    BlockSums pending = old;
+    for (uint64_t start = r.offset; start < r.offset + r.len; start += bs) {
+      uint32_t blk = uint32_t(start / bs);
+      if (sums.crc(blk) != old.crc(blk)) pending.add_pending(blk, sums.crc(blk));
+    }
+    SD_TRY(save_sums(fd, pending, oid));
   }
   SD_TRY(pwrite_full(fd, buf, len, offset));
   written_ms_[(oid * 0x9e3779b97f4a7c15ull) >> 58] = now_ms();
@@ -200,7 +216,9 @@ Result<PlainStore::Repair> PlainStore::repair_blocks(uint64_t oid, const void* g
     if (off >= size) break;
     uint64_t n = std::min(bs, size - off);
     if (int e = pread_padded((*fd)->fd, block.get(), bs, off)) return err(res_from_errno(e));
-    if (BlockSums::crc32c(block.get(), bs) == sums->crc(b)) {
+    uint32_t crc = BlockSums::crc32c(block.get(), bs);
+    if (sums->matches(b, crc)) {
+      sums->set(b, crc);  // a pending sum becomes the block's own
       if (std::memcmp(block.get(), src + off, n) != 0) out.differing++;
       continue;
     }
@@ -210,6 +228,7 @@ Result<PlainStore::Repair> PlainStore::repair_blocks(uint64_t oid, const void* g
     out.repaired++;
   }
   if (!out.repaired) return out;
+  sums->clear_pending();  // every block's sum is its bytes' now
   SD_TRY(save_sums((*fd)->fd, *sums, oid));
   if (!nosync_ && fsync((*fd)->fd) < 0) return err(res_from_errno(errno));
   return out;

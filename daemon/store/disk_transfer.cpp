@@ -80,9 +80,9 @@ Status copy_file(const std::string& src, const std::string& dst, bool nosync) {
     s = copy_range(in, out, data, hole);
     pos = hole;
   }
-  // The block checksums travel with the bytes (docs/PROTOCOL.md §9.8).
+  // The block checksums travel with the bytes (docs/PROTOCOL.md §9.7).
   if (s.ok()) {
-    uint8_t sums[BlockSums::kHeaderSize + BlockSums::kMaxBlocks * 4];
+    uint8_t sums[BlockSums::kMaxSize];
     ssize_t n = fgetxattr(in, BlockSums::kXattr, sums, sizeof(sums));
     if (n > 0 && fsetxattr(out, BlockSums::kXattr, sums, size_t(n), 0) < 0)
       s = err(res_from_errno(errno));

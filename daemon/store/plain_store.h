@@ -22,7 +22,7 @@
 // Object files stay open between requests (FdCache); every path that
 // replaces or removes a file invalidates its cached descriptor first.
 //
-// Block checksums (docs/PROTOCOL.md §9.8, store/checksummed_io.cpp): every
+// Block checksums (docs/PROTOCOL.md §9.7, store/checksummed_io.cpp): every
 // file created gets the CRC32C of each of its blocks in an extended
 // attribute, kept in step by every write (synced with fsync, not
 // fdatasync, so that they are on disk with the bytes), and every read

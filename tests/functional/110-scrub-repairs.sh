@@ -1,5 +1,5 @@
 #!/bin/bash
-# Block checksums and the scrubber (docs/PROTOCOL.md §9.8). Three sheep;
+# Block checksums and the scrubber (docs/PROTOCOL.md §9.7). Three sheep;
 # bytes of object files are changed behind the daemons' backs, as a bad
 # disk would:
 # - a read that meets a changed byte returns the right data (from another
