@@ -46,7 +46,7 @@ uint32_t BlockSums::zeros_crc(size_t len) {
 
 uint8_t BlockSums::shift_for(uint64_t size) {
   uint8_t s = kMinShift;
-  while (s < 31 && (size + (uint64_t(1) << s) - 1) >> s > kMaxBlocks) s++;
+  while (s < kMaxShift && (size + (uint64_t(1) << s) - 1) >> s > kMaxBlocks) s++;
   return s;
 }
 
@@ -84,7 +84,7 @@ std::optional<BlockSums> BlockSums::decode(const void* data, size_t len) {
   const auto* p = static_cast<const unsigned char*>(data);
   uint32_t n;
   std::memcpy(&n, p + 4, 4);
-  if (p[0] != kVersion || p[1] < kMinShift || p[1] > 31 || p[2] || p[3] || n == 0 ||
+  if (p[0] != kVersion || p[1] < kMinShift || p[1] > kMaxShift || p[2] || p[3] || n == 0 ||
       n > kMaxBlocks || len < kHeaderSize + size_t(n) * 4)
     return std::nullopt;
   size_t rest = len - kHeaderSize - size_t(n) * 4;

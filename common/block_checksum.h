@@ -31,6 +31,10 @@ class BlockSums {
   static constexpr const char* kXattr = "user.sd.crc";
   static constexpr uint8_t kVersion = 1;
   static constexpr uint8_t kMinShift = 13;  // 8 KiB
+  // 4 MiB blocks: 512 of them cover a 2 GiB object, the largest there is.
+  // A larger shift in an attribute is refused (it would make a read of a
+  // few bytes read, and allocate, gigabytes).
+  static constexpr uint8_t kMaxShift = 22;
   static constexpr uint32_t kMaxBlocks = 512;
   // The largest attribute: every block's sum and as many pending ones.
   static constexpr size_t kMaxSize = 8 + kMaxBlocks * 4 + kMaxBlocks * 8;

@@ -51,6 +51,23 @@ std::string MetricsPage::make() {
               "Objects the current recovery has to do in all.");
   page.sample("sheepdog_recovery_planned_objects", {}, rs.in_recovery ? rs.nr_total : 0);
 
+  ScrubStatus scrub = sheep_.scrubber.status();
+  page.family("sheepdog_scrub_running", Kind::Gauge, "1 while a scrub pass runs here, else 0.");
+  page.sample("sheepdog_scrub_running", {}, uint64_t(scrub.running));
+  page.family("sheepdog_scrub_passes_total", Kind::Counter, "Scrub passes finished here.");
+  page.sample("sheepdog_scrub_passes_total", {}, scrub.passes);
+  page.family("sheepdog_scrub_checked_objects", Kind::Gauge,
+              "Objects the current (or last) scrub pass has checked.");
+  page.sample("sheepdog_scrub_checked_objects", {}, scrub.checked);
+  page.family("sheepdog_bad_copies_found_total", Kind::Counter,
+              "Copies here found not to match their block checksums or the majority (reads and scrubs).");
+  page.sample("sheepdog_bad_copies_found_total", {}, scrub.found);
+  page.family("sheepdog_bad_copies_repaired_total", Kind::Counter, "Of them, repaired.");
+  page.sample("sheepdog_bad_copies_repaired_total", {}, scrub.repaired);
+  page.family("sheepdog_bad_copies_unrepaired_total", Kind::Counter,
+              "Of them, not repairable (no good copy, no majority).");
+  page.sample("sheepdog_bad_copies_unrepaired_total", {}, scrub.unrepaired);
+
   std::vector<ObjectStore::DiskUsage> disks = disk_usage();
   uint64_t objects = 0, bytes = 0;
   for (const auto& d : disks) {

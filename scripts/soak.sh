@@ -172,5 +172,9 @@ echo "  fio rounds:          $rounds ($ops I/Os, every block verified after each
 echo "  nodes killed:        $kills"
 echo "  recovered:           $objs objects in ${secs}s of recovery passes, ${mbs} MB/s"
 echo "  placement at the end: $placement"
+# Blocks whose bytes did not match their checksums (docs/PROTOCOL.md §9.7):
+# a kill -9 must leave none (the pending sums cover a write cut short).
+bad=$(cat "$T"/*/sheep.log | grep -c "does not match its checksum" || true)
+echo "  checksum mismatches: $bad"
 echo "  errors:              $errors"
-[ "$errors" -eq 0 ]
+[ "$errors" -eq 0 ] && [ "$bad" -eq 0 ]

@@ -184,6 +184,8 @@ Status PlainStore::seal(uint64_t oid) {
   if (load_sums((*fd)->fd, oid)) return {};
   struct stat st;
   if (fstat((*fd)->fd, &st) < 0) return err(res_from_errno(errno));
+  if (st.st_size <= 0 || uint64_t(st.st_size) > (uint64_t(BlockSums::kMaxBlocks) << BlockSums::kMaxShift))
+    return {};  // nothing to cover, or more than sums can
   BlockSums sums = BlockSums::zeros(uint64_t(st.st_size));
   std::unique_ptr<char[]> block(new char[sums.block_size()]);
   for (uint32_t b = 0; b < sums.blocks(); b++) {

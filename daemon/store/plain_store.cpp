@@ -319,7 +319,7 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
   // The checksums go on the tmp file: they arrive with the bytes, by the
   // same rename. A filesystem that refuses them leaves the file unchecked.
   bool sealed = false;
-  if (st.ok() && sums_on_)
+  if (st.ok() && sums_on_ && size && size <= (uint64_t(BlockSums::kMaxBlocks) << BlockSums::kMaxShift))
     sealed = save_sums(fd, BlockSums::of(size, buf, len, offset), oid).ok();
   if (st.ok() && !nosync_ && (sealed ? fsync(fd) : fdatasync(fd)) < 0)
     st = err(res_from_errno(errno));

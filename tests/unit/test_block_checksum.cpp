@@ -72,6 +72,15 @@ TEST_CASE("block checksums: CRC32C, block sizes and the attribute's encoding") {
   std::memcpy(raw.data() + 4, &huge, 4);
   CHECK(!sd::BlockSums::decode(raw.data(), raw.size()));
   CHECK(!sd::BlockSums::decode(raw.data(), 3));
+  // A block shift past 4 MiB blocks is refused: a forged attribute must not
+  // make a small read allocate gigabytes.
+  uint32_t fine = 512;
+  std::memcpy(raw.data() + 4, &fine, 4);
+  raw[1] = 23;
+  CHECK(!sd::BlockSums::decode(raw.data(), raw.size()));
+  raw[1] = 22;
+  CHECK(sd::BlockSums::decode(raw.data(), raw.size()));
+  CHECK(sd::BlockSums::shift_for(uint64_t(1) << 31) == 22);
 
   auto c = b.cover(9000, 100);
   CHECK(c.offset == 8192);
