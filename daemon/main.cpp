@@ -430,6 +430,7 @@ int main(int argc, char** argv) {
   // Nothing may wait on peers from here on (they may be stopping too): calls
   // in flight fail at once, waits for cluster messages end.
   sheep.group.begin_stop();
+  sheep.scrubber.quit();  // no repairs once the node is leaving
   sheep.peers.shutdown();
   sheep.admin_peers.shutdown();
   sheep.epoch_recovery.stop();

@@ -41,22 +41,26 @@ Scrubber::Scrubber(ObjectStore& store, PeerPool& peers, const MembershipSource& 
 }
 
 Scrubber::~Scrubber() {
+  quit();
+  thread_.join();
+}
+
+void Scrubber::quit() {
   {
     std::lock_guard<std::mutex> lk(mu_);
     quitting_ = true;
+    stop_pass_ = true;
   }
   cv_.notify_all();
-  thread_.join();
 }
 
 void Scrubber::start(uint32_t rate_mib) {
   rate_mib_ = rate_mib ? rate_mib : kScrubDefaultRateMib;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (running_) return;
+    if (quitting_ || (running_ && !stop_pass_)) return;  // (a new rate applies at once)
     running_ = true;
     pass_wanted_ = true;
-    stop_pass_ = false;
   }
   cv_.notify_all();
 }
@@ -96,10 +100,10 @@ void Scrubber::object_corrupt(uint64_t oid) {
   cv_.notify_all();
 }
 
-bool Scrubber::pause(int64_t ms) {
+bool Scrubber::pause(int64_t ms, bool for_repairs) {
   std::unique_lock<std::mutex> lk(mu_);
   cv_.wait_for(lk, std::chrono::milliseconds(ms),
-               [&] { return stop_pass_ || quitting_ || !queue_.empty(); });
+               [&] { return stop_pass_ || quitting_ || (for_repairs && !queue_.empty()); });
   return !stop_pass_ && !quitting_;
 }
 
@@ -122,6 +126,7 @@ void Scrubber::loop() {
     lk.unlock();
     run_pass();
     lk.lock();
+    if (!pass_wanted_) running_ = false;  // (a start meanwhile runs another)
   }
 }
 
@@ -162,7 +167,6 @@ void Scrubber::run_pass() {
       break;
     }
   }
-  running_ = false;
   if (stopped) {
     sd_notice("scrub: stopped after %" PRIu64 " of %zu objects", checked_.load(), oids.size());
     return;
@@ -181,9 +185,10 @@ uint64_t Scrubber::check(uint64_t oid) {
   Status st = store_.verify(oid, &sealed);
   if (st.code() == Res::Eio) return l.size;  // the store told object_corrupt(): queued
   if (!st.ok()) return 0;                    // removed meanwhile
-  if (!sealed) {
-    // Written before checksums existed: they are made from the bytes as
-    // they are; the comparison below still sees a copy that differs.
+  // Written before checksums existed: they are made from the bytes as
+  // they are, once the other owners hold the same bytes (a copy that
+  // differs is left to the comparison below, or to `dog vdi check`).
+  if (!sealed && (l.shape || l.copies < 2 || copies_agree(oid, l, m))) {
     Status s = store_.seal(oid);
     if (!s.ok()) sd_warn("scrub: cannot add checksums to %016" PRIx64 ": %s", oid, strerror(s.code()));
   }
@@ -199,14 +204,11 @@ bool Scrubber::repair(uint64_t oid) {
   if (!audit_.has_current(oid, *m)) return false;  // gone, or recovery's to bring back
   ObjectLayout l = policy_.layout(oid);
   if (l.shape) {
-    Status st = recovery_.rebuild_strip(oid);
-    if (st.ok()) {
-      repaired_++;
-      sd_notice("scrub: %016" PRIx64 ": bad strip rebuilt from the others", oid);
-      return true;
-    }
+    // Reads rebuild its bytes from the other strips. A rebuild here could
+    // meet a write in flight (the strips are read one after another) and
+    // store a mix of two versions; `dog vdi check` rebuilds it.
     unrepaired_++;
-    sd_err("scrub: %016" PRIx64 ": bad strip, not rebuilt: %s", oid, strerror(st.code()));
+    sd_err("scrub: %016" PRIx64 ": bad strip; `dog vdi check` rebuilds it", oid);
     return false;
   }
   if (repair_blocks_from_peers(oid, l, m)) return true;
@@ -280,6 +282,21 @@ void Scrubber::hashes(uint64_t oid, const MembershipPtr& m, int count, const uin
   }
 }
 
+bool Scrubber::copies_agree(uint64_t oid, const ObjectLayout& l, const MembershipPtr& m) {
+  Placement p = m->ring.place(oid, l.copies);
+  uint8_t digest[32][20];
+  bool have[32];
+  hashes(oid, m, p.count, p.node, digest, have);
+  int answered = 0;
+  for (int i = 0; i < p.count; i++) {
+    if (!have[i]) continue;
+    answered++;
+    for (int j = 0; j < i; j++)
+      if (have[j] && std::memcmp(digest[i], digest[j], 20) != 0) return false;
+  }
+  return answered >= 2;
+}
+
 void Scrubber::compare_copies(uint64_t oid, const ObjectLayout& l, const MembershipPtr& m) {
   Placement p = m->ring.place(oid, l.copies);
   uint8_t first[32][20], second[32][20];
@@ -297,7 +314,7 @@ void Scrubber::compare_copies(uint64_t oid, const ObjectLayout& l, const Members
   if (!differ || answered < 2) return;
   // Once more, a second later: a write in flight reaches the copies one
   // after another, and is no damage.
-  if (!pause(1000)) return;
+  if (!pause(1000, false)) return;
   if (members_.membership()->epoch != m->epoch) return;
   hashes(oid, m, p.count, p.node, second, have);
   for (int i = 0; i < p.count; i++)

@@ -4,12 +4,16 @@
 // A pass, started by SCRUB, walks every object this node holds a current
 // copy of, at most `rate` MiB/s:
 //  - each copy is checked against its block checksums; a copy without them
-//    (written by an older daemon) is given them;
+//    (written by an older daemon) is given them once the owners' copies
+//    agree (or there is no other copy to compare with);
 //  - of a replicated object, the node that is its first owner compares
 //    the SHA-1 of every owner's copy; a copy that differs from the
 //    majority (asked twice, a second apart, so that a write in flight is
 //    not taken for damage) is replaced by a majority copy;
-//  - of an erasure-coded object, a bad strip is rebuilt from the others.
+//  - of an erasure-coded object, a bad strip is reported (reads rebuild
+//    its bytes from the other strips); `dog vdi check` rebuilds it: a
+//    rebuild reads the other strips one after another, and writes in
+//    flight could mix two versions into it.
 // A copy found bad, by the pass or by any read (the store's corruption
 // hook), is queued for repair: its bad blocks are replaced with those of a
 // copy another owner serves checked, and only those (repair_blocks), so a
@@ -54,6 +58,8 @@ class Scrubber {
   void start(uint32_t rate_mib);
   // Ends the running pass, if any (queued repairs still run).
   void stop();
+  // Ends the scrubber's work for good (shutdown): passes and repairs.
+  void quit();
   ScrubStatus status() const;
   // A copy here failed its checksums (any thread; cheap, never blocks on
   // I/O): queued for repair. At most kMaxQueued wait; more are dropped
@@ -75,8 +81,12 @@ class Scrubber {
   // The SHA-1 of each owner's copy (false where it gave none).
   void hashes(uint64_t oid, const MembershipPtr& m, int count, const uint16_t* nodes,
               uint8_t (*digest)[20], bool* have);
-  // Waits up to ms, or until the pass is stopped; false when stopping.
-  bool pause(int64_t ms);
+  // Waits up to ms, or until the pass is stopped (or, with for_repairs,
+  // a repair is queued); false when stopping.
+  bool pause(int64_t ms, bool for_repairs = true);
+  // Whether every owner of a replicated oid that answered (at least two)
+  // holds the same bytes.
+  bool copies_agree(uint64_t oid, const ObjectLayout& l, const MembershipPtr& m);
 
   ObjectStore& store_;
   PeerPool& peers_;

@@ -97,10 +97,14 @@ Status PlainStore::read_checked(uint64_t oid, int fd, const BlockSums& sums, voi
     return err(Res::Eio);
   }
   if (!direct) {
-    std::memcpy(buf, target + (offset - r.offset), len);
-    // Bytes past the blocks the sums cover (none for files this store made).
-    if (offset + len > r.offset + r.len) {
-      uint64_t from = std::max(offset, r.offset + r.len);
+    // Only what the sums cover comes from the checked blocks; bytes past
+    // them (none for files this store made: sums cover the whole file) are
+    // read as they are.
+    const uint64_t covered_end = r.offset + r.len;
+    const uint64_t copy = covered_end > offset ? std::min<uint64_t>(len, covered_end - offset) : 0;
+    if (copy) std::memcpy(buf, target + (offset - r.offset), copy);
+    if (offset + len > covered_end) {
+      uint64_t from = std::max(offset, covered_end);
       if (int e = pread_padded(fd, static_cast<char*>(buf) + (from - offset),
                                offset + len - from, from))
         return err(res_from_errno(e));
@@ -181,7 +185,10 @@ Status PlainStore::seal(uint64_t oid) {
   auto fd = object_fd(oid);
   if (!fd.ok()) return err(fd.code());
   std::unique_lock<std::shared_mutex> lk(sum_lock(oid));
-  if (load_sums((*fd)->fd, oid)) return {};
+  // An attribute that is there but garbled is damage too: it stays, for
+  // the log and the next look, rather than being replaced by sums of
+  // whatever the bytes are now.
+  if (fgetxattr((*fd)->fd, BlockSums::kXattr, nullptr, 0) >= 0 || errno != ENODATA) return {};
   struct stat st;
   if (fstat((*fd)->fd, &st) < 0) return err(res_from_errno(errno));
   if (st.st_size <= 0 || uint64_t(st.st_size) > (uint64_t(BlockSums::kMaxBlocks) << BlockSums::kMaxShift))

@@ -84,7 +84,8 @@ Status copy_file(const std::string& src, const std::string& dst, bool nosync) {
   if (s.ok()) {
     uint8_t sums[BlockSums::kMaxSize];
     ssize_t n = fgetxattr(in, BlockSums::kXattr, sums, sizeof(sums));
-    if (n > 0 && fsetxattr(out, BlockSums::kXattr, sums, size_t(n), 0) < 0)
+    // A target filesystem without user xattrs keeps the copy unchecked.
+    if (n > 0 && fsetxattr(out, BlockSums::kXattr, sums, size_t(n), 0) < 0 && errno != ENOTSUP)
       s = err(res_from_errno(errno));
   }
   if (s.ok() && !nosync && fsync(out) < 0) s = err(res_from_errno(errno));
