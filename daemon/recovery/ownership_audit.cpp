@@ -72,7 +72,26 @@ bool OwnershipAudit::has_current(uint64_t oid, const Membership& m) {
 
 void OwnershipAudit::settle(uint64_t oid, uint32_t written_at) {
   MembershipPtr m = members_.membership();
-  if (m->epoch != written_at) check(oid, *m);
+  if (m->epoch == written_at) return;
+  // The audit of a later epoch may have run while the copy was being put
+  // in place, and not seen it: audited() then says nothing of this copy,
+  // which is current through written_at only. If this node stopped owning
+  // the object since, the copy goes to .stale (else it would stay live on
+  // a node that is no owner, and be taken for current if the node owns it
+  // again later).
+  if (m->epoch > written_at && m->self_index >= 0) {
+    if (uint32_t missed = first_missed(oid, written_at, *m)) {
+      std::lock_guard<std::mutex> lk(mu_);
+      Status st = store_.move_to_stale(oid, missed - 1);
+      if (st.ok()) {
+        fresh_.erase(oid);
+        sd_info("%016" PRIx64 " was written at epoch %u, owned no more at %u: moved to .stale",
+                oid, written_at, missed);
+      }
+      return;
+    }
+  }
+  check(oid, *m);
 }
 
 uint32_t OwnershipAudit::first_missed(uint64_t oid, uint32_t from, const Membership& m) {

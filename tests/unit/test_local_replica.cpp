@@ -75,3 +75,27 @@ TEST_CASE("local replica: remove takes the stale copies with the live one") {
   CHECK(rig.replica.remove(oid).code() == sd::Res::NoObj);
   CHECK(!rig.store.newest_stale(oid));
 }
+
+TEST_CASE("local replica: a copy put in place while a newer epoch's audit ran is set aside if no longer ours") {
+  // The create of epoch 1 is slow; meanwhile epoch 2 (where this node owns
+  // the object no more) is published and its audit runs, before the file
+  // is in place. The copy must not stay live on a node that is no owner.
+  DaemonRig rig;
+  FakePeer a(1), b(2), c(3);
+  auto e1 = rig.epoch(1, {a.node()}, true, true);
+  rig.audit.reset(1);
+  auto e2_nodes = rig.epoch(2, {a.node(), b.node(), c.node()}, true, false);
+  uint64_t oid = rig.owned_in_first_only(e1, e2_nodes);
+  std::vector<char> data(kObject, 'c');
+  sd::Status st = rig.audit.write_whole(oid, 1, [&] {
+    rig.epoch(2, {a.node(), b.node(), c.node()}, true, true);
+    REQUIRE(rig.audit.audit(*rig.members.membership(), [] { return false; }));
+    CHECK(rig.audit.audited() == 2);
+    return rig.store.create_and_write(oid, kObject, data.data(), kObject, 0);
+  });
+  REQUIRE(st.ok());
+  CHECK(!rig.store.exists(oid));
+  auto stale = rig.store.newest_stale(oid);
+  REQUIRE(stale);
+  CHECK(*stale == 1);
+}
