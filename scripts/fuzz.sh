@@ -7,6 +7,10 @@
 #   FUZZ_RUNS=N                          stop a target after N runs (per process)
 #                                        even if time is left
 #   FUZZ_BUILDTYPE=debug                 an unoptimised build (build-fuzz-debug/)
+#   FUZZ_SANITIZE=undefined              the undefined-behaviour sanitizer only
+#                                        (build-fuzz-ubsan/): for long runs of the
+#                                        targets whose replies are MiBs, which the
+#                                        address sanitizer maps afresh every time
 # Each target first runs every input of tests/fuzz/corpus/TARGET once (the
 # seeds captured from real traffic and every input that ever crashed it,
 # kept as regression tests), then searches for new inputs from there; what
@@ -44,11 +48,17 @@ fi
 # FUZZ_BUILDTYPE=debug (what run-tests.sh uses) builds in build-fuzz-debug/
 # a minute faster, for short runs; long runs want the optimised default.
 buildtype=${FUZZ_BUILDTYPE:-debugoptimized}
+sanitize=${FUZZ_SANITIZE:-address,undefined}
 dir=build-fuzz
 [ "$buildtype" != debugoptimized ] && dir=build-fuzz-$buildtype
+case $sanitize in
+  address,undefined) ;;
+  undefined) dir=$dir-ubsan ;;
+  *) echo "scripts/fuzz.sh: FUZZ_SANITIZE is address,undefined or undefined, not '$sanitize'" >&2; exit 2 ;;
+esac
 if [ ! -f $dir/build.ninja ]; then
   CC=clang CXX=clang++ meson setup $dir -Dfuzzing=true -Dwerror=true --buildtype="$buildtype" \
-    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null ||
+    -Db_sanitize="$sanitize" -Db_lundef=false >/dev/null ||
     { echo "fuzz: cannot configure $dir (clang and libclang-rt-14-dev installed?)"; exit 1; }
 fi
 ninja -C $dir >/dev/null || { ninja -C $dir | tail -n 30; echo "fuzz: build failed"; exit 1; }

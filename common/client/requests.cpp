@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "proto/inode.h"
+#include "proto/scrub.h"
 
 namespace sd::request {
 
@@ -149,6 +150,13 @@ SdReq repair_replica(uint64_t oid, const NodeId& from) {
   r.forw.oid = oid;
   std::memcpy(r.forw.addr, from.addr, sizeof(r.forw.addr));
   r.forw.port = from.port;
+  return r;
+}
+
+SdReq repair_replica_if(uint64_t oid, const NodeId& from) {
+  SdReq r = repair_replica(oid, from);
+  r.flags |= kFlagWrite;
+  r.data_length = sizeof(sd::RepairCondition);
   return r;
 }
 

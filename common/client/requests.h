@@ -78,6 +78,8 @@ SdReq release_vdi(uint32_t vid, bool shared, bool own_only = false);
 SdReq exist(uint64_t oid);
 SdReq get_hash(uint64_t oid, uint32_t epoch);
 SdReq repair_replica(uint64_t oid, const NodeId& from);
+// A conditional REPAIR_REPLICA; payload: a RepairCondition (proto/scrub.h).
+SdReq repair_replica_if(uint64_t oid, const NodeId& from);
 // SCRUB (proto/scrub.h): command, START's rate in MiB/s, reply bytes.
 SdReq scrub(uint32_t command, uint32_t rate_mib, uint32_t bytes);
 SdReq oids_exist(uint32_t count);                     // payload: count oids; missing ones back

@@ -34,4 +34,16 @@ static_assert(offsetof(ScrubStatus, passes) == 8 && offsetof(ScrubStatus, bytes)
 
 inline constexpr uint32_t kScrubDefaultRateMib = 32;
 
+// The payload of a conditional REPAIR_REPLICA (ours: the scrubber's
+// majority repair, docs/PROTOCOL.md §9.7): the receiver replaces its copy
+// with the one read from forw.addr:forw.port only if that one hashes to
+// `good` and its own still hashes to `current` (SHA-1s as GET_HASH gives
+// them); otherwise nothing changes and the answer is AGAIN. Without a
+// payload (upstream's dog) the copy is replaced unconditionally.
+struct RepairCondition {
+  uint8_t good[20];
+  uint8_t current[20];
+};
+static_assert(sizeof(RepairCondition) == 40);
+
 }  // namespace sd

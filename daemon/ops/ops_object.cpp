@@ -12,6 +12,7 @@
 #include "sha1.h"
 #include "oid.h"
 #include "ops/ops.h"
+#include "proto/scrub.h"
 #include "sheep.h"
 #include "vdi/vdi_ops.h"
 
@@ -313,10 +314,17 @@ Res get_hash(Sheep& s, Request& r) {
 
 // Pulls a good copy of oid from forw.addr:forw.port (dog vdi check). Of
 // an erasure-coded object, this node's strip is rebuilt from the others
-// instead (any node will do as the source).
+// instead (any node will do as the source). With a RepairCondition as
+// payload (the scrubber's), only when the copy read hashes to cond.good
+// and ours still to cond.current: else AGAIN, nothing changed.
 Res repair_replica(Sheep& s, Request& r) {
   uint64_t oid = r.hdr.obj.oid;
-  if (s.policy.ec_shape(oid)) return s.recovery.rebuild_strip(oid).code();
+  const bool conditional = r.is_write() && r.data_length();
+  if (conditional && r.data_length() != sizeof(RepairCondition)) return Res::InvalidParms;
+  if (s.policy.ec_shape(oid)) {
+    if (conditional) return Res::InvalidParms;
+    return s.recovery.rebuild_strip(oid).code();
+  }
   NodeId nid{};
   std::memcpy(nid.addr, r.hdr.forw.addr, 16);
   nid.port = r.hdr.forw.port;
@@ -325,7 +333,15 @@ Res repair_replica(Sheep& s, Request& r) {
   uint32_t epoch = s.group.epoch();
   if (Status st = s.recovery.read_from_peer(nid, oid, epoch, buf.get(), uint32_t(size)); !st.ok())
     return st.code();
-  return s.replica.create(oid, epoch, buf.get(), uint32_t(size), 0).code();
+  if (!conditional) return s.replica.create(oid, epoch, buf.get(), uint32_t(size), 0).code();
+  RepairCondition cond;
+  std::memcpy(&cond, r.data(), sizeof(cond));
+  Sha1 h;
+  h.update(buf.get(), size);
+  uint8_t got[20];
+  h.final(got);
+  if (std::memcmp(got, cond.good, sizeof(got)) != 0) return Res::Again;  // written since
+  return s.replica.replace_unless_changed(oid, epoch, buf.get(), cond.current).code();
 }
 
 // The oids of the payload this node lacks come back with NO_OBJ.

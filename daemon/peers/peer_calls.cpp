@@ -5,6 +5,7 @@
 
 #include "client/requests.h"
 #include "proto/node.h"
+#include "proto/scrub.h"
 
 namespace sd::peer {
 
@@ -113,6 +114,14 @@ Status get_hash(SheepClient& c, uint32_t epoch, uint64_t oid, uint8_t digest[20]
 
 Status repair_from(SheepClient& c, uint64_t oid, const NodeId& from) {
   return c.exec(request::repair_replica(oid, from), nullptr, nullptr);
+}
+
+Status repair_from_if(SheepClient& c, uint64_t oid, const NodeId& from,
+                      const uint8_t good[20], const uint8_t current[20]) {
+  RepairCondition cond;
+  std::memcpy(cond.good, good, 20);
+  std::memcpy(cond.current, current, 20);
+  return c.exec(request::repair_replica_if(oid, from), &cond, nullptr);
 }
 
 Status release_objects(SheepClient& c, const std::vector<std::pair<uint32_t, uint32_t>>& objects) {

@@ -56,6 +56,11 @@ Status stat_sheep(SheepClient& c, uint64_t* size, uint64_t* free);
 Status get_hash(SheepClient& c, uint32_t epoch, uint64_t oid, uint8_t digest[20]);
 // REPAIR_REPLICA: the peer replaces its copy of oid by the one `from` holds.
 Status repair_from(SheepClient& c, uint64_t oid, const NodeId& from);
+// The same, only if the copy read from `from` hashes to `good` and the
+// peer's own still hashes to `current` (SHA-1s as GET_HASH gives them):
+// Again when either changed, the copies being written meanwhile.
+Status repair_from_if(SheepClient& c, uint64_t oid, const NodeId& from,
+                      const uint8_t good[20], const uint8_t current[20]);
 // RELEASE_OBJECTS to the master: (vid, index) pairs whose object lost a
 // reference.
 Status release_objects(SheepClient& c, const std::vector<std::pair<uint32_t, uint32_t>>& objects);

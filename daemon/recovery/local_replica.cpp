@@ -51,6 +51,15 @@ Status LocalReplica::create(uint64_t oid, uint32_t epoch, const void* buf, uint3
   });
 }
 
+Status LocalReplica::replace_unless_changed(uint64_t oid, uint32_t epoch, const void* buf,
+                                            const uint8_t* expect) {
+  uint64_t size = 0;
+  if (!fits(oid, 0, 0, kWholeObject, &size)) return err(Res::InvalidParms);
+  return audit_.write_whole(oid, epoch, [&] {
+    return store_.create_and_write(oid, size, buf, uint32_t(size), 0, kWholeObject, expect);
+  });
+}
+
 Status LocalReplica::restore_stale(uint64_t oid, uint32_t epoch, uint32_t stale_epoch,
                                    int piece) {
   return audit_.write_whole(oid, epoch,

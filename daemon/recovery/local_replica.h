@@ -52,6 +52,11 @@ class LocalReplica {
   // bytes [offset, offset+len) from buf, zeros elsewhere.
   Status create(uint64_t oid, uint32_t epoch, const void* buf, uint32_t len, uint64_t offset,
                 int piece = kWholeObject);
+  // Replaces the current whole copy with buf (its whole size) only while
+  // its bytes still hash to `expect` (SHA-1, as GET_HASH): Again when a
+  // write changed them since (ObjectStore::create_and_write).
+  Status replace_unless_changed(uint64_t oid, uint32_t epoch, const void* buf,
+                                const uint8_t* expect);
   // Puts our own stale copy of `stale_epoch` back as the live one, current
   // at `epoch`.
   Status restore_stale(uint64_t oid, uint32_t epoch, uint32_t stale_epoch,

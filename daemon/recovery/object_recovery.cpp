@@ -73,7 +73,13 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
   if (m->self_index < 0) return err(Res::NoObj);
   const NodeId& self = m->nodes[size_t(m->self_index)].nid;
   uint64_t size = policy_.object_size_of(oid);
-  std::unique_ptr<char[]> buf(new char[size]);
+  // The buffers are taken when a peer is asked: a miss with nobody to ask
+  // (one node, every owner gone) costs no 4 MiB allocation.
+  std::unique_ptr<char[]> buf;
+  auto buffer = [&buf, size] {
+    if (!buf) buf.reset(new char[size]);
+    return buf.get();
+  };
   int copies = policy_.copies_for(oid);
   // Newest epoch first: the current owners, then every earlier set.
   for (uint32_t e = m->epoch; e >= 1; e--) {
@@ -91,7 +97,7 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
         return {};
       }
       if (!m->has(n.nid)) continue;  // gone: nothing to ask
-      Status got = read_from_peer(n.nid, oid, e, buf.get(), uint32_t(size));
+      Status got = read_from_peer(n.nid, oid, e, buffer(), uint32_t(size));
       // The peer places the object with another copy count (an
       // ALTER_VDI_COPY one of us has not applied yet): no older copy may
       // stand in for the one it holds. Tried again later.
@@ -106,11 +112,12 @@ Status ObjectRecovery::try_fetch(uint64_t oid, const MembershipPtr& m) {
   }
   // No epoch's owners have a current copy: take the newest copy anyone
   // still has, ours included.
-  std::unique_ptr<char[]> cand(new char[size]);
+  std::unique_ptr<char[]> cand;
   uint32_t best = 0;
   const SdNode* best_node = nullptr;
   for (const SdNode& n : m->nodes) {
     if (same_node_id(n.nid, self)) continue;
+    if (!cand) cand.reset(new char[size]);
     uint32_t e = 0;
     Status got = read_from_peer(n.nid, oid, 0, cand.get(), uint32_t(size), &e);
     if (got.code() == Res::OldNodeVer) return got;  // as above

@@ -337,19 +337,38 @@ void Scrubber::compare_copies(uint64_t oid, const ObjectLayout& l, const Members
   const NodeId& good = m->nodes[p.node[best]].nid;
   for (int i = 0; i < p.count; i++) {
     if (!have[i] || same(i, best)) continue;
-    found_++;
     const NodeId& bad = m->nodes[p.node[i]].nid;
+    // Client writes go on meanwhile: the good copy must still be the one
+    // hashed when it is read, and the bad one still the one hashed when it
+    // is replaced (one step with that store's writes of oid), or a write
+    // landing in between would be undone on the bad copy. Either changed:
+    // left for the next pass.
     Status st;
     if (m->is_self(p.node[i])) {
       std::unique_ptr<char[]> buf(new char[l.size]);
       auto peer = peers_.get(good);
       st = peer ? peer::read(*peer, m->epoch, oid, buf.get(), uint32_t(l.size), 0)
                 : err(Res::NetworkError);
-      if (st.ok()) st = replica_.create(oid, m->epoch, buf.get(), uint32_t(l.size), 0);
+      if (st.ok()) {
+        Sha1 h;
+        h.update(buf.get(), l.size);
+        uint8_t got[20];
+        h.final(got);
+        if (std::memcmp(got, second[best], sizeof(got)) != 0) st = err(Res::Again);
+      }
+      if (st.ok()) st = replica_.replace_unless_changed(oid, m->epoch, buf.get(), second[i]);
     } else {
       auto peer = peers_.get(bad);
-      st = peer ? peer::repair_from(*peer, oid, good) : err(Res::NetworkError);
+      st = peer ? peer::repair_from_if(*peer, oid, good, second[best], second[i])
+                : err(Res::NetworkError);
     }
+    if (st.code() == Res::Again) {
+      sd_info("scrub: %016" PRIx64 ": the copies were written while the one on %s was "
+              "being replaced; the next pass looks again",
+              oid, node_name(bad).c_str());
+      continue;
+    }
+    found_++;
     if (st.ok()) {
       repaired_++;
       sd_notice("scrub: %016" PRIx64 ": the copy on %s differed from the majority; replaced "

@@ -159,7 +159,7 @@ Status PlainStore::write_checked(uint64_t oid, int fd, BlockSums& sums, const vo
     SD_TRY(save_sums(fd, pending, oid));
   }
   SD_TRY(pwrite_full(fd, buf, len, offset));
-  written_ms_[(oid * 0x9e3779b97f4a7c15ull) >> 58] = now_ms();
+  written_ms_[lock_slot(oid)] = now_ms();
   return save_sums(fd, sums, oid);
 }
 
@@ -182,9 +182,11 @@ Status PlainStore::verify(uint64_t oid, bool* sealed) const {
 
 Status PlainStore::seal(uint64_t oid) {
   if (!sums_on_) return {};
+  uint64_t replaced = replaced_[lock_slot(oid)].load();
   auto fd = object_fd(oid);
   if (!fd.ok()) return err(fd.code());
   std::unique_lock<std::shared_mutex> lk(sum_lock(oid));
+  if (replaced_[lock_slot(oid)].load() != replaced) return {};  // a new file: its own sums
   // An attribute that is there but garbled is damage too: it stays, for
   // the log and the next look, rather than being replaced by sums of
   // whatever the bytes are now.
@@ -208,12 +210,16 @@ Status PlainStore::seal(uint64_t oid) {
 
 Result<PlainStore::Repair> PlainStore::repair_blocks(uint64_t oid, const void* good, uint64_t size,
                                                      int64_t read_at_ms) {
+  uint64_t replaced = replaced_[lock_slot(oid)].load();
   auto fd = object_fd(oid);
   if (!fd.ok()) return err(fd.code());
   std::unique_lock<std::shared_mutex> lk(sum_lock(oid));
   // A write after the good copy was read may be in it or not: ours could
-  // be newer in places. Asked again later, the two agree.
-  if (written_ms_[(oid * 0x9e3779b97f4a7c15ull) >> 58].load() >= read_at_ms) return err(Res::Again);
+  // be newer in places. Asked again later, the two agree. (Likewise when
+  // the file was replaced meanwhile.)
+  if (written_ms_[lock_slot(oid)].load() >= read_at_ms ||
+      replaced_[lock_slot(oid)].load() != replaced)
+    return err(Res::Again);
   auto sums = load_sums((*fd)->fd, oid);
   if (!sums) return err(Res::NoSupport);
   Repair out;

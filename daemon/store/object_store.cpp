@@ -242,11 +242,12 @@ Status ObjectStore::write(uint64_t oid, const void* buf, uint32_t len, uint64_t 
 }
 
 Status ObjectStore::create_and_write(uint64_t oid, uint64_t size, const void* buf, uint32_t len,
-                                     uint64_t offset, int piece) {
+                                     uint64_t offset, int piece,
+                                     const uint8_t* unless_changed_from) {
   // A misplaced old copy is moved home first, so that a piece it holds is
   // set aside as PlainStore does when one piece replaces another.
   return on_home(oid, true, [&](PlainStore& s) {
-    return s.create_and_write(oid, size, buf, len, offset, piece);
+    return s.create_and_write(oid, size, buf, len, offset, piece, unless_changed_from);
   });
 }
 

@@ -93,7 +93,8 @@ class ObjectStore {
   Status write(uint64_t oid, const void* buf, uint32_t len, uint64_t offset,
                int piece = kAnyPiece);
   Status create_and_write(uint64_t oid, uint64_t size, const void* buf, uint32_t len,
-                          uint64_t offset, int piece = kWholeObject);
+                          uint64_t offset, int piece = kWholeObject,
+                          const uint8_t* unless_changed_from = nullptr);
   Status remove(uint64_t oid);
   bool exists(uint64_t oid);
   int piece_of(uint64_t oid);

@@ -100,8 +100,17 @@ class PlainStore {
   // outside [offset, offset+len). A live file of another piece of oid
   // moves to .stale (as of epoch 0: of unknown age) once the new one is in
   // place.
+  //
+  // With `unless_changed_from` (a SHA-1), only a live whole object is
+  // replaced, and only while its `size` bytes (zeros past its end, as
+  // GET_HASH reads them) still hash to it: Again when they changed since
+  // (a write came in after they were hashed), NoObj when there is none.
+  // The check and the rename are one step for this store's writes of oid,
+  // so a write is either in the bytes hashed or applied to the new file
+  // (the scrubber's majority repair, docs/PROTOCOL.md §9.7).
   Status create_and_write(uint64_t oid, uint64_t size, const void* buf, uint32_t len,
-                          uint64_t offset, int piece = kWholeObject);
+                          uint64_t offset, int piece = kWholeObject,
+                          const uint8_t* unless_changed_from = nullptr);
   // Removes the live file of oid, whichever piece it is.
   Status remove(uint64_t oid);
   bool exists(uint64_t oid) const;
@@ -229,9 +238,16 @@ class PlainStore {
   // The cached descriptor of oid's file, opened read-write on a miss.
   Result<std::shared_ptr<ObjectFd>> object_fd(uint64_t oid) const;
   // Checksum helpers (checksummed_io.cpp).
-  std::shared_mutex& sum_lock(uint64_t oid) const {
-    return sum_locks_[(oid * 0x9e3779b97f4a7c15ull) >> 58];
-  }
+  static size_t lock_slot(uint64_t oid) { return (oid * 0x9e3779b97f4a7c15ull) >> 58; }
+  std::shared_mutex& sum_lock(uint64_t oid) const { return sum_locks_[lock_slot(oid)]; }
+  // Whether the live whole file of oid still hashes to `expect` (see
+  // create_and_write); the caller holds its sum lock exclusively.
+  Status live_hash_is(uint64_t oid, uint64_t size, const uint8_t* expect) const;
+  // Renames tmp over oid's live file (which exists): under oid's sum lock,
+  // with the replace count of its slot raised, so that a write that found
+  // the old file's descriptor before takes the new one (see replaced_).
+  Status replace_live(uint64_t oid, const std::string& tmp, const std::string& final_path,
+                      const uint8_t* unless_changed_from, uint64_t size);
   // The file's checksums; nullopt when it has none (or they are garbled:
   // logged, and the file is then served unchecked).
   std::optional<BlockSums> load_sums(int fd, uint64_t oid) const;
@@ -272,6 +288,11 @@ class PlainStore {
   mutable std::array<std::shared_mutex, 64> sum_locks_;
   // When a file hashed to the same slot was last written (now_ms()).
   mutable std::array<std::atomic<int64_t>, 64> written_ms_{};
+  // How many times a live file hashed to the slot was replaced by a rename
+  // (raised under the slot's sum lock): a writer that looked its
+  // descriptor up before, and finds the count moved once it holds the
+  // lock, looks it up again instead of writing to the replaced file.
+  std::array<std::atomic<uint64_t>, 64> replaced_{};
   std::atomic<bool> sums_on_{true};
   std::function<void(uint64_t)> corruption_hook_;
 };

@@ -8,6 +8,8 @@
 #   repaired; status counts it;
 # - a copy without checksums (an older daemon's) that differs from the two
 #   others is replaced by the majority's content, and gets checksums;
+# - that replacement is conditional on the hashes compared (a copy written
+#   since is left alone);
 # - with one copy, a read of a changed block fails (EIO) instead of
 #   returning the bad bytes, and the other blocks still read;
 # - a plugin's local reads (object files read in the plugin) check too.
@@ -91,7 +93,30 @@ has_sums "$odd" || fail "the replaced copy has no checksums"
 grep -q "differed from the majority; replaced" "$T"/[0-9]/sheep.log || fail "no majority repair logged"
 dogn 1 vdi read b | cmp - "$T/b" || fail "b after the majority repair"
 
-# 4. One copy only: the changed block is never returned.
+# 4. The scrubber's REPAIR_REPLICA carries the hashes it compared: a copy
+# written since it was hashed (or a source that was) is left alone, AGAIN,
+# so a client write landing between the comparison and the repair is
+# never undone (docs/PROTOCOL.md §9.7).
+mapfile -t cb < <(copies_of b 0)
+tgt=${cb[2]} src=${cb[0]}
+tn=$(node_of "$tgt") sn=$(node_of "$src")
+python3 -c "import os, sys; os.removexattr(sys.argv[1], 'user.sd.crc')" "$tgt"
+flip "$tgt" 300
+sha() { python3 -c "import hashlib, sys; print(hashlib.sha1(open(sys.argv[1], 'rb').read()).hexdigest())" "$1"; }
+changed=$(sha "$tgt")
+oid=$(printf '0x%016x' $(((0x$(vid_of b) << 32) | 0)))
+repair() { python3 "$(dirname "$0")/helpers/rawclient.py" $((7000 + tn)) req op=0xc5 flags=1 oid="$oid" \
+  forw=127.0.0.1:$((7000 + sn)) payload=hex:"$1$2"; }
+zeros=0000000000000000000000000000000000000000
+repair "$(sha "$src")" "$zeros" | grep -q "result=0x8f " || fail "a repair of a copy changed since: $(repair "$(sha "$src")" "$zeros")"
+assert_eq "$(sha "$tgt")" "$changed" "the copy after a refused repair"
+repair "$zeros" "$changed" | grep -q "result=0x8f " || fail "a repair from a source changed since"
+assert_eq "$(sha "$tgt")" "$changed" "the copy after a refused repair"
+repair "$(sha "$src")" "$changed" | grep -q "result=0x00 " || fail "a repair with the right hashes"
+same_file "$tgt" "$src" || fail "the copy was not replaced"
+has_sums "$tgt" || fail "the replaced copy has no checksums"
+
+# 5. One copy only: the changed block is never returned.
 mapfile -t c1 < <(copies_of one 0)
 [ "${#c1[@]}" = 1 ] || fail "object 0 of one: ${#c1[@]} copies"
 flip "${c1[0]}" 9000

@@ -26,6 +26,9 @@ class SheepRig {
   static SheepRig& instance();
 
   sd::Sheep& sheep() { return *sheep_; }
+  // The opcode table as the event loop calls it (fuzz_request_stream runs
+  // requests through it on the fuzzing thread, without a socket).
+  sd::OpRunner& runner() { return *runner_; }
   // DIR/sock: the trusted socket a request stream is written to.
   const std::string& socket_path() const { return socket_path_; }
   // Formats the cluster again (every object and VDI gone): called every

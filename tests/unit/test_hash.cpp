@@ -1,11 +1,16 @@
-// hash.h against the test vectors of docs/PROTOCOL.md §12.
+// hash.h against the test vectors of docs/PROTOCOL.md §12; sha1.h against
+// FIPS 180's.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "hash.h"
 #include "oid.h"
 #include "proto/node.h"
+#include "sha1.h"
 
 namespace {
 
@@ -73,4 +78,23 @@ TEST_CASE("default zone of 127.0.0.1") {
   sd::NodeId nid = local_node(7000);
   CHECK(sd::default_zone(nid.addr) == 0x0100007fu);
   CHECK(sd::default_zone(nid.addr) == 16777343u);
+}
+
+TEST_CASE("SHA-1 (GET_HASH's digest): FIPS 180 vectors, whole and in pieces") {
+  auto hex = [](const uint8_t* d) {
+    char s[41];
+    for (int i = 0; i < 20; i++) std::snprintf(s + 2 * i, 3, "%02x", d[i]);
+    return std::string(s);
+  };
+  uint8_t d[20];
+  sd::sha1("abc", 3, d);
+  CHECK(hex(d) == "a9993e364706816aba3e25717850c26c9cd0d89d");
+  sd::sha1("", 0, d);
+  CHECK(hex(d) == "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  // A million 'a's, fed in uneven pieces as the store's chunks are.
+  std::string a(1000000, 'a');
+  sd::Sha1 h;
+  for (size_t off = 0; off < a.size(); off += 777) h.update(a.data() + off, std::min<size_t>(777, a.size() - off));
+  h.final(d);
+  CHECK(hex(d) == "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
 }
