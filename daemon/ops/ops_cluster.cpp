@@ -80,6 +80,9 @@ Res stat_sheep(Sheep& s, Request& r) {
   return Res::Success;
 }
 
+// The largest STAT_CLUSTER reply (docs/PROTOCOL.md §8.4).
+constexpr size_t kMaxStatClusterReply = 32u << 20;
+
 Res stat_cluster(Sheep& s, Request& r) {
   ClusterSettings cs = s.group.settings();
   MembershipPtr m = s.group.membership();
@@ -92,8 +95,13 @@ Res stat_cluster(Sheep& s, Request& r) {
   }
   uint32_t latest = cs.ctime ? std::max(s.epochs.latest(), m->epoch) : 0;
   uint32_t slots = r.hdr.cluster.nodes_nr;
+  // dog asks with twice as many slots as it last needed: more than twice
+  // the largest cluster is no question.
+  if (slots > 2 * kMaxNodes) return Res::InvalidParms;
   size_t stride = sizeof(EpochLogHeader) + size_t(slots) * sizeof(SdNode);
-  size_t max_records = r.hdr.data_length / stride;
+  // The reply is made whole in memory: never more than kMaxStatClusterReply
+  // of it, whatever data_length asks for (the newest records fit).
+  size_t max_records = std::min<size_t>(r.hdr.data_length, kMaxStatClusterReply) / stride;
   size_t count = std::min<size_t>(max_records, latest);
   char* buf = r.reply_buffer(uint32_t(count * stride));
   std::memset(buf, 0, count * stride);

@@ -159,6 +159,15 @@ assert_eq "$(printf '%s\n' "$out" | grep -c "opcode=0x03 .*result=0x00 data_leng
   "answers to 600 pipelined writes"
 assert_eq "$(dogn 0 vdi read test $((4194304 + 8192 + 8 * 600)) 8)" "pipeline" "the last pipelined write"
 
+# (k) STAT_CLUSTER builds its reply whole: node slots past twice the
+# largest cluster are refused, and however much data_length asks for, the
+# reply holds the epochs there are (a fuzzed one made a sheep allocate GiBs).
+assert_eq "$(raw req op=0x87 id=160 nodes=12289 dlen=4294967295 | grep -o 'result=0x[0-9a-f]* data_length=[0-9]*')" \
+  "result=0x05 data_length=0" "STAT_CLUSTER with too many node slots"
+epochs=$(dogn 0 cluster info -r | awk 'NR == 3 {print $2}')
+assert_eq "$(raw req op=0x87 id=161 nodes=12288 dlen=4294967295 | grep -o 'result=0x[0-9a-f]* data_length=[0-9]*')" \
+  "result=0x00 data_length=$((epochs * (48 + 80 * 12288)))" "STAT_CLUSTER asking for 4 GiB"
+
 # The daemon still serves after all of that.
 [ -n "$(sheep_pid 0)" ] || fail "sheep is gone"
 assert_eq "$(dogn 0 node list -r)" "0 127.0.0.1:7000 128 0" "node list at the end"

@@ -14,7 +14,7 @@ Request keys (all optional): proto (default 2, or 0x0a for opcodes >= 0x80),
 op, flags, epoch, id, dlen (data_length; defaults to the payload length),
 oid, cow, copies, policy (obj.copy_policy), ec (obj.ec_index), tgt
 (obj.tgt_epoch), offset (obj union), snapid (vdi union, at offset 32),
-forw (IPV4:PORT: REPAIR_REPLICA's forw.addr and forw.port, with oid its forw.oid),
+nodes (STAT_CLUSTER's cluster.nodes_nr), forw (IPV4:PORT: REPAIR_REPLICA's forw.addr and forw.port, with oid its forw.oid),
 payload: name:NAME:LEN (NAME NUL-padded to LEN), zeros:N, hex:HEX, text:STR;
 send (how many payload bytes are really sent; default all of them);
 check_close=1 (after the reply, report whether the server closed).
@@ -64,6 +64,8 @@ def build(spec):
                          parse_int(spec.get("tgt", "0")), parse_int(spec.get("offset", "0")))
     if "snapid" in spec:
         struct.pack_into("<I", union, 16, parse_int(spec["snapid"]))
+    if "nodes" in spec:  # STAT_CLUSTER's cluster.nodes_nr
+        struct.pack_into("<I", union, 24, parse_int(spec["nodes"]))
     if "forw" in spec:  # REPAIR_REPLICA's source node, IPV4:PORT
         addr, _, port = spec["forw"].rpartition(":")
         union[8 + 12:8 + 16] = socket.inet_aton(addr)
