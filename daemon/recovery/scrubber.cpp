@@ -37,7 +37,10 @@ Scrubber::Scrubber(ObjectStore& store, PeerPool& peers, const MembershipSource& 
       audit_(audit),
       recovery_(recovery),
       replica_(replica) {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    log::set_thread_name("scrub");
+    loop();
+  });
 }
 
 Scrubber::~Scrubber() {
@@ -93,6 +96,11 @@ void Scrubber::object_corrupt(uint64_t oid) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (queued_.count(oid) || queued_.size() >= kMaxQueued) return;
+    auto known = unrepairable_.find(oid);
+    if (known != unrepairable_.end()) {
+      if (std::chrono::steady_clock::now() < known->second) return;  // known, not yet again
+      unrepairable_.erase(known);
+    }
     queued_.insert(oid);
     queue_.push_back(oid);
     found_++;
@@ -112,15 +120,7 @@ void Scrubber::loop() {
   for (;;) {
     cv_.wait(lk, [&] { return quitting_ || !queue_.empty() || pass_wanted_; });
     if (quitting_) return;
-    if (!queue_.empty()) {
-      uint64_t oid = queue_.front();
-      queue_.pop_front();
-      lk.unlock();
-      repair(oid);
-      lk.lock();
-      queued_.erase(oid);  // after: reads meanwhile must not queue it again
-      continue;
-    }
+    if (repair_next(lk)) continue;
     pass_wanted_ = false;
     stop_pass_ = false;
     lk.unlock();
@@ -130,7 +130,26 @@ void Scrubber::loop() {
   }
 }
 
+bool Scrubber::repair_next(std::unique_lock<std::mutex>& lk) {
+  if (queue_.empty()) return false;
+  uint64_t oid = queue_.front();
+  queue_.pop_front();
+  lk.unlock();
+  bool good = repair(oid);
+  lk.lock();
+  queued_.erase(oid);  // after: reads meanwhile must not queue it again
+  if (!good) {
+    if (unrepairable_.size() >= kMaxQueued) unrepairable_.erase(unrepairable_.begin());
+    unrepairable_[oid] = std::chrono::steady_clock::now() + kRetryUnrepairable;
+  }
+  return true;
+}
+
 void Scrubber::run_pass() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    unrepairable_.clear();  // a pass looks at every copy again
+  }
   std::vector<uint64_t> oids = store_.list();
   checked_ = 0;
   bytes_ = 0;
@@ -141,18 +160,10 @@ void Scrubber::run_pass() {
   bool stopped = false;
   for (uint64_t oid : oids) {
     // Repairs first: a copy found bad waits for no pass.
-    for (;;) {
-      uint64_t next;
-      {
-        std::lock_guard<std::mutex> lk(mu_);
-        if (stop_pass_ || quitting_) stopped = true;
-        if (stopped || queue_.empty()) break;
-        next = queue_.front();
-        queue_.pop_front();
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      while (!(stopped = stop_pass_ || quitting_) && repair_next(lk)) {
       }
-      repair(next);
-      std::lock_guard<std::mutex> lk(mu_);
-      queued_.erase(next);
     }
     if (stopped) break;
     bytes_ += check(oid);

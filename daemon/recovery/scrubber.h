@@ -23,9 +23,11 @@
 // Folder recovery/ may use base/, store/, peers/ and group/.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -63,10 +65,14 @@ class Scrubber {
   ScrubStatus status() const;
   // A copy here failed its checksums (any thread; cheap, never blocks on
   // I/O): queued for repair. At most kMaxQueued wait; more are dropped
-  // (the next pass finds them again).
+  // (the next pass finds them again). A copy that could not be repaired
+  // (one copy, no good one elsewhere, a coded strip) is not tried again,
+  // nor counted or logged again, for kRetryUnrepairable, whatever reads
+  // meet it meanwhile; a pass started tries every copy again.
   void object_corrupt(uint64_t oid);
 
   static constexpr size_t kMaxQueued = 4096;
+  static constexpr std::chrono::seconds kRetryUnrepairable{600};
 
  private:
   void loop();
@@ -76,6 +82,9 @@ class Scrubber {
   // Repairs this node's copy of oid; true when it is good now.
   bool repair(uint64_t oid);
   bool repair_blocks_from_peers(uint64_t oid, const ObjectLayout& l, const MembershipPtr& m);
+  // Takes the next queued copy off the queue and repairs it; false when
+  // none waits. Holds mu_ (lk) except during the repair.
+  bool repair_next(std::unique_lock<std::mutex>& lk);
   // The first owner's comparison of the copies of a replicated object.
   void compare_copies(uint64_t oid, const ObjectLayout& l, const MembershipPtr& m);
   // The SHA-1 of each owner's copy (false where it gave none).
@@ -100,6 +109,9 @@ class Scrubber {
   std::condition_variable cv_;
   std::deque<uint64_t> queue_;  // copies to repair; guarded by mu_
   std::set<uint64_t> queued_;   // the same, for lookups; guarded by mu_
+  // Copies that could not be repaired -> when they may be tried again (at
+  // most kMaxQueued); guarded by mu_.
+  std::map<uint64_t, std::chrono::steady_clock::time_point> unrepairable_;
   bool pass_wanted_ = false;    // guarded by mu_
   bool stop_pass_ = false;      // guarded by mu_
   bool quitting_ = false;       // guarded by mu_
