@@ -36,6 +36,9 @@ struct SheepOptions {
   bool metrics = false;         // --metrics: serve the metrics page over HTTP
   std::string metrics_addr;     // its address: given, else 127.0.0.1
   uint16_t metrics_port = 0;
+  // Not on the command line: how long a recovery read from a newer epoch
+  // waits for this node to reach it (the fuzzing rig shortens it).
+  unsigned peer_epoch_wait_ms = 10000;
 };
 
 // Parses argv. Returns -1 to go on, otherwise the exit code to exit with

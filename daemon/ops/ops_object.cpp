@@ -220,8 +220,13 @@ Res read_peer(Sheep& s, Request& r) {
     // Recovery reads come from nodes of any epoch and never chain further.
     // One from a newer epoch waits until we are there too: from then on no
     // write of an older epoch can land here unnoticed (see after_write).
-    if (r.hdr.epoch > s.group.epoch() &&
-        !s.group.wait_for_epoch(r.hdr.epoch, std::chrono::seconds(10)))
+    // Epochs come one membership change at a time: one far ahead is no
+    // peer's (it would hold a worker for nothing) and is answered at once.
+    constexpr uint32_t kMaxEpochLead = 16;
+    uint32_t ours = s.group.epoch();
+    if (r.hdr.epoch > ours &&
+        (r.hdr.epoch - ours > kMaxEpochLead ||
+         !s.group.wait_for_epoch(r.hdr.epoch, std::chrono::milliseconds(s.opts.peer_epoch_wait_ms))))
       return Res::NewNodeVer;
     // Nor is a copy sent while the two sides place it differently: a
     // write placed the old way could still land here after it.

@@ -185,7 +185,10 @@ Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
     if (!base) base = f.vid;
   }
 
-  auto inode = std::make_unique<char[]>(kInodeHeaderSize + kInodeMapSize);
+  // Only what is written is set (the header, the map entries carried
+  // over, the B-tree root): the rest of the 4 MiB is never read, and the
+  // object is created zero past what is written.
+  std::unique_ptr<char[]> inode(new char[kInodeHeaderSize + kInodeMapSize]);
   std::memset(inode.get(), 0, kInodeHeaderSize);
   auto* h = reinterpret_cast<InodeHeader*>(inode.get());
   uint64_t nr_map = 0;

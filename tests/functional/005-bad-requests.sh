@@ -168,6 +168,13 @@ epochs=$(dogn 0 cluster info -r | awk 'NR == 3 {print $2}')
 assert_eq "$(raw req op=0x87 id=161 nodes=12288 dlen=4294967295 | grep -o 'result=0x[0-9a-f]* data_length=[0-9]*')" \
   "result=0x00 data_length=$((epochs * (48 + 80 * 12288)))" "STAT_CLUSTER asking for 4 GiB"
 
+# (l) A recovery read "from" an epoch far ahead is answered at once
+# (NEW_NODE_VER): epochs come one membership change at a time, and waiting
+# for that one held a worker thread for ten seconds per request.
+out=$(timeout 5 /usr/bin/python3 "$(dirname "$0")/helpers/rawclient.py" 7000 req op=0xa4 flags=0x80 \
+  id=170 epoch=$((epoch + 1000)) oid=$oid dlen=8) || fail "a recovery read of epoch $((epoch + 1000)) was not answered in 5 s"
+echo "$out" | grep -q "result=0x82 " || fail "a recovery read of a far epoch: $out"
+
 # The daemon still serves after all of that.
 [ -n "$(sheep_pid 0)" ] || fail "sheep is gone"
 assert_eq "$(dogn 0 node list -r)" "0 127.0.0.1:7000 128 0" "node list at the end"

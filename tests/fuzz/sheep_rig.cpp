@@ -77,6 +77,8 @@ void SheepRig::start() {
   opts_.port = free_port();
   opts_.foreground = true;
   opts_.nosync = true;
+  // A fuzzed recovery read of the next epochs would wait 10 s for them.
+  opts_.peer_epoch_wait_ms = 10;
   if (!sd::make_dirs(opts_.dir, 0700) || !sd::make_dirs(opts_.dir + "/epoch", 0700))
     die("cannot make the sheep's directories");
   std::string why;
