@@ -49,7 +49,10 @@ inline constexpr uint64_t object_size(uint64_t oid, uint8_t block_size_shift) {
   if (is_vdi_attr_obj(oid)) return kAttrObjSize;
   if (is_vdi_btree_obj(oid)) return kBtreeNodeSize;
   if (is_ledger_obj(oid)) return kLedgerObjSize;
-  return 1ull << (block_size_shift ? block_size_shift : kDefaultBlockSizeShift);
+  // (A shift that names no layout, from damaged bytes, is not believed.)
+  return 1ull << (block_size_shift && valid_block_size_shift(block_size_shift)
+                      ? block_size_shift
+                      : kDefaultBlockSizeShift);
 }
 
 }  // namespace sd

@@ -13,6 +13,11 @@ namespace sd {
 inline constexpr uint32_t kDefaultBlockSizeShift = 22;
 inline constexpr uint32_t kMinBlockSizeShift = 20;
 inline constexpr uint32_t kMaxBlockSizeShift = 31;
+// Whether a block_size_shift read from bytes (an inode, a message) names a
+// layout: 0 (the cluster's default) or kMinBlockSizeShift..kMaxBlockSizeShift.
+inline constexpr bool valid_block_size_shift(uint32_t shift) {
+  return shift == 0 || (shift >= kMinBlockSizeShift && shift <= kMaxBlockSizeShift);
+}
 inline constexpr uint64_t kDataObjSize = 1ull << 22;
 inline constexpr uint64_t kInodeDataIndex = 1ull << 20;  // map slots in a flat inode
 inline constexpr uint64_t kMaxDataObjs = 1ull << 32;

@@ -56,6 +56,7 @@ VdiList read_vdis(RecordReader& r) {
     v.copies = r.u8();
     v.copy_policy = r.u8();
     v.block_size_shift = r.u8();
+    if (!valid_block_size_shift(v.block_size_shift)) v.block_size_shift = 0;
     uint8_t flags = r.u8();
     v.parent = r.u32();
     v.snapshot = flags & 1;

@@ -27,7 +27,9 @@ VdiInfo vdi_info_of(const InodeHeader& h) {
   VdiInfo info;
   info.copies = h.nr_copies;
   info.copy_policy = h.copy_policy;
-  info.block_size_shift = h.block_size_shift;
+  // A damaged inode's shift is not believed (objects of 2^236 bytes): its
+  // VDI takes the cluster's default.
+  info.block_size_shift = valid_block_size_shift(h.block_size_shift) ? h.block_size_shift : 0;
   info.store_policy = h.store_policy == 1 ? 1 : 0;
   info.snapshot = inode_is_snapshot(h);
   info.deleted = inode_is_deleted(h);

@@ -330,6 +330,8 @@ Res repair_replica(Sheep& s, Request& r) {
     if (conditional) return Res::InvalidParms;
     return s.recovery.rebuild_strip(oid).code();
   }
+  // A conditional repair replaces a copy held here: none, nothing to ask.
+  if (conditional && !s.store.exists(oid)) return Res::NoObj;
   NodeId nid{};
   std::memcpy(nid.addr, r.hdr.forw.addr, 16);
   nid.port = r.hdr.forw.port;

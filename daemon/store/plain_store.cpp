@@ -345,13 +345,14 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
   // with a descriptor of an old version, so only then are they told. A new
   // object goes in with RENAME_NOREPLACE: "new" is decided atomically.
   bool replaced = false;
+  bool dir_synced = false;  // by replace_live
   if (st.ok() && unless_changed_from) {
-    replaced = true;
+    replaced = dir_synced = true;
     st = replace_live(oid, tmp, final_path, unless_changed_from, size);
   } else if (st.ok() && renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, final_path.c_str(),
                                   RENAME_NOREPLACE) < 0) {
     if (errno == EEXIST || errno == EINVAL || errno == ENOSYS) {
-      replaced = true;
+      replaced = dir_synced = true;
       st = replace_live(oid, tmp, final_path, nullptr, size);
     } else {
       st = err(res_from_errno(errno));
@@ -381,7 +382,7 @@ Status PlainStore::create_and_write(uint64_t oid, uint64_t size, const void* buf
       sd_err("create %016" PRIx64 " failed: %s", oid, strerror(st.code()));
     return st;
   }
-  if (!nosync_) return fsync_dir(object_dir(oid));
+  if (!nosync_ && (!dir_synced || old_piece != piece)) return fsync_dir(object_dir(oid));
   return {};
 }
 
@@ -393,10 +394,14 @@ Status PlainStore::replace_live(uint64_t oid, const std::string& tmp,
   fds_.invalidate(oid);  // writes stop using the old file early
   if (rename(tmp.c_str(), final_path.c_str()) < 0) return err(res_from_errno(errno));
   // Again before the lock is let go: a descriptor of the old file cached
-  // meanwhile is not handed to the writes waiting for it. (Readers outside
-  // are told by the caller's invalidation after this.)
-  fds_.invalidate(oid, false);
+  // meanwhile is not handed to the writes waiting for it, and readers
+  // outside (local reads) are told before any such write is acknowledged.
+  fds_.invalidate(oid);
   replaced_[lock_slot(oid)]++;
+  written_ms_[lock_slot(oid)] = now_ms();  // (a block repair read before is refused)
+  // The new name is durable before a write that waited is acknowledged
+  // (fdatasync of the file alone need not make it so).
+  if (!nosync_) return fsync_dir(object_dir(oid));
   return {};
 }
 
@@ -418,10 +423,17 @@ Status PlainStore::live_hash_is(uint64_t oid, uint64_t size, const uint8_t* expe
 
 Status PlainStore::remove(uint64_t oid) {
   int piece = piece_of(oid);
-  int rc = unlink(piece_path(oid, piece).c_str());
-  if (piece != kWholeObject) set_piece(oid, kWholeObject);
-  fds_.invalidate(oid);
-  if (rc < 0) return err(errno == ENOENT ? Res::NoObj : res_from_errno(errno));
+  int rc, saved;
+  {
+    // As move_to_stale: a write waiting for the lock finds no file then.
+    std::unique_lock<std::shared_mutex> lk(sum_lock(oid));
+    rc = unlink(piece_path(oid, piece).c_str());
+    saved = errno;
+    if (piece != kWholeObject) set_piece(oid, kWholeObject);
+    fds_.invalidate(oid);
+    if (rc == 0) replaced_[lock_slot(oid)]++;
+  }
+  if (rc < 0) return err(saved == ENOENT ? Res::NoObj : res_from_errno(saved));
   if (!nosync_) return fsync_dir(object_dir(oid));
   return {};
 }

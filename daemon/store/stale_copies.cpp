@@ -71,10 +71,18 @@ Status PlainStore::load_stale_index() {
 
 Status PlainStore::move_to_stale(uint64_t oid, uint32_t epoch) {
   int piece = piece_of(oid);
-  int rc = rename(piece_path(oid, piece).c_str(), stale_path(oid, epoch, piece).c_str());
-  int saved = errno;
-  if (rc == 0 && piece != kWholeObject) set_piece(oid, kWholeObject);
-  fds_.invalidate(oid);
+  int rc, saved;
+  {
+    // Under the lock writes take, counted: a write waiting for it looks
+    // the file up again (and finds none) instead of writing to the copy
+    // set aside (see replaced_).
+    std::unique_lock<std::shared_mutex> lk(sum_lock(oid));
+    rc = rename(piece_path(oid, piece).c_str(), stale_path(oid, epoch, piece).c_str());
+    saved = errno;
+    if (rc == 0 && piece != kWholeObject) set_piece(oid, kWholeObject);
+    fds_.invalidate(oid);
+    if (rc == 0) replaced_[lock_slot(oid)]++;
+  }
   if (rc < 0) return err(saved == ENOENT ? Res::NoObj : res_from_errno(saved));
   std::lock_guard<std::mutex> lk(stale_mu_);
   stale_[oid].insert({epoch, piece});
@@ -82,7 +90,11 @@ Status PlainStore::move_to_stale(uint64_t oid, uint32_t epoch) {
 }
 
 void PlainStore::set_aside(uint64_t oid, int piece) {
-  if (rename(piece_path(oid, piece).c_str(), stale_path(oid, 0, piece).c_str()) < 0) return;
+  {
+    std::unique_lock<std::shared_mutex> lk(sum_lock(oid));  // as move_to_stale
+    if (rename(piece_path(oid, piece).c_str(), stale_path(oid, 0, piece).c_str()) < 0) return;
+    replaced_[lock_slot(oid)]++;
+  }
   std::lock_guard<std::mutex> lk(stale_mu_);
   stale_[oid].insert({0, piece});
 }

@@ -30,7 +30,9 @@ bool name_equals(const char* field, const std::string& s) {
 }
 
 uint64_t map_entries(const InodeHeader& h) {
-  uint8_t shift = h.block_size_shift ? h.block_size_shift : kDefaultBlockSizeShift;
+  uint8_t shift = h.block_size_shift && valid_block_size_shift(h.block_size_shift)
+                      ? h.block_size_shift
+                      : kDefaultBlockSizeShift;
   uint64_t n = (h.vdi_size + (1ull << shift) - 1) >> shift;
   return n < kInodeDataIndex ? n : kInodeDataIndex;
 }
@@ -203,6 +205,15 @@ Result<VdiReply> VdiOps::create(const NewVdiParams& p) {
       copies = bh.nr_copies;
       policy = bh.copy_policy;
       shift = bh.block_size_shift;
+      // Bytes of an object, checked as a request's would be (a damaged or
+      // forged inode named a block size of 2^236).
+      if (shift < kMinBlockSizeShift || shift > kMaxBlockSizeShift || copies == 0 ||
+          copies > kMaxCopies || (policy && !ec_shape_of(policy))) {
+        sd_err("vdi %" PRIx32 ": its inode names no valid layout (%u copies, policy %u, "
+               "block shift %u)",
+               base, copies, policy, shift);
+        return err(Res::InvalidParms);
+      }
     }
   }
   // Flat maps address 2^20 objects, B-trees 2^32 (16 PiB of 4 MiB ones).

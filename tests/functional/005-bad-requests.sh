@@ -175,6 +175,17 @@ out=$(timeout 5 /usr/bin/python3 "$(dirname "$0")/helpers/rawclient.py" 7000 req
   id=170 epoch=$((epoch + 1000)) oid=$oid dlen=8) || fail "a recovery read of epoch $((epoch + 1000)) was not answered in 5 s"
 echo "$out" | grep -q "result=0x82 " || fail "a recovery read of a far epoch: $out"
 
+# (m) An inode whose block size shift names no layout (2^236-byte
+# objects: damaged, or written so through the object interface) is not
+# believed: a snapshot of it is refused, and the sheep lives on.
+dogn 0 vdi create badshift 8M || fail "create badshift"
+bvid=$(dogn 0 vdi list -r badshift | awk '{print $8}')
+boid=$(printf '0x%016x' $(((1 << 63) | (0x$bvid << 32))))
+raw req op=0x03 flags=1 id=180 oid="$boid" offset=555 payload=hex:ec | grep -q "result=0x00 " ||
+  fail "writing the inode's block size shift"
+if dogn 0 vdi snapshot badshift >"$T/out" 2>&1; then fail "a snapshot of an inode with shift 236 was taken"; fi
+[ -n "$(sheep_pid 0)" ] || fail "sheep died on a snapshot of an inode with shift 236"
+
 # The daemon still serves after all of that.
 [ -n "$(sheep_pid 0)" ] || fail "sheep is gone"
 assert_eq "$(dogn 0 node list -r)" "0 127.0.0.1:7000 128 0" "node list at the end"

@@ -327,3 +327,44 @@ TEST_CASE("store: a replacement conditioned on the copy's hash never undoes a wr
   CHECK(lost == 0);
   CHECK(replaced > 0);
 }
+
+TEST_CASE("store: no write lands in a file once it was set aside") {
+  TempDir dir;
+  sd::PlainStore store(dir.path + "/obj", true);
+  REQUIRE(store.init().ok());
+  constexpr uint32_t kSmall = 64 << 10;
+  auto data = pattern(kSmall, 2);
+  REQUIRE(store.create_and_write(kOid, kSmall, data.data(), kSmall, 0).ok());
+  // Another thread sets the live file aside (as the audit does when the
+  // node stops owning it) and puts a copy of it back, again and again;
+  // a set-aside copy must never change after it was set aside. A write
+  // that had looked up the live file before and waited for its lock
+  // wrote into the copy set aside, and was acknowledged.
+  std::atomic<bool> stop{false};
+  std::atomic<int> moved{0}, changed{0};
+  std::thread mover([&] {
+    std::vector<char> copy(kSmall);
+    for (uint32_t e = 1; !stop; e++) {
+      if (!store.move_to_stale(kOid, e).ok()) continue;
+      moved++;
+      if (!store.read_stale(kOid, e, copy.data(), kSmall, 0).ok()) break;
+      if (!store.create_and_write(kOid, kSmall, copy.data(), kSmall, 0).ok()) break;
+      std::vector<char> again(kSmall);
+      for (int look = 0; look < 50; look++) {  // writes that waited have landed by now
+        if (!store.read_stale(kOid, e, again.data(), kSmall, 0).ok()) break;
+        if (again != copy) {
+          changed++;
+          break;
+        }
+      }
+      (void)store.remove_stale(kOid);
+    }
+  });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (uint64_t i = 1; (i <= 20000 || moved < 50) && std::chrono::steady_clock::now() < deadline; i++)
+    (void)store.write(kOid, &i, 8, 64);  // refused (NoObj) while no file is live
+  stop = true;
+  mover.join();
+  CHECK(changed == 0);
+  CHECK(moved >= 50);
+}
