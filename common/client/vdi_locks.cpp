@@ -8,6 +8,11 @@
 
 namespace sd {
 
+// The most VDI states asked for: 64 MiB of them (some 47,000 VDIs). A
+// sheep answering BUFFER_SMALL for ever made the library double its
+// buffer up to 1.4 GiB.
+constexpr size_t kMaxVdiStateBytes = 64u << 20;
+
 Result<std::vector<VdiStateRecord>> get_vdi_states(SheepClient& c) {
   size_t nr = 512;
   for (;;) {
@@ -16,7 +21,7 @@ Result<std::vector<VdiStateRecord>> get_vdi_states(SheepClient& c) {
     auto rsp = c.call(req, nullptr, states.data());
     if (!rsp.ok()) return err(rsp.code());
     Res res = Res(rsp->result);
-    if (res == Res::BufferSmall && nr < (1u << 20)) {
+    if (res == Res::BufferSmall && 2 * nr * sizeof(VdiStateRecord) <= kMaxVdiStateBytes) {
       nr *= 2;
       continue;
     }

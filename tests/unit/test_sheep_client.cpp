@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "client/sheep_client.h"
+#include "client/vdi_locks.h"
 #include "fake_sheep.h"
 
 namespace {
@@ -344,4 +345,25 @@ TEST_CASE("without automatic reconnection, nothing goes out on a new connection 
   CHECK(client->call(read_req(8, 16), nullptr, buf.data()).code() == sd::Res::NetworkError);
   std::lock_guard<std::mutex> lk(mu);
   CHECK(seen.size() == 2);
+}
+
+TEST_CASE("a sheep answering BUFFER_SMALL for ever gets VDI-state buffers of 64 MiB at most") {
+  std::atomic<uint32_t> largest{0};
+  std::atomic<int> asked{0};
+  sdtest::FakeServer server([&](int fd) {
+    sd::SdReq req;
+    std::vector<char> payload;
+    while (sdtest::recv_req(fd, &req, &payload)) {
+      asked++;
+      if (req.data_length > largest) largest = req.data_length;
+      if (!sdtest::send_rsp(fd, req, sd::Res::BufferSmall)) return;
+    }
+  });
+  REQUIRE(server.ok());
+  auto client = sd::SheepClient::connect(server.endpoint());
+  REQUIRE(client);
+  auto states = sd::get_vdi_states(*client);
+  CHECK(states.code() == sd::Res::BufferSmall);
+  CHECK(largest <= (64u << 20));
+  CHECK(asked <= 8);
 }
