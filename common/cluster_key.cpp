@@ -11,7 +11,6 @@
 #include <cstring>
 #include <fstream>
 #include <random>
-#include <sstream>
 
 namespace sd {
 
@@ -21,9 +20,19 @@ bool ClusterKey::load(const std::string& path, ClusterKey* out, std::string* why
     *why = std::strerror(errno);
     return false;
   }
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  std::string bytes = ss.str();
+  // Never more than kMaxKeyFileLen + 1 bytes: a path naming /dev/zero or a
+  // pipe that never ends is refused instead of read until memory runs out.
+  std::string bytes(kMaxKeyFileLen + 1, '\0');
+  f.read(bytes.data(), std::streamsize(bytes.size()));
+  if (f.bad()) {
+    *why = "read error";
+    return false;
+  }
+  bytes.resize(size_t(f.gcount()));
+  if (bytes.size() > kMaxKeyFileLen) {
+    *why = "the key file must be at most " + std::to_string(kMaxKeyFileLen) + " bytes";
+    return false;
+  }
   while (!bytes.empty() && (bytes.back() == '\n' || bytes.back() == '\r' ||
                             bytes.back() == ' ' || bytes.back() == '\t'))
     bytes.pop_back();

@@ -21,6 +21,7 @@ namespace sd {
 inline constexpr size_t kAuthNonceLen = 32;
 inline constexpr size_t kAuthMacLen = 32;
 inline constexpr size_t kMinKeyLen = 16;
+inline constexpr size_t kMaxKeyFileLen = 4096;
 using AuthNonce = std::array<uint8_t, kAuthNonceLen>;
 using AuthMac = std::array<uint8_t, kAuthMacLen>;
 
@@ -28,7 +29,8 @@ class ClusterKey {
  public:
   ClusterKey() = default;
   // Reads the key file: its bytes, without trailing white space, at least
-  // kMinKeyLen of them. False with *why set otherwise.
+  // kMinKeyLen of them, in a file of at most kMaxKeyFileLen bytes. False
+  // with *why set otherwise.
   static bool load(const std::string& path, ClusterKey* out, std::string* why);
   static ClusterKey from_bytes(std::string bytes) {
     ClusterKey k;

@@ -55,6 +55,15 @@ TEST_CASE("ClusterKey: key files") {
   sd::AuthNonce n{};
   CHECK(sd::same_mac(k.client_proof(n, n),
                      sd::ClusterKey::from_bytes("0123456789abcdef").client_proof(n, n)));
+  // A key file of exactly 4096 bytes is read; one byte more is refused, and
+  // so is a device that never ends (read until memory ran out before).
+  std::ofstream(path) << std::string(sd::kMaxKeyFileLen, 'k');
+  CHECK(sd::ClusterKey::load(path, &k, &why));
+  std::ofstream(path) << std::string(sd::kMaxKeyFileLen + 1, 'k');
+  CHECK_FALSE(sd::ClusterKey::load(path, &k, &why));
+  CHECK(why.find("at most 4096 bytes") != std::string::npos);
+  CHECK_FALSE(sd::ClusterKey::load("/dev/zero", &k, &why));
+  CHECK(why.find("at most 4096 bytes") != std::string::npos);
   std::remove(path.c_str());
   sd::AuthNonce a{}, b{};
   REQUIRE(sd::random_nonce(&a));
