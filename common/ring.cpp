@@ -39,11 +39,21 @@ VnodeRing::VnodeRing(std::vector<SdNode> nodes) : nodes_(std::move(nodes)) {
 }
 
 Placement VnodeRing::place(uint64_t oid, int copies) const {
+  return place_hash(sd_hash_oid(oid), copies);
+}
+
+std::vector<uint64_t> VnodeRing::vnode_positions() const {
+  std::vector<uint64_t> out;
+  out.reserve(vnodes_.size());
+  for (const Vnode& v : vnodes_) out.push_back(v.hash);
+  return out;
+}
+
+Placement VnodeRing::place_hash(uint64_t x, int copies) const {
   Placement p;
   if (vnodes_.empty()) return p;
   // Never more than a Placement holds, whatever a caller asks for.
   int want = std::min({copies, nr_zones_, int(sizeof(p.node) / sizeof(p.node[0]))});
-  uint64_t x = sd_hash_oid(oid);
   auto it = std::lower_bound(vnodes_.begin(), vnodes_.end(), x,
                              [](const Vnode& v, uint64_t h) { return v.hash < h; });
   size_t start = it == vnodes_.end() ? 0 : size_t(it - vnodes_.begin());

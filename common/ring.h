@@ -31,6 +31,13 @@ class VnodeRing {
 
   // The owners of oid: min(copies, nr_zones) nodes in distinct zones.
   Placement place(uint64_t oid, int copies) const;
+  // The same for an object whose id hashes to `hash` (sd_hash_oid).
+  Placement place_hash(uint64_t hash, int copies) const;
+  // Every vnode's position on the ring, ascending. Placement is constant
+  // between two consecutive positions: every object whose hash lies in
+  // (p[i-1], p[i]] (or past the last one, or up to the first) is placed
+  // as place_hash(p[i]) (p[0] for the wrap-around).
+  std::vector<uint64_t> vnode_positions() const;
   // Index of the node with this id in nodes(), -1 if it is not there.
   int find(const NodeId& nid) const;
   // True when the node at `index` is one of oid's owners.

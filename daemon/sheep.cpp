@@ -22,7 +22,7 @@ Sheep::Sheep(const SheepOptions& o)
       audit(store, rings, group, policy, o.dir + "/obj/.audited"),
       replica(store, audit, group, policy),
       recovery(store, peers, rings, audit, replica, group, policy),
-      epoch_recovery(store, peers, audit, recovery, group, *this, policy),
+      epoch_recovery(store, peers, rings, audit, recovery, group, *this, policy),
       scrubber(store, peers, group, policy, audit, recovery, replica),
       gateway(group, policy, peers, replica, recovery),
       vdi_ops(gateway, vdis, locks, group, admin_peers) {

@@ -85,7 +85,10 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener, DiskListener {
   void on_epoch(uint32_t epoch) override { epoch_recovery.epoch_changed(epoch); }
   void on_copies_changed(uint32_t vid) override { epoch_recovery.copies_changed(vid); }
   void on_all_recovered(uint32_t epoch) override { epoch_recovery.all_recovered(epoch); }
-  void on_store_reset(uint32_t epoch) override { audit.reset(epoch); }
+  void on_store_reset(uint32_t epoch) override {
+    audit.reset(epoch);
+    epoch_recovery.store_reset(epoch);
+  }
   void on_peer_left(const NodeId& nid) override {
     peers.forget(nid);
     admin_peers.forget(nid);
@@ -98,7 +101,12 @@ struct Sheep : GroupListener, RecoveryCluster, AuditListener, DiskListener {
   // RecoveryCluster.
   bool running() const override { return group.running(); }
   bool recovery_disabled() const override { return group.settings().disable_recovery; }
-  Res report_recovered(uint32_t epoch) override { return group.recovery_done(epoch); }
+  Res report_recovered(uint32_t epoch, bool complete) override {
+    return group.recovery_done(epoch, complete);
+  }
+  bool recovered_completely(uint32_t epoch) const override {
+    return group.recovered_completely(epoch);
+  }
   // DiskListener.
   void on_objects_lost() override { epoch_recovery.recheck(); }
   void on_all_disks_failed(const std::string& why) override { leave_for_failed_store(why); }

@@ -156,9 +156,13 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   Res release_vdi(uint32_t vid, const LockHolder& who, bool own_only);
   // Every lock of a client connection ends (it closed).
   Res release_locks(const LockHolder& who);
-  // This node has recovered `epoch`; when every member has, objects nobody
-  // needs any more are dropped.
-  Res recovery_done(uint32_t epoch);
+  // This node has recovered `epoch` (`complete`: it found and fetched
+  // every object it owns, with no failure); when every member has, objects
+  // nobody needs any more are dropped.
+  Res recovery_done(uint32_t epoch, bool complete);
+  // Every member of `epoch` reported it recovered completely (recovery of
+  // the next epoch may then list only what the ring change touched).
+  bool recovered_completely(uint32_t epoch) const { return complete_epoch_.load() == epoch; }
   // New space (and, in a fixed-vnodes cluster, vnodes) for members
   // (REWEIGHT, SET_VNODES): applied in order, one new epoch for each, as
   // upstream's node updates. Entries naming no member, or a gateway, are
@@ -294,7 +298,9 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   mutable std::mutex epoch_mu_;              // pairs with epoch_cv_ only
   mutable std::condition_variable epoch_cv_;  // a membership was published
   uint32_t next_seq_ = 1;
-  std::map<uint32_t, std::set<std::string>> recovered_by_;  // epoch -> nodes
+  std::map<uint32_t, std::set<std::string>> recovered_by_;  // epoch -> nodes; guarded by mu_
+  std::set<uint32_t> incomplete_;  // epochs some member recovered with failures; guarded by mu_
+  std::atomic<uint32_t> complete_epoch_{0};  // newest epoch every member recovered completely
   std::atomic<uint32_t> all_recovered_epoch_{0};  // newest epoch every member recovered
   std::set<uint32_t> waiting_;    // our messages someone waits for, by seq
   std::map<uint32_t, Res> done_;  // their results

@@ -284,17 +284,23 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
     case kNodesUpdate:
       return apply_nodes_update(p, len);
     case kRecoveryDone: {
-      if (len != 4) return Res::InvalidParms;
+      // The epoch, then (ours since the scale work) 1 when the sender's
+      // pass was complete; a report without that byte counts as incomplete.
+      if (len != 4 && len != 5) return Res::InvalidParms;
       uint32_t e;
       std::memcpy(&e, p, 4);
+      bool complete = len == 5 && p[4] == 1;
       MembershipPtr m = membership();
       std::lock_guard<std::mutex> lk(mu_);
       auto& who = recovered_by_[e];
       who.insert(node_addr_str(sender.nid));
+      if (!complete) incomplete_.insert(e);
       recovered_by_.erase(recovered_by_.begin(), recovered_by_.lower_bound(m->epoch));
+      incomplete_.erase(incomplete_.begin(), incomplete_.lower_bound(m->epoch));
       if (e != m->epoch) return Res::Success;
       for (const auto& n : m->nodes)
         if (!who.count(node_addr_str(n.nid))) return Res::Success;
+      if (!incomplete_.count(e)) complete_epoch_ = e;
       all_recovered_epoch_ = e;
       listener_.on_all_recovered(e);
       return Res::Success;
@@ -317,6 +323,7 @@ Res Group::apply_make_fs(const ClusterSettings& req) {
   rings_.clear();
   listener_.on_store_reset(1);
   all_recovered_epoch_ = 0;
+  complete_epoch_ = 0;
   std::vector<SdNode> nodes;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -332,6 +339,7 @@ Res Group::apply_make_fs(const ClusterSettings& req) {
   if (!save_config().ok()) return Res::Eio;
   if (!epochs_.save(latest_).ok()) return Res::Eio;
   all_recovered_epoch_ = 1;  // an empty store has nothing to recover
+  complete_epoch_ = 1;
   publish(1, nodes);
   sd_info("cluster formatted: %u copies, store %s", unsigned(req.copies), store.c_str());
   return Res::Success;
@@ -424,7 +432,12 @@ Res Group::release_locks(const LockHolder& who) {
   return broadcast_lock(kLocksReleased, 0, who, LockRequest{});
 }
 Res Group::barrier() { return broadcast_and_wait(kBarrier, nullptr, 0); }
-Res Group::recovery_done(uint32_t epoch) { return broadcast_and_wait(kRecoveryDone, &epoch, 4); }
+Res Group::recovery_done(uint32_t epoch, bool complete) {
+  char msg[5];
+  std::memcpy(msg, &epoch, 4);
+  msg[4] = complete ? 1 : 0;
+  return broadcast_and_wait(kRecoveryDone, msg, sizeof(msg));
+}
 Res Group::set_recovery_disabled(bool d) {
   char c = d;
   return broadcast_and_wait(kRecovery, &c, 1);

@@ -1,6 +1,8 @@
 // Copies, coding and sizes of objects.
 #include "group/object_policy.h"
 
+#include <set>
+
 #include "oid.h"
 #include "proto/inode.h"
 
@@ -37,6 +39,22 @@ ObjectLayout ObjectPolicy::layout(uint64_t oid, uint8_t requested) const {
     l.copies = c ? c : kDefaultCopies;
   }
   return l;
+}
+
+std::vector<PlacementKind> ObjectPolicy::kinds_in_use() const {
+  std::set<PlacementKind> kinds;
+  // Whole copies (inodes, attributes, replicated data) and, with a coded
+  // policy, the data objects' strips.
+  auto add = [&](int copies, uint8_t policy) {
+    kinds.insert({copies ? copies : kDefaultCopies, false});
+    if (auto shape = policy ? ec_shape_of(policy) : std::nullopt)
+      kinds.insert({shape->strips(), true});
+  };
+  ClusterSettings cluster = settings_.settings();
+  add(cluster.copies, cluster.copy_policy);
+  for (const auto& [vid, info] : vdis_.all()) add(info.copies ? info.copies : cluster.copies,
+                                                   info.copy_policy);
+  return {kinds.begin(), kinds.end()};
 }
 
 }  // namespace sd

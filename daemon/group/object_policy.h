@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "erasure_code.h"
 #include "group/cluster_settings.h"
@@ -44,6 +45,16 @@ struct ObjectLayout {
   }
 };
 
+// One way objects are placed: on `copies` owners, each holding a whole
+// copy, or (positional) strip i on the i-th owner.
+struct PlacementKind {
+  int copies = 0;
+  bool positional = false;
+  bool operator<(const PlacementKind& o) const {
+    return copies != o.copies ? copies < o.copies : positional < o.positional;
+  }
+};
+
 class ObjectPolicy {
  public:
   ObjectPolicy(const VdiTable& vdis, const SettingsSource& settings)
@@ -60,6 +71,10 @@ class ObjectPolicy {
   uint64_t object_size_of(uint64_t oid) const { return layout(oid).size; }
   std::optional<EcShape> ec_shape(uint64_t oid) const { return layout(oid).shape; }
   uint64_t piece_size(uint64_t oid, int piece) const { return layout(oid).piece_size(piece); }
+  // Every placement some object of a known VDI, or one the cluster's
+  // settings describe, can have (objects of VDIs the table does not know
+  // follow the cluster's settings). Sorted, no duplicates.
+  std::vector<PlacementKind> kinds_in_use() const;
 
  private:
   const VdiTable& vdis_;

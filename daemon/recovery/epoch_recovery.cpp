@@ -13,6 +13,8 @@
 #include "recovery/object_recovery.h"
 #include "oid.h"
 #include "recovery/ownership_audit.h"
+#include "recovery/recovery_scope.h"
+#include "group/epoch_rings.h"
 #include "group/object_policy.h"
 #include "peers/peer_calls.h"
 #include "peers/peer_pool.h"
@@ -72,6 +74,16 @@ void EpochRecovery::retire_unowned(const std::set<uint32_t>& vids) {
                  m->epoch, n);
 }
 
+void EpochRecovery::store_reset(uint32_t epoch) {
+  std::lock_guard<std::mutex> lk(mu_);
+  generation_++;
+  wanted_ = recovered_ = clean_ = cleaned_ = complete_ = epoch;
+  altered_.clear();
+  lost_ = pass_again_ = full_pass_ = false;
+  fenced_rounds_ = 0;
+  cv_.notify_all();
+}
+
 void EpochRecovery::all_recovered(uint32_t epoch) {
   std::lock_guard<std::mutex> lk(mu_);
   clean_ = std::max(clean_, epoch);
@@ -103,7 +115,8 @@ RecoveryThrottling EpochRecovery::throttle() const {
 
 bool EpochRecovery::superseded(uint32_t epoch) const {
   std::lock_guard<std::mutex> lk(mu_);
-  return stopping_ || wanted_ > epoch;
+  // (wanted_ only grows, but for store_reset.)
+  return stopping_ || wanted_ != epoch;
 }
 
 void EpochRecovery::wait_while_paused(uint32_t epoch) {
@@ -130,6 +143,7 @@ void EpochRecovery::run() {
       // Objects went missing here: the pass of the current epoch again
       // (also when one is running now: it may have listed them as held).
       lost_ = false;
+      full_pass_ = true;
       uint32_t epoch = members_.membership()->epoch;
       if (epoch) {
         wanted_ = std::max(wanted_, epoch);
@@ -139,6 +153,7 @@ void EpochRecovery::run() {
     if (!altered_.empty()) {
       std::set<uint32_t> vids;
       vids.swap(altered_);
+      full_pass_ = true;
       lk.unlock();
       retire_unowned(vids);
       lk.lock();
@@ -158,10 +173,16 @@ void EpochRecovery::run() {
     }
     if (wanted_ > recovered_) {
       uint32_t epoch = wanted_;
+      bool may_narrow = !full_pass_ && epoch > 1 && complete_ == epoch - 1;
+      full_pass_ = false;
+      uint64_t generation = generation_;
       lk.unlock();
-      bool done = recover(epoch);
+      pass_complete_ = 0;
+      bool done = recover(epoch, may_narrow);
       lk.lock();
+      if (generation != generation_) continue;  // the store was reset meanwhile
       if (done) recovered_ = std::max(recovered_, epoch);
+      if (done && pass_complete_ == epoch) complete_ = epoch;
       if (pass_again_) {
         // Backing off (0.1 s doubling to 5 s): the other nodes normally
         // apply the change within milliseconds.
@@ -175,14 +196,27 @@ void EpochRecovery::run() {
       continue;
     }
     uint32_t epoch = clean_;
+    uint64_t generation = generation_;
     lk.unlock();
     clean_up(epoch);
     lk.lock();
-    cleaned_ = std::max(cleaned_, epoch);
+    if (generation == generation_) cleaned_ = std::max(cleaned_, epoch);
   }
 }
 
-bool EpochRecovery::recover(uint32_t epoch) {
+std::vector<int> EpochRecovery::members_to_ask(const Membership& m, bool may_narrow) {
+  if (may_narrow && cluster_.recovered_completely(m.epoch - 1)) {
+    std::shared_ptr<const VnodeRing> prev = rings_.ring(m.epoch - 1);
+    if (prev && prev->find(m.nodes[size_t(m.self_index)].nid) >= 0)
+      return members_to_list(*prev, m.ring, m.self_index, policy_.kinds_in_use());
+  }
+  std::vector<int> all;
+  for (size_t i = 0; i < m.nodes.size(); i++)
+    if (!m.is_self(int(i))) all.push_back(int(i));
+  return all;
+}
+
+bool EpochRecovery::recover(uint32_t epoch, bool may_narrow) {
   if (!cluster_.running()) return true;
   MembershipPtr m = members_.membership();
   if (m->epoch != epoch || m->self_index < 0) return true;
@@ -199,18 +233,24 @@ bool EpochRecovery::recover(uint32_t epoch) {
   }
 
   // 1. What the cluster holds, and of that what we must hold and lack.
+  bool complete = true;
   std::set<uint64_t> all;
-  for (size_t i = 0; i < m->nodes.size(); i++) {
-    if (m->is_self(int(i))) {
-      for (uint64_t oid : store_.list()) all.insert(oid);
-      for (const auto& s : store_.stale_list()) all.insert(s.oid);
-      continue;
-    }
-    auto peer = peers_.get(m->nodes[i].nid);
+  for (uint64_t oid : store_.list()) all.insert(oid);
+  for (const auto& s : store_.stale_list()) all.insert(s.oid);
+  std::vector<int> ask = members_to_ask(*m, may_narrow);
+  if (ask.size() + 1 < m->nodes.size())
+    sd_info("epoch %u: listing the objects of %zu of %zu members (what the ring change touched)",
+            epoch, ask.size(), m->nodes.size() - 1);
+  // One member after the other: listing several at once was slower here
+  // (every sheep lists at the same time after a change; see docs/SCALE.md).
+  for (int idx : ask) {
+    const NodeId& nid = m->nodes[size_t(idx)].nid;
+    auto peer = peers_.get(nid);
     std::vector<uint64_t> live;
     std::vector<std::pair<uint64_t, uint32_t>> stale;
     if (!peer || !peer::object_list(*peer, &live) || !peer::stale_list(*peer, &stale)) {
-      sd_warn("cannot list the objects of %s", node_addr_str(m->nodes[i].nid).c_str());
+      sd_warn("cannot list the objects of %s", node_addr_str(nid).c_str());
+      complete = false;
       if (superseded(epoch)) {
         in_recovery_ = false;
         return false;
@@ -261,8 +301,10 @@ bool EpochRecovery::recover(uint32_t epoch) {
       continue;
     }
     if (st.code() == Res::OldNodeVer && !superseded(epoch)) fenced++;
-    if (!st.ok() && st.code() != Res::NoObj && st.code() != Res::OldNodeVer)
+    if (!st.ok() && st.code() != Res::NoObj && st.code() != Res::OldNodeVer) {
       sd_err("epoch %u: cannot recover %016" PRIx64 ": %s", epoch, todo[i], strerror(st.code()));
+      complete = false;
+    }
     finished_++;
   }
   if (superseded(epoch)) {
@@ -283,7 +325,8 @@ bool EpochRecovery::recover(uint32_t epoch) {
   // 3. Tell the others.
   phase_ = kNotifyCompletion;
   if (!todo.empty()) sd_info("epoch %u: recovery done (%zu objects)", epoch, todo.size());
-  Res r = cluster_.report_recovered(epoch);
+  if (complete) pass_complete_ = epoch;
+  Res r = cluster_.report_recovered(epoch, complete);
   in_recovery_ = false;
   if (r != Res::Success) sd_warn("epoch %u: could not report recovery: %s", epoch, strerror(r));
   return true;

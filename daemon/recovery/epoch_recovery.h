@@ -5,9 +5,11 @@
 // A run for epoch E:
 //  0. audit: live copies that may have missed writes (see OwnershipAudit)
 //     move to .stale, objects this node no longer owns among them;
-//  1. list: the union of every member's objects, live and stale
+//  1. list: the union of the members' objects, live and stale
 //     (GET_OBJ_LIST, GET_STALE_LIST), kept to those this node owns under E
-//     and lacks;
+//     and lacks. When E-1 was recovered completely by every member and by
+//     this node too, only the members the ring change can concern are
+//     asked (RecoveryScope); else every member;
 //  2. fetch: each of them through ObjectRecovery::fetch (newest copy
 //     first), throttled to max_exec_count objects per interval when
 //     throttling is set, paused while recovery is disabled, and waiting
@@ -26,6 +28,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "group/membership.h"
 #include "proto/node.h"
@@ -35,6 +38,7 @@ namespace sd {
 
 class ObjectStore;
 class PeerPool;
+class EpochRings;
 class ObjectPolicy;
 class OwnershipAudit;
 class ObjectRecovery;
@@ -46,17 +50,21 @@ class RecoveryCluster {
   // Running and in the cluster (not waiting, shut down or suspended).
   virtual bool running() const = 0;
   virtual bool recovery_disabled() const = 0;
-  // Tells every member that this node has recovered `epoch`.
-  virtual Res report_recovered(uint32_t epoch) = 0;
+  // Tells every member that this node has recovered `epoch` (complete: it
+  // listed every member it asked, and fetched everything without failure).
+  virtual Res report_recovered(uint32_t epoch, bool complete) = 0;
+  // Every member of `epoch` reported it recovered completely.
+  virtual bool recovered_completely(uint32_t epoch) const = 0;
 };
 
 class EpochRecovery {
  public:
-  EpochRecovery(ObjectStore& store, PeerPool& peers, OwnershipAudit& audit,
+  EpochRecovery(ObjectStore& store, PeerPool& peers, EpochRings& rings, OwnershipAudit& audit,
                 ObjectRecovery& objects, const MembershipSource& members,
                 RecoveryCluster& cluster, const ObjectPolicy& policy)
       : store_(store),
         peers_(peers),
+        rings_(rings),
         audit_(audit),
         objects_(objects),
         members_(members),
@@ -70,6 +78,10 @@ class EpochRecovery {
   void epoch_changed(uint32_t epoch);
   // Every member of `epoch` has recovered it.
   void all_recovered(uint32_t epoch);
+  // The store was emptied for a history that starts at `epoch` (format,
+  // first join): nothing before it is to be recovered or cleaned, and the
+  // empty store is complete for it.
+  void store_reset(uint32_t epoch);
   // VDI `vid` (0: the cluster's count, which places VDI attribute objects)
   // keeps another number of copies from now on, within the
   // epoch: the live copies of its objects this node no longer owns become
@@ -87,7 +99,11 @@ class EpochRecovery {
  private:
   void run();
   // False when a newer epoch superseded this run.
-  bool recover(uint32_t epoch);
+  // `may_narrow`: the list may be asked of only the members the ring
+  // change concerns (see the header comment).
+  bool recover(uint32_t epoch, bool may_narrow);
+  // Indices of the members to ask for their lists in recover().
+  std::vector<int> members_to_ask(const Membership& m, bool may_narrow);
   void clean_up(uint32_t epoch);
   // The live copies of these VDIs' objects this node does not own under
   // the current ring move to .stale.
@@ -97,6 +113,7 @@ class EpochRecovery {
 
   ObjectStore& store_;
   PeerPool& peers_;
+  EpochRings& rings_;
   OwnershipAudit& audit_;
   ObjectRecovery& objects_;
   const MembershipSource& members_;
@@ -114,6 +131,12 @@ class EpochRecovery {
   bool pass_again_ = false;     // the last pass was fenced (see recover); guarded by mu_
   bool lost_ = false;           // objects went missing (recheck); guarded by mu_
   unsigned fenced_rounds_ = 0;  // fenced passes in a row; guarded by mu_
+  // Newest epoch whose pass here listed everyone it asked and fetched
+  // everything without failure; guarded by mu_.
+  uint32_t complete_ = 0;
+  bool full_pass_ = false;   // the next pass lists every member; guarded by mu_
+  uint64_t generation_ = 0;  // bumped by store_reset; guarded by mu_
+  uint32_t pass_complete_ = 0;  // set by recover() for its epoch; recovery thread only
   // Progress (STAT_RECOVERY).
   std::atomic<bool> in_recovery_{false};
   std::atomic<uint32_t> phase_{0};
