@@ -3,7 +3,8 @@
 (DIR/obj/<16 hex digits> are the live copies) instead of asking the
 cluster, so a measurement costs no request to the sheep measured.
 
-  scale_watch.py kill  STATE PID VICTIM_DIR DIR...   kill -9 PID, then wait
+  scale_watch.py kill  STATE PIDS VICTIM_DIR DIR...  kill -9 PIDS (comma-
+        separated), then wait
         until every object VICTIM_DIR held has min(copies, survivors) live
         copies among the surviving DIRs; prints the seconds taken.
   scale_watch.py join  STATE LAUNCH JOINED CHECK DIR...   starts a node with
@@ -100,7 +101,8 @@ def cmd_kill(state, pid, victim, dirs):
             counts[oid] += 1
     missing = sum(1 for c in counts.values() if c < want)
     start = time.monotonic()
-    os.kill(int(pid), signal.SIGKILL)
+    for p in pid.replace(",", " ").split():  # (upstream's sheep is two processes)
+        os.kill(int(p), signal.SIGKILL)
     deadline = start + 600
     while missing > 0:
         if time.monotonic() > deadline:

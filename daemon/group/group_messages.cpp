@@ -291,6 +291,9 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       std::memcpy(&e, p, 4);
       bool complete = len == 5 && p[4] == 1;
       MembershipPtr m = membership();
+      // A member reports an epoch it has applied, which we have too (the
+      // cluster's order): one far ahead is not kept (memory stays bounded).
+      if (e > m->epoch + 64) return Res::Success;
       std::lock_guard<std::mutex> lk(mu_);
       auto& who = recovered_by_[e];
       who.insert(node_addr_str(sender.nid));
