@@ -58,9 +58,11 @@
 #include "ring.h"
 #include "store/object_store.h"
 #include "store/read_lease.h"
+#include "scale_model.h"
 
 namespace {
 
+using scale_model::numbered_node;
 using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t) {
@@ -243,19 +245,6 @@ struct QuietListener : sd::GroupListener {
   void on_stop() override { stops++; }
 };
 
-// The address of member number i (distinct addresses, so distinct zones).
-sd::SdNode sim_node(uint32_t i, int vnodes) {
-  sd::SdNode n{};
-  char text[32];
-  std::snprintf(text, sizeof(text), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
-  sd::parse_addr(text, n.nid.addr);
-  n.nid.port = 7000;
-  n.nr_vnodes = uint16_t(vnodes);
-  n.zone = sd::default_zone(n.nid.addr);
-  n.space = 1ull << 40;
-  return n;
-}
-
 // One sheep's group parts on a directory, as sheep.cpp puts them together
 // (no recovery, gateway or server above them).
 struct GroupNode {
@@ -317,11 +306,11 @@ class Sim {
   Sim(std::string dir, int vnodes) : dir_(std::move(dir)), vnodes_(vnodes) {}
 
   bool start() {
-    sd::SdNode first = sim_node(next_number_++, vnodes_);
+    sd::SdNode first = numbered_node(next_number_++, vnodes_);
     if (!preformat(dir_ + "/master", first)) return false;
     // A fresh sheep's join information, from a group that never started.
     sd::make_dirs(dir_ + "/fresh/epoch");
-    GroupNode fresh(dir_ + "/fresh", sim_node(0, vnodes_), vnodes_);
+    GroupNode fresh(dir_ + "/fresh", numbered_node(0, vnodes_), vnodes_);
     fresh_info_ = fresh.group.join_info();
     master_ = std::make_unique<GroupNode>(dir_ + "/master", first, vnodes_);
     if (!master_->store.init().ok()) return false;
@@ -344,7 +333,7 @@ class Sim {
     timing.join_retry = std::chrono::hours(1);  // no re-sends: everything is answered
     p->proto = std::make_unique<sd::MembershipProtocol>(std::move(t), "sim", sd::ClusterKey{},
                                                         timing);
-    if (!p->proto->join(sim_node(p->number, vnodes_), &p->counter).ok()) return false;
+    if (!p->proto->join(numbered_node(p->number, vnodes_), &p->counter).ok()) return false;
     Participant* raw = p.get();
     members_.push_back(std::move(p));
     settle();
@@ -448,7 +437,7 @@ DirUsage usage(const std::string& dir) {
 // `oids` data objects with 3 copies; prints the spread.
 void ring_report(uint32_t n, int vnodes, uint64_t oids) {
   std::vector<sd::SdNode> nodes;
-  for (uint32_t i = 1; i <= n; i++) nodes.push_back(sim_node(i, vnodes));
+  for (uint32_t i = 1; i <= n; i++) nodes.push_back(numbered_node(i, vnodes));
   sd::sort_nodes(nodes);
   double best = 1e30;
   std::unique_ptr<sd::VnodeRing> ring;
@@ -468,26 +457,16 @@ void ring_report(uint32_t n, int vnodes, uint64_t oids) {
     if (p.count) first[p.node[0]]++;
   }
   double place_ms = ms_since(t);
-  auto spread = [&](const std::vector<uint64_t>& v, double* max_pct, double* min_pct,
-                    double* sd_pct) {
-    double sum = 0, sq = 0;
-    for (uint64_t c : v) sum += double(c);
-    double mean = sum / double(v.size());
-    for (uint64_t c : v) sq += (double(c) - mean) * (double(c) - mean);
-    *max_pct = (double(*std::max_element(v.begin(), v.end())) / mean - 1) * 100;
-    *min_pct = (double(*std::min_element(v.begin(), v.end())) / mean - 1) * 100;
-    *sd_pct = std::sqrt(sq / double(v.size())) / mean * 100;
-  };
-  double mx, mn, sdv, fmx, fmn, fsd;
-  spread(count, &mx, &mn, &sdv);
-  spread(first, &fmx, &fmn, &fsd);
+  scale_model::Spread all = scale_model::spread_of_counts(count);
+  scale_model::Spread firsts = scale_model::spread_of_counts(first);
   std::printf("  %u nodes x %d vnodes: ring of %zu vnodes built in %.1f ms (%.1f MB); %llu oids "
               "x 3 copies placed in %.0f ms\n",
               n, vnodes, ring->nr_vnodes(), best, double(ring->nr_vnodes()) * 16 / 1e6,
               (unsigned long long)oids, place_ms);
   std::printf("    copies per node: mean %.0f, largest %+.1f %%, smallest %+.1f %%, stddev %.1f %%"
               " (first copies only: largest %+.1f %%, stddev %.1f %%)\n",
-              double(oids) * 3 / n, mx, mn, sdv, fmx, fsd);
+              double(oids) * 3 / n, all.largest_pct, all.smallest_pct, all.stddev_pct,
+              firsts.largest_pct, firsts.stddev_pct);
 }
 
 void usage_exit() {

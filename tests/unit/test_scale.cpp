@@ -27,25 +27,12 @@
 #include "ring.h"
 #include "store/object_store.h"
 #include "store/read_lease.h"
+#include "../tools/scale_model.h"
 
 namespace {
 
-// Member number i: an address (and so a zone) of its own.
-sd::SdNode numbered_node(uint32_t i, int vnodes = 128) {
-  sd::SdNode n{};
-  char text[32];
-  std::snprintf(text, sizeof(text), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
-  sd::parse_addr(text, n.nid.addr);
-  n.nid.port = 7000;
-  n.nr_vnodes = uint16_t(vnodes);
-  n.zone = sd::default_zone(n.nid.addr);
-  n.space = 1ull << 40;
-  return n;
-}
-
-struct Spread {
-  double largest_pct, smallest_pct, stddev_pct;
-};
+using scale_model::numbered_node;
+using scale_model::Spread;
 
 // Places `oids` data objects with 3 copies on `nodes` nodes of `vnodes`
 // each; how the copies spread over the nodes, relative to the mean.
@@ -67,11 +54,7 @@ Spread spread_of(uint32_t nodes, int vnodes, uint64_t oids) {
     for (int c = 0; c < 3; c++) count[p.node[c]]++;
   }
   CHECK(misplaced == 0);
-  double mean = double(oids) * 3 / nodes, sq = 0;
-  for (double c : count) sq += (c - mean) * (c - mean);
-  return {(*std::max_element(count.begin(), count.end()) / mean - 1) * 100,
-          (*std::min_element(count.begin(), count.end()) / mean - 1) * 100,
-          std::sqrt(sq / nodes) / mean * 100};
+  return scale_model::spread_of_counts(count);
 }
 
 // ---- a medium for many members ---------------------------------------------
