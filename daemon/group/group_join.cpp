@@ -305,6 +305,9 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
       if (!store_.purge().ok()) sd_err("failed to purge the store");
       if (!epochs_.clear().ok()) sd_err("failed to clear the epoch log");
       rings_.clear();
+      recovered_by_.clear();  // reports of another history
+      incomplete_.clear();
+      complete_epoch_ = 0;
       listener_.on_store_reset(rec.epoch);
       latest_ = EpochRecord{};
       settings_ = s;

@@ -194,6 +194,7 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
           return Res::NodeInRecovery;
         recovered_by_.erase(epoch);
         all_recovered_epoch_ = epoch - 1;
+        complete_epoch_ = 0;  // copies move: the next pass lists everyone
         settings_.copies = uint8_t(p[0]);
       }
       if (!save_config().ok()) sd_err("failed to save config");
@@ -231,6 +232,7 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
         // node has reported once more.
         recovered_by_.erase(epoch);
         all_recovered_epoch_ = epoch - 1;
+        complete_epoch_ = 0;  // copies move: the next pass lists everyone
       }
       vdis_.set_copies(m.vid, m.copies);
       sd_info("VDI %" PRIx32 " now keeps %u copies (was %u)", m.vid, unsigned(m.copies),
@@ -297,7 +299,11 @@ Res Group::apply(MsgType type, const char* p, size_t len, const SdNode& sender) 
       std::lock_guard<std::mutex> lk(mu_);
       auto& who = recovered_by_[e];
       who.insert(node_addr_str(sender.nid));
-      if (!complete) incomplete_.insert(e);
+      if (!complete) {
+        incomplete_.insert(e);
+        // (A pass run again, after a lost disk, found something missing.)
+        if (complete_epoch_.load() == e) complete_epoch_ = 0;
+      }
       recovered_by_.erase(recovered_by_.begin(), recovered_by_.lower_bound(m->epoch));
       incomplete_.erase(incomplete_.begin(), incomplete_.lower_bound(m->epoch));
       if (e != m->epoch) return Res::Success;
@@ -331,6 +337,8 @@ Res Group::apply_make_fs(const ClusterSettings& req) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     settings_ = req;
+    recovered_by_.clear();  // reports of the old history
+    incomplete_.clear();
     apply_store_layout();
     if (!settings_.copies) settings_.copies = kDefaultCopies;
     if (!settings_.block_size_shift) settings_.block_size_shift = kDefaultBlockSizeShift;

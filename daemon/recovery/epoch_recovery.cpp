@@ -115,8 +115,9 @@ RecoveryThrottling EpochRecovery::throttle() const {
 
 bool EpochRecovery::superseded(uint32_t epoch) const {
   std::lock_guard<std::mutex> lk(mu_);
-  // (wanted_ only grows, but for store_reset.)
-  return stopping_ || wanted_ != epoch;
+  // (wanted_ only grows, but for store_reset, which also moves the
+  // generation: a reset at the same epoch ends the pass too.)
+  return stopping_ || wanted_ != epoch || generation_ != pass_generation_;
 }
 
 void EpochRecovery::wait_while_paused(uint32_t epoch) {
@@ -144,6 +145,7 @@ void EpochRecovery::run() {
       // (also when one is running now: it may have listed them as held).
       lost_ = false;
       full_pass_ = true;
+      complete_ = 0;  // until a full pass has found everything again
       uint32_t epoch = members_.membership()->epoch;
       if (epoch) {
         wanted_ = std::max(wanted_, epoch);
@@ -154,6 +156,7 @@ void EpochRecovery::run() {
       std::set<uint32_t> vids;
       vids.swap(altered_);
       full_pass_ = true;
+      complete_ = 0;
       lk.unlock();
       retire_unowned(vids);
       lk.lock();
@@ -174,15 +177,21 @@ void EpochRecovery::run() {
     if (wanted_ > recovered_) {
       uint32_t epoch = wanted_;
       bool may_narrow = !full_pass_ && epoch > 1 && complete_ == epoch - 1;
-      full_pass_ = false;
       uint64_t generation = generation_;
+      pass_generation_ = generation;
       lk.unlock();
       pass_complete_ = 0;
       bool done = recover(epoch, may_narrow);
       lk.lock();
       if (generation != generation_) continue;  // the store was reset meanwhile
-      if (done) recovered_ = std::max(recovered_, epoch);
-      if (done && pass_complete_ == epoch) complete_ = epoch;
+      if (done) {
+        recovered_ = std::max(recovered_, epoch);
+        // Only a pass that found and fetched everything lets the next one
+        // list fewer members; a full pass asked for stays asked for until
+        // one is done.
+        complete_ = pass_complete_ == epoch ? epoch : 0;
+        full_pass_ = false;
+      }
       if (pass_again_) {
         // Backing off (0.1 s doubling to 5 s): the other nodes normally
         // apply the change within milliseconds.
@@ -301,10 +310,11 @@ bool EpochRecovery::recover(uint32_t epoch, bool may_narrow) {
       continue;
     }
     if (st.code() == Res::OldNodeVer && !superseded(epoch)) fenced++;
-    if (!st.ok() && st.code() != Res::NoObj && st.code() != Res::OldNodeVer) {
+    if (!st.ok() && st.code() != Res::NoObj && st.code() != Res::OldNodeVer)
       sd_err("epoch %u: cannot recover %016" PRIx64 ": %s", epoch, todo[i], strerror(st.code()));
-      complete = false;
-    }
+    // NoObj for an object a member listed: deleted meanwhile, or every
+    // peer asked failed; either way not proof that nothing is missing.
+    if (!st.ok()) complete = false;
     finished_++;
   }
   if (superseded(epoch)) {

@@ -136,6 +136,7 @@ class EpochRecovery {
   uint32_t complete_ = 0;
   bool full_pass_ = false;   // the next pass lists every member; guarded by mu_
   uint64_t generation_ = 0;  // bumped by store_reset; guarded by mu_
+  uint64_t pass_generation_ = 0;  // generation_ when the running pass began; guarded by mu_
   uint32_t pass_complete_ = 0;  // set by recover() for its epoch; recovery thread only
   // Progress (STAT_RECOVERY).
   std::atomic<bool> in_recovery_{false};
