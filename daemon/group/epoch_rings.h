@@ -6,6 +6,12 @@
 // of the current members (GET_EPOCH) and saved in the local epoch log, so
 // that `dog cluster info` shows it with its real members. Records never
 // change once written; format clears the history and this cache (clear()).
+//
+// The rings built are kept for the next walk, up to kCachedVnodes vnodes
+// in all (16 bytes each): the history grows by an epoch at every change
+// and is kept whole, as upstream's, but the memory for it does not grow
+// with it. The least recently used ring goes first; the last one built
+// always stays.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -32,13 +38,26 @@ class EpochRings {
   // The ring of `epoch`; nullptr when its record cannot be found.
   std::shared_ptr<const VnodeRing> ring(uint32_t epoch);
   void clear();
+  // Vnodes of the rings kept now (tests).
+  size_t cached_vnodes();
+
+  // About 16 MiB of rings: 80 epochs of 100 nodes of 128 vnodes, 8 of
+  // 1,000 nodes.
+  static constexpr size_t kCachedVnodes = size_t(1) << 20;
 
  private:
+  struct Cached {
+    std::shared_ptr<const VnodeRing> ring;
+    uint64_t used = 0;  // use_clock_ at its last use
+  };
+
   EpochLog& log_;
   PeerPool& peers_;
   const MembershipSource& members_;
   std::mutex mu_;
-  std::map<uint32_t, std::shared_ptr<const VnodeRing>> rings_;  // guarded by mu_
+  std::map<uint32_t, Cached> rings_;  // guarded by mu_
+  size_t vnodes_ = 0;                 // of rings_; guarded by mu_
+  uint64_t use_clock_ = 0;            // guarded by mu_
 };
 
 }  // namespace sd

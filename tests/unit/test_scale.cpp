@@ -344,3 +344,39 @@ TEST_CASE("scale: with a real group every change adds one epoch file of 80 bytes
   for (uint32_t e = 1; e <= master.group->epoch(); e++)
     REQUIRE(file_size(epoch_path(master.dir.path, e)) > 0);
 }
+
+TEST_CASE("scale: the rings of a long history are kept within a bound, and an evicted one comes back") {
+  // 200 epochs of 100 nodes of 128 vnodes: 2.56 million vnodes in all,
+  // more than twice the cache's bound.
+  sdtest::TempDir dir;
+  REQUIRE(sd::make_dirs(dir.path + "/epoch"));
+  sd::EpochLog epochs{dir.path + "/epoch"};
+  std::vector<sd::SdNode> nodes;
+  for (uint32_t i = 0; i < 101; i++) nodes.push_back(numbered_node(i));
+  sd::sort_nodes(nodes);
+  for (uint32_t e = 1; e <= 200; e++) {
+    // Epoch e lacks node e % 101: each ring differs from the next.
+    std::vector<sd::SdNode> members;
+    for (uint32_t i = 0; i < nodes.size(); i++)
+      if (i != e % nodes.size()) members.push_back(nodes[i]);
+    REQUIRE(epochs.save(sd::EpochRecord{e, e, members}).ok());
+  }
+  sd::PeerPool peers;
+  sdtest::FakeMembership none;
+  sd::EpochRings rings{epochs, peers, none};
+  // A recovery walk: from the newest epoch back to the first, twice.
+  for (int walk = 0; walk < 2; walk++)
+    for (uint32_t e = 200; e >= 1; e--) {
+      auto ring = rings.ring(e);
+      REQUIRE(ring);
+      REQUIRE(ring->nodes().size() == 100);
+      CHECK(ring->find(nodes[e % nodes.size()].nid) < 0);
+      CHECK(rings.cached_vnodes() <= sd::EpochRings::kCachedVnodes);
+    }
+  CHECK(rings.cached_vnodes() > 0);
+  // The newest epochs were dropped on the way down; built again on demand.
+  auto again = rings.ring(200);
+  REQUIRE(again);
+  CHECK(again->find(nodes[200 % nodes.size()].nid) < 0);
+  CHECK(rings.cached_vnodes() <= sd::EpochRings::kCachedVnodes);
+}
