@@ -5,147 +5,17 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "base/file_util.h"
-#include "fake_peers.h"
-#include "group/group.h"
-#include "peers/peer_pool.h"
-#include "store/object_store.h"
-#include "store/read_lease.h"
+#include "group_rig.h"
 
 using namespace sdtest;
 
-namespace {
-
-struct Cluster;
-
-// Broadcasts go to every member of the test's cluster, in call order.
-struct FakeDriver : sd::ClusterDriver {
-  Cluster* cluster = nullptr;
-  sd::SdNode self{};
-  const char* name() const override { return "fake"; }
-  sd::Status join(const sd::SdNode& s, sd::ClusterEvents*) override {
-    self = s;
-    return {};
-  }
-  sd::Status broadcast(const std::vector<char>& msg) override;
-  void leave() override {}
-};
-
-struct Listener : sd::GroupListener {
-  std::vector<uint32_t> epochs;
-  std::vector<uint32_t> resets;
-  std::vector<uint64_t> lost_conns;
-  int stops = 0;
-  void on_locks_lost(const std::vector<uint64_t>& conns) override {
-    lost_conns.insert(lost_conns.end(), conns.begin(), conns.end());
-  }
-  void on_epoch(uint32_t e) override { epochs.push_back(e); }
-  void on_all_recovered(uint32_t) override {}
-  void on_store_reset(uint32_t e) override { resets.push_back(e); }
-  void on_peer_left(const sd::NodeId&) override {}
-  void on_stop() override { stops++; }
-};
-
-// One sheep's group, on its own directory (kept across "restarts").
-struct Node {
-  std::string dir;
-  sd::SdNode self;
-  sd::ObjectStore store;
-  sd::ConfigFile config;
-  sd::EpochLog epochs;
-  sd::VdiTable vdis;
-  sd::VdiLocks locks;
-  sd::PeerPool peers;
-  sd::ReadLease lease;
-  Listener listener;
-  std::unique_ptr<sd::EpochRings> rings;
-  std::unique_ptr<sd::Group> group;
-  FakeDriver driver;
-  Node(const std::string& d, uint16_t port, const sd::GroupOptions& opts = {})
-      : dir(d),
-        self(node_at(port, port)),
-        store(d, {}, true),
-        config(d + "/config"),
-        epochs(d + "/epoch") {
-    sd::make_dirs(d + "/epoch");
-    REQUIRE(store.init().ok());
-    // The rings read the membership the group publishes: built around it.
-    rings = std::make_unique<sd::EpochRings>(epochs, peers, *dummy_members());
-    group = std::make_unique<sd::Group>(opts, self, store, config, epochs, *rings,
-                                        vdis, locks, lease, listener);
-    REQUIRE(group->start(&driver).ok());
-  }
-  static FakeMembership* dummy_members() {
-    static FakeMembership m;
-    return &m;
-  }
-  uint32_t epoch() const { return group->membership()->epoch; }
-  std::string history() const {
-    std::string s;
-    for (uint32_t e = epochs.latest(); e >= 1; e--) {
-      auto r = epochs.load(e);
-      s += std::to_string(e) + "[";
-      if (r.ok())
-        for (size_t i = 0; i < r->nodes.size(); i++)
-          s += (i ? " " : "") + std::to_string(r->nodes[i].nid.port);
-      s += "] ";
-    }
-    return s;
-  }
-};
-
-struct Cluster {
-  std::vector<Node*> members;
-  std::vector<sd::SdNode> nodes() const {
-    std::vector<sd::SdNode> out;
-    for (auto* n : members) out.push_back(n->self);
-    return out;
-  }
-  void join(Node& n) {
-    n.driver.cluster = this;
-    if (members.empty()) {
-      members.push_back(&n);
-      n.group->on_join(nodes(), n.self, {});
-      return;
-    }
-    std::vector<char> reply;
-    std::string why;
-    REQUIRE(members.front()->group->check_join(n.self, n.group->join_info(), &reply, &why));
-    members.push_back(&n);
-    auto now = nodes();
-    for (auto* m : std::vector<Node*>(members)) m->group->on_join(now, n.self, reply);
-  }
-  void leave(Node& n) {
-    members.erase(std::find(members.begin(), members.end(), &n));
-    auto now = nodes();
-    for (auto* m : members) m->group->on_leave(now, n.self);
-  }
-};
-
-sd::Status FakeDriver::broadcast(const std::vector<char>& msg) {
-  for (auto* m : std::vector<Node*>(cluster->members)) m->group->on_message(self, msg);
-  return {};
-}
-
-sd::ClusterSettings format_settings(uint64_t ctime) {
-  sd::ClusterSettings s;
-  s.ctime = ctime;
-  s.copies = 2;
-  s.flags = sd::kClusterAutoVnodes;
-  std::strcpy(s.store, "plain");
-  return s;
-}
-
-}  // namespace
-
 TEST_CASE("format is epoch 1 of the members; every join and leave while running is one more") {
   TempDir t;
-  Cluster c;
-  Node a(t.path + "/a", 7000), b(t.path + "/b", 7001), d(t.path + "/d", 7002);
+  GroupCluster c;
+  GroupNode a(t.path + "/a", 7000), b(t.path + "/b", 7001), d(t.path + "/d", 7002);
   c.join(a);
   c.join(b);
   CHECK(a.group->status() == sd::ClusterStatus::Wait);
@@ -158,7 +28,7 @@ TEST_CASE("format is epoch 1 of the members; every join and leave while running 
   c.join(d);
   CHECK(d.group->status() == sd::ClusterStatus::Ok);
   c.leave(b);
-  for (Node* n : {&a, &d}) {
+  for (GroupNode* n : {&a, &d}) {
     CHECK(n->epoch() == 3);
     CHECK(n->history() == "3[7000 7002] 2[7000 7001 7002] 1[7000 7001] ");
   }
@@ -169,18 +39,18 @@ TEST_CASE("format is epoch 1 of the members; every join and leave while running 
 TEST_CASE("a restarted cluster waits for every member of its last epoch, then runs at that epoch") {
   TempDir t;
   {
-    Cluster c;
-    Node a(t.path + "/a", 7000), b(t.path + "/b", 7001);
+    GroupCluster c;
+    GroupNode a(t.path + "/a", 7000), b(t.path + "/b", 7001);
     c.join(a);
     c.join(b);
     REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
   }
-  Cluster c;
-  Node a(t.path + "/a", 7000);
+  GroupCluster c;
+  GroupNode a(t.path + "/a", 7000);
   c.join(a);
   CHECK(a.group->status() == sd::ClusterStatus::Wait);
   CHECK(a.group->formatted());
-  Node b(t.path + "/b", 7001);
+  GroupNode b(t.path + "/b", 7001);
   c.join(b);
   CHECK(a.group->status() == sd::ClusterStatus::Ok);
   CHECK(b.group->status() == sd::ClusterStatus::Ok);
@@ -191,18 +61,18 @@ TEST_CASE("a restarted cluster waits for every member of its last epoch, then ru
 TEST_CASE("a restarted node with a newer epoch brings it to a waiting master") {
   TempDir t;
   {
-    Cluster c;
-    Node a(t.path + "/a", 7000), b(t.path + "/b", 7001);
+    GroupCluster c;
+    GroupNode a(t.path + "/a", 7000), b(t.path + "/b", 7001);
     c.join(a);
     c.join(b);
     REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
     c.leave(a);  // b alone records epoch 2
     CHECK(b.history() == "2[7001] 1[7000 7001] ");
   }
-  Cluster c;
-  Node a(t.path + "/a", 7000);  // its last epoch is 1
+  GroupCluster c;
+  GroupNode a(t.path + "/a", 7000);  // its last epoch is 1
   c.join(a);
-  Node b(t.path + "/b", 7001);
+  GroupNode b(t.path + "/b", 7001);
   c.join(b);
   // Epoch 2's only member is back: running, one new epoch with both.
   CHECK(a.group->status() == sd::ClusterStatus::Ok);
@@ -212,12 +82,12 @@ TEST_CASE("a restarted node with a newer epoch brings it to a waiting master") {
 
 TEST_CASE("a node of another cluster is admitted, told to go, and leaves; its own cluster is kept") {
   TempDir t;
-  Cluster other;
-  Node x(t.path + "/x", 7001);
+  GroupCluster other;
+  GroupNode x(t.path + "/x", 7001);
   other.join(x);
   REQUIRE(x.group->make_fs(format_settings(7)) == sd::Res::Success);
-  Cluster c;
-  Node a(t.path + "/a", 7000);
+  GroupCluster c;
+  GroupNode a(t.path + "/a", 7000);
   c.join(a);
   REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
   c.join(x);
@@ -232,16 +102,16 @@ TEST_CASE("a node of another cluster is admitted, told to go, and leaves; its ow
 TEST_CASE("fresh nodes waiting for a format adopt the cluster a formatted node brings") {
   TempDir t;
   {
-    Cluster c;
-    Node a(t.path + "/a", 7000);
+    GroupCluster c;
+    GroupNode a(t.path + "/a", 7000);
     c.join(a);
     REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
   }
-  Cluster c;
-  Node f(t.path + "/f", 7005);
+  GroupCluster c;
+  GroupNode f(t.path + "/f", 7005);
   c.join(f);
   CHECK(!f.group->formatted());
-  Node a(t.path + "/a", 7000);
+  GroupNode a(t.path + "/a", 7000);
   c.join(a);
   CHECK(f.group->settings().ctime == 42);
   CHECK(f.group->status() == sd::ClusterStatus::Ok);
@@ -256,18 +126,14 @@ sd::Group::LockRequest exclusive(uint64_t token = 1) {
 }
 
 // A working VDI vid (and, when old is given, old becomes its snapshot).
-void add_vdi(Node& n, uint32_t vid, uint32_t old = 0) {
+void add_vdi(GroupNode& n, uint32_t vid, uint32_t old = 0) {
   sd::VdiAddedMsg m{vid, old, old, 2, 0, 22, 0};
   REQUIRE(n.group->vdi_added(m) == sd::Res::Success);
 }
 
-TEST_CASE("VDI locks: every member agrees, a newcomer receives them, a leaving gateway's end") {
-  TempDir t;
-  Cluster c;
-  Node a(t.path + "/a", 7000), b(t.path + "/b", 7001), d(t.path + "/d", 7002);
-  c.join(a);
-  c.join(b);
-  REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
+TEST_CASE_FIXTURE(FormattedWithNewcomer,
+                  "VDI locks: every member agrees, a newcomer receives them, a leaving "
+                  "gateway's end") {
   for (uint32_t vid : {5, 6, 7}) add_vdi(a, vid);
   sd::LockHolder via_b{b.self.nid, 101};
   sd::LockHolder via_a{a.self.nid, 7};
@@ -285,7 +151,7 @@ TEST_CASE("VDI locks: every member agrees, a newcomer receives them, a leaving g
   // The connection closes: released everywhere.
   CHECK(b.group->lock_vdi(7, via_b, exclusive()) == sd::Res::Success);
   CHECK(b.group->release_locks(via_b) == sd::Res::Success);
-  for (Node* n : {&a, &b, &d}) CHECK(n->locks.all().empty());
+  for (GroupNode* n : {&a, &b, &d}) CHECK(n->locks.all().empty());
   // The gateway leaves: released on every other node.
   CHECK(b.group->lock_vdi(5, via_b, exclusive()) == sd::Res::Success);
   c.leave(b);
@@ -293,13 +159,8 @@ TEST_CASE("VDI locks: every member agrees, a newcomer receives them, a leaving g
   CHECK_FALSE(d.locks.get(5));
 }
 
-TEST_CASE("VDI locks in the cluster's order: snapshots, deletes, breaks and resumes") {
-  TempDir t;
-  Cluster c;
-  Node a(t.path + "/a", 7000), b(t.path + "/b", 7001);
-  c.join(a);
-  c.join(b);
-  REQUIRE(a.group->make_fs(format_settings(42)) == sd::Res::Success);
+TEST_CASE_FIXTURE(FormattedPair,
+                  "VDI locks in the cluster's order: snapshots, deletes, breaks and resumes") {
   add_vdi(a, 5);
   add_vdi(a, 6, 5);  // 5 is now a snapshot, 6 its working VDI
   sd::LockHolder w{b.self.nid, 11}, w2{b.self.nid, 12}, other{a.self.nid, 3};

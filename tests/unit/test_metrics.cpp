@@ -380,6 +380,11 @@ TEST_CASE("RequestMetrics: STAT's Total never goes down while requests begin and
   });
   CHECK(m.stat().gway_total + m.stat().peer_total == kBegun);
   phase = 2;
+  // The reader samples this phase at least once, however the threads are
+  // scheduled (a loaded machine could otherwise run the whole phase first).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (finishing_samples.load() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
   run_all([&](int t) {
     for (int i = 0; i < kEach; i++) m.finish(header(t), sd::Res::Success, 1000);
   });
