@@ -30,26 +30,20 @@ std::shared_ptr<const VnodeRing> EpochRings::ring(uint32_t epoch) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     auto it = rings_.find(epoch);
-    if (it != rings_.end()) {
-      it->second.used = ++use_clock_;
-      return it->second.ring;
-    }
+    if (it != rings_.end()) return it->second;
   }
   auto rec = record(epoch);
   if (!rec.ok()) return nullptr;
   auto ring = std::make_shared<const VnodeRing>(rec->nodes);
   std::lock_guard<std::mutex> lk(mu_);
-  auto [it, added] = rings_.try_emplace(epoch);
-  if (!added) vnodes_ -= it->second.ring->nr_vnodes();  // built twice at once
-  it->second = Cached{ring, ++use_clock_};
+  auto& slot = rings_[epoch];
+  if (slot) vnodes_ -= slot->nr_vnodes();  // built twice at once
+  slot = ring;
   vnodes_ += ring->nr_vnodes();
-  while (vnodes_ > kCachedVnodes && rings_.size() > 1) {
-    auto oldest = rings_.end();
-    for (auto c = rings_.begin(); c != rings_.end(); ++c)
-      if (c->first != epoch && (oldest == rings_.end() || c->second.used < oldest->second.used))
-        oldest = c;
-    vnodes_ -= oldest->second.ring->nr_vnodes();
-    rings_.erase(oldest);
+  // The oldest go (this one too, when it is the oldest): see the header.
+  while (vnodes_ > kCachedVnodes && !rings_.empty()) {
+    vnodes_ -= rings_.begin()->second->nr_vnodes();
+    rings_.erase(rings_.begin());
   }
   return ring;
 }

@@ -10,8 +10,11 @@
 // The rings built are kept for the next walk, up to kCachedVnodes vnodes
 // in all (16 bytes each): the history grows by an epoch at every change
 // and is kept whole, as upstream's, but the memory for it does not grow
-// with it. The least recently used ring goes first; the last one built
-// always stays.
+// with it. The oldest epoch's ring goes first: the walks start from the
+// newest epochs (recovery walks down from the current one, the audit
+// scans up to it, object after object), so those are the ones used again,
+// and a walk longer than the cache does not push all of them out in turn
+// (as dropping the least recently used would).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -41,23 +44,18 @@ class EpochRings {
   // Vnodes of the rings kept now (tests).
   size_t cached_vnodes();
 
-  // About 16 MiB of rings: 80 epochs of 100 nodes of 128 vnodes, 8 of
+  // About 32 MiB of rings: 163 epochs of 100 nodes of 128 vnodes, 16 of
   // 1,000 nodes.
-  static constexpr size_t kCachedVnodes = size_t(1) << 20;
+  static constexpr size_t kCachedVnodes = size_t(1) << 21;
 
  private:
-  struct Cached {
-    std::shared_ptr<const VnodeRing> ring;
-    uint64_t used = 0;  // use_clock_ at its last use
-  };
 
   EpochLog& log_;
   PeerPool& peers_;
   const MembershipSource& members_;
   std::mutex mu_;
-  std::map<uint32_t, Cached> rings_;  // guarded by mu_
-  size_t vnodes_ = 0;                 // of rings_; guarded by mu_
-  uint64_t use_clock_ = 0;            // guarded by mu_
+  std::map<uint32_t, std::shared_ptr<const VnodeRing>> rings_;  // guarded by mu_
+  size_t vnodes_ = 0;  // of rings_; guarded by mu_
 };
 
 }  // namespace sd

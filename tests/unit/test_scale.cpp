@@ -347,7 +347,7 @@ TEST_CASE("scale: with a real group every change adds one epoch file of 80 bytes
 
 TEST_CASE("scale: the rings of a long history are kept within a bound, and an evicted one comes back") {
   // 200 epochs of 100 nodes of 128 vnodes: 2.56 million vnodes in all,
-  // more than twice the cache's bound.
+  // more than the cache's bound.
   sdtest::TempDir dir;
   REQUIRE(sd::make_dirs(dir.path + "/epoch"));
   sd::EpochLog epochs{dir.path + "/epoch"};
@@ -364,6 +364,7 @@ TEST_CASE("scale: the rings of a long history are kept within a bound, and an ev
   sd::PeerPool peers;
   sdtest::FakeMembership none;
   sd::EpochRings rings{epochs, peers, none};
+  auto newest = rings.ring(200);
   // A recovery walk: from the newest epoch back to the first, twice.
   for (int walk = 0; walk < 2; walk++)
     for (uint32_t e = 200; e >= 1; e--) {
@@ -374,9 +375,18 @@ TEST_CASE("scale: the rings of a long history are kept within a bound, and an ev
       CHECK(rings.cached_vnodes() <= sd::EpochRings::kCachedVnodes);
     }
   CHECK(rings.cached_vnodes() > 0);
-  // The newest epochs were dropped on the way down; built again on demand.
-  auto again = rings.ring(200);
-  REQUIRE(again);
-  CHECK(again->find(nodes[200 % nodes.size()].nid) < 0);
+  // The oldest went, not the newest: the ring of 200 is the one built
+  // first (dropping the least recently used, the walks would have pushed
+  // out every ring in turn and rebuilt each one of the second walk).
+  CHECK(rings.ring(200).get() == newest.get());
+  // The audit's scan: up to the newest, object after object. The newest
+  // rings stay; what the cache cannot hold is rebuilt, the rest is not.
+  std::vector<const sd::VnodeRing*> kept;
+  for (uint32_t e = 1; e <= 200; e++) kept.push_back(rings.ring(e).get());
+  for (uint32_t e = 200; e >= 150; e--) CHECK(rings.ring(e).get() == kept[e - 1]);
   CHECK(rings.cached_vnodes() <= sd::EpochRings::kCachedVnodes);
+  // An evicted epoch is built again on demand, the same ring.
+  auto again = rings.ring(1);
+  REQUIRE(again);
+  CHECK(again->find(nodes[1].nid) < 0);
 }
