@@ -24,6 +24,9 @@ void sort_nodes(std::vector<SdNode>& nodes) {
 }
 
 VnodeRing::VnodeRing(std::vector<SdNode> nodes) : nodes_(std::move(nodes)) {
+  size_t total = 0;
+  for (const SdNode& n : nodes_) total += n.nr_vnodes;
+  vnodes_.reserve(total);  // exactly: rings are kept (group/epoch_rings.h counts them)
   for (size_t i = 0; i < nodes_.size(); i++) {
     const SdNode& n = nodes_[i];
     // The base hash covers the 16 address bytes and the 2 port bytes.

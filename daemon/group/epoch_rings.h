@@ -4,17 +4,18 @@
 //
 // A record this node lacks (it was down while the epoch was made) is asked
 // of the current members (GET_EPOCH) and saved in the local epoch log, so
-// that `dog cluster info` shows it with its real members. Records never
-// change once written; format clears the history and this cache (clear()).
+// that `dog cluster info` shows it with its real members. A format, or a
+// first join that adopts another cluster's history, replaces the history
+// (clear()): a ring or record being fetched across that is neither kept
+// nor saved (a generation, checked under the lock that clear() takes).
 //
-// The rings built are kept for the next walk, up to kCachedVnodes vnodes
-// in all (16 bytes each): the history grows by an epoch at every change
-// and is kept whole, as upstream's, but the memory for it does not grow
-// with it. The oldest epoch's ring goes first: the walks start from the
-// newest epochs (recovery walks down from the current one, the audit
-// scans up to it, object after object), so those are the ones used again,
-// and a walk longer than the cache does not push all of them out in turn
-// (as dropping the least recently used would).
+// The rings built are kept for the next walk: every ring of the newest
+// kKeptEpochs epochs of the cache (the audit scans its window upward
+// object after object, recovery walks down from the current epoch: a
+// window the cache cannot hold whole would be rebuilt for every object),
+// and older ones up to kCachedVnodes vnodes in all (16 bytes each), the
+// oldest going first. The history grows by an epoch at every change and is
+// kept whole on disk, as upstream's; the memory for it is bounded.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -45,8 +46,10 @@ class EpochRings {
   size_t cached_vnodes();
 
   // About 32 MiB of rings: 163 epochs of 100 nodes of 128 vnodes, 16 of
-  // 1,000 nodes.
+  // 1,000 nodes; beyond that only the newest kKeptEpochs stay (64 rings:
+  // 13 MiB at 100 nodes, 128 MiB at 1,000).
   static constexpr size_t kCachedVnodes = size_t(1) << 21;
+  static constexpr uint32_t kKeptEpochs = 64;
 
  private:
 
@@ -54,8 +57,12 @@ class EpochRings {
   PeerPool& peers_;
   const MembershipSource& members_;
   std::mutex mu_;
+  // record() for a lookup that began at `generation`.
+  Result<EpochRecord> record(uint32_t epoch, uint64_t generation);
+
   std::map<uint32_t, std::shared_ptr<const VnodeRing>> rings_;  // guarded by mu_
-  size_t vnodes_ = 0;  // of rings_; guarded by mu_
+  size_t vnodes_ = 0;        // of rings_; guarded by mu_
+  uint64_t generation_ = 0;  // bumped by clear(); guarded by mu_
 };
 
 }  // namespace sd

@@ -300,6 +300,7 @@ class Group : public ClusterEvents, public MembershipSource, public SettingsSour
   uint32_t next_seq_ = 1;
   std::map<uint32_t, std::set<std::string>> recovered_by_;  // epoch -> nodes; guarded by mu_
   std::set<uint32_t> incomplete_;  // epochs some member recovered with failures; guarded by mu_
+  bool history_replaced_ = false;  // by a join's reply, not yet published; guarded by mu_
   std::atomic<uint32_t> complete_epoch_{0};  // newest epoch every member recovered completely
   std::atomic<uint32_t> all_recovered_epoch_{0};  // newest epoch every member recovered
   std::set<uint32_t> waiting_;    // our messages someone waits for, by seq

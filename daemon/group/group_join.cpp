@@ -305,6 +305,7 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
       if (!store_.purge().ok()) sd_err("failed to purge the store");
       if (!epochs_.clear().ok()) sd_err("failed to clear the epoch log");
       rings_.clear();
+      history_replaced_ = true;  // cleared again once published (on_join)
       recovered_by_.clear();  // reports of another history
       incomplete_.clear();
       complete_epoch_ = 0;
@@ -323,6 +324,7 @@ bool Group::adopt_reply(const std::vector<char>& reply, bool self_join) {
     // belong to a history that did not happen.
     for (uint32_t e = rec.epoch + 1; e <= latest_.epoch; e++) epochs_.remove(e);
     rings_.clear();
+    history_replaced_ = true;
     if (!epochs_.save(rec).ok()) sd_err("failed to save epoch %u", rec.epoch);
     latest_ = rec;
   }
@@ -367,6 +369,12 @@ void Group::on_join(const std::vector<SdNode>& members, const SdNode& node,
     // A sheep that joins again started again: its connections are gone.
     if (!self_join) log_released(locks_.release_node(node.nid), "its gateway started again");
     if (stay) membership_changed_locked();
+    if (history_replaced_) {
+      // Published now: a ring or record looked up with the members of the
+      // replaced history until now is not kept (epoch_rings.h).
+      history_replaced_ = false;
+      rings_.clear();
+    }
   }
   if (!stay) {
     listener_.on_stop();

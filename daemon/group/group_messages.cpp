@@ -352,6 +352,9 @@ Res Group::apply_make_fs(const ClusterSettings& req) {
   all_recovered_epoch_ = 1;  // an empty store has nothing to recover
   complete_epoch_ = 1;
   publish(1, nodes);
+  // Again: a ring or record looked up with the old members until now is
+  // not kept (epoch_rings.h).
+  rings_.clear();
   sd_info("cluster formatted: %u copies, store %s", unsigned(req.copies), store.c_str());
   return Res::Success;
 }

@@ -390,3 +390,33 @@ TEST_CASE("scale: the rings of a long history are kept within a bound, and an ev
   REQUIRE(again);
   CHECK(again->find(nodes[1].nid) < 0);
 }
+
+TEST_CASE("scale: an audit window of 64 epochs stays whole in the ring cache, whatever the rings' size") {
+  // Rings of 80,000 vnodes (20 nodes of 4,000): the vnode budget alone
+  // would keep 26 of them. The audit scans its window upward object after
+  // object; a window the cache cannot hold whole is rebuilt every time.
+  sdtest::TempDir dir;
+  REQUIRE(sd::make_dirs(dir.path + "/epoch"));
+  sd::EpochLog epochs{dir.path + "/epoch"};
+  std::vector<sd::SdNode> nodes;
+  for (uint32_t i = 0; i < 21; i++) nodes.push_back(numbered_node(i, 4000));
+  sd::sort_nodes(nodes);
+  for (uint32_t e = 1; e <= 100; e++) {
+    std::vector<sd::SdNode> members;
+    for (uint32_t i = 0; i < nodes.size(); i++)
+      if (i != e % nodes.size()) members.push_back(nodes[i]);
+    REQUIRE(epochs.save(sd::EpochRecord{e, e, members}).ok());
+  }
+  sd::PeerPool peers;
+  sdtest::FakeMembership none;
+  sd::EpochRings rings{epochs, peers, none};
+  std::vector<std::shared_ptr<const sd::VnodeRing>> first;
+  for (uint32_t e = 1; e <= 100; e++) first.push_back(rings.ring(e));
+  // The next object's scan of the newest 64 epochs: nothing rebuilt.
+  for (uint32_t e = 100 - sd::EpochRings::kKeptEpochs + 1; e <= 100; e++)
+    CHECK(rings.ring(e).get() == first[e - 1].get());
+  // Older ones went (the budget), and come back on demand.
+  CHECK(rings.cached_vnodes() == sd::EpochRings::kKeptEpochs * 80000);
+  REQUIRE(rings.ring(1));
+  CHECK(rings.ring(1)->nodes().size() == 20);
+}
