@@ -264,6 +264,29 @@ std::string epoch_path(const std::string& dir, uint32_t e) {
   return dir + "/epoch" + name;
 }
 
+// An epoch log of `epochs` epochs over `nodes` nodes of `vnodes` each:
+// epoch e lacks node e % nodes, so each ring differs from the next. With
+// an EpochRings over it (no members to fetch from).
+struct LongHistory {
+  sdtest::TempDir dir;
+  sd::EpochLog epochs{dir.path + "/epoch"};
+  std::vector<sd::SdNode> nodes;
+  sd::PeerPool peers;
+  sdtest::FakeMembership none;
+  sd::EpochRings rings{epochs, peers, none};
+  LongHistory(uint32_t nr_nodes, int vnodes, uint32_t nr_epochs) {
+    REQUIRE(sd::make_dirs(dir.path + "/epoch"));
+    for (uint32_t i = 0; i < nr_nodes; i++) nodes.push_back(numbered_node(i, vnodes));
+    sd::sort_nodes(nodes);
+    for (uint32_t e = 1; e <= nr_epochs; e++) {
+      std::vector<sd::SdNode> members;
+      for (uint32_t i = 0; i < nodes.size(); i++)
+        if (i != e % nodes.size()) members.push_back(nodes[i]);
+      REQUIRE(epochs.save(sd::EpochRecord{e, e, members}).ok());
+    }
+  }
+};
+
 }  // namespace
 
 TEST_CASE("scale: on 1,000 nodes of 128 vnodes no node holds 30% more than the mean") {
@@ -348,22 +371,9 @@ TEST_CASE("scale: with a real group every change adds one epoch file of 80 bytes
 TEST_CASE("scale: the rings of a long history are kept within a bound, and an evicted one comes back") {
   // 200 epochs of 100 nodes of 128 vnodes: 2.56 million vnodes in all,
   // more than the cache's bound.
-  sdtest::TempDir dir;
-  REQUIRE(sd::make_dirs(dir.path + "/epoch"));
-  sd::EpochLog epochs{dir.path + "/epoch"};
-  std::vector<sd::SdNode> nodes;
-  for (uint32_t i = 0; i < 101; i++) nodes.push_back(numbered_node(i));
-  sd::sort_nodes(nodes);
-  for (uint32_t e = 1; e <= 200; e++) {
-    // Epoch e lacks node e % 101: each ring differs from the next.
-    std::vector<sd::SdNode> members;
-    for (uint32_t i = 0; i < nodes.size(); i++)
-      if (i != e % nodes.size()) members.push_back(nodes[i]);
-    REQUIRE(epochs.save(sd::EpochRecord{e, e, members}).ok());
-  }
-  sd::PeerPool peers;
-  sdtest::FakeMembership none;
-  sd::EpochRings rings{epochs, peers, none};
+  LongHistory h(101, 128, 200);
+  auto& rings = h.rings;
+  auto& nodes = h.nodes;
   auto newest = rings.ring(200);
   // A recovery walk: from the newest epoch back to the first, twice.
   for (int walk = 0; walk < 2; walk++)
@@ -395,21 +405,8 @@ TEST_CASE("scale: an audit window of 64 epochs stays whole in the ring cache, wh
   // Rings of 80,000 vnodes (20 nodes of 4,000): the vnode budget alone
   // would keep 26 of them. The audit scans its window upward object after
   // object; a window the cache cannot hold whole is rebuilt every time.
-  sdtest::TempDir dir;
-  REQUIRE(sd::make_dirs(dir.path + "/epoch"));
-  sd::EpochLog epochs{dir.path + "/epoch"};
-  std::vector<sd::SdNode> nodes;
-  for (uint32_t i = 0; i < 21; i++) nodes.push_back(numbered_node(i, 4000));
-  sd::sort_nodes(nodes);
-  for (uint32_t e = 1; e <= 100; e++) {
-    std::vector<sd::SdNode> members;
-    for (uint32_t i = 0; i < nodes.size(); i++)
-      if (i != e % nodes.size()) members.push_back(nodes[i]);
-    REQUIRE(epochs.save(sd::EpochRecord{e, e, members}).ok());
-  }
-  sd::PeerPool peers;
-  sdtest::FakeMembership none;
-  sd::EpochRings rings{epochs, peers, none};
+  LongHistory h(21, 4000, 100);
+  auto& rings = h.rings;
   std::vector<std::shared_ptr<const sd::VnodeRing>> first;
   for (uint32_t e = 1; e <= 100; e++) first.push_back(rings.ring(e));
   // The next object's scan of the newest 64 epochs: nothing rebuilt.
